@@ -1,0 +1,171 @@
+//! lanchat: a real-time chat server for the local network, in one binary.
+//!
+//! The pieces, each in its own module:
+//! - [`config`]: flags and the validated settings.
+//! - [`protocol`]: every JSON frame, pure types.
+//! - [`username`]: which names are allowed.
+//! - [`hub`]: who is connected, presence, fan-out with bounded backlogs.
+//! - [`session`]: one WebSocket connection.
+//! - [`store`]: durable history in SQLite, written in batches.
+//! - [`routes`], [`upgrade`], [`assets`]: the HTTP side, as warp filters.
+//! - [`server`]: the accept loop; [`banner`]: what is printed at start-up.
+
+pub mod assets;
+pub mod banner;
+pub mod config;
+pub mod hub;
+pub mod protocol;
+pub mod routes;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod upgrade;
+pub mod username;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, DEFAULT_PORT};
+use crate::hub::{Hub, Outbound};
+use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::store::{Outcome, Store};
+
+/// Largest WebSocket message or frame a client may send. A 4000-character
+/// chat message is at most 24 KiB of JSON, even fully escaped.
+pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
+/// A resume replays at most this many messages (or `--history`, if larger);
+/// older ones are paged on demand.
+const MIN_RESUME_CAP: usize = 1000;
+/// How long shutdown waits for sessions to say goodbye.
+const SESSION_DRAIN: Duration = Duration::from_millis(1500);
+
+/// A server with its history open, ready to serve.
+pub struct App {
+    hub: Hub,
+    store: Store,
+    settings: Arc<session::Settings>,
+}
+
+impl App {
+    /// Opens the history and sets up the hub. Fails on an unusable history file.
+    pub fn open(config: &Config) -> anyhow::Result<App> {
+        let hub = Hub::new(config.backlog);
+        let resume_cap = config.history.max(MIN_RESUME_CAP);
+        let fan_out = hub.clone();
+        let store = Store::open(
+            config.history_location.clone(),
+            resume_cap,
+            move |outcomes| deliver(&fan_out, outcomes),
+        )?;
+        let settings = Arc::new(session::Settings {
+            history: config.history,
+            resume_cap,
+            ping_interval: config.ping_interval,
+            idle_timeout: config.idle_timeout,
+            write_timeout: Duration::from_secs(10),
+        });
+        Ok(App {
+            hub,
+            store,
+            settings,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves on `listener` until `shutdown` completes. Then it stops
+    /// accepting, closes every WebSocket with 1001, and commits what is
+    /// pending before returning.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let sessions = TaskTracker::new();
+        let context = session::Context {
+            hub: self.hub.clone(),
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+            shutdown: stop.clone(),
+            sessions: sessions.clone(),
+        };
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_WS_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
+        let routes = routes::routes(context, ws_config);
+        let accepting = tokio::spawn(server::serve(listener, warp::service(routes), stop.clone()));
+
+        shutdown.await;
+        log::info!("shutting down");
+        stop.cancel();
+        let _ = accepting.await;
+        sessions.close();
+        if tokio::time::timeout(SESSION_DRAIN, sessions.wait())
+            .await
+            .is_err()
+        {
+            log::warn!("some sessions did not close in time");
+        }
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .context("the store did not close cleanly")?;
+        Ok(())
+    }
+}
+
+/// Hands each committed batch to the hub: new messages to everyone,
+/// duplicates and failures back to their sender only.
+fn deliver(hub: &Hub, outcomes: Vec<Outcome>) {
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Stored(stored) => hub.broadcast_message(stored.seq(), &stored.frame),
+            Outcome::Duplicate { conn, stored } => {
+                hub.send_to(conn, Outbound::Event(stored.frame.clone()))
+            }
+            Outcome::Failed { conn, cid, reason } => {
+                let refusal = Refusal::new(ErrorCode::Unavailable, reason).with_cid(cid);
+                let frame = encode(&ServerFrame::error(&refusal));
+                hub.send_to(conn, Outbound::Event(Frame::from(frame)));
+            }
+        }
+    }
+}
+
+/// Binds the configured address. With no port given, tries 8080 and falls
+/// back to a free port, returning a note that says so.
+pub async fn bind(config: &Config) -> anyhow::Result<(TcpListener, Option<String>)> {
+    let port = config.port.unwrap_or(DEFAULT_PORT);
+    let addr = SocketAddr::new(config.bind, port);
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok((listener, None)),
+        Err(err) if config.port.is_none() && err.kind() == std::io::ErrorKind::AddrInUse => {
+            let listener = TcpListener::bind(SocketAddr::new(config.bind, 0))
+                .await
+                .with_context(|| format!("cannot listen on {}", config.bind))?;
+            let chosen = listener.local_addr()?.port();
+            Ok((
+                listener,
+                Some(format!(
+                    "port {DEFAULT_PORT} is busy, so lanchat took port {chosen}"
+                )),
+            ))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "port {port} is already in use on {}; pick another with --port, or omit it to take a free one",
+            config.bind
+        )),
+        Err(err) => Err(err).with_context(|| format!("cannot listen on {addr}")),
+    }
+}

@@ -1,0 +1,72 @@
+//! The `lanchat` executable: parse flags, open history, bind, print where to
+//! connect, serve until Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lanchat::config::{Args, Config};
+use lanchat::{App, banner, bind};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lanchat: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = App::open(&config)?;
+        let (listener, note) = bind(&config).await?;
+        let (local_url, lan_urls) = banner::urls(listener.local_addr()?);
+        banner::print(
+            &local_url,
+            &lan_urls,
+            &app.store().location().to_string(),
+            note.as_deref(),
+            config.show_qr,
+        );
+        app.serve(listener, shutdown_signal()).await
+    })
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default of info for lanchat.
+fn init_logging() {
+    let mut builder = pretty_env_logger::formatted_builder();
+    match std::env::var("RUST_LOG") {
+        Ok(filter) => builder.parse_filters(&filter),
+        Err(_) => builder.parse_filters("warn,lanchat=info"),
+    };
+    builder.init();
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

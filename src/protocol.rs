@@ -1,0 +1,350 @@
+//! The wire protocol: every JSON frame a client and the server exchange.
+//!
+//! Pure types and encoding, no I/O. The README's "Protocol" section documents
+//! the same frames; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+
+/// Version announced in `welcome`. Bump only for incompatible changes.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The only room until rooms arrive; the data model is already keyed by room.
+pub const LOBBY: &str = "lobby";
+
+/// An encoded server frame. Cloning shares the bytes, so a broadcast is
+/// encoded once and every recipient gets the same buffer.
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Longest chat text, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// Longest client id we store; a uuid needs 36.
+pub const MAX_CID_CHARS: usize = 64;
+
+/// A frame from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Post a chat message. `cid` makes retries idempotent.
+    Message {
+        message: String,
+        #[serde(default)]
+        cid: Option<String>,
+    },
+    /// Change this user's name, on every connection that holds it.
+    Rename { username: String },
+    /// The user started or stopped typing.
+    Typing { active: bool },
+    /// Page older messages: those with `seq < before`, newest `limit` of them.
+    History {
+        #[serde(default)]
+        before: Option<u64>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+}
+
+/// Why a client frame was refused. The `code` strings are part of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Empty,
+    TooLong,
+    InvalidUsername,
+    NameTaken,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Empty => "empty",
+            ErrorCode::TooLong => "too_long",
+            ErrorCode::InvalidUsername => "invalid_username",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A refused frame: the code a program matches on and words a person reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    pub cid: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+            cid: None,
+        }
+    }
+
+    pub fn with_cid(mut self, cid: Option<String>) -> Self {
+        self.cid = cid;
+        self
+    }
+}
+
+/// Parses a text frame. On failure the refusal carries the frame's `cid` when
+/// one can be found, so the client can tell which message failed.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, Refusal> {
+    let frame = serde_json::from_str::<ClientFrame>(text).map_err(|err| {
+        Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
+            .with_cid(cid_of_unparsed(text))
+    })?;
+    if let ClientFrame::Message { message, cid } = &frame {
+        check_message(message, cid.as_deref()).map_err(|refusal| refusal.with_cid(cid.clone()))?;
+    }
+    Ok(frame)
+}
+
+fn describe_parse_error(text: &str, err: &serde_json::Error) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(_) => "frame is not valid JSON".to_owned(),
+        Ok(value) if value.get("type").and_then(|t| t.as_str()).is_none() => {
+            "frame has no \"type\" string".to_owned()
+        }
+        Ok(_) => format!("malformed frame: {err}"),
+    }
+}
+
+fn cid_of_unparsed(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let cid = value.get("cid")?.as_str()?;
+    (cid.chars().count() <= MAX_CID_CHARS).then(|| cid.to_owned())
+}
+
+fn check_message(message: &str, cid: Option<&str>) -> Result<(), Refusal> {
+    if cid.is_some_and(|cid| cid.is_empty() || cid.chars().count() > MAX_CID_CHARS) {
+        return Err(Refusal::new(
+            ErrorCode::BadRequest,
+            format!("cid must be 1 to {MAX_CID_CHARS} characters"),
+        ));
+    }
+    if message.trim().is_empty() {
+        return Err(Refusal::new(ErrorCode::Empty, "message is empty"));
+    }
+    let chars = message.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(Refusal::new(
+            ErrorCode::TooLong,
+            format!("message is {chars} characters; the limit is {MAX_MESSAGE_CHARS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A stored chat message, as sent live and in history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub seq: u64,
+    pub room: String,
+    pub username: String,
+    pub message: String,
+    /// Milliseconds since the Unix epoch, taken by the server.
+    pub timestamp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+/// A frame from the server. Encode with [`encode`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Welcome {
+        protocol: u32,
+        username: &'a str,
+        room: &'a str,
+        users: Vec<&'a str>,
+        /// The room's latest `seq`, 0 when it is empty.
+        seq: u64,
+    },
+    Message(&'a ChatMessage),
+    Join {
+        room: &'a str,
+        username: &'a str,
+        timestamp: i64,
+    },
+    Leave {
+        room: &'a str,
+        username: &'a str,
+        timestamp: i64,
+    },
+    Rename {
+        room: &'a str,
+        from: &'a str,
+        to: &'a str,
+        timestamp: i64,
+    },
+    Typing {
+        room: &'a str,
+        username: &'a str,
+        active: bool,
+    },
+    Error {
+        code: &'static str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
+}
+
+impl<'a> ServerFrame<'a> {
+    pub fn error(refusal: &'a Refusal) -> Self {
+        ServerFrame::Error {
+            code: refusal.code.as_str(),
+            message: &refusal.message,
+            cid: refusal.cid.as_deref(),
+        }
+    }
+}
+
+/// Encodes a server frame as JSON text.
+pub fn encode(frame: &ServerFrame<'_>) -> String {
+    // Serializing these types cannot fail: every key is a string and no value
+    // is a map with non-string keys.
+    serde_json::to_string(frame).expect("server frames always serialize")
+}
+
+/// Builds a `history` frame from messages already encoded as `message`
+/// frames, so replaying history does not encode them again.
+pub fn history_frame<'a>(
+    room: &str,
+    encoded_messages: impl IntoIterator<Item = &'a str>,
+    has_more: bool,
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"type\":\"history\",\"room\":");
+    out.push_str(&serde_json::to_string(room).expect("strings serialize"));
+    out.push_str(",\"messages\":[");
+    for (i, message) in encoded_messages.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(message);
+    }
+    out.push_str("],\"has_more\":");
+    out.push_str(if has_more { "true" } else { "false" });
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn parse(text: &str) -> Result<ClientFrame, Refusal> {
+        parse_client_frame(text)
+    }
+
+    #[test]
+    fn parses_every_client_frame() {
+        assert_eq!(
+            parse(r#"{"type":"message","message":"hi","cid":"c1"}"#),
+            Ok(ClientFrame::Message {
+                message: "hi".into(),
+                cid: Some("c1".into())
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"rename","username":"bob"}"#),
+            Ok(ClientFrame::Rename {
+                username: "bob".into()
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"typing","active":true}"#),
+            Ok(ClientFrame::Typing { active: true })
+        );
+        assert_eq!(
+            parse(r#"{"type":"history","before":10,"limit":5}"#),
+            Ok(ClientFrame::History {
+                before: Some(10),
+                limit: Some(5)
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_bad_frames_with_codes() {
+        let cases = [
+            ("not json", ErrorCode::BadRequest),
+            (r#"{"message":"hi"}"#, ErrorCode::BadRequest),
+            (r#"{"type":"dance"}"#, ErrorCode::BadRequest),
+            (r#"{"type":"message","message":5}"#, ErrorCode::BadRequest),
+            (r#"{"type":"typing","active":"yes"}"#, ErrorCode::BadRequest),
+            (r#"{"type":"message","message":"   \n"}"#, ErrorCode::Empty),
+            (r#"{"type":"message","message":""}"#, ErrorCode::Empty),
+            (
+                r#"{"type":"message","message":"x","cid":""}"#,
+                ErrorCode::BadRequest,
+            ),
+        ];
+        for (text, code) in cases {
+            assert_eq!(parse(text).unwrap_err().code, code, "{text}");
+        }
+    }
+
+    #[test]
+    fn message_length_counts_characters_not_bytes() {
+        let at_limit = "é".repeat(MAX_MESSAGE_CHARS);
+        let frame = json!({"type":"message","message":at_limit}).to_string();
+        assert!(parse(&frame).is_ok());
+        let over = "a".repeat(MAX_MESSAGE_CHARS + 1);
+        let frame = json!({"type":"message","message":over,"cid":"c9"}).to_string();
+        let refusal = parse(&frame).unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::TooLong);
+        assert_eq!(refusal.cid.as_deref(), Some("c9"));
+    }
+
+    #[test]
+    fn refusal_of_malformed_frame_keeps_its_cid() {
+        let refusal = parse(r#"{"type":"message","message":7,"cid":"abc"}"#).unwrap_err();
+        assert_eq!(refusal.cid.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let message = ChatMessage {
+            id: "u".into(),
+            seq: 3,
+            room: LOBBY.into(),
+            username: "alice".into(),
+            message: "hi".into(),
+            timestamp: 42,
+            cid: Some("c".into()),
+        };
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"message","id":"u","seq":3,"room":"lobby","username":"alice",
+                   "message":"hi","timestamp":42,"cid":"c"})
+        );
+        let refusal = Refusal::new(ErrorCode::TooLong, "long").with_cid(Some("c".into()));
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"error","code":"too_long","message":"long","cid":"c"})
+        );
+    }
+
+    #[test]
+    fn history_frame_is_valid_json_around_encoded_messages() {
+        let frame = history_frame("lobby", [r#"{"seq":1}"#, r#"{"seq":2}"#], true);
+        let value: Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"history","room":"lobby","messages":[{"seq":1},{"seq":2}],"has_more":true})
+        );
+        let empty: Value = serde_json::from_str(&history_frame("lobby", [], false)).unwrap();
+        assert_eq!(empty["messages"], json!([]));
+    }
+}

@@ -1,0 +1,157 @@
+//! The HTTP routes, as warp filters, and the one place rejections become
+//! responses.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Instant;
+
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
+use warp::path::Tail;
+use warp::{Filter, Rejection, Reply};
+
+use crate::assets;
+use crate::session::{self, Context};
+use crate::upgrade::{self, BadHandshake, Upgrade};
+
+/// Sent with every response. The page has no inline script or style, so the
+/// policy can forbid both.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// Every route, with rejections handled and security headers added.
+pub fn routes(
+    context: Context,
+    ws_config: WebSocketConfig,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let started = Instant::now();
+    healthz(context.clone(), started)
+        .or(websocket(context, ws_config))
+        .or(asset())
+        .recover(handle_rejection)
+        .with(warp::reply::with::headers(security_headers()))
+}
+
+/// GET /healthz
+fn healthz(
+    context: Context,
+    started: Instant,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("healthz").and(warp::get()).map(move || {
+        warp::reply::json(&serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": started.elapsed().as_secs(),
+            "connections": context.hub.connection_count(),
+            "users": context.hub.user_count(),
+        }))
+    })
+}
+
+/// GET /ws/:username?since=N
+fn websocket(
+    context: Context,
+    ws_config: WebSocketConfig,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("ws" / String)
+        .and(since())
+        .and(upgrade::websocket())
+        .map(
+            move |username: String, since: Option<u64>, upgrade: Upgrade| {
+                let context = context.clone();
+                upgrade.on_upgrade(ws_config, move |socket| {
+                    session::run(socket, context, username, since)
+                })
+            },
+        )
+}
+
+/// The optional `since` query parameter; anything but a number is a 400.
+fn since() -> impl Filter<Extract = (Option<u64>,), Error = Rejection> + Clone {
+    warp::query::<HashMap<String, String>>().and_then(|query: HashMap<String, String>| async move {
+        match query.get("since") {
+            None => Ok(None),
+            Some(value) => value.parse::<u64>().map(Some).map_err(|_| {
+                warp::reject::custom(BadHandshake {
+                    status: StatusCode::BAD_REQUEST,
+                    reason: "since must be a message seq (a whole number)",
+                })
+            }),
+        }
+    })
+}
+
+/// GET / and GET /<file in web/>
+fn asset() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::get()
+        .and(warp::path::tail())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .and_then(|tail: Tail, if_none_match: Option<String>| async move {
+            let path = match tail.as_str() {
+                "" => "index.html",
+                path => path,
+            };
+            let asset = assets::get(path).ok_or_else(warp::reject::not_found)?;
+            let fresh = if_none_match.is_some_and(|tags| {
+                tags.split(',')
+                    .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+            });
+            let mut response = if fresh {
+                warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response()
+            } else {
+                warp::reply::Response::new(asset.body.into_owned().into())
+            };
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&asset.content_type) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&asset.etag) {
+                headers.insert(header::ETAG, value);
+            }
+            // Revalidate every time: the page changes when the binary does.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            Ok::<_, Rejection>(response)
+        })
+}
+
+fn security_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+}
+
+async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
+    let (status, reason) = if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "not found")
+    } else if let Some(bad) = rejection.find::<BadHandshake>() {
+        (bad.status, bad.reason)
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
+        (StatusCode::BAD_REQUEST, "malformed query string")
+    } else {
+        log::warn!("unhandled rejection: {rejection:?}");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    };
+    let mut response = warp::reply::with_status(format!("{reason}\n"), status).into_response();
+    if status == StatusCode::UPGRADE_REQUIRED {
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,404 @@
+//! One WebSocket connection, from welcome to goodbye.
+//!
+//! A session runs as one task. It replays history, then loops: it writes what
+//! the hub queued for it (all that is waiting, then one flush), reads and
+//! answers the client's frames, pings, and ends typing that went quiet. It
+//! leaves the hub however it ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::hub::{Backlog, ConnId, Hub, Outbound};
+use crate::protocol::{
+    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
+    history_frame, parse_client_frame,
+};
+use crate::store::{NewMessage, Page, Store};
+use crate::upgrade::Socket;
+use crate::username::parse_username;
+
+/// Most frames written before one flush.
+const MAX_FRAMES_PER_FLUSH: usize = 256;
+/// A typing indicator ends by itself after this long without a refresh.
+const TYPING_TIMEOUT: Duration = Duration::from_secs(5);
+/// Typing refreshes are passed on at most this often per connection.
+const TYPING_REFRESH: Duration = Duration::from_secs(2);
+/// Default and largest page for a `history` request.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+/// Tunables a session needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Messages replayed on a plain connect.
+    pub history: usize,
+    /// Most messages replayed on a resume with `since`.
+    pub resume_cap: usize,
+    pub ping_interval: Duration,
+    /// A connection silent this long (no frame, not even a pong) is closed.
+    pub idle_timeout: Duration,
+    /// A write that makes no progress this long closes the connection.
+    pub write_timeout: Duration,
+}
+
+/// Everything a session shares with the rest of the server.
+#[derive(Clone)]
+pub struct Context {
+    pub hub: Hub,
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// Cancelled when the server shuts down; sessions then close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every live session holds a token, so shutdown can wait for them.
+    pub sessions: TaskTracker,
+}
+
+/// How a session ended, for the close frame.
+enum End {
+    /// The client closed or vanished; nothing more to send.
+    Gone,
+    Close(CloseCode, &'static str),
+}
+
+/// Runs one connection for `raw_username` (still percent-encoded), resuming
+/// after `since` if given.
+pub async fn run(mut socket: Socket, context: Context, raw_username: String, since: Option<u64>) {
+    let _alive = context.sessions.token();
+    let username = match parse_username(&raw_username, true) {
+        Ok(name) => name,
+        Err(reason) => {
+            let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
+            let frame = encode(&ServerFrame::error(&refusal));
+            let _ = socket.send(Message::text(frame)).await;
+            close(&mut socket, CloseCode::Policy, "invalid username").await;
+            return;
+        }
+    };
+    if context.shutdown.is_cancelled() {
+        close(&mut socket, CloseCode::Away, "server shutting down").await;
+        return;
+    }
+    let joined = context.hub.join(&username);
+    let id = joined.id;
+    let mut session = Session {
+        socket,
+        id,
+        username: Arc::from(username.as_str()),
+        context: context.clone(),
+        backlog: joined.backlog.clone(),
+        replayed_upto: 0,
+        typing: None,
+        last_typing_sent: None,
+        last_heard: Instant::now(),
+    };
+    log::debug!("conn {id}: {username} connected");
+    let end = match session.welcome(joined.users, since).await {
+        Ok(()) => session.serve(joined.outbound).await,
+        Err(end) => end,
+    };
+    if let End::Close(code, reason) = end {
+        close(&mut session.socket, code, reason).await;
+    }
+    session.stop_typing();
+    context.hub.leave(id);
+    log::debug!("conn {id}: {} disconnected", session.username);
+}
+
+struct Session {
+    socket: Socket,
+    id: ConnId,
+    username: Arc<str>,
+    context: Context,
+    backlog: Arc<Backlog>,
+    /// The room's latest `seq` when history was replayed; live copies of
+    /// messages up to here were already sent.
+    replayed_upto: u64,
+    /// When this user's typing indicator expires, if it is on.
+    typing: Option<Instant>,
+    last_typing_sent: Option<Instant>,
+    last_heard: Instant,
+}
+
+impl Session {
+    /// Sends `welcome` and the history replay. Runs after joining the hub, so
+    /// anything committed from here on is in the queue: no gap, and the
+    /// overlap is dropped by `replayed_upto`.
+    async fn welcome(&mut self, users: Vec<String>, since: Option<u64>) -> Result<(), End> {
+        let settings = &self.context.settings;
+        let limit = if since.is_some() {
+            settings.resume_cap
+        } else {
+            settings.history
+        };
+        let (page, latest) = self.context.store.replay(LOBBY, since, limit);
+        self.replayed_upto = latest;
+        let welcome = encode(&ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: &self.username,
+            room: LOBBY,
+            users: users.iter().map(String::as_str).collect(),
+            seq: latest,
+        });
+        self.write_now(welcome).await?;
+        self.write_now(page_frame(&page)).await
+    }
+
+    async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {
+        let settings = self.context.settings.clone();
+        let shutdown = self.context.shutdown.clone();
+        let backlog = self.backlog.clone();
+        let mut ping = interval(settings.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ping.tick().await;
+        let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+        loop {
+            let typing_deadline = self.typing.unwrap_or(far_future);
+            tokio::select! {
+                _ = shutdown.cancelled() => return End::Close(CloseCode::Away, "server shutting down"),
+                _ = backlog.overflow.notified() => {
+                    log::info!("conn {}: {} is not reading; closing", self.id, self.username);
+                    return End::Close(CloseCode::Policy, "too slow: unsent backlog over limit");
+                }
+                item = outbound.recv() => {
+                    let Some(item) = item else { return End::Gone };
+                    if let Err(end) = self.write_queued(item, &mut outbound).await {
+                        return end;
+                    }
+                }
+                incoming = self.socket.next() => {
+                    let Some(Ok(message)) = incoming else { return End::Gone };
+                    self.last_heard = Instant::now();
+                    if let Err(end) = self.handle(message).await {
+                        return end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() >= settings.idle_timeout {
+                        log::debug!("conn {}: silent for {:?}; closing", self.id, settings.idle_timeout);
+                        return End::Close(CloseCode::Away, "idle timeout");
+                    }
+                    if let Err(end) = self.write(Message::Ping(Default::default())).await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(typing_deadline), if self.typing.is_some() => self.stop_typing(),
+            }
+        }
+    }
+
+    /// Writes `first` and whatever else is queued, then flushes once.
+    async fn write_queued(
+        &mut self,
+        first: Outbound,
+        outbound: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+    ) -> Result<(), End> {
+        let write_timeout = self.context.settings.write_timeout;
+        let mut next = Some(first);
+        let mut fed = 0;
+        let result = timeout(write_timeout, async {
+            while let Some(item) = next.take() {
+                let size = match item {
+                    Outbound::Message { seq, frame } => {
+                        let size = frame.len();
+                        if seq > self.replayed_upto {
+                            self.socket.feed(Message::Text(frame)).await?;
+                            fed += 1;
+                        }
+                        size
+                    }
+                    Outbound::Event(frame) => {
+                        let size = frame.len();
+                        self.socket.feed(Message::Text(frame)).await?;
+                        fed += 1;
+                        size
+                    }
+                    Outbound::Renamed { to } => {
+                        let size = to.len();
+                        self.username = to;
+                        size
+                    }
+                };
+                self.backlog.written(size);
+                if fed < MAX_FRAMES_PER_FLUSH {
+                    next = outbound.try_recv().ok();
+                }
+            }
+            self.socket.flush().await
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => {
+                log::info!(
+                    "conn {}: write stalled for {write_timeout:?}; closing",
+                    self.id
+                );
+                Err(End::Gone)
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: Message) -> Result<(), End> {
+        match message {
+            Message::Text(text) => match parse_client_frame(&text) {
+                Ok(frame) => self.handle_frame(frame).await,
+                Err(refusal) => {
+                    log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
+                    self.refuse(&refusal).await
+                }
+            },
+            Message::Binary(_) => {
+                let refusal = Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported; send JSON text",
+                );
+                self.refuse(&refusal).await
+            }
+            Message::Close(_) => Err(End::Gone),
+            // tungstenite answers pings itself; a pong only proves liveness.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
+        match frame {
+            ClientFrame::Message { message, cid } => {
+                self.stop_typing();
+                self.context.store.append(NewMessage {
+                    room: LOBBY.to_owned(),
+                    username: self.username.to_string(),
+                    message,
+                    cid,
+                    conn: self.id,
+                });
+                Ok(())
+            }
+            ClientFrame::Rename { username } => {
+                let renamed = parse_username(&username, false)
+                    .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))
+                    .and_then(|name| {
+                        if self.typing.is_some() {
+                            self.stop_typing();
+                        }
+                        self.context.hub.rename(self.id, &name)
+                    });
+                match renamed {
+                    Ok(name) => {
+                        self.username = name;
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::Typing { active: true } => {
+                let now = Instant::now();
+                self.typing = Some(now + TYPING_TIMEOUT);
+                let due = self
+                    .last_typing_sent
+                    .is_none_or(|sent| now.duration_since(sent) >= TYPING_REFRESH);
+                if due {
+                    self.last_typing_sent = Some(now);
+                    self.announce_typing(true);
+                }
+                Ok(())
+            }
+            ClientFrame::Typing { active: false } => {
+                self.stop_typing();
+                Ok(())
+            }
+            ClientFrame::History { before, limit } => {
+                let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+                let before = before.unwrap_or(u64::MAX);
+                match self.context.store.page(LOBBY, before, limit).await {
+                    Ok(page) => self.write_now(page_frame(&page)).await,
+                    Err(err) => {
+                        log::warn!("conn {}: cannot page history: {err:#}", self.id);
+                        let refusal = Refusal::new(
+                            ErrorCode::Unavailable,
+                            "history is unavailable right now",
+                        );
+                        self.refuse(&refusal).await
+                    }
+                }
+            }
+        }
+    }
+
+    fn stop_typing(&mut self) {
+        if self.typing.take().is_some() {
+            self.last_typing_sent = None;
+            self.announce_typing(false);
+        }
+    }
+
+    fn announce_typing(&self, active: bool) {
+        let frame = encode(&ServerFrame::Typing {
+            room: LOBBY,
+            username: &self.username,
+            active,
+        });
+        self.context
+            .hub
+            .broadcast_event(Frame::from(frame), Some(&self.username));
+    }
+
+    async fn refuse(&mut self, refusal: &Refusal) -> Result<(), End> {
+        self.write_now(encode(&ServerFrame::error(refusal))).await
+    }
+
+    async fn write_now(&mut self, text: String) -> Result<(), End> {
+        self.write(Message::text(text)).await
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), End> {
+        match timeout(
+            self.context.settings.write_timeout,
+            self.socket.send(message),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
+    }
+}
+
+fn page_frame(page: &Page) -> String {
+    history_frame(
+        LOBBY,
+        page.messages.iter().map(|stored| stored.frame.as_str()),
+        page.has_more,
+    )
+}
+
+/// Sends a close frame, giving a client that is not reading a moment, not
+/// forever.
+async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
+}
+
+/// Builds a `history` frame for `Store::replay`'s caller; used by tests.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_page_frame_is_valid() {
+        let value: serde_json::Value = serde_json::from_str(&page_frame(&Page::default())).unwrap();
+        assert_eq!(value["messages"], serde_json::json!([]));
+        assert_eq!(value["has_more"], false);
+    }
+}

@@ -1,0 +1,112 @@
+//! Which usernames are allowed, and how the raw path segment becomes one.
+
+use percent_encoding::percent_decode_str;
+
+/// Longest username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 32;
+
+/// The name the page uses for server notices; nobody may take it.
+const RESERVED: &str = "system";
+
+/// Turns a raw `/ws/:username` segment (or a `rename` value, with
+/// `percent_decode` false) into a valid username, or says why it is not one.
+pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String> {
+    let decoded = if percent_decode {
+        percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| "username is not valid UTF-8".to_owned())?
+            .into_owned()
+    } else {
+        raw.to_owned()
+    };
+    let name = decoded.trim();
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err("username is empty".to_owned());
+    }
+    if chars > MAX_USERNAME_CHARS {
+        return Err(format!(
+            "username is {chars} characters; the limit is {MAX_USERNAME_CHARS}"
+        ));
+    }
+    if let Some(bad) = name.chars().find(|&c| is_forbidden(c)) {
+        return Err(format!(
+            "username may not contain U+{:04X} (control, invisible or path characters)",
+            bad as u32
+        ));
+    }
+    if name.eq_ignore_ascii_case(RESERVED) {
+        return Err(format!("\"{name}\" is reserved"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Control characters, characters that render as nothing or reorder text
+/// (so two names could look alike), and path separators.
+fn is_forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '/' | '\\'
+                | '\u{00AD}' // soft hyphen
+                | '\u{034F}' // combining grapheme joiner
+                | '\u{061C}' // Arabic letter mark
+                | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+                | '\u{180E}' // Mongolian vowel separator
+                | '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+                | '\u{2028}'..='\u{202E}' // line/paragraph separators, bidi embeddings and overrides
+                | '\u{2060}'..='\u{206F}' // word joiner, invisible operators, bidi isolates
+                | '\u{FE00}'..='\u{FE0F}' // variation selectors
+                | '\u{FEFF}' // byte order mark
+                | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+                | '\u{E0000}'..='\u{E007F}' // tags
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names_and_trims() {
+        assert_eq!(parse_username("alice", true).unwrap(), "alice");
+        assert_eq!(
+            parse_username("%20Ana%20Lu%C3%ADsa%20", true).unwrap(),
+            "Ana Luísa"
+        );
+        assert_eq!(parse_username("  bob ", false).unwrap(), "bob");
+        assert_eq!(parse_username("李雷", false).unwrap(), "李雷");
+        assert_eq!(parse_username(&"x".repeat(32), false).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        let bad = [
+            "",
+            "%20%20",
+            "%00",
+            "..%2f",
+            "a%2Fb",
+            "%E2%80%8B",     // zero-width space
+            "ab%E2%80%AEcd", // right-to-left override
+            "%FF",           // not UTF-8
+            "system",
+            "SYSTEM",
+            "SyStEm",
+            "tab%09name",
+        ];
+        for raw in bad {
+            assert!(
+                parse_username(raw, true).is_err(),
+                "{raw:?} should be refused"
+            );
+        }
+        assert!(parse_username(&"x".repeat(33), true).is_err());
+        assert!(parse_username(&"é".repeat(33), false).is_err());
+    }
+
+    #[test]
+    fn rename_values_are_not_percent_decoded() {
+        assert_eq!(parse_username("100%25", false).unwrap(), "100%25");
+    }
+}
