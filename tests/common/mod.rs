@@ -1,0 +1,330 @@
+//! Shared test helpers: start the real `lanchat` binary on an ephemeral port,
+//! connect real WebSocket clients, and read JSON frames with a timeout.
+#![allow(dead_code)] // each test crate uses a different part of this file
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::net::TcpStream as AsyncTcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for anything before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `lanchat` process. Killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    /// The URL the server printed as "Local:".
+    pub url: String,
+    /// Everything printed on stdout up to and including the URLs.
+    pub banner: String,
+    /// Holds the database unless the test gave its own path.
+    pub dir: PathBuf,
+    _temp: Option<TempDir>,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_lanchat")
+}
+
+impl Server {
+    /// Starts the server with a fresh database in a temp folder.
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts the server with a fresh database and extra flags.
+    pub fn start_with(extra: &[&str]) -> Server {
+        let temp = TempDir::new().expect("temp dir");
+        let db = temp.path().join("lanchat.db");
+        let mut server = Server::start_on_db(&db, extra);
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts the server on the given history file (kept by the caller).
+    pub fn start_on_db(db: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--db"];
+        let db_arg = db.to_str().expect("utf-8 path");
+        args.push(db_arg);
+        args.extend_from_slice(extra);
+        Server::spawn(&args, db.parent().expect("db has a folder"))
+    }
+
+    /// Starts the binary with exactly `args`, in `cwd`, and waits for its
+    /// "Local:" line.
+    pub fn spawn(args: &[&str], cwd: &Path) -> Server {
+        let mut child = Command::new(binary())
+            .args(args)
+            .current_dir(cwd)
+            .env("RUST_LOG", "warn,lanchat=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start lanchat");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        let mut banner = String::new();
+        let url = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match lines_rx.recv_timeout(left) {
+                Ok(line) => line,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("lanchat printed no Local: URL; it printed:\n{banner}");
+                }
+            };
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some(url) = line.trim().strip_prefix("Local:") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep the banner's remaining lines (Network, History) too.
+        while let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(100)) {
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.trim().starts_with("History:") {
+                break;
+            }
+        }
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("Local: URL has a socket address");
+        Server {
+            child,
+            addr,
+            url,
+            banner,
+            dir: cwd.to_owned(),
+            _temp: None,
+        }
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}/ws/{path}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit status, up to `WAIT`.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        signal(self.pid(), "TERM");
+        self.wait_exit()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "lanchat did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// GET `path` and return (status, headers lowercased, body).
+    pub fn get(&self, path: &str) -> HttpResponse {
+        http_get(self.addr, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// A minimal HTTP/1.1 GET, so the tests need no HTTP client crate.
+pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
+    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+}
+
+/// Sends `raw` and parses the response (which must close the connection).
+pub fn http_request(addr: SocketAddr, raw: &str) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).expect("read response");
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: bytes[split + 4..].to_vec(),
+    }
+}
+
+/// A WebSocket client speaking the lanchat protocol.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<AsyncTcpStream>>,
+}
+
+impl Client {
+    /// Connects to `/ws/<path>` (path may carry `?since=`).
+    pub async fn connect(server: &Server, path: &str) -> Client {
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(server.ws_url(path)))
+            .await
+            .expect("connect timed out")
+            .expect("websocket connect");
+        Client { ws }
+    }
+
+    /// Connects and consumes `welcome` and the first `history`, returning both.
+    pub async fn join(server: &Server, name: &str) -> (Client, Value, Value) {
+        let mut client = Client::connect(server, name).await;
+        let welcome = client.recv_type("welcome").await;
+        let history = client.recv_type("history").await;
+        (client, welcome, history)
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.ws
+            .send(Message::text(value.to_string()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    pub async fn say(&mut self, text: &str, cid: &str) {
+        self.send_json(serde_json::json!({"type":"message","message":text,"cid":cid}))
+            .await;
+    }
+
+    /// The next text frame as JSON. Panics on timeout or close.
+    pub async fn recv(&mut self) -> Value {
+        match self.next_event().await {
+            Event::Frame(value) => value,
+            Event::Closed(frame) => panic!("connection closed: {frame:?}"),
+        }
+    }
+
+    /// Skips frames until one of type `kind` arrives.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let value = self.recv().await;
+            if value["type"] == kind {
+                return value;
+            }
+        }
+    }
+
+    /// The next text frame or the close.
+    pub async fn next_event(&mut self) -> Event {
+        loop {
+            let item = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame");
+            match item {
+                Some(Ok(Message::Text(text))) => {
+                    return Event::Frame(serde_json::from_str(&text).expect("server sent JSON"));
+                }
+                Some(Ok(Message::Close(frame))) => return Event::Closed(frame),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Event::Closed(None),
+            }
+        }
+    }
+
+    /// Reads until the server closes, returning the close frame.
+    pub async fn expect_close(&mut self) -> Option<CloseFrame> {
+        loop {
+            if let Event::Closed(frame) = self.next_event().await {
+                return frame;
+            }
+        }
+    }
+
+    /// Asserts nothing (but pings) arrives for `quiet`.
+    pub async fn expect_silence(&mut self, quiet: Duration) {
+        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await {
+            panic!("expected silence, got {text}");
+        }
+    }
+}
+
+pub enum Event {
+    Frame(Value),
+    Closed(Option<CloseFrame>),
+}
