@@ -463,10 +463,7 @@ impl Writer {
                 let capacity = self.store.inner.recent_capacity;
                 for decision in &decisions {
                     if let Outcome::Stored(stored) = decision {
-                        let room = recent
-                            .rooms
-                            .entry(stored.message.room.clone())
-                            .or_default();
+                        let room = recent.rooms.entry(stored.message.room.clone()).or_default();
                         room.push_back(stored.clone());
                         if room.len() > capacity {
                             room.pop_front();

@@ -201,7 +201,10 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.1 GET, so the tests need no HTTP client crate.
 pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
-    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"))
+    http_request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 /// Sends `raw` and parses the response (which must close the connection).
@@ -241,10 +244,11 @@ pub struct Client {
 impl Client {
     /// Connects to `/ws/<path>` (path may carry `?since=`).
     pub async fn connect(server: &Server, path: &str) -> Client {
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(server.ws_url(path)))
-            .await
-            .expect("connect timed out")
-            .expect("websocket connect");
+        let (ws, _) =
+            tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(server.ws_url(path)))
+                .await
+                .expect("connect timed out")
+                .expect("websocket connect");
         Client { ws }
     }
 
@@ -318,7 +322,8 @@ impl Client {
 
     /// Asserts nothing (but pings) arrives for `quiet`.
     pub async fn expect_silence(&mut self, quiet: Duration) {
-        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await {
+        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await
+        {
             panic!("expected silence, got {text}");
         }
     }
