@@ -41,6 +41,14 @@ use crate::store::{Outcome, Store};
 /// Largest WebSocket message or frame a client may send. A 4000-character
 /// chat message is at most 24 KiB of JSON, even fully escaped.
 pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
+/// Each connection's read buffer. Clients send short chat frames, so 4 KiB
+/// is plenty; tungstenite's default is 128 KiB, zero-filled, per connection.
+/// Larger frames still arrive: the buffer grows to fit one when it comes.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are buffered up to this much before a write. tungstenite keeps the
+/// buffer's capacity for the connection's life, so its default (128 KiB)
+/// would stay allocated behind every client that once had a burst.
+const WS_WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// A resume replays at most this many messages (or `--history`, if larger);
 /// older ones are paged on demand.
 const MIN_RESUME_CAP: usize = 1000;
@@ -101,6 +109,8 @@ impl App {
             sessions: sessions.clone(),
         };
         let ws_config = WebSocketConfig::default()
+            .read_buffer_size(WS_READ_BUFFER_BYTES)
+            .write_buffer_size(WS_WRITE_BUFFER_BYTES)
             .max_message_size(Some(MAX_WS_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
         let routes = routes::routes(context, ws_config);
