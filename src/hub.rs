@@ -5,7 +5,7 @@
 //! connection whose backlog passes the limit gets no more frames and is told
 //! to close, so a client that stops reading cannot grow our memory.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -73,8 +73,8 @@ pub struct Joined {
     pub id: ConnId,
     pub outbound: mpsc::UnboundedReceiver<Outbound>,
     pub backlog: Arc<Backlog>,
-    /// Everyone online, this user included, sorted.
-    pub users: Vec<String>,
+    /// Everyone online, this user included, sorted, as a JSON array.
+    pub users: String,
 }
 
 struct Client {
@@ -89,6 +89,46 @@ struct State {
     /// Connections per online name, for presence: a name joins with its first
     /// connection and leaves with its last.
     names: HashMap<Arc<str>, usize>,
+    roster: Roster,
+}
+
+/// The online names in the order `welcome` lists them (case-insensitive,
+/// then exact), each already JSON-encoded. Every connect sends the whole
+/// list, so it is kept sorted as names come and go and is only
+/// concatenated: sorting it per connect made a storm of N connects cost
+/// O(N² log N) lowercase allocations under the hub lock.
+#[derive(Default)]
+struct Roster {
+    sorted: BTreeMap<(String, Arc<str>), String>,
+}
+
+impl Roster {
+    fn key(name: &Arc<str>) -> (String, Arc<str>) {
+        (name.to_lowercase(), name.clone())
+    }
+
+    fn insert(&mut self, name: &Arc<str>) {
+        let json = serde_json::to_string(&**name).expect("strings serialize");
+        self.sorted.insert(Roster::key(name), json);
+    }
+
+    fn remove(&mut self, name: &Arc<str>) {
+        self.sorted.remove(&Roster::key(name));
+    }
+
+    fn to_json(&self) -> String {
+        let len: usize = self.sorted.values().map(|json| json.len() + 1).sum();
+        let mut out = String::with_capacity(len + 2);
+        out.push('[');
+        for (i, json) in self.sorted.values().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(json);
+        }
+        out.push(']');
+        out
+    }
 }
 
 /// Handle to the hub. Cheap to clone.
@@ -140,6 +180,9 @@ impl Hub {
         let count = state.names.entry(username.clone()).or_insert(0);
         *count += 1;
         let first = *count == 1;
+        if first {
+            state.roster.insert(&username);
+        }
         state.clients.insert(
             id,
             Client {
@@ -156,7 +199,7 @@ impl Hub {
             });
             self.fan_out(&state, Frame::from(frame), Some(&username));
         }
-        let users = sorted_names(&state);
+        let users = state.roster.to_json();
         Joined {
             id,
             outbound,
@@ -178,6 +221,7 @@ impl Hub {
             }
             _ => {
                 state.names.remove(&client.username);
+                state.roster.remove(&client.username);
                 true
             }
         };
@@ -211,6 +255,8 @@ impl Hub {
         let to: Arc<str> = Arc::from(to);
         let count = state.names.remove(&from).unwrap_or(0);
         state.names.insert(to.clone(), count);
+        state.roster.remove(&from);
+        state.roster.insert(&to);
         for (&conn, client) in state.clients.iter_mut() {
             if client.username == from {
                 client.username = to.clone();
@@ -293,12 +339,6 @@ impl Hub {
     }
 }
 
-fn sorted_names(state: &State) -> Vec<String> {
-    let mut names: Vec<String> = state.names.keys().map(|name| name.to_string()).collect();
-    names.sort_unstable_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
-    names
-}
-
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -335,7 +375,7 @@ mod tests {
         let mut watcher = hub.join("watcher");
         let tab1 = hub.join("alice");
         let tab2 = hub.join("alice");
-        assert_eq!(tab2.users, vec!["alice", "watcher"]);
+        assert_eq!(tab2.users, r#"["alice","watcher"]"#);
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
         assert!(joins[0].contains("\"join\""));
@@ -364,6 +404,7 @@ mod tests {
         assert_eq!(seen[0], "renamed:carol");
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
+        assert_eq!(hub.join("Bob").users, r#"["Bob","bob","carol"]"#);
     }
 
     #[test]

@@ -213,6 +213,17 @@ pub fn encode(frame: &ServerFrame<'_>) -> String {
     serde_json::to_string(frame).expect("server frames always serialize")
 }
 
+/// Builds a `welcome` frame around `users`, a JSON array of names the hub
+/// keeps encoded, so a connect does not encode every online name again.
+pub fn welcome_frame(username: &str, room: &str, users: &str, seq: u64) -> String {
+    let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    format!(
+        "{{\"type\":\"welcome\",\"protocol\":{PROTOCOL_VERSION},\"username\":{},\"room\":{},\"users\":{users},\"seq\":{seq}}}",
+        quote(username),
+        quote(room),
+    )
+}
+
 /// Builds a `history` frame from messages already encoded as `message`
 /// frames, so replaying history does not encode them again.
 pub fn history_frame<'a>(
@@ -334,6 +345,19 @@ mod tests {
             value,
             json!({"type":"error","code":"too_long","message":"long","cid":"c"})
         );
+    }
+
+    #[test]
+    fn welcome_frame_matches_the_serde_shape() {
+        let built = welcome_frame("al\"ice", LOBBY, r#"["al\"ice","bob"]"#, 7);
+        let encoded = encode(&ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: "al\"ice",
+            room: LOBBY,
+            users: vec!["al\"ice", "bob"],
+            seq: 7,
+        });
+        assert_eq!(built, encoded);
     }
 
     #[test]

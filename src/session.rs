@@ -18,8 +18,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::hub::{Backlog, ConnId, Hub, Outbound};
 use crate::protocol::{
-    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
-    history_frame, parse_client_frame,
+    ClientFrame, ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode, history_frame,
+    parse_client_frame, welcome_frame,
 };
 use crate::store::{NewMessage, Page, Store};
 use crate::upgrade::Socket;
@@ -131,7 +131,7 @@ impl Session {
     /// Sends `welcome` and the history replay. Runs after joining the hub, so
     /// anything committed from here on is in the queue: no gap, and the
     /// overlap is dropped by `replayed_upto`.
-    async fn welcome(&mut self, users: Vec<String>, since: Option<u64>) -> Result<(), End> {
+    async fn welcome(&mut self, users: String, since: Option<u64>) -> Result<(), End> {
         let settings = &self.context.settings;
         let limit = if since.is_some() {
             settings.resume_cap
@@ -140,13 +140,7 @@ impl Session {
         };
         let (page, latest) = self.context.store.replay(LOBBY, since, limit);
         self.replayed_upto = latest;
-        let welcome = encode(&ServerFrame::Welcome {
-            protocol: PROTOCOL_VERSION,
-            username: &self.username,
-            room: LOBBY,
-            users: users.iter().map(String::as_str).collect(),
-            seq: latest,
-        });
+        let welcome = welcome_frame(&self.username, LOBBY, &users, latest);
         self.write_now(welcome).await?;
         self.write_now(page_frame(&page)).await
     }
