@@ -4,17 +4,30 @@
 //! "Unbounded" is bounded here: the hub counts what each queue holds, and a
 //! connection whose backlog passes the limit gets no more frames and is told
 //! to close, so a client that stops reading cannot grow our memory.
+//!
+//! Presence goes out as one `join` or `leave` per change while changes are
+//! few. In a connect storm (a restart, a class logging in at once) every
+//! change would go to everyone, so N connects would cost O(N²) frames; past
+//! [`PRESENCE_BURST`] changes in one [`PRESENCE_WINDOW`], the rest of the
+//! window's changes are held and go out as one `presence` frame when it ends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
 
 pub type ConnId = u64;
+
+/// How long presence changes may be held in a storm.
+pub const PRESENCE_WINDOW: Duration = Duration::from_millis(250);
+/// Presence changes sent one frame each per window before the rest are held.
+/// At 16 per 250 ms, ordinary comings and goings are never held.
+pub const PRESENCE_BURST: usize = 16;
 
 /// Something for a session to do, in queue order.
 #[derive(Debug)]
@@ -90,6 +103,20 @@ struct State {
     /// connection and leaves with its last.
     names: HashMap<Arc<str>, usize>,
     roster: Roster,
+    presence: PresenceWindow,
+}
+
+/// Presence changes in the current window.
+#[derive(Default)]
+struct PresenceWindow {
+    /// When the window began; `None` until the next change.
+    started: Option<Instant>,
+    /// Changes sent one frame each in this window.
+    sent: usize,
+    /// Names whose presence changed after the burst was spent. Whether each
+    /// is online when the window ends decides if it is listed as joined or
+    /// left, so a name that came and went nets out right.
+    held: HashSet<Arc<str>>,
 }
 
 /// The online names in the order `welcome` lists them (case-insensitive,
@@ -192,12 +219,7 @@ impl Hub {
             },
         );
         if first {
-            let frame = encode(&ServerFrame::Join {
-                room: LOBBY,
-                username: &username,
-                timestamp: now_millis(),
-            });
-            self.fan_out(&state, Frame::from(frame), Some(&username));
+            self.presence_changed(&mut state, &username, true, Instant::now());
         }
         let users = state.roster.to_json();
         Joined {
@@ -226,12 +248,83 @@ impl Hub {
             }
         };
         if last {
-            let frame = encode(&ServerFrame::Leave {
+            self.presence_changed(&mut state, &client.username, false, Instant::now());
+        }
+    }
+
+    /// Sends `username`'s join or leave now, or holds it if this window's
+    /// burst is spent.
+    fn presence_changed(&self, state: &mut State, username: &Arc<str>, joined: bool, now: Instant) {
+        self.end_presence_window(state, now, false);
+        let window = &mut state.presence;
+        window.started.get_or_insert(now);
+        if !window.held.is_empty() || window.sent >= PRESENCE_BURST {
+            window.held.insert(username.clone());
+            return;
+        }
+        window.sent += 1;
+        let timestamp = now_millis();
+        let (frame, skip) = if joined {
+            let join = ServerFrame::Join {
                 room: LOBBY,
-                username: &client.username,
-                timestamp: now_millis(),
-            });
-            self.fan_out(&state, Frame::from(frame), None);
+                username,
+                timestamp,
+            };
+            (encode(&join), Some(&**username))
+        } else {
+            let leave = ServerFrame::Leave {
+                room: LOBBY,
+                username,
+                timestamp,
+            };
+            (encode(&leave), None)
+        };
+        self.fan_out(state, Frame::from(frame), skip);
+    }
+
+    /// Ends the presence window if it is over (or now, if `force`), sending
+    /// what was held as one `presence` frame.
+    fn end_presence_window(&self, state: &mut State, now: Instant, force: bool) {
+        let over = state
+            .presence
+            .started
+            .is_none_or(|started| now.duration_since(started) >= PRESENCE_WINDOW);
+        if !over && !force {
+            return;
+        }
+        let held = std::mem::take(&mut state.presence).held;
+        if held.is_empty() {
+            return;
+        }
+        let (mut joined, mut left): (Vec<&str>, Vec<&str>) = held
+            .iter()
+            .map(|name| &**name)
+            .partition(|name| state.names.contains_key(*name));
+        joined.sort_unstable();
+        left.sort_unstable();
+        let frame = encode(&ServerFrame::Presence {
+            room: LOBBY,
+            joined,
+            left,
+            timestamp: now_millis(),
+        });
+        self.fan_out(state, Frame::from(frame), None);
+    }
+
+    /// Sends held presence changes once their window is over.
+    pub fn flush_presence(&self) {
+        let mut state = self.state();
+        self.end_presence_window(&mut state, Instant::now(), false);
+    }
+
+    /// Calls [`Hub::flush_presence`] a few times per window until `stop`.
+    pub async fn flush_presence_until(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(PRESENCE_WINDOW / 4);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => self.flush_presence(),
+            }
         }
     }
 
@@ -252,6 +345,9 @@ impl Hub {
                 format!("\"{to}\" is already in use; pick another name"),
             ));
         }
+        // Held presence goes first, so no one hears of a rename before the
+        // join it follows.
+        self.end_presence_window(&mut state, Instant::now(), true);
         let to: Arc<str> = Arc::from(to);
         let count = state.names.remove(&from).unwrap_or(0);
         state.names.insert(to.clone(), count);
@@ -405,6 +501,40 @@ mod tests {
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
         assert_eq!(hub.join("Bob").users, r#"["Bob","bob","carol"]"#);
+    }
+
+    #[test]
+    fn a_connect_storm_sends_presence_in_one_frame_per_window() {
+        let hub = hub(1000);
+        let mut watcher = hub.join("watcher");
+        // A fresh window, after the one the watcher's own join opened.
+        let start = Instant::now() + PRESENCE_WINDOW;
+        let mut state = hub.state();
+        let users: Vec<Arc<str>> = (0..PRESENCE_BURST + 3)
+            .map(|i| Arc::from(format!("u{i:02}")))
+            .collect();
+        for name in &users {
+            state.names.insert(name.clone(), 1);
+            hub.presence_changed(&mut state, name, true, start);
+        }
+        // The last one leaves again within the window.
+        let gone = users.last().unwrap();
+        state.names.remove(gone);
+        hub.presence_changed(&mut state, gone, false, start);
+        drop(state);
+        let joins = drain(&mut watcher);
+        assert_eq!(joins.len(), PRESENCE_BURST);
+        assert!(joins.iter().all(|f| f.contains("\"join\"")));
+
+        hub.end_presence_window(&mut hub.state(), start + PRESENCE_WINDOW / 2, false);
+        assert!(drain(&mut watcher).is_empty(), "held until the window ends");
+        hub.end_presence_window(&mut hub.state(), start + PRESENCE_WINDOW, false);
+        let held = drain(&mut watcher);
+        assert_eq!(held.len(), 1);
+        let frame: serde_json::Value = serde_json::from_str(&held[0]).unwrap();
+        assert_eq!(frame["type"], "presence");
+        assert_eq!(frame["joined"], serde_json::json!(["u16", "u17"]));
+        assert_eq!(frame["left"], serde_json::json!(["u18"]));
     }
 
     #[test]

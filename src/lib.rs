@@ -115,6 +115,7 @@ impl App {
             .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
         let routes = routes::routes(context, ws_config);
         let accepting = tokio::spawn(server::serve(listener, warp::service(routes), stop.clone()));
+        tokio::spawn(self.hub.clone().flush_presence_until(stop.clone()));
 
         shutdown.await;
         log::info!("shutting down");

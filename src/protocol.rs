@@ -177,6 +177,15 @@ pub enum ServerFrame<'a> {
         username: &'a str,
         timestamp: i64,
     },
+    /// Several presence changes at once, sent instead of one `join` or
+    /// `leave` each during a connect storm (see `hub`). A client applies it
+    /// as a set: add `joined`, remove `left`.
+    Presence {
+        room: &'a str,
+        joined: Vec<&'a str>,
+        left: Vec<&'a str>,
+        timestamp: i64,
+    },
     Rename {
         room: &'a str,
         from: &'a str,
