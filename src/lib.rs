@@ -47,8 +47,10 @@ pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
 const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Frames are buffered up to this much before a write. tungstenite keeps the
 /// buffer's capacity for the connection's life, so its default (128 KiB)
-/// would stay allocated behind every client that once had a burst.
-const WS_WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// would stay allocated behind every client that once had a burst. Sessions
+/// send long messages in fragments of the same size, so the buffer stays
+/// within twice this.
+const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A resume replays at most this many messages (or `--history`, if larger);
 /// older ones are paged on demand.
 const MIN_RESUME_CAP: usize = 1000;
