@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::time::sleep_until;
 
 use crate::client::{Client, Latency, Stats, Tally};
-use crate::target::{Server, Usage};
+use crate::target::{Server, Usage, machine_busy_s};
 
 /// Connects in flight at once; well under the servers' listen backlogs.
 const CONNECT_CONCURRENCY: usize = 256;
@@ -47,6 +47,9 @@ pub struct Phase {
     pub server_cpu_s: Option<f64>,
     pub server_rss_kib: Option<u64>,
     pub generator_cpu_s: Option<f64>,
+    /// CPU seconds used by everything else on the machine meanwhile; more
+    /// than a little means the figures were disturbed.
+    pub others_cpu_s: Option<f64>,
 }
 
 impl Phase {
@@ -57,6 +60,14 @@ impl Phase {
     pub fn messages_per_s(&self) -> f64 {
         self.tally.sent as f64 / self.elapsed.as_secs_f64()
     }
+}
+
+/// Usage readings at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    pub server: Option<Usage>,
+    pub generator: Option<Usage>,
+    pub machine_busy_s: Option<f64>,
 }
 
 /// Who sends during a phase.
@@ -164,7 +175,7 @@ impl Fleet {
         rate: f64,
         duration: Duration,
     ) -> anyhow::Result<Phase> {
-        let before = self.usage();
+        let before = self.snapshot();
         let from = self.stats.start_timing();
         let started = Instant::now();
         let deadline = started + duration;
@@ -247,7 +258,7 @@ impl Fleet {
         window: usize,
         duration: Duration,
     ) -> anyhow::Result<Phase> {
-        let before = self.usage();
+        let before = self.snapshot();
         let from = self.stats.start_timing();
         let started = Instant::now();
         let deadline = started + duration;
@@ -284,7 +295,7 @@ impl Fleet {
         from: u64,
         to: u64,
         started: Instant,
-        before: (Option<Usage>, Option<Usage>),
+        before: Snapshot,
     ) -> anyhow::Result<Phase> {
         let per = self.clients.len() as u64;
         let sent_all = Instant::now();
@@ -302,20 +313,31 @@ impl Fleet {
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
         let elapsed = last_progress.max(sent_all) - started;
-        let (server_after, generator_after) = self.usage();
+        let after = self.snapshot();
         let cpu = |after: Option<Usage>, before: Option<Usage>| Some(after?.cpu_since(&before?));
+        let server_cpu_s = cpu(after.server, before.server);
+        let generator_cpu_s = cpu(after.generator, before.generator);
+        let others_cpu_s = (|| {
+            let busy = after.machine_busy_s? - before.machine_busy_s?;
+            Some((busy - server_cpu_s? - generator_cpu_s?).max(0.0))
+        })();
         Ok(Phase {
             tally,
             latency: self.stats.latency.summary(),
             elapsed,
-            server_cpu_s: cpu(server_after, before.0),
-            server_rss_kib: server_after.map(|u| u.rss_kib),
-            generator_cpu_s: cpu(generator_after, before.1),
+            server_cpu_s,
+            server_rss_kib: after.server.map(|u| u.rss_kib),
+            generator_cpu_s,
+            others_cpu_s,
         })
     }
 
-    /// The server's and the generator's usage right now.
-    pub fn usage(&self) -> (Option<Usage>, Option<Usage>) {
-        (self.server.usage(), Usage::of_self())
+    /// The server's, the generator's and the machine's usage right now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            server: self.server.usage(),
+            generator: Usage::of_self(),
+            machine_busy_s: machine_busy_s(),
+        }
     }
 }

@@ -74,7 +74,7 @@ struct Args {
     max_clients: Option<usize>,
 
     /// Ingest: unacknowledged messages each sender may have in flight.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 2)]
     window: usize,
 
     /// Measure a running lanchat at this address (host:port or ws:// URL)
@@ -110,6 +110,8 @@ enum Mode {
     All,
     /// N clients, S senders, total rate R, for D seconds.
     Fixed,
+    /// Fixed, at rising rates: the most deliveries/s with p99 ≤ 100 ms.
+    Throughput,
     /// +1000 clients per step until p95 passes 500 ms or the fd limit.
     Ramp,
     /// 10k connects (time), idle RSS per connection, then latency at 5/s.
@@ -168,6 +170,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if matches!(mode, Mode::All | Mode::Fixed) {
         bench.fixed().await?;
+    }
+    if matches!(mode, Mode::All | Mode::Throughput) {
+        bench.throughput().await?;
     }
     if matches!(mode, Mode::All | Mode::Ingest) {
         bench.ingest().await?;
@@ -306,6 +311,13 @@ impl Bench {
             kind,
             phase.server_rss_kib.map(|k| k as f64 / 1024.0),
         );
+        self.set(
+            &format!("{label}: other processes' CPU (disturbance)"),
+            "s",
+            Goal::None,
+            kind,
+            phase.others_cpu_s,
+        );
     }
 
     fn say(&self, kind: Kind, what: impl std::fmt::Display) {
@@ -319,7 +331,7 @@ impl Bench {
         let label = format!("{}k clients, {rate}/s", n / 1000);
         for (kind, source) in self.kinds() {
             let mut fleet = self.fleet(kind, &source).await?;
-            let (idle_before, _) = fleet.usage();
+            let idle_before = fleet.snapshot().server;
             let growth = fleet.grow(n).await?;
             self.say(
                 kind,
@@ -331,7 +343,7 @@ impl Bench {
             );
             let settled = fleet.barrier().await?;
             tokio::time::sleep(SETTLE).await;
-            let (idle_after, _) = fleet.usage();
+            let idle_after = fleet.snapshot().server;
             self.set(
                 &format!("connect: {n} upgraded"),
                 "s",
@@ -370,7 +382,15 @@ impl Bench {
             );
             let duration = Duration::from_secs_f64(self.args.duration);
             let phase = fleet.broadcast_at(Senders::Random, rate, duration).await?;
-            self.say(kind, format_args!("{label}: {:?}", phase.latency));
+            self.say(
+                kind,
+                format_args!(
+                    "{label}: {:?}, delivered {:.4}, others' CPU {:?} s",
+                    phase.latency,
+                    phase.tally.fraction(),
+                    phase.others_cpu_s
+                ),
+            );
             let (p50, p99) = if n == 10_000 && rate == 5.0 {
                 (Goal::AtMost(20.0), Goal::AtMost(40.0))
             } else {
@@ -434,6 +454,63 @@ impl Bench {
         Ok(())
     }
 
+    /// The fixed setup at rising rates, each for `--duration`: the highest
+    /// rate whose p99 stays within 100 ms with everything delivered.
+    async fn throughput(&mut self) -> anyhow::Result<()> {
+        const RATES: [f64; 9] = [
+            125.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0,
+        ];
+        const P99_LIMIT_MS: f64 = 100.0;
+        let n = self.args.clients.unwrap_or(1000);
+        let senders = self.args.senders.unwrap_or(10);
+        let name = format!("{n} clients: most deliveries/s with p99 ≤ {P99_LIMIT_MS} ms");
+        let goal = if n == 1000 {
+            Goal::AtLeast(1_000_000.0)
+        } else {
+            Goal::None
+        };
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            fleet.grow(n).await?;
+            fleet.barrier().await?;
+            let duration = Duration::from_secs_f64(self.args.duration);
+            let mut best: Option<f64> = None;
+            for rate in RATES {
+                let phase = fleet
+                    .broadcast_at(Senders::First(senders), rate, duration)
+                    .await?;
+                let l = phase.latency;
+                let passed = l.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
+                self.say(
+                    kind,
+                    format_args!(
+                        "{rate}/s: {:.0} deliveries/s, p50 {:.1} p99 {:.1} ms, delivered {:.4}, others' CPU {:?} s: {}",
+                        phase.deliveries_per_s(),
+                        l.p50,
+                        l.p99,
+                        phase.tally.fraction(),
+                        phase.others_cpu_s,
+                        if passed { "pass" } else { "fail" }
+                    ),
+                );
+                if !passed {
+                    break;
+                }
+                best = Some(phase.deliveries_per_s());
+                fleet.barrier().await?;
+            }
+            self.set(&name, "1/s", goal, kind, Some(best.unwrap_or(0.0)));
+            if best.is_none() {
+                self.set_text(
+                    &name,
+                    kind,
+                    format!("< {}", report::number(RATES[0] * n as f64)),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Senders paced by their acks, into a few receivers.
     async fn ingest(&mut self) -> anyhow::Result<()> {
         let senders = self.args.senders.unwrap_or(100);
@@ -483,6 +560,13 @@ impl Bench {
                 kind,
                 phase.server_cpu_s,
             );
+            self.set(
+                &format!("{label}: other processes' CPU (disturbance)"),
+                "s",
+                Goal::None,
+                kind,
+                phase.others_cpu_s,
+            );
         }
         Ok(())
     }
@@ -523,14 +607,15 @@ impl Bench {
                 self.say(
                     kind,
                     format_args!(
-                        "step {next}: connect {:.2} s, p50 {:.1} p95 {:.1} p99 {:.1} max {:.1} ms, delivered {:.4}, rss {:?} KiB",
+                        "step {next}: connect {:.2} s, p50 {:.1} p95 {:.1} p99 {:.1} max {:.1} ms, delivered {:.4}, rss {:?} KiB, others' CPU {:?} s",
                         growth.ready.as_secs_f64(),
                         l.p50,
                         l.p95,
                         l.p99,
                         l.max,
                         phase.tally.fraction(),
-                        phase.server_rss_kib
+                        phase.server_rss_kib,
+                        phase.others_cpu_s
                     ),
                 );
                 self.steps.push(Step {

@@ -266,3 +266,23 @@ pub fn open_file_limit() -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
 }
+
+/// CPU seconds the whole machine has been busy (every process, all cores),
+/// from `/proc/stat`; the difference over a phase, less the server's and the
+/// generator's, tells whether something else was running.
+pub fn machine_busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user, nice, system, idle, iowait, irq, softirq, steal
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum::<u64>();
+    Some(busy as f64 / 100.0)
+}
