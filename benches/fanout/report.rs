@@ -217,7 +217,7 @@ pub fn write_steps(path: &Path, steps: &[Step]) -> anyhow::Result<()> {
 /// p50 and p99 against clients, both servers, log latency axis.
 pub fn chart(path: &Path, steps: &[Step], title: &str) -> anyhow::Result<()> {
     let max_clients = steps.iter().map(|s| s.clients).max().unwrap_or(1000) as f64;
-    let floor = 0.1_f64;
+    let floor = 1.0_f64;
     let top = steps
         .iter()
         .map(|s| s.p99_ms)
@@ -236,14 +236,9 @@ pub fn chart(path: &Path, steps: &[Step], title: &str) -> anyhow::Result<()> {
         .configure_mesh()
         .x_desc("connected clients")
         .y_desc("recipient latency (ms, log scale)")
+        .light_line_style(BLACK.mix(0.04))
         .x_label_formatter(&|x| format!("{:.0}", x))
-        .y_label_formatter(&|y| {
-            if *y >= 1.0 {
-                format!("{y:.0}")
-            } else {
-                format!("{y:.1}")
-            }
-        })
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()?;
     let lines = [
         ("lanchat", "p50", BLUE, false),
