@@ -455,8 +455,8 @@ impl Bench {
     /// The fixed setup at rising rates, each for at most 5 s: the highest
     /// rate whose p99 stays within 100 ms with everything delivered.
     async fn throughput(&mut self) -> anyhow::Result<()> {
-        const RATES: [f64; 9] = [
-            125.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0,
+        const RATES: [f64; 11] = [
+            30.0, 60.0, 125.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0,
         ];
         const P99_LIMIT_MS: f64 = 100.0;
         let n = self.args.clients.unwrap_or(1000);
