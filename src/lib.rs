@@ -41,10 +41,12 @@ use crate::store::{Outcome, Store};
 /// Largest WebSocket message or frame a client may send. A 4000-character
 /// chat message is at most 24 KiB of JSON, even fully escaped.
 pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
-/// Each connection's read buffer. Clients send short chat frames, so 4 KiB
-/// is plenty; tungstenite's default is 128 KiB, zero-filled, per connection.
-/// Larger frames still arrive: the buffer grows to fit one when it comes.
-const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Each connection's read buffer. Clients send short chat frames, so 1 KiB
+/// is plenty; tungstenite's default is 128 KiB per connection. tungstenite
+/// zero-fills the whole buffer every time the session polls for input (each
+/// wake-up, even with nothing to read), so small also saves CPU. Larger
+/// frames still arrive: the buffer grows to fit one when it comes.
+const WS_READ_BUFFER_BYTES: usize = 1024;
 /// Frames are buffered up to this much before a write. tungstenite keeps the
 /// buffer's capacity for the connection's life, so its default (128 KiB)
 /// would stay allocated behind every client that once had a burst. Sessions
