@@ -241,7 +241,9 @@ impl Fleet {
                     break;
                 }
                 sleep_until(due.into()).await;
-                if pick(i).broadcast(&stats, size).await?.is_none() {
+                // A closed connection ends this sender; the ledger counts
+                // what it no longer receives as lost.
+                if !matches!(pick(i).broadcast(&stats, size).await, Ok(Some(_))) {
                     break;
                 }
             }
@@ -274,7 +276,7 @@ impl Fleet {
                     let ack = tokio::time::timeout_at(deadline.into(), client.acks.acquire()).await;
                     let Ok(Ok(permit)) = ack else { break };
                     permit.forget();
-                    if client.broadcast(&stats, size).await?.is_none() {
+                    if !matches!(client.broadcast(&stats, size).await, Ok(Some(_))) {
                         break;
                     }
                 }

@@ -165,20 +165,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     print_machine();
     let mode = bench.args.mode;
-    if matches!(mode, Mode::All | Mode::Scale) {
-        bench.scale().await?;
-    }
-    if matches!(mode, Mode::All | Mode::Fixed) {
-        bench.fixed().await?;
-    }
-    if matches!(mode, Mode::All | Mode::Throughput) {
-        bench.throughput().await?;
-    }
-    if matches!(mode, Mode::All | Mode::Ingest) {
-        bench.ingest().await?;
-    }
-    if matches!(mode, Mode::All | Mode::Ramp) {
-        bench.ramp().await?;
+    let modes = [
+        Mode::Scale,
+        Mode::Fixed,
+        Mode::Throughput,
+        Mode::Ingest,
+        Mode::Ramp,
+    ];
+    for part in modes
+        .into_iter()
+        .filter(|m| mode == Mode::All || mode == *m)
+    {
+        for (kind, source) in bench.kinds() {
+            let result = match part {
+                Mode::Scale => bench.scale(kind, &source).await,
+                Mode::Fixed => bench.fixed(kind, &source).await,
+                Mode::Throughput => bench.throughput(kind, &source).await,
+                Mode::Ingest => bench.ingest(kind, &source).await,
+                Mode::Ramp | Mode::All => bench.ramp(kind, &source).await,
+            };
+            // One server failing a part (say, cutting off clients it finds
+            // too slow) leaves its rows empty; the rest still runs.
+            if let Err(err) = result {
+                bench.say(kind, format_args!("{part:?} stopped: {err:#}"));
+            }
+        }
     }
     bench.finish(mode)
 }
@@ -325,136 +336,132 @@ impl Bench {
     }
 
     /// 10k connects, idle RSS per connection, and latency at 5 broadcasts/s.
-    async fn scale(&mut self) -> anyhow::Result<()> {
+    async fn scale(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
         let n = self.args.clients.unwrap_or(10_000);
         let rate = self.args.rate.unwrap_or(5.0);
         let label = format!("{}k clients, {rate}/s", n / 1000);
-        for (kind, source) in self.kinds() {
-            let mut fleet = self.fleet(kind, &source).await?;
-            let idle_before = fleet.snapshot().server;
-            let growth = fleet.grow(n).await?;
-            self.say(
-                kind,
-                format_args!(
-                    "{n} upgraded in {:.2} s, welcomed in {:.2} s",
-                    growth.upgraded.as_secs_f64(),
-                    growth.ready.as_secs_f64()
-                ),
-            );
-            let settled = fleet.barrier().await?;
-            tokio::time::sleep(SETTLE).await;
-            let idle_after = fleet.snapshot().server;
-            self.set(
-                &format!("connect: {n} upgraded"),
-                "s",
-                Goal::AtMost(2.0),
-                kind,
-                Some(growth.upgraded.as_secs_f64()),
-            );
-            self.set(
-                &format!("connect: {n} welcomed"),
-                "s",
-                Goal::None,
-                kind,
-                Some(growth.ready.as_secs_f64()),
-            );
-            self.set(
-                &format!("connect: {n} settled (all presence delivered)"),
-                "s",
-                Goal::None,
-                kind,
-                Some((growth.ready + settled).as_secs_f64()),
-            );
-            let per_conn = match (idle_before, idle_after) {
-                (Some(b), Some(a)) => Some(a.rss_kib.saturating_sub(b.rss_kib) as f64 / n as f64),
-                _ => None,
-            };
-            self.say(
-                kind,
-                format_args!("idle RSS per connection: {per_conn:?} KiB"),
-            );
-            self.set(
-                &format!("idle: RSS per connection at {n}"),
-                "KiB",
-                Goal::AtMost(16.0),
-                kind,
-                per_conn,
-            );
-            let duration = Duration::from_secs_f64(self.args.duration);
-            let phase = fleet.broadcast_at(Senders::Random, rate, duration).await?;
-            self.say(
-                kind,
-                format_args!(
-                    "{label}: {:?}, delivered {:.4}, others' CPU {:?} s",
-                    phase.latency,
-                    phase.tally.fraction(),
-                    phase.others_cpu_s
-                ),
-            );
-            let (p50, p99) = if n == 10_000 && rate == 5.0 {
-                (Goal::AtMost(20.0), Goal::AtMost(40.0))
-            } else {
-                (Goal::None, Goal::None)
-            };
-            self.phase_rows(&label, kind, &phase, p50, p99);
-        }
+        let mut fleet = self.fleet(kind, source).await?;
+        let idle_before = fleet.snapshot().server;
+        let growth = fleet.grow(n).await?;
+        self.say(
+            kind,
+            format_args!(
+                "{n} upgraded in {:.2} s, welcomed in {:.2} s",
+                growth.upgraded.as_secs_f64(),
+                growth.ready.as_secs_f64()
+            ),
+        );
+        let settled = fleet.barrier().await?;
+        tokio::time::sleep(SETTLE).await;
+        let idle_after = fleet.snapshot().server;
+        self.set(
+            &format!("connect: {n} upgraded"),
+            "s",
+            Goal::AtMost(2.0),
+            kind,
+            Some(growth.upgraded.as_secs_f64()),
+        );
+        self.set(
+            &format!("connect: {n} welcomed"),
+            "s",
+            Goal::None,
+            kind,
+            Some(growth.ready.as_secs_f64()),
+        );
+        self.set(
+            &format!("connect: {n} settled (all presence delivered)"),
+            "s",
+            Goal::None,
+            kind,
+            Some((growth.ready + settled).as_secs_f64()),
+        );
+        let per_conn = match (idle_before, idle_after) {
+            (Some(b), Some(a)) => Some(a.rss_kib.saturating_sub(b.rss_kib) as f64 / n as f64),
+            _ => None,
+        };
+        self.say(
+            kind,
+            format_args!("idle RSS per connection: {per_conn:?} KiB"),
+        );
+        self.set(
+            &format!("idle: RSS per connection at {n}"),
+            "KiB",
+            Goal::AtMost(16.0),
+            kind,
+            per_conn,
+        );
+        let duration = Duration::from_secs_f64(self.args.duration);
+        let phase = fleet.broadcast_at(Senders::Random, rate, duration).await?;
+        self.say(
+            kind,
+            format_args!(
+                "{label}: {:?}, delivered {:.4}, others' CPU {:?} s",
+                phase.latency,
+                phase.tally.fraction(),
+                phase.others_cpu_s
+            ),
+        );
+        let (p50, p99) = if n == 10_000 && rate == 5.0 {
+            (Goal::AtMost(20.0), Goal::AtMost(40.0))
+        } else {
+            (Goal::None, Goal::None)
+        };
+        self.phase_rows(&label, kind, &phase, p50, p99);
         Ok(())
     }
 
     /// N clients, S senders, total rate R.
-    async fn fixed(&mut self) -> anyhow::Result<()> {
+    async fn fixed(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
         let n = self.args.clients.unwrap_or(1000);
         let senders = self.args.senders.unwrap_or(10);
         let rate = self.args.rate.unwrap_or(1000.0);
         let label = format!("{n} clients, {senders} senders, {rate}/s");
         let target = n == 1000 && rate >= 1000.0;
-        for (kind, source) in self.kinds() {
-            let mut fleet = self.fleet(kind, &source).await?;
-            fleet.grow(n).await?;
-            fleet.barrier().await?;
-            let duration = Duration::from_secs_f64(self.args.duration);
-            let phase = fleet
-                .broadcast_at(Senders::First(senders), rate, duration)
-                .await?;
-            self.say(
-                kind,
-                format_args!(
-                    "{label}: {:.0} deliveries/s, {:?}, {:?}, generator CPU {:?} s",
-                    phase.deliveries_per_s(),
-                    phase.latency,
-                    phase.tally,
-                    phase.generator_cpu_s
-                ),
-            );
-            // Offered load caps this at rate × clients; the throughput mode
-            // finds the most the server sustains.
-            self.set(
-                &format!("{label}: deliveries/s"),
-                "1/s",
-                Goal::None,
-                kind,
-                Some(phase.deliveries_per_s()),
-            );
-            let p99 = if target {
-                Goal::AtMost(100.0)
-            } else {
-                Goal::None
-            };
-            self.phase_rows(&label, kind, &phase, Goal::None, p99);
-            self.set(
-                &format!("{label}: generator CPU"),
-                "s",
-                Goal::None,
-                kind,
-                phase.generator_cpu_s,
-            );
-        }
+        let mut fleet = self.fleet(kind, source).await?;
+        fleet.grow(n).await?;
+        fleet.barrier().await?;
+        let duration = Duration::from_secs_f64(self.args.duration);
+        let phase = fleet
+            .broadcast_at(Senders::First(senders), rate, duration)
+            .await?;
+        self.say(
+            kind,
+            format_args!(
+                "{label}: {:.0} deliveries/s, {:?}, {:?}, generator CPU {:?} s",
+                phase.deliveries_per_s(),
+                phase.latency,
+                phase.tally,
+                phase.generator_cpu_s
+            ),
+        );
+        // Offered load caps this at rate × clients; the throughput mode
+        // finds the most the server sustains.
+        self.set(
+            &format!("{label}: deliveries/s"),
+            "1/s",
+            Goal::None,
+            kind,
+            Some(phase.deliveries_per_s()),
+        );
+        let p99 = if target {
+            Goal::AtMost(100.0)
+        } else {
+            Goal::None
+        };
+        self.phase_rows(&label, kind, &phase, Goal::None, p99);
+        self.set(
+            &format!("{label}: generator CPU"),
+            "s",
+            Goal::None,
+            kind,
+            phase.generator_cpu_s,
+        );
         Ok(())
     }
 
     /// The fixed setup at rising rates, each for at most 5 s: the highest
     /// rate whose p99 stays within 100 ms with everything delivered.
-    async fn throughput(&mut self) -> anyhow::Result<()> {
+    async fn throughput(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
         const RATES: [f64; 11] = [
             30.0, 60.0, 125.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0,
         ];
@@ -467,19 +474,18 @@ impl Bench {
         } else {
             Goal::None
         };
-        for (kind, source) in self.kinds() {
-            let mut fleet = self.fleet(kind, &source).await?;
-            fleet.grow(n).await?;
-            fleet.barrier().await?;
-            let duration = Duration::from_secs_f64(self.args.duration.min(5.0));
-            let mut best: Option<f64> = None;
-            for rate in RATES {
-                let phase = fleet
-                    .broadcast_at(Senders::First(senders), rate, duration)
-                    .await?;
-                let l = phase.latency;
-                let passed = l.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
-                self.say(
+        let mut fleet = self.fleet(kind, source).await?;
+        fleet.grow(n).await?;
+        fleet.barrier().await?;
+        let duration = Duration::from_secs_f64(self.args.duration.min(5.0));
+        let mut best: Option<f64> = None;
+        for rate in RATES {
+            let phase = fleet
+                .broadcast_at(Senders::First(senders), rate, duration)
+                .await?;
+            let l = phase.latency;
+            let passed = l.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
+            self.say(
                     kind,
                     format_args!(
                         "{rate}/s: {:.0} deliveries/s, p50 {:.1} p99 {:.1} ms, delivered {:.4}, others' CPU {:?} s: {}",
@@ -491,118 +497,114 @@ impl Bench {
                         if passed { "pass" } else { "fail" }
                     ),
                 );
-                if !passed {
-                    break;
-                }
-                best = Some(phase.deliveries_per_s());
-                fleet.barrier().await?;
+            if !passed {
+                break;
             }
-            self.set(&name, "1/s", goal, kind, Some(best.unwrap_or(0.0)));
-            if best.is_none() {
-                self.set_text(
-                    &name,
-                    kind,
-                    format!("< {}", report::number(RATES[0] * n as f64)),
-                );
-            }
+            best = Some(phase.deliveries_per_s());
+            fleet.barrier().await?;
+        }
+        self.set(&name, "1/s", goal, kind, Some(best.unwrap_or(0.0)));
+        if best.is_none() {
+            self.set_text(
+                &name,
+                kind,
+                format!("< {}", report::number(RATES[0] * n as f64)),
+            );
         }
         Ok(())
     }
 
     /// Senders paced by their acks, into a few receivers.
-    async fn ingest(&mut self) -> anyhow::Result<()> {
+    async fn ingest(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
         let senders = self.args.senders.unwrap_or(100);
         let receivers = self.args.clients.unwrap_or(10);
         let window = self.args.window;
         let label = format!("ingest {senders}→{receivers}, window {window}");
-        for (kind, source) in self.kinds() {
-            let mut fleet = self.fleet(kind, &source).await?;
-            fleet.grow(senders + receivers).await?;
-            fleet.barrier().await?;
-            let duration = Duration::from_secs_f64(self.args.duration);
-            let phase = fleet.ingest(senders, window, duration).await?;
-            self.say(
-                kind,
-                format_args!(
-                    "{label}: {:.0} msgs/s, {:?}, {:?}",
-                    phase.messages_per_s(),
-                    phase.latency,
-                    phase.tally
-                ),
-            );
-            self.set(
-                &format!("{label}: acked msgs/s (lanchat: persisted)"),
-                "1/s",
-                Goal::AtLeast(20_000.0),
-                kind,
-                Some(phase.messages_per_s()),
-            );
-            self.set(
-                &format!("{label}: p99"),
-                "ms",
-                Goal::None,
-                kind,
-                Some(phase.latency.p99),
-            );
-            self.set(
-                &format!("{label}: delivered"),
-                "%",
-                Goal::AtLeast(100.0),
-                kind,
-                Some(100.0 * phase.tally.fraction()),
-            );
-            self.set(
-                &format!("{label}: server CPU"),
-                "s",
-                Goal::None,
-                kind,
-                phase.server_cpu_s,
-            );
-            self.set(
-                &format!("{label}: other processes' CPU (disturbance)"),
-                "s",
-                Goal::None,
-                kind,
-                phase.others_cpu_s,
-            );
-        }
+        let mut fleet = self.fleet(kind, source).await?;
+        fleet.grow(senders + receivers).await?;
+        fleet.barrier().await?;
+        let duration = Duration::from_secs_f64(self.args.duration);
+        let phase = fleet.ingest(senders, window, duration).await?;
+        self.say(
+            kind,
+            format_args!(
+                "{label}: {:.0} msgs/s, {:?}, {:?}",
+                phase.messages_per_s(),
+                phase.latency,
+                phase.tally
+            ),
+        );
+        self.set(
+            &format!("{label}: acked msgs/s (lanchat: persisted)"),
+            "1/s",
+            Goal::AtLeast(20_000.0),
+            kind,
+            Some(phase.messages_per_s()),
+        );
+        self.set(
+            &format!("{label}: p99"),
+            "ms",
+            Goal::None,
+            kind,
+            Some(phase.latency.p99),
+        );
+        self.set(
+            &format!("{label}: delivered"),
+            "%",
+            Goal::AtLeast(100.0),
+            kind,
+            Some(100.0 * phase.tally.fraction()),
+        );
+        self.set(
+            &format!("{label}: server CPU"),
+            "s",
+            Goal::None,
+            kind,
+            phase.server_cpu_s,
+        );
+        self.set(
+            &format!("{label}: other processes' CPU (disturbance)"),
+            "s",
+            Goal::None,
+            kind,
+            phase.others_cpu_s,
+        );
         Ok(())
     }
 
     /// The websocket-shootout method: add clients a step at a time, time
     /// broadcasts from random clients at each step, stop when p95 passes the
     /// limit or the next step would pass the open-file limit.
-    async fn ramp(&mut self) -> anyhow::Result<()> {
+    async fn ramp(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
         let fd_cap = target::open_file_limit()
             .map_or(usize::MAX, |n| n.saturating_sub(FD_HEADROOM) as usize);
         let cap = self.args.max_clients.unwrap_or(fd_cap).min(fd_cap);
         let limit = self.args.p95_limit;
         let name = format!("ramp: most clients with p95 ≤ {limit} ms");
-        for (kind, source) in self.kinds() {
-            let mut fleet = self.fleet(kind, &source).await?;
-            let mut passed = 0;
-            let mut why = "fd limit";
-            while fleet.len() < cap {
-                let next = (fleet.len() + self.args.step).min(cap);
-                let growth = match fleet.grow(next).await {
-                    Ok(growth) => growth,
-                    Err(err) => {
-                        self.say(kind, format_args!("step {next}: {err:#}"));
-                        why = "connect failed";
-                        break;
-                    }
-                };
-                if let Err(err) = fleet.barrier().await {
+        let mut fleet = self.fleet(kind, source).await?;
+        let mut passed = 0;
+        let mut why = "fd limit";
+        while fleet.len() < cap {
+            let next = (fleet.len() + self.args.step).min(cap);
+            let growth = match fleet.grow(next).await {
+                Ok(growth) => growth,
+                Err(err) => {
                     self.say(kind, format_args!("step {next}: {err:#}"));
-                    why = "presence did not settle";
+                    why = "connect failed";
                     break;
                 }
-                let duration = Duration::from_secs_f64(self.args.step_duration);
-                let phase = fleet
-                    .broadcast_at(Senders::Random, self.args.step_rate, duration)
-                    .await?;
-                let l = phase.latency;
-                self.say(
+            };
+            if let Err(err) = fleet.barrier().await {
+                self.say(kind, format_args!("step {next}: {err:#}"));
+                why = "presence did not settle";
+                break;
+            }
+            let duration = Duration::from_secs_f64(self.args.step_duration);
+            let phase = fleet
+                .broadcast_at(Senders::Random, self.args.step_rate, duration)
+                .await?;
+            let l = phase.latency;
+            self.say(
                     kind,
                     format_args!(
                         "step {next}: connect {:.2} s, p50 {:.1} p95 {:.1} p99 {:.1} max {:.1} ms, delivered {:.4}, rss {:?} KiB, others' CPU {:?} s",
@@ -616,39 +618,38 @@ impl Bench {
                         phase.others_cpu_s
                     ),
                 );
-                self.steps.push(Step {
-                    server: kind.name(),
-                    clients: next,
-                    p50_ms: l.p50,
-                    p95_ms: l.p95,
-                    p99_ms: l.p99,
-                    max_ms: l.max,
-                    delivered: phase.tally.fraction(),
-                    connect_s: growth.ready.as_secs_f64(),
-                    rss_mib: phase.server_rss_kib.map(|k| k as f64 / 1024.0),
-                    cpu_s: phase.server_cpu_s,
-                });
-                if l.p95 > limit || phase.tally.lost > 0 {
-                    why = if l.p95 > limit { "p95" } else { "lost frames" };
-                    break;
-                }
-                passed = next;
+            self.steps.push(Step {
+                server: kind.name(),
+                clients: next,
+                p50_ms: l.p50,
+                p95_ms: l.p95,
+                p99_ms: l.p99,
+                max_ms: l.max,
+                delivered: phase.tally.fraction(),
+                connect_s: growth.ready.as_secs_f64(),
+                rss_mib: phase.server_rss_kib.map(|k| k as f64 / 1024.0),
+                cpu_s: phase.server_cpu_s,
+            });
+            if l.p95 > limit || phase.tally.lost > 0 {
+                why = if l.p95 > limit { "p95" } else { "lost frames" };
+                break;
             }
-            let text = if why == "fd limit" {
-                format!("≥ {passed} (fd limit)")
-            } else {
-                format!("{passed} (then {why})")
-            };
-            self.say(kind, &text);
-            self.set(
-                &name,
-                "clients",
-                Goal::AtLeast(cap as f64),
-                kind,
-                Some(passed as f64),
-            );
-            self.set_text(&name, kind, text);
+            passed = next;
         }
+        let text = if why == "fd limit" {
+            format!("≥ {passed} (fd limit)")
+        } else {
+            format!("{passed} (then {why})")
+        };
+        self.say(kind, &text);
+        self.set(
+            &name,
+            "clients",
+            Goal::AtLeast(cap as f64),
+            kind,
+            Some(passed as f64),
+        );
+        self.set_text(&name, kind, text);
         Ok(())
     }
 
