@@ -30,6 +30,16 @@ use crate::target::{Kind, Server, Source, Usage};
 /// Files a server process keeps open besides its clients (listener, epoll,
 /// database, logs), with room to spare.
 const FD_HEADROOM: u64 = 100;
+/// A phase during which other processes used more CPU than this was
+/// disturbed; a failing one is measured again, at most [`RETRIES`] times.
+const DISTURBED_CPU_S: f64 = 1.0;
+const RETRIES: usize = 2;
+
+/// Whether something else on the machine took a real share of the CPU.
+fn disturbed(phase: &Phase) -> bool {
+    phase.others_cpu_s.is_some_and(|s| s > DISTURBED_CPU_S)
+}
+
 /// How long a server is left to settle after a phase before usage is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
@@ -480,11 +490,20 @@ impl Bench {
         let duration = Duration::from_secs_f64(self.args.duration.min(5.0));
         let mut best: Option<f64> = None;
         for rate in RATES {
-            let phase = fleet
-                .broadcast_at(Senders::First(senders), rate, duration)
-                .await?;
+            let mut attempt = 0;
+            let (phase, passed) = loop {
+                let phase = fleet
+                    .broadcast_at(Senders::First(senders), rate, duration)
+                    .await?;
+                let passed = phase.latency.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
+                attempt += 1;
+                if passed || !disturbed(&phase) || attempt > RETRIES {
+                    break (phase, passed);
+                }
+                self.say(kind, format_args!("{rate}/s: disturbed, again"));
+                fleet.barrier().await?;
+            };
             let l = phase.latency;
-            let passed = l.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
             self.say(
                     kind,
                     format_args!(
@@ -600,9 +619,19 @@ impl Bench {
                 break;
             }
             let duration = Duration::from_secs_f64(self.args.step_duration);
-            let phase = fleet
-                .broadcast_at(Senders::Random, self.args.step_rate, duration)
-                .await?;
+            let mut attempt = 0;
+            let phase = loop {
+                let phase = fleet
+                    .broadcast_at(Senders::Random, self.args.step_rate, duration)
+                    .await?;
+                let passed = phase.latency.p95 <= limit && phase.tally.lost == 0;
+                attempt += 1;
+                if passed || !disturbed(&phase) || attempt > RETRIES {
+                    break phase;
+                }
+                self.say(kind, format_args!("step {next}: disturbed, again"));
+                fleet.barrier().await?;
+            };
             let l = phase.latency;
             self.say(
                     kind,
