@@ -128,6 +128,9 @@ enum Mode {
     Scale,
     /// 100 senders into 10 receivers, paced by acks (after commit).
     Ingest,
+    /// Redraw the ramp chart from target/bench/fanout-ramp-steps.csv (for
+    /// steps gathered in several runs).
+    Chart,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -175,6 +178,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     print_machine();
     let mode = bench.args.mode;
+    if mode == Mode::Chart {
+        let steps = report::read_steps(&bench.out.join("fanout-ramp-steps.csv"))?;
+        bench.steps = steps;
+        return bench.finish(mode);
+    }
     let modes = [
         Mode::Scale,
         Mode::Fixed,
@@ -192,7 +200,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Mode::Fixed => bench.fixed(kind, &source).await,
                 Mode::Throughput => bench.throughput(kind, &source).await,
                 Mode::Ingest => bench.ingest(kind, &source).await,
-                Mode::Ramp | Mode::All => bench.ramp(kind, &source).await,
+                Mode::Ramp | Mode::All | Mode::Chart => bench.ramp(kind, &source).await,
             };
             // One server failing a part (say, cutting off clients it finds
             // too slow) leaves its rows empty; the rest still runs.

@@ -214,6 +214,35 @@ pub fn write_steps(path: &Path, steps: &[Step]) -> anyhow::Result<()> {
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Reads steps written by [`write_steps`].
+pub fn read_steps(path: &Path) -> anyhow::Result<Vec<Step>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut steps = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        let server = match f.first() {
+            Some(&"lanchat") => "lanchat",
+            Some(&"ws peer") => "ws peer",
+            _ => continue,
+        };
+        steps.push(Step {
+            server,
+            clients: num(1).unwrap_or(0.0) as usize,
+            p50_ms: num(2).unwrap_or(0.0),
+            p95_ms: num(3).unwrap_or(0.0),
+            p99_ms: num(4).unwrap_or(0.0),
+            max_ms: num(5).unwrap_or(0.0),
+            delivered: num(6).unwrap_or(0.0),
+            connect_s: num(7).unwrap_or(0.0),
+            rss_mib: num(8),
+            cpu_s: num(9),
+        });
+    }
+    Ok(steps)
+}
+
 /// p50 and p99 against clients, both servers, log latency axis.
 pub fn chart(path: &Path, steps: &[Step], title: &str) -> anyhow::Result<()> {
     let max_clients = steps.iter().map(|s| s.clients).max().unwrap_or(1000) as f64;
