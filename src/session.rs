@@ -163,10 +163,7 @@ impl Session {
             let typing_deadline = self.typing.unwrap_or(far_future);
             tokio::select! {
                 _ = shutdown.cancelled() => return End::Close(CloseCode::Away, "server shutting down"),
-                _ = backlog.overflow.notified() => {
-                    log::info!("conn {}: {} is not reading; closing", self.id, self.username);
-                    return End::Close(CloseCode::Policy, "too slow: unsent backlog over limit");
-                }
+                _ = backlog.overflow.notified() => return too_slow(self.id, &self.username),
                 item = outbound.recv() => {
                     let Some(item) = item else { return End::Gone };
                     if let Err(end) = self.write_queued(item, &mut outbound).await {
@@ -201,9 +198,11 @@ impl Session {
         outbound: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>,
     ) -> Result<(), End> {
         let write_timeout = self.context.settings.write_timeout;
+        let backlog = self.backlog.clone();
+        let shutdown = self.context.shutdown.clone();
         let mut next = Some(first);
         let mut fed = 0;
-        let result = timeout(write_timeout, async {
+        let writing = async {
             while let Some(item) = next.take() {
                 let size = match item {
                     Outbound::Message { seq, frame } => {
@@ -232,18 +231,20 @@ impl Session {
                 }
             }
             self.socket.flush().await
-        })
-        .await;
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Gone),
-            Err(_) => {
-                log::info!(
-                    "conn {}: write stalled for {write_timeout:?}; closing",
-                    self.id
-                );
-                Err(End::Gone)
-            }
+        };
+        // A client that stops reading stalls this write; the backlog limit,
+        // the write timeout and shutdown each end the wait.
+        tokio::select! {
+            result = timeout(write_timeout, writing) => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(End::Gone),
+                Err(_) => {
+                    log::info!("conn {}: write stalled for {write_timeout:?}; closing", self.id);
+                    Err(End::Gone)
+                }
+            },
+            _ = backlog.overflow.notified() => Err(too_slow(self.id, &self.username)),
+            _ = shutdown.cancelled() => Err(End::Close(CloseCode::Away, "server shutting down")),
         }
     }
 
@@ -370,6 +371,11 @@ impl Session {
             _ => Err(End::Gone),
         }
     }
+}
+
+fn too_slow(id: ConnId, username: &str) -> End {
+    log::info!("conn {id}: {username} is not reading; closing");
+    End::Close(CloseCode::Policy, "too slow: unsent backlog over limit")
 }
 
 fn page_frame(page: &Page) -> String {

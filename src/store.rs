@@ -26,8 +26,12 @@ use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 const SCHEMA_VERSION: i64 = 1;
 
-/// Most appends committed in one transaction.
-const MAX_BATCH: usize = 1024;
+/// Most appends, and most bytes of text, committed in one transaction. A
+/// batch reaches every client at once, so it must stay well inside a
+/// client's backlog limit (about 1000 frames or 1 MiB by default), or a
+/// healthy client that is one batch behind would be cut off.
+const MAX_BATCH: usize = 256;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Where history lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,7 +311,7 @@ fn open_file(path: &Path) -> anyhow::Result<Connection> {
         if application_id != APPLICATION_ID {
             let tables: i64 = conn
                 .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
-                .with_context(|| format!("cannot read {shown}"))?;
+                .with_context(|| format!("{shown} is corrupt or unreadable"))?;
             if tables > 0 {
                 bail!(
                     "{shown} is a SQLite database that belongs to another program; \
@@ -414,13 +418,17 @@ struct Writer {
 impl Writer {
     fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
+        let mut batch_bytes = 0;
         let mut closing = false;
         while !closing {
             let Ok(first) = requests.recv() else { break };
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
-                    Request::Append(message) => appends.push(message),
+                    Request::Append(message) => {
+                        batch_bytes += message.message.len();
+                        appends.push(message);
+                    }
                     Request::Page {
                         room,
                         before,
@@ -433,13 +441,14 @@ impl Writer {
                     }
                     Request::Close => closing = true,
                 }
-                next = if appends.len() < MAX_BATCH {
+                next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
                     requests.try_recv().ok()
                 } else {
                     None
                 };
             }
             if !appends.is_empty() {
+                batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
                 (self.on_commit)(outcomes);
             }

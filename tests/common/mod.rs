@@ -67,7 +67,10 @@ impl Server {
         let mut child = Command::new(binary())
             .args(args)
             .current_dir(cwd)
-            .env("RUST_LOG", "warn,lanchat=debug")
+            .env(
+                "RUST_LOG",
+                std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -332,4 +335,13 @@ impl Client {
 pub enum Event {
     Frame(Value),
     Closed(Option<CloseFrame>),
+}
+
+/// Polls `condition` until it holds, failing the test after `WAIT`.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
 }
