@@ -10,10 +10,12 @@
 //! - [`routes`], [`upgrade`], [`assets`]: the HTTP side, as warp filters.
 //! - [`server`]: the accept loop; [`banner`]: what is printed at start-up.
 
+pub mod access;
 pub mod assets;
 pub mod banner;
 pub mod config;
 pub mod hub;
+pub mod limits;
 pub mod protocol;
 pub mod routes;
 pub mod server;
@@ -35,12 +37,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, DEFAULT_PORT};
 use crate::hub::{Hub, Outbound};
+use crate::limits::{Gate, RateLimiter};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::routes::Policy;
 use crate::store::{Outcome, Store};
 
-/// Largest WebSocket message or frame a client may send. A 4000-character
-/// chat message is at most 24 KiB of JSON, even fully escaped.
-pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
 /// A resume replays at most this many messages (or `--history`, if larger);
 /// older ones are paged on demand.
 const MIN_RESUME_CAP: usize = 1000;
@@ -52,6 +53,10 @@ pub struct App {
     hub: Hub,
     store: Store,
     settings: Arc<session::Settings>,
+    rate_limiter: Arc<RateLimiter>,
+    policy: Policy,
+    max_frame_size: usize,
+    header_timeout: Duration,
 }
 
 impl App {
@@ -70,12 +75,22 @@ impl App {
             resume_cap,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
-            write_timeout: Duration::from_secs(10),
+            write_timeout: config.write_timeout,
+            max_message_chars: config.max_message_chars,
         });
+        let policy = Policy {
+            gate: Gate::new(config.max_connections, config.max_connections_per_ip),
+            allowed_origins: config.allowed_origins.clone().into(),
+            key: config.password.as_deref().map(Arc::from),
+        };
         Ok(App {
             hub,
             store,
             settings,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate)),
+            policy,
+            max_frame_size: config.max_frame_size,
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -97,14 +112,20 @@ impl App {
             hub: self.hub.clone(),
             store: self.store.clone(),
             settings: self.settings.clone(),
+            rate_limiter: self.rate_limiter.clone(),
             shutdown: stop.clone(),
             sessions: sessions.clone(),
         };
         let ws_config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_WS_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
-        let routes = routes::routes(context, ws_config);
-        let accepting = tokio::spawn(server::serve(listener, warp::service(routes), stop.clone()));
+            .max_message_size(Some(self.max_frame_size))
+            .max_frame_size(Some(self.max_frame_size));
+        let routes = routes::routes(context, self.policy.clone(), ws_config);
+        let accepting = tokio::spawn(server::serve(
+            listener,
+            warp::service(routes),
+            self.header_timeout,
+            stop.clone(),
+        ));
 
         shutdown.await;
         log::info!("shutting down");

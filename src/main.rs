@@ -28,6 +28,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         let app = App::open(&config)?;
         let (listener, note) = bind(&config).await?;
         let (local_url, lan_urls) = banner::urls(listener.local_addr()?);
+        let key = config.password.as_deref();
+        let local_url = banner::with_key(&local_url, key);
+        let lan_urls: Vec<String> = lan_urls
+            .iter()
+            .map(|url| banner::with_key(url, key))
+            .collect();
         banner::print(
             &local_url,
             &lan_urls,

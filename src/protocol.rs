@@ -15,7 +15,7 @@ pub const LOBBY: &str = "lobby";
 /// encoded once and every recipient gets the same buffer.
 pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Longest chat text, in characters.
+/// Longest chat text, in characters, unless configured otherwise.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// Longest client id we store; a uuid needs 36.
@@ -52,6 +52,7 @@ pub enum ErrorCode {
     TooLong,
     InvalidUsername,
     NameTaken,
+    RateLimited,
     Unavailable,
 }
 
@@ -63,6 +64,7 @@ impl ErrorCode {
             ErrorCode::TooLong => "too_long",
             ErrorCode::InvalidUsername => "invalid_username",
             ErrorCode::NameTaken => "name_taken",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }
     }
@@ -91,15 +93,17 @@ impl Refusal {
     }
 }
 
-/// Parses a text frame. On failure the refusal carries the frame's `cid` when
-/// one can be found, so the client can tell which message failed.
-pub fn parse_client_frame(text: &str) -> Result<ClientFrame, Refusal> {
+/// Parses a text frame, allowing chat messages up to `max_chars` characters.
+/// On failure the refusal carries the frame's `cid` when one can be found, so
+/// the client can tell which message failed.
+pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, Refusal> {
     let frame = serde_json::from_str::<ClientFrame>(text).map_err(|err| {
         Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
             .with_cid(cid_of_unparsed(text))
     })?;
     if let ClientFrame::Message { message, cid } = &frame {
-        check_message(message, cid.as_deref()).map_err(|refusal| refusal.with_cid(cid.clone()))?;
+        check_message(message, cid.as_deref(), max_chars)
+            .map_err(|refusal| refusal.with_cid(cid.clone()))?;
     }
     Ok(frame)
 }
@@ -120,7 +124,7 @@ fn cid_of_unparsed(text: &str) -> Option<String> {
     (cid.chars().count() <= MAX_CID_CHARS).then(|| cid.to_owned())
 }
 
-fn check_message(message: &str, cid: Option<&str>) -> Result<(), Refusal> {
+fn check_message(message: &str, cid: Option<&str>, max_chars: usize) -> Result<(), Refusal> {
     if cid.is_some_and(|cid| cid.is_empty() || cid.chars().count() > MAX_CID_CHARS) {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
@@ -131,10 +135,10 @@ fn check_message(message: &str, cid: Option<&str>) -> Result<(), Refusal> {
         return Err(Refusal::new(ErrorCode::Empty, "message is empty"));
     }
     let chars = message.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
+    if chars > max_chars {
         return Err(Refusal::new(
             ErrorCode::TooLong,
-            format!("message is {chars} characters; the limit is {MAX_MESSAGE_CHARS}"),
+            format!("message is {chars} characters; the limit is {max_chars}"),
         ));
     }
     Ok(())
@@ -242,7 +246,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn parse(text: &str) -> Result<ClientFrame, Refusal> {
-        parse_client_frame(text)
+        parse_client_frame(text, MAX_MESSAGE_CHARS)
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::hub::{Backlog, ConnId, Hub, Outbound};
+use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
     history_frame, parse_client_frame,
@@ -34,6 +35,13 @@ const TYPING_REFRESH: Duration = Duration::from_secs(2);
 /// Default and largest page for a `history` request.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
+/// Frames of any kind (typing, paging, bad frames) a connection may send,
+/// as a multiple of the message rate: room for a person, not for a flood.
+const FRAMES_PER_MESSAGE: f64 = 4.0;
+/// Refusals for rate within `STRIKE_WINDOW` after which a connection is
+/// closed: it is not a person typing fast.
+const MAX_STRIKES: u32 = 20;
+const STRIKE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Tunables a session needs.
 #[derive(Debug, Clone)]
@@ -47,6 +55,7 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// A write that makes no progress this long closes the connection.
     pub write_timeout: Duration,
+    pub max_message_chars: usize,
 }
 
 /// Everything a session shares with the rest of the server.
@@ -55,6 +64,8 @@ pub struct Context {
     pub hub: Hub,
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Message rate per username, shared so reconnecting does not reset it.
+    pub rate_limiter: Arc<RateLimiter>,
     /// Cancelled when the server shuts down; sessions then close with 1001.
     pub shutdown: CancellationToken,
     /// Every live session holds a token, so shutdown can wait for them.
@@ -98,6 +109,13 @@ pub async fn run(mut socket: Socket, context: Context, raw_username: String, sin
         typing: None,
         last_typing_sent: None,
         last_heard: Instant::now(),
+        message_bucket: Bucket::full(context.rate_limiter.rate(), std::time::Instant::now()),
+        frame_bucket: Bucket::full(
+            frame_rate(context.rate_limiter.rate()),
+            std::time::Instant::now(),
+        ),
+        strikes: 0,
+        strikes_since: Instant::now(),
     };
     log::debug!("conn {id}: {username} connected");
     let end = match session.welcome(joined.users, since).await {
@@ -125,6 +143,13 @@ struct Session {
     typing: Option<Instant>,
     last_typing_sent: Option<Instant>,
     last_heard: Instant,
+    /// This connection's own message allowance, on top of its user's, so a
+    /// rename does not buy a fresh one.
+    message_bucket: Bucket,
+    frame_bucket: Bucket,
+    /// Rate refusals since `strikes_since`.
+    strikes: u32,
+    strikes_since: Instant,
 }
 
 impl Session {
@@ -171,7 +196,11 @@ impl Session {
                     }
                 }
                 incoming = self.socket.next() => {
-                    let Some(Ok(message)) = incoming else { return End::Gone };
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => return end_for_read_error(self.id, err),
+                        None => return End::Gone,
+                    };
                     self.last_heard = Instant::now();
                     if let Err(end) = self.handle(message).await {
                         return end;
@@ -249,14 +278,21 @@ impl Session {
     }
 
     async fn handle(&mut self, message: Message) -> Result<(), End> {
+        let counts = matches!(message, Message::Text(_) | Message::Binary(_));
+        let rate = frame_rate(self.context.rate_limiter.rate());
+        if counts && !self.frame_bucket.take(rate, std::time::Instant::now()) {
+            return self.rate_limited(None).await;
+        }
         match message {
-            Message::Text(text) => match parse_client_frame(&text) {
-                Ok(frame) => self.handle_frame(frame).await,
-                Err(refusal) => {
-                    log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
-                    self.refuse(&refusal).await
+            Message::Text(text) => {
+                match parse_client_frame(&text, self.context.settings.max_message_chars) {
+                    Ok(frame) => self.handle_frame(frame).await,
+                    Err(refusal) => {
+                        log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
+                        self.refuse(&refusal).await
+                    }
                 }
-            },
+            }
             Message::Binary(_) => {
                 let refusal = Refusal::new(
                     ErrorCode::BadRequest,
@@ -273,6 +309,9 @@ impl Session {
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
         match frame {
             ClientFrame::Message { message, cid } => {
+                if !self.allow_message() {
+                    return self.rate_limited(cid).await;
+                }
                 self.stop_typing();
                 self.context.store.append(NewMessage {
                     room: LOBBY.to_owned(),
@@ -284,12 +323,13 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Rename { username } => {
+                if !self.allow_message() {
+                    return self.rate_limited(None).await;
+                }
                 let renamed = parse_username(&username, false)
                     .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))
                     .and_then(|name| {
-                        if self.typing.is_some() {
-                            self.stop_typing();
-                        }
+                        self.stop_typing();
                         self.context.hub.rename(self.id, &name)
                     });
                 match renamed {
@@ -334,6 +374,40 @@ impl Session {
         }
     }
 
+    /// Takes a message token from both this connection and its user.
+    fn allow_message(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let rate = self.context.rate_limiter.rate();
+        self.message_bucket.take(rate, now) && self.context.rate_limiter.allow(&self.username, now)
+    }
+
+    /// Refuses a frame for rate; closes with 1008 after too many refusals.
+    async fn rate_limited(&mut self, cid: Option<String>) -> Result<(), End> {
+        let now = Instant::now();
+        if now.duration_since(self.strikes_since) > STRIKE_WINDOW {
+            self.strikes = 0;
+            self.strikes_since = now;
+        }
+        self.strikes += 1;
+        if self.strikes > MAX_STRIKES {
+            log::info!(
+                "conn {}: {} keeps flooding; closing",
+                self.id,
+                self.username
+            );
+            return Err(End::Close(
+                CloseCode::Policy,
+                "rate limit exceeded repeatedly",
+            ));
+        }
+        let refusal = Refusal::new(
+            ErrorCode::RateLimited,
+            "slow down: too many messages; try again in a moment",
+        )
+        .with_cid(cid);
+        self.refuse(&refusal).await
+    }
+
     fn stop_typing(&mut self) {
         if self.typing.take().is_some() {
             self.last_typing_sent = None;
@@ -370,6 +444,25 @@ impl Session {
             Ok(Ok(())) => Ok(()),
             _ => Err(End::Gone),
         }
+    }
+}
+
+fn frame_rate(message_rate: Rate) -> Rate {
+    Rate {
+        per_second: message_rate.per_second * FRAMES_PER_MESSAGE,
+        burst: message_rate.burst * FRAMES_PER_MESSAGE,
+    }
+}
+
+/// The close for a frame the WebSocket layer refused.
+fn end_for_read_error(id: ConnId, err: tokio_tungstenite::tungstenite::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error;
+    log::debug!("conn {id}: read failed: {err}");
+    match err {
+        Error::Capacity(_) => End::Close(CloseCode::Size, "message too big"),
+        Error::Utf8(_) => End::Close(CloseCode::Invalid, "text frame is not valid UTF-8"),
+        Error::Protocol(_) => End::Close(CloseCode::Protocol, "WebSocket protocol error"),
+        _ => End::Gone,
     }
 }
 

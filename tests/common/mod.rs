@@ -53,10 +53,15 @@ impl Server {
     }
 
     /// Starts the server on the given history file (kept by the caller).
+    /// Tests send faster than people type, so the rate limit is off unless
+    /// `extra` sets it.
     pub fn start_on_db(db: &Path, extra: &[&str]) -> Server {
         let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--db"];
         let db_arg = db.to_str().expect("utf-8 path");
         args.push(db_arg);
+        if !extra.contains(&"--rate-limit") {
+            args.extend_from_slice(&["--rate-limit", "0"]);
+        }
         args.extend_from_slice(extra);
         Server::spawn(&args, db.parent().expect("db has a folder"))
     }
@@ -100,7 +105,7 @@ impl Server {
             banner.push_str(&line);
             banner.push('\n');
             if let Some(url) = line.trim().strip_prefix("Local:") {
-                break url.trim().to_owned();
+                break url.trim().split('#').next().unwrap_or_default().to_owned();
             }
         };
         // Keep the banner's remaining lines (Network, History) too.
