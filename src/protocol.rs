@@ -309,6 +309,41 @@ mod tests {
         assert_eq!(refusal.cid.as_deref(), Some("c9"));
     }
 
+    /// A cheap stand-in for the fuzz target (`fuzz/`), run with every
+    /// `cargo test`: mangled frames never panic, and whatever is accepted as
+    /// a message obeys the limits.
+    #[test]
+    fn mangled_frames_never_panic() {
+        let seeds = [
+            r#"{"type":"message","message":"hi","cid":"c"}"#,
+            r#"{"type":"history","before":3,"limit":2}"#,
+            r#"{"type":"rename","username":"bob"}"#,
+            r#"{"type":"typing","active":true}"#,
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bytes = seeds[(state % 4) as usize].as_bytes().to_vec();
+            for k in 0..(state >> 60) {
+                let at = ((state >> (8 * (k % 7))) as usize) % bytes.len();
+                bytes[at] = (state >> (k * 3)) as u8 % 128;
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            match parse(text) {
+                Ok(ClientFrame::Message { message, .. }) => {
+                    assert!(!message.trim().is_empty());
+                    assert!(message.chars().count() <= MAX_MESSAGE_CHARS);
+                }
+                Ok(_) => {}
+                Err(refusal) => assert!(!refusal.message.is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn refusal_of_malformed_frame_keeps_its_cid() {
         let refusal = parse(r#"{"type":"message","message":7,"cid":"abc"}"#).unwrap_err();

@@ -241,6 +241,10 @@ async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response,
         (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     };
     let mut response = warp::reply::with_status(format!("{reason}\n"), status).into_response();
+    // A refused client has no business keeping the connection open.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     if status == StatusCode::UPGRADE_REQUIRED {
         response.headers_mut().insert(
             header::SEC_WEBSOCKET_VERSION,

@@ -113,7 +113,20 @@ async fn kill_9_under_load_loses_no_acknowledged_message() {
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("chat.db");
     let mut acknowledged: HashMap<String, String> = HashMap::new();
-    for round in 0..3 {
+    // The kill lands at a different moment each round; the seed is printed
+    // so a failure can be replayed.
+    let mut seed = std::env::var("LANCHAT_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as u64
+                | 1
+        });
+    eprintln!("crash test seed: LANCHAT_CRASH_SEED={seed}");
+    for round in 0..8 {
         let mut server = Server::start_on_db(&db, &[]);
         let mut senders = Vec::new();
         for s in 0..4 {
@@ -121,7 +134,10 @@ async fn kill_9_under_load_loses_no_acknowledged_message() {
             let (client, _, _) = Client::join(&server, &name).await;
             senders.push(tokio::spawn(send_until_cut(client, format!("{round}-{s}"))));
         }
-        tokio::time::sleep(Duration::from_millis(300 + 150 * round)).await;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(100 + seed % 600)).await;
         server.kill_hard();
         for sender in senders {
             acknowledged.extend(sender.await.unwrap());
@@ -136,7 +152,11 @@ async fn kill_9_under_load_loses_no_acknowledged_message() {
     let _server = Server::start_on_db(&db, &[]);
     let stored = stored_messages(&db);
     let mut by_cid: HashMap<String, Vec<&str>> = HashMap::new();
-    for (_, _, body, cid) in &stored {
+    for (_, username, body, cid) in &stored {
+        assert!(
+            username.starts_with("sender"),
+            "nothing half-written: {username:?}"
+        );
         by_cid.entry(cid.clone().unwrap()).or_default().push(body);
     }
     for (cid, text) in &acknowledged {
