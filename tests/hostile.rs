@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::{
-    Client, Server, masked_frame, process_usage, raw_upgrade, read_close_code, wait_until,
+    Client, Server, masked_frame, process_usage, raw_upgrade, raw_upgrade_on, read_close_code,
+    wait_until,
 };
 use serde_json::{Value, json};
 
@@ -261,26 +262,11 @@ fn connect_from(source: &str, to: std::net::SocketAddr) -> std::net::TcpStream {
 /// A handshake on an existing stream; returns status, the body of a refusal
 /// and the stream (kept open for a 101).
 fn upgrade_on(
-    mut stream: std::net::TcpStream,
+    stream: std::net::TcpStream,
     addr: std::net::SocketAddr,
     path: &str,
 ) -> (u16, String, std::net::TcpStream) {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let (status, _, mut stream) = raw_upgrade_on(stream, addr, path, &[]);
     let mut body = String::new();
     if status != 101 {
         let _ = stream.read_to_string(&mut body);

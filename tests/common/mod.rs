@@ -358,7 +358,18 @@ pub fn raw_upgrade(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, Vec<(String, String)>, TcpStream) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    let stream = TcpStream::connect(addr).expect("connect");
+    raw_upgrade_on(stream, addr, path, headers)
+}
+
+/// The same handshake over a stream the caller connected (from a chosen
+/// source address, say).
+pub fn raw_upgrade_on(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, TcpStream) {
     stream.set_read_timeout(Some(WAIT)).unwrap();
     let mut request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -373,7 +384,7 @@ pub fn raw_upgrade(
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).expect("read response head") == 0 {
+        if stream.read(&mut byte).unwrap_or(0) == 0 {
             break;
         }
         head.push(byte[0]);
