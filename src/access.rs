@@ -3,6 +3,8 @@
 
 use warp::http::{HeaderMap, header};
 
+use crate::identity::Credential;
+
 /// The WebSocket subprotocol the page asks for; the server selects it.
 pub const SUBPROTOCOL: &str = "lanchat";
 /// The page offers the key as a second subprotocol, `key.<hex of the key>`,
@@ -105,6 +107,22 @@ fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
+}
+
+/// What the client offers to prove it owns its name, from its subprotocols:
+/// `token.<token>`, `code.<transfer code>`, or `claim` to claim a free name.
+pub fn credential(headers: &HeaderMap) -> Credential {
+    let mut credential = Credential::None;
+    for protocol in offered_protocols(headers) {
+        if let Some(token) = protocol.strip_prefix("token.") {
+            return Credential::Token(token.to_owned());
+        } else if let Some(code) = protocol.strip_prefix("code.") {
+            credential = Credential::TransferCode(code.to_owned());
+        } else if protocol == "claim" && credential == Credential::None {
+            credential = Credential::Claim;
+        }
+    }
+    credential
 }
 
 /// Whether the request carries `key`: as `Authorization: Bearer <key>`, or as

@@ -117,6 +117,11 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
 
+    /// Days a claimed name may go unused before it is released
+    #[arg(long, env = "LANCHAT_CLAIM_TTL_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub claim_ttl_days: u32,
+
     /// Don't print the QR code
     #[arg(long, env = "LANCHAT_NO_QR")]
     pub no_qr: bool,
@@ -143,6 +148,8 @@ pub struct Config {
     pub header_timeout: Duration,
     pub allowed_origins: Vec<Origin>,
     pub password: Option<String>,
+    /// How long a claimed name may go unused before it is released.
+    pub claim_ttl: Duration,
     pub show_qr: bool,
 }
 
@@ -208,6 +215,7 @@ impl Config {
             header_timeout: Duration::from_secs(args.header_timeout),
             allowed_origins,
             password,
+            claim_ttl: Duration::from_secs(u64::from(args.claim_ttl_days) * 86_400),
             show_qr: !args.no_qr,
         })
     }

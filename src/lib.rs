@@ -3,7 +3,7 @@
 //! The pieces, each in its own module:
 //! - [`config`]: flags and the validated settings.
 //! - [`protocol`]: every JSON frame, pure types.
-//! - [`username`]: which names are allowed.
+//! - [`username`]: which names are allowed; [`identity`]: which are owned.
 //! - [`hub`]: who is connected, presence, fan-out with bounded backlogs.
 //! - [`session`]: one WebSocket connection.
 //! - [`store`]: durable history in SQLite, written in batches.
@@ -15,6 +15,7 @@ pub mod assets;
 pub mod banner;
 pub mod config;
 pub mod hub;
+pub mod identity;
 pub mod limits;
 pub mod protocol;
 pub mod routes;
@@ -37,6 +38,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, DEFAULT_PORT};
 use crate::hub::{Hub, Outbound};
+use crate::identity::Identity;
 use crate::limits::{Gate, RateLimiter};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
 use crate::routes::Policy;
@@ -52,6 +54,7 @@ const SESSION_DRAIN: Duration = Duration::from_millis(1500);
 pub struct App {
     hub: Hub,
     store: Store,
+    identity: Identity,
     settings: Arc<session::Settings>,
     rate_limiter: Arc<RateLimiter>,
     policy: Policy,
@@ -70,6 +73,7 @@ impl App {
             resume_cap,
             move |outcomes| deliver(&fan_out, outcomes),
         )?;
+        let identity = Identity::load(store.clone(), store.take_claims(), config.claim_ttl);
         let settings = Arc::new(session::Settings {
             history: config.history,
             resume_cap,
@@ -86,6 +90,7 @@ impl App {
         Ok(App {
             hub,
             store,
+            identity,
             settings,
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
             policy,
@@ -111,6 +116,7 @@ impl App {
         let context = session::Context {
             hub: self.hub.clone(),
             store: self.store.clone(),
+            identity: self.identity.clone(),
             settings: self.settings.clone(),
             rate_limiter: self.rate_limiter.clone(),
             shutdown: stop.clone(),
@@ -127,8 +133,10 @@ impl App {
             stop.clone(),
         ));
 
+        let sweeper = tokio::spawn(release_unused_names(self.identity.clone()));
         shutdown.await;
         log::info!("shutting down");
+        sweeper.abort();
         stop.cancel();
         let _ = accepting.await;
         sessions.close();
@@ -143,6 +151,15 @@ impl App {
             .await
             .context("the store did not close cleanly")?;
         Ok(())
+    }
+}
+
+/// Releases names unused for the configured time, once an hour.
+async fn release_unused_names(identity: Identity) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        identity.release_expired();
     }
 }
 

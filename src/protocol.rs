@@ -35,6 +35,9 @@ pub enum ClientFrame {
     Rename { username: String },
     /// The user started or stopped typing.
     Typing { active: bool },
+    /// Ask for a single-use code that moves this (claimed) name to another
+    /// device.
+    TransferCode,
     /// Page older messages: those with `seq < before`, newest `limit` of them.
     History {
         #[serde(default)]
@@ -52,6 +55,7 @@ pub enum ErrorCode {
     TooLong,
     InvalidUsername,
     NameTaken,
+    InvalidCode,
     RateLimited,
     Unavailable,
 }
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::TooLong => "too_long",
             ErrorCode::InvalidUsername => "invalid_username",
             ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -169,6 +174,16 @@ pub enum ServerFrame<'a> {
         users: Vec<&'a str>,
         /// The room's latest `seq`, 0 when it is empty.
         seq: u64,
+        /// Whether this connection owns its name.
+        claimed: bool,
+        /// A newly issued token for the name; the client must keep it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+    },
+    TransferCode {
+        code: &'a str,
+        /// When the code stops working, in ms since the epoch.
+        expires: i64,
     },
     Message(&'a ChatMessage),
     Join {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::access::{self, Origin};
 use crate::assets;
+use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
@@ -123,14 +124,19 @@ fn websocket(
     warp::path!("ws" / String)
         .and(since())
         .and(admit(policy))
+        .and(warp::header::headers_cloned().map(|headers: HeaderMap| access::credential(&headers)))
         .and(upgrade::websocket())
         .map(
-            move |username: String, since: Option<u64>, admission: Admission, upgrade: Upgrade| {
+            move |username: String,
+                  since: Option<u64>,
+                  admission: Admission,
+                  credential: Credential,
+                  upgrade: Upgrade| {
                 let context = context.clone();
                 upgrade.on_upgrade(ws_config, move |socket| async move {
                     // Holds the connection's place until the session ends.
                     let _admission = admission;
-                    session::run(socket, context, username, since).await
+                    session::run(socket, context, username, credential, since).await
                 })
             },
         )

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::hub::{Backlog, ConnId, Hub, Outbound};
+use crate::identity::{self, Credential, Identity, Standing};
 use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
@@ -63,6 +64,7 @@ pub struct Settings {
 pub struct Context {
     pub hub: Hub,
     pub store: Store,
+    pub identity: Identity,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -81,16 +83,30 @@ enum End {
 
 /// Runs one connection for `raw_username` (still percent-encoded), resuming
 /// after `since` if given.
-pub async fn run(mut socket: Socket, context: Context, raw_username: String, since: Option<u64>) {
+pub async fn run(
+    mut socket: Socket,
+    context: Context,
+    raw_username: String,
+    credential: Credential,
+    since: Option<u64>,
+) {
     let _alive = context.sessions.token();
     let username = match parse_username(&raw_username, true) {
         Ok(name) => name,
         Err(reason) => {
             let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
-            let frame = encode(&ServerFrame::error(&refusal));
-            let _ = socket.send(Message::text(frame)).await;
-            close(&mut socket, CloseCode::Policy, "invalid username").await;
-            return;
+            return refuse_and_close(socket, &refusal, "invalid username").await;
+        }
+    };
+    let standing = match context.identity.check(&username, &credential) {
+        Ok(standing) => standing,
+        Err(refused) => {
+            let code = match refused {
+                identity::Refused::Owned(_) => ErrorCode::NameTaken,
+                identity::Refused::BadCode => ErrorCode::InvalidCode,
+            };
+            let refusal = Refusal::new(code, refused.to_string());
+            return refuse_and_close(socket, &refusal, "name not available").await;
         }
     };
     if context.shutdown.is_cancelled() {
@@ -116,9 +132,14 @@ pub async fn run(mut socket: Socket, context: Context, raw_username: String, sin
         ),
         strikes: 0,
         strikes_since: Instant::now(),
+        owner: matches!(standing, Standing::Owner { .. }),
     };
     log::debug!("conn {id}: {username} connected");
-    let end = match session.welcome(joined.users, since).await {
+    let issued = match &standing {
+        Standing::Owner { issued } => issued.as_deref(),
+        Standing::Anonymous => None,
+    };
+    let end = match session.welcome(joined.users, issued, since).await {
         Ok(()) => session.serve(joined.outbound).await,
         Err(end) => end,
     };
@@ -126,6 +147,9 @@ pub async fn run(mut socket: Socket, context: Context, raw_username: String, sin
         close(&mut session.socket, code, reason).await;
     }
     session.stop_typing();
+    if session.owner {
+        context.identity.touch(&session.username);
+    }
     context.hub.leave(id);
     log::debug!("conn {id}: {} disconnected", session.username);
 }
@@ -150,13 +174,20 @@ struct Session {
     /// Rate refusals since `strikes_since`.
     strikes: u32,
     strikes_since: Instant,
+    /// This connection proved it owns its name.
+    owner: bool,
 }
 
 impl Session {
     /// Sends `welcome` and the history replay. Runs after joining the hub, so
     /// anything committed from here on is in the queue: no gap, and the
     /// overlap is dropped by `replayed_upto`.
-    async fn welcome(&mut self, users: Vec<String>, since: Option<u64>) -> Result<(), End> {
+    async fn welcome(
+        &mut self,
+        users: Vec<String>,
+        token: Option<&str>,
+        since: Option<u64>,
+    ) -> Result<(), End> {
         let settings = &self.context.settings;
         let limit = if since.is_some() {
             settings.resume_cap
@@ -171,6 +202,8 @@ impl Session {
             room: LOBBY,
             users: users.iter().map(String::as_str).collect(),
             seq: latest,
+            claimed: self.owner,
+            token,
         });
         self.write_now(welcome).await?;
         self.write_now(page_frame(&page)).await
@@ -330,7 +363,7 @@ impl Session {
                     .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))
                     .and_then(|name| {
                         self.stop_typing();
-                        self.context.hub.rename(self.id, &name)
+                        self.rename_to(&name)
                     });
                 match renamed {
                     Ok(name) => {
@@ -338,6 +371,29 @@ impl Session {
                         Ok(())
                     }
                     Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::TransferCode => {
+                match self
+                    .owner
+                    .then(|| self.context.identity.transfer_code(&self.username))
+                    .flatten()
+                {
+                    Some((code, expires)) => {
+                        let shown = format!("{}-{}", &code[..4], &code[4..]);
+                        self.write_now(encode(&ServerFrame::TransferCode {
+                            code: &shown,
+                            expires,
+                        }))
+                        .await
+                    }
+                    None => {
+                        let refusal = Refusal::new(
+                            ErrorCode::BadRequest,
+                            "only a claimed name can move to another device",
+                        );
+                        self.refuse(&refusal).await
+                    }
                 }
             }
             ClientFrame::Typing { active: true } => {
@@ -372,6 +428,21 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Renames this user: its claim (if any) moves first, then presence. A
+    /// name someone owns, or someone online holds, is refused.
+    fn rename_to(&mut self, name: &str) -> Result<Arc<str>, Refusal> {
+        let from = self.username.clone();
+        self.context
+            .identity
+            .rename(&from, name)
+            .map_err(|refused| Refusal::new(ErrorCode::NameTaken, refused.to_string()))?;
+        self.context.hub.rename(self.id, name).inspect_err(|_| {
+            // Give the claim back; nobody can have taken the old key while
+            // we still hold it online.
+            let _ = self.context.identity.rename(name, &from);
+        })
     }
 
     /// Takes a message token from both this connection and its user.
@@ -477,6 +548,13 @@ fn page_frame(page: &Page) -> String {
         page.messages.iter().map(|stored| stored.frame.as_str()),
         page.has_more,
     )
+}
+
+/// Sends `refusal` and closes with 1008.
+async fn refuse_and_close(mut socket: Socket, refusal: &Refusal, reason: &'static str) {
+    let frame = encode(&ServerFrame::error(refusal));
+    let _ = timeout(Duration::from_secs(1), socket.send(Message::text(frame))).await;
+    close(&mut socket, CloseCode::Policy, reason).await;
 }
 
 /// Sends a close frame, giving a client that is not reading a moment, not

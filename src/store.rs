@@ -1,4 +1,5 @@
-//! Durable history: SQLite in WAL mode, written by one thread in batches.
+//! Durable state: chat history and name claims, in SQLite (WAL mode),
+//! written by one thread in batches.
 //!
 //! Every append goes to a single writer thread. It drains whatever has queued
 //! since its last commit, stores it in one transaction, and only then hands the
@@ -24,7 +25,7 @@ use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
 
 /// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
 const APPLICATION_ID: i64 = 0x4C4E_4348;
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Most appends, and most bytes of text, committed in one transaction. A
 /// batch reaches every client at once, so it must stay well inside a
@@ -102,8 +103,19 @@ pub struct Page {
     pub has_more: bool,
 }
 
+/// A claimed name as stored: only a hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub name: String,
+    pub token_hash: [u8; 32],
+    /// Milliseconds since the epoch.
+    pub last_seen: i64,
+}
+
 enum Request {
     Append(NewMessage),
+    SaveClaim(ClaimRecord),
+    DeleteClaim(String),
     Page {
         room: String,
         before: u64,
@@ -146,6 +158,8 @@ struct Inner {
     recent_capacity: usize,
     writer: Mutex<Option<JoinHandle<()>>>,
     location: Location,
+    /// Claims read at start-up, taken once by [`Store::take_claims`].
+    claims: Mutex<Option<Vec<ClaimRecord>>>,
 }
 
 impl Store {
@@ -168,6 +182,7 @@ impl Store {
         init_schema(&conn).context("cannot prepare the history database")?;
         let mut recent = Recent::default();
         load_recent(&conn, recent_capacity, &mut recent).context("cannot read history")?;
+        let claims = load_claims(&conn).context("cannot read name claims")?;
         let (requests, receiver) = mpsc::channel();
         let store = Store {
             inner: Arc::new(Inner {
@@ -176,6 +191,7 @@ impl Store {
                 recent_capacity,
                 writer: Mutex::new(None),
                 location,
+                claims: Mutex::new(Some(claims)),
             }),
         };
         let writer = Writer {
@@ -193,6 +209,21 @@ impl Store {
 
     pub fn location(&self) -> &Location {
         &self.inner.location
+    }
+
+    /// The name claims stored at start-up (empty after the first call).
+    pub fn take_claims(&self) -> Vec<ClaimRecord> {
+        lock(&self.inner.claims).take().unwrap_or_default()
+    }
+
+    /// Queues a claim to be stored (replacing the one with its name).
+    pub fn save_claim(&self, claim: ClaimRecord) {
+        self.send(Request::SaveClaim(claim));
+    }
+
+    /// Queues the removal of `name`'s claim.
+    pub fn delete_claim(&self, name: &str) {
+        self.send(Request::DeleteClaim(name.to_owned()));
     }
 
     /// Queues a message. Its outcome arrives through `on_commit`.
@@ -344,8 +375,15 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
+    // Each step is idempotent, so a file at any earlier version catches up.
     conn.execute_batch(&format!(
         "BEGIN;
+         CREATE TABLE IF NOT EXISTS claims (
+             name_key   TEXT    PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             token_hash BLOB    NOT NULL,
+             last_seen  INTEGER NOT NULL
+         );
          CREATE TABLE IF NOT EXISTS messages (
              room     TEXT    NOT NULL,
              seq      INTEGER NOT NULL,
@@ -362,6 +400,19 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA user_version = {SCHEMA_VERSION};
          COMMIT;"
     ))
+}
+
+fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
+    conn.prepare("SELECT name, token_hash, last_seen FROM claims")?
+        .query_map([], |row| {
+            let hash: Vec<u8> = row.get(1)?;
+            Ok(ClaimRecord {
+                name: row.get(0)?,
+                token_hash: hash.try_into().unwrap_or([0; 32]),
+                last_seen: row.get(2)?,
+            })
+        })?
+        .collect()
 }
 
 fn load_recent(conn: &Connection, capacity: usize, recent: &mut Recent) -> rusqlite::Result<()> {
@@ -408,6 +459,11 @@ fn read_page(conn: &Connection, room: &str, before: u64, limit: usize) -> rusqli
     })
 }
 
+enum ClaimChange {
+    Save(ClaimRecord),
+    Delete(String),
+}
+
 /// Owns the connection; runs on its own thread.
 struct Writer {
     conn: Connection,
@@ -418,6 +474,7 @@ struct Writer {
 impl Writer {
     fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
+        let mut claim_changes = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         while !closing {
@@ -439,6 +496,8 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
+                    Request::SaveClaim(claim) => claim_changes.push(ClaimChange::Save(claim)),
+                    Request::DeleteClaim(name) => claim_changes.push(ClaimChange::Delete(name)),
                     Request::Close => closing = true,
                 }
                 next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
@@ -447,6 +506,13 @@ impl Writer {
                     None
                 };
             }
+            if !claim_changes.is_empty() {
+                if let Err(err) = self.apply_claims(std::mem::take(&mut claim_changes)) {
+                    // A lost claim is re-made from the token the client
+                    // still holds the next time it connects.
+                    log::error!("cannot save name claims: {err:#}");
+                }
+            }
             if !appends.is_empty() {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
@@ -454,6 +520,34 @@ impl Writer {
             }
         }
         log::debug!("store writer stopped");
+    }
+
+    fn apply_claims(&mut self, changes: Vec<ClaimChange>) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            match change {
+                ClaimChange::Save(claim) => {
+                    tx.prepare_cached(
+                        "INSERT INTO claims (name_key, name, token_hash, last_seen)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (name_key) DO UPDATE SET
+                             name = excluded.name, token_hash = excluded.token_hash,
+                             last_seen = excluded.last_seen",
+                    )?
+                    .execute(params![
+                        claim.name.to_lowercase(),
+                        claim.name,
+                        &claim.token_hash[..],
+                        claim.last_seen
+                    ])?;
+                }
+                ClaimChange::Delete(name) => {
+                    tx.prepare_cached("DELETE FROM claims WHERE name_key = ?1")?
+                        .execute(params![name.to_lowercase()])?;
+                }
+            }
+        }
+        tx.commit()
     }
 
     fn commit(&mut self, appends: Vec<NewMessage>) -> Vec<Outcome> {

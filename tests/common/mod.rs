@@ -260,6 +260,25 @@ impl Client {
         Client { ws }
     }
 
+    /// Connects offering subprotocols (`lanchat` is always offered first).
+    pub async fn connect_offering(server: &Server, path: &str, protocols: &[&str]) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = server.ws_url(path).into_client_request().expect("request");
+        let offered = std::iter::once("lanchat")
+            .chain(protocols.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            offered.parse().expect("header value"),
+        );
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect timed out")
+            .expect("websocket connect");
+        Client { ws }
+    }
+
     /// Connects and consumes `welcome` and the first `history`, returning both.
     pub async fn join(server: &Server, name: &str) -> (Client, Value, Value) {
         let mut client = Client::connect(server, name).await;
