@@ -248,4 +248,24 @@ mod tests {
             &offered
         )])));
     }
+
+    #[test]
+    fn credentials_come_from_subprotocols() {
+        let offered = |value: &str| credential(&headers(&[("sec-websocket-protocol", value)]));
+        assert_eq!(credential(&headers(&[])), Credential::None);
+        assert_eq!(offered("lanchat"), Credential::None);
+        assert_eq!(offered("lanchat, claim"), Credential::Claim);
+        assert_eq!(
+            offered("lanchat, token.ab12"),
+            Credential::Token("ab12".into())
+        );
+        assert_eq!(
+            offered("lanchat, claim, token.ab12"),
+            Credential::Token("ab12".into())
+        );
+        assert_eq!(
+            offered("lanchat, code.ABCD-EFGH"),
+            Credential::TransferCode("ABCD-EFGH".into())
+        );
+    }
 }
