@@ -79,6 +79,8 @@ pub struct Joined {
 
 struct Client {
     username: Arc<str>,
+    /// Set when the connection owns its name; rooms address users by it.
+    user_id: Option<Arc<str>>,
     queue: mpsc::UnboundedSender<Outbound>,
     backlog: Arc<Backlog>,
 }
@@ -89,6 +91,8 @@ struct State {
     /// Connections per online name, for presence: a name joins with its first
     /// connection and leaves with its last.
     names: HashMap<Arc<str>, usize>,
+    /// Connections per owned user, for rooms and direct messages.
+    users: HashMap<Arc<str>, Vec<ConnId>>,
 }
 
 /// Handle to the hub. Cheap to clone.
@@ -128,7 +132,7 @@ impl Hub {
 
     /// Registers a connection. The first connection of a name announces
     /// `join` to everyone else.
-    pub fn join(&self, username: &str) -> Joined {
+    pub fn join(&self, username: &str, user_id: Option<Arc<str>>) -> Joined {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
@@ -140,10 +144,14 @@ impl Hub {
         let count = state.names.entry(username.clone()).or_insert(0);
         *count += 1;
         let first = *count == 1;
+        if let Some(user) = &user_id {
+            state.users.entry(user.clone()).or_default().push(id);
+        }
         state.clients.insert(
             id,
             Client {
                 username: username.clone(),
+                user_id,
                 queue,
                 backlog: backlog.clone(),
             },
@@ -171,6 +179,14 @@ impl Hub {
         let Some(client) = state.clients.remove(&id) else {
             return;
         };
+        if let Some(user) = &client.user_id
+            && let Some(conns) = state.users.get_mut(user)
+        {
+            conns.retain(|&conn| conn != id);
+            if conns.is_empty() {
+                state.users.remove(user);
+            }
+        }
         let last = match state.names.get_mut(&client.username) {
             Some(count) if *count > 1 => {
                 *count -= 1;
@@ -247,6 +263,22 @@ impl Hub {
     pub fn broadcast_event(&self, frame: Frame, skip_user: Option<&str>) {
         let state = self.state();
         self.fan_out(&state, frame, skip_user);
+    }
+
+    /// Sends a frame to every connection of each of `users`, except
+    /// connections named `skip_user`.
+    pub fn send_to_users(&self, users: &[Arc<str>], frame: &Frame, skip_user: Option<&str>) {
+        let state = self.state();
+        for user in users {
+            for conn in state.users.get(user).into_iter().flatten() {
+                if let Some(client) = state.clients.get(conn) {
+                    if skip_user.is_some_and(|skip| &*client.username == skip) {
+                        continue;
+                    }
+                    self.deliver(client, Outbound::Event(frame.clone()));
+                }
+            }
+        }
     }
 
     /// Sends a frame to one connection, if it is still here.
@@ -332,9 +364,9 @@ mod tests {
     #[test]
     fn presence_counts_a_name_once() {
         let hub = hub(100);
-        let mut watcher = hub.join("watcher");
-        let tab1 = hub.join("alice");
-        let tab2 = hub.join("alice");
+        let mut watcher = hub.join("watcher", None);
+        let tab1 = hub.join("alice", None);
+        let tab2 = hub.join("alice", None);
         assert_eq!(tab2.users, vec!["alice", "watcher"]);
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
@@ -351,9 +383,9 @@ mod tests {
     #[test]
     fn rename_moves_every_tab_and_refuses_taken_names() {
         let hub = hub(100);
-        let tab1 = hub.join("alice");
-        let mut tab2 = hub.join("alice");
-        let _bob = hub.join("bob");
+        let tab1 = hub.join("alice", None);
+        let mut tab2 = hub.join("alice", None);
+        let _bob = hub.join("bob", None);
         drain(&mut tab2);
         assert_eq!(
             hub.rename(tab1.id, "bob").unwrap_err().code,
@@ -369,7 +401,7 @@ mod tests {
     #[test]
     fn overflowing_backlog_stops_delivery_and_signals() {
         let hub = hub(3);
-        let joined = hub.join("slow");
+        let joined = hub.join("slow", None);
         for seq in 0..10 {
             hub.broadcast_message(seq, &Frame::from("x"));
         }

@@ -44,9 +44,12 @@ pub enum Credential {
 pub enum Standing {
     /// Nobody owns the name and the client did not ask to.
     Anonymous,
-    /// The client owns the name. `issued` is a token it must keep, when this
-    /// connection created or moved the claim.
-    Owner { issued: Option<String> },
+    /// The client owns the name, as user `user_id`. `issued` is a token it
+    /// must keep, when this connection created or moved the claim.
+    Owner {
+        user_id: Arc<str>,
+        issued: Option<String>,
+    },
 }
 
 /// Why a name cannot be used.
@@ -59,6 +62,8 @@ pub enum Refused {
 }
 
 struct Claim {
+    /// Stable across renames and device moves.
+    user_id: Arc<str>,
     name: String,
     token_hash: [u8; 32],
     last_seen: i64,
@@ -97,6 +102,7 @@ impl Identity {
                 claims.insert(
                     key(&record.name),
                     Claim {
+                        user_id: Arc::from(record.user_id),
                         name: record.name,
                         token_hash: record.token_hash,
                         last_seen: record.last_seen,
@@ -127,20 +133,31 @@ impl Identity {
             (None, Credential::TransferCode(_)) => return Err(Refused::BadCode),
             (None, Credential::Claim) => {
                 let token = new_token();
-                claims.insert(key(name), Claim::new(name, &token, now));
+                let claim = Claim::new(name, &token, now);
+                let user_id = claim.user_id.clone();
+                claims.insert(key(name), claim);
                 Standing::Owner {
+                    user_id,
                     issued: Some(token),
                 }
             }
             // A token for a free name: its claim expired or was never saved
             // (a crash right after issuing it). Take the name back with it.
             (None, Credential::Token(token)) => {
-                claims.insert(key(name), Claim::new(name, token, now));
-                Standing::Owner { issued: None }
+                let claim = Claim::new(name, token, now);
+                let user_id = claim.user_id.clone();
+                claims.insert(key(name), claim);
+                Standing::Owner {
+                    user_id,
+                    issued: None,
+                }
             }
             (Some(claim), Credential::Token(token)) if hash(token) == claim.token_hash => {
                 claim.last_seen = now;
-                Standing::Owner { issued: None }
+                Standing::Owner {
+                    user_id: claim.user_id.clone(),
+                    issued: None,
+                }
             }
             (Some(claim), Credential::TransferCode(code)) => {
                 let valid = claim.transfer.as_ref().is_some_and(|(expected, expires)| {
@@ -156,6 +173,7 @@ impl Identity {
                 claim.transfer = None;
                 claim.last_seen = now;
                 Standing::Owner {
+                    user_id: claim.user_id.clone(),
                     issued: Some(token),
                 }
             }
@@ -170,6 +188,27 @@ impl Identity {
     /// Whether someone owns `name`.
     pub fn is_claimed(&self, name: &str) -> bool {
         self.claims().contains_key(&key(name))
+    }
+
+    /// The user who owns `name`, if anyone does.
+    pub fn user_of(&self, name: &str) -> Option<Arc<str>> {
+        self.claims()
+            .get(&key(name))
+            .map(|claim| claim.user_id.clone())
+    }
+
+    /// The current name of each user id (unknown ids are left out).
+    pub fn names_of(&self, users: &[Arc<str>]) -> Vec<String> {
+        let claims = self.claims();
+        users
+            .iter()
+            .filter_map(|user| {
+                claims
+                    .values()
+                    .find(|claim| &claim.user_id == user)
+                    .map(|claim| claim.name.clone())
+            })
+            .collect()
     }
 
     /// Moves `from`'s claim (if any) to `to`, which must be unclaimed unless
@@ -229,6 +268,7 @@ impl Identity {
 impl Claim {
     fn new(name: &str, token: &str, now: i64) -> Claim {
         Claim {
+            user_id: Arc::from(uuid::Uuid::new_v4().to_string()),
             name: name.to_owned(),
             token_hash: hash(token),
             last_seen: now,
@@ -238,6 +278,7 @@ impl Claim {
 
     fn record(&self) -> ClaimRecord {
         ClaimRecord {
+            user_id: self.user_id.to_string(),
             name: self.name.clone(),
             token_hash: self.token_hash,
             last_seen: self.last_seen,
@@ -262,6 +303,14 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// 256 random bits, as hex.
+/// 128 random bits, as hex: enough for an invite link.
+pub fn new_secret() -> String {
+    random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn new_token() -> String {
     random_bytes::<32>()
         .iter()

@@ -18,6 +18,7 @@ pub mod hub;
 pub mod identity;
 pub mod limits;
 pub mod protocol;
+pub mod rooms;
 pub mod routes;
 pub mod server;
 pub mod session;
@@ -27,7 +28,7 @@ pub mod username;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -41,6 +42,7 @@ use crate::hub::{Hub, Outbound};
 use crate::identity::Identity;
 use crate::limits::{Gate, RateLimiter};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::rooms::Rooms;
 use crate::routes::Policy;
 use crate::store::{Outcome, Store};
 
@@ -55,6 +57,7 @@ pub struct App {
     hub: Hub,
     store: Store,
     identity: Identity,
+    rooms: Rooms,
     settings: Arc<session::Settings>,
     rate_limiter: Arc<RateLimiter>,
     policy: Policy,
@@ -67,13 +70,17 @@ impl App {
     pub fn open(config: &Config) -> anyhow::Result<App> {
         let hub = Hub::new(config.backlog);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        let fan_out = hub.clone();
+        // The store's fan-out needs the rooms, which are loaded from the store.
+        let rooms_for_fan_out = Arc::new(OnceLock::<Rooms>::new());
+        let (fan_out, members_of) = (hub.clone(), rooms_for_fan_out.clone());
         let store = Store::open(
             config.history_location.clone(),
             resume_cap,
-            move |outcomes| deliver(&fan_out, outcomes),
+            move |outcomes| deliver(&fan_out, members_of.get(), outcomes),
         )?;
         let identity = Identity::load(store.clone(), store.take_claims(), config.claim_ttl);
+        let rooms = Rooms::load(store.clone(), store.take_rooms());
+        let _ = rooms_for_fan_out.set(rooms.clone());
         let settings = Arc::new(session::Settings {
             history: config.history,
             resume_cap,
@@ -91,6 +98,7 @@ impl App {
             hub,
             store,
             identity,
+            rooms,
             settings,
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
             policy,
@@ -117,6 +125,7 @@ impl App {
             hub: self.hub.clone(),
             store: self.store.clone(),
             identity: self.identity.clone(),
+            rooms: self.rooms.clone(),
             settings: self.settings.clone(),
             rate_limiter: self.rate_limiter.clone(),
             shutdown: stop.clone(),
@@ -163,12 +172,15 @@ async fn release_unused_names(identity: Identity) {
     }
 }
 
-/// Hands each committed batch to the hub: new messages to everyone,
-/// duplicates and failures back to their sender only.
-fn deliver(hub: &Hub, outcomes: Vec<Outcome>) {
+/// Hands each committed batch to the hub: new messages to everyone in their
+/// room, duplicates and failures back to their sender only.
+fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
     for outcome in outcomes {
         match outcome {
-            Outcome::Stored(stored) => hub.broadcast_message(stored.seq(), &stored.frame),
+            Outcome::Stored(stored) => match rooms.and_then(|r| r.members(&stored.message.room)) {
+                None => hub.broadcast_message(stored.seq(), &stored.frame),
+                Some(members) => hub.send_to_users(&members, &stored.frame, None),
+            },
             Outcome::Duplicate { conn, stored } => {
                 hub.send_to(conn, Outbound::Event(stored.frame.clone()))
             }

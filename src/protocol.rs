@@ -25,26 +25,77 @@ pub const MAX_CID_CHARS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Post a chat message. `cid` makes retries idempotent.
+    /// Post a chat message (to `lobby` unless `room` says otherwise).
+    /// `cid` makes retries idempotent.
     Message {
         message: String,
         #[serde(default)]
         cid: Option<String>,
+        #[serde(default)]
+        room: Option<String>,
     },
     /// Change this user's name, on every connection that holds it.
-    Rename { username: String },
-    /// The user started or stopped typing.
-    Typing { active: bool },
+    Rename {
+        username: String,
+    },
+    /// The user started or stopped typing (in `lobby` unless `room` says).
+    Typing {
+        active: bool,
+        #[serde(default)]
+        room: Option<String>,
+    },
     /// Ask for a single-use code that moves this (claimed) name to another
     /// device.
     TransferCode,
-    /// Page older messages: those with `seq < before`, newest `limit` of them.
+    /// Page older messages of a room: those with `seq < before`, newest
+    /// `limit` of them; or, with `since`, those after it (a resume).
     History {
         #[serde(default)]
         before: Option<u64>,
         #[serde(default)]
         limit: Option<u32>,
+        #[serde(default)]
+        room: Option<String>,
+        #[serde(default)]
+        since: Option<u64>,
     },
+    /// Create a room; `private` rooms are seen only by members.
+    CreateRoom {
+        room: String,
+        #[serde(default)]
+        private: bool,
+    },
+    /// Join a public room, or a private one with an invitation or the
+    /// secret from an invite link.
+    JoinRoom {
+        room: String,
+        #[serde(default)]
+        invite: Option<String>,
+    },
+    LeaveRoom {
+        room: String,
+    },
+    /// Invite a user (by name) to a room.
+    Invite {
+        room: String,
+        username: String,
+    },
+    /// Ask for an invite link secret for a room.
+    InviteLink {
+        room: String,
+    },
+    /// Open the direct-message room with a user.
+    #[serde(rename = "dm")]
+    Direct {
+        username: String,
+    },
+    /// Mark a room read up to `seq`.
+    Read {
+        room: String,
+        seq: u64,
+    },
+    /// List the public rooms.
+    ListRooms,
 }
 
 /// Why a client frame was refused. The `code` strings are part of the protocol.
@@ -57,6 +108,11 @@ pub enum ErrorCode {
     NameTaken,
     InvalidCode,
     RateLimited,
+    NotClaimed,
+    InvalidRoom,
+    RoomExists,
+    NotFound,
+    Forbidden,
     Unavailable,
 }
 
@@ -69,6 +125,11 @@ impl ErrorCode {
             ErrorCode::InvalidUsername => "invalid_username",
             ErrorCode::NameTaken => "name_taken",
             ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::NotClaimed => "not_claimed",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::RoomExists => "room_exists",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -106,7 +167,7 @@ pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, R
         Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
             .with_cid(cid_of_unparsed(text))
     })?;
-    if let ClientFrame::Message { message, cid } = &frame {
+    if let ClientFrame::Message { message, cid, .. } = &frame {
         check_message(message, cid.as_deref(), max_chars)
             .map_err(|refusal| refusal.with_cid(cid.clone()))?;
     }
@@ -163,6 +224,30 @@ pub struct ChatMessage {
     pub cid: Option<String>,
 }
 
+/// A room as one member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomSummary {
+    pub room: String,
+    /// "public", "private" or "dm".
+    pub kind: &'static str,
+    /// The room's latest seq.
+    pub seq: u64,
+    pub last_read: u64,
+    pub unread: u64,
+    /// Member names (empty for the lobby, where everyone is).
+    pub members: Vec<String>,
+    /// For a direct-message room, the other person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+}
+
+/// A public room in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicRoom<'a> {
+    pub room: &'a str,
+    pub members: usize,
+}
+
 /// A frame from the server. Encode with [`encode`].
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -179,6 +264,33 @@ pub enum ServerFrame<'a> {
         /// A newly issued token for the name; the client must keep it.
         #[serde(skip_serializing_if = "Option::is_none")]
         token: Option<&'a str>,
+        /// Owners only: every room they belong to, and pending invitations.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<RoomSummary>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        invitations: Vec<&'a str>,
+    },
+    /// A room this user now belongs to (or its current state).
+    Room(&'a RoomSummary),
+    RoomLeft {
+        room: &'a str,
+    },
+    Invited {
+        room: &'a str,
+        by: &'a str,
+    },
+    InviteLink {
+        room: &'a str,
+        secret: &'a str,
+    },
+    /// This user's read mark for a room moved (from any of its tabs).
+    Read {
+        room: &'a str,
+        seq: u64,
+        unread: u64,
+    },
+    RoomList {
+        rooms: Vec<PublicRoom<'a>>,
     },
     TransferCode {
         code: &'a str,
@@ -270,7 +382,8 @@ mod tests {
             parse(r#"{"type":"message","message":"hi","cid":"c1"}"#),
             Ok(ClientFrame::Message {
                 message: "hi".into(),
-                cid: Some("c1".into())
+                cid: Some("c1".into()),
+                room: None,
             })
         );
         assert_eq!(
@@ -281,13 +394,18 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"type":"typing","active":true}"#),
-            Ok(ClientFrame::Typing { active: true })
+            Ok(ClientFrame::Typing {
+                active: true,
+                room: None
+            })
         );
         assert_eq!(
             parse(r#"{"type":"history","before":10,"limit":5}"#),
             Ok(ClientFrame::History {
                 before: Some(10),
-                limit: Some(5)
+                limit: Some(5),
+                room: None,
+                since: None,
             })
         );
     }

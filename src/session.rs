@@ -20,9 +20,10 @@ use crate::hub::{Backlog, ConnId, Hub, Outbound};
 use crate::identity::{self, Credential, Identity, Standing};
 use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
-    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
-    history_frame, parse_client_frame,
+    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, PublicRoom, Refusal, RoomSummary,
+    ServerFrame, encode, history_frame, parse_client_frame,
 };
+use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
 use crate::upgrade::Socket;
 use crate::username::parse_username;
@@ -65,6 +66,7 @@ pub struct Context {
     pub hub: Hub,
     pub store: Store,
     pub identity: Identity,
+    pub rooms: Rooms,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -113,7 +115,15 @@ pub async fn run(
         close(&mut socket, CloseCode::Away, "server shutting down").await;
         return;
     }
-    let joined = context.hub.join(&username);
+    let (user_id, issued) = match standing {
+        Standing::Owner { user_id, issued } => (Some(user_id), issued),
+        Standing::Anonymous => (None, None),
+    };
+    if let Some(user) = &user_id {
+        // Owners keep a read mark in the lobby like in any room.
+        let _ = context.rooms.join(user, LOBBY, None);
+    }
+    let joined = context.hub.join(&username, user_id.clone());
     let id = joined.id;
     let mut session = Session {
         socket,
@@ -132,14 +142,14 @@ pub async fn run(
         ),
         strikes: 0,
         strikes_since: Instant::now(),
-        owner: matches!(standing, Standing::Owner { .. }),
+        user_id,
+        typing_room: LOBBY.to_owned(),
     };
     log::debug!("conn {id}: {username} connected");
-    let issued = match &standing {
-        Standing::Owner { issued } => issued.as_deref(),
-        Standing::Anonymous => None,
-    };
-    let end = match session.welcome(joined.users, issued, since).await {
+    let end = match session
+        .welcome(joined.users, issued.as_deref(), since)
+        .await
+    {
         Ok(()) => session.serve(joined.outbound).await,
         Err(end) => end,
     };
@@ -147,7 +157,7 @@ pub async fn run(
         close(&mut session.socket, code, reason).await;
     }
     session.stop_typing();
-    if session.owner {
+    if session.user_id.is_some() {
         context.identity.touch(&session.username);
     }
     context.hub.leave(id);
@@ -174,8 +184,10 @@ struct Session {
     /// Rate refusals since `strikes_since`.
     strikes: u32,
     strikes_since: Instant,
-    /// This connection proved it owns its name.
-    owner: bool,
+    /// Set when this connection proved it owns its name.
+    user_id: Option<UserId>,
+    /// The room `typing` refers to.
+    typing_room: String,
 }
 
 impl Session {
@@ -196,17 +208,23 @@ impl Session {
         };
         let (page, latest) = self.context.store.replay(LOBBY, since, limit);
         self.replayed_upto = latest;
+        let invitations = match &self.user_id {
+            Some(user) => self.context.rooms.invitations(user),
+            None => Vec::new(),
+        };
         let welcome = encode(&ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             username: &self.username,
             room: LOBBY,
             users: users.iter().map(String::as_str).collect(),
             seq: latest,
-            claimed: self.owner,
+            claimed: self.user_id.is_some(),
             token,
+            rooms: self.user_rooms(),
+            invitations: invitations.iter().map(String::as_str).collect(),
         });
         self.write_now(welcome).await?;
-        self.write_now(page_frame(&page)).await
+        self.write_now(page_frame(LOBBY, &page)).await
     }
 
     async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {
@@ -341,13 +359,17 @@ impl Session {
 
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
         match frame {
-            ClientFrame::Message { message, cid } => {
+            ClientFrame::Message { message, cid, room } => {
                 if !self.allow_message() {
                     return self.rate_limited(cid).await;
                 }
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => return self.refuse(&refusal.with_cid(cid)).await,
+                };
                 self.stop_typing();
                 self.context.store.append(NewMessage {
-                    room: LOBBY.to_owned(),
+                    room,
                     username: self.username.to_string(),
                     message,
                     cid,
@@ -375,7 +397,8 @@ impl Session {
             }
             ClientFrame::TransferCode => {
                 match self
-                    .owner
+                    .user_id
+                    .is_some()
                     .then(|| self.context.identity.transfer_code(&self.username))
                     .flatten()
                 {
@@ -396,7 +419,19 @@ impl Session {
                     }
                 }
             }
-            ClientFrame::Typing { active: true } => {
+            ClientFrame::Typing { active, room } => {
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => return self.refuse(&refusal).await,
+                };
+                if room != self.typing_room {
+                    self.stop_typing();
+                    self.typing_room = room;
+                }
+                if !active {
+                    self.stop_typing();
+                    return Ok(());
+                }
                 let now = Instant::now();
                 self.typing = Some(now + TYPING_TIMEOUT);
                 let due = self
@@ -408,15 +443,29 @@ impl Session {
                 }
                 Ok(())
             }
-            ClientFrame::Typing { active: false } => {
-                self.stop_typing();
-                Ok(())
-            }
-            ClientFrame::History { before, limit } => {
+            ClientFrame::History {
+                before,
+                limit,
+                room,
+                since,
+            } => {
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => return self.refuse(&refusal).await,
+                };
                 let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-                let before = before.unwrap_or(u64::MAX);
-                match self.context.store.page(LOBBY, before, limit).await {
-                    Ok(page) => self.write_now(page_frame(&page)).await,
+                let page = match since {
+                    Some(since) => {
+                        let cap = self.context.settings.resume_cap;
+                        Ok(self.context.store.replay(&room, Some(since), cap).0)
+                    }
+                    None => {
+                        let before = before.unwrap_or(u64::MAX);
+                        self.context.store.page(&room, before, limit).await
+                    }
+                };
+                match page {
+                    Ok(page) => self.write_now(page_frame(&room, &page)).await,
                     Err(err) => {
                         log::warn!("conn {}: cannot page history: {err:#}", self.id);
                         let refusal = Refusal::new(
@@ -427,6 +476,226 @@ impl Session {
                     }
                 }
             }
+            ClientFrame::CreateRoom { room, private } => {
+                let result = self
+                    .owner()
+                    .and_then(|user| room_result(self.context.rooms.create(&user, &room, private)));
+                self.answer_membership(result).await
+            }
+            ClientFrame::JoinRoom { room, invite } => {
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.join(&user, &room, invite.as_deref()))
+                });
+                self.answer_membership(result).await
+            }
+            ClientFrame::LeaveRoom { room } => {
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.leave(&user, &room)).map(|()| user)
+                });
+                match result {
+                    Ok(user) => {
+                        let frame = encode(&ServerFrame::RoomLeft { room: &room });
+                        self.context
+                            .hub
+                            .send_to_users(&[user], &Frame::from(frame), None);
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::Invite { room, username } => {
+                let result = self.owner().and_then(|user| {
+                    let invitee = self.owned_user(&username)?;
+                    let new = room_result(self.context.rooms.invite(&user, &room, &invitee))?;
+                    Ok((invitee, new))
+                });
+                match result {
+                    Ok((invitee, true)) => {
+                        let frame = encode(&ServerFrame::Invited {
+                            room: &room,
+                            by: &self.username,
+                        });
+                        self.context
+                            .hub
+                            .send_to_users(&[invitee], &Frame::from(frame), None);
+                        Ok(())
+                    }
+                    Ok((_, false)) => Ok(()),
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::InviteLink { room } => {
+                let secret = crate::identity::new_secret();
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.invite_link(&user, &room, &secret))
+                });
+                match result {
+                    Ok(()) => {
+                        let frame = encode(&ServerFrame::InviteLink {
+                            room: &room,
+                            secret: &secret,
+                        });
+                        self.write_now(frame).await
+                    }
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::Direct { username } => {
+                let result = self.owner().and_then(|user| {
+                    let peer = self.owned_user(&username)?;
+                    if peer == user {
+                        return Err(Refusal::new(ErrorCode::Forbidden, "that is you"));
+                    }
+                    Ok((user, peer))
+                });
+                match result {
+                    Ok((user, peer)) => {
+                        let membership = self.context.rooms.direct(&user, &peer);
+                        for member in [&user, &peer] {
+                            self.announce_room(&membership, member);
+                        }
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::Read { room, seq } => {
+                let result = self.owner().and_then(|user| {
+                    let latest = self.context.store.latest_seq(&room);
+                    let mark =
+                        room_result(self.context.rooms.mark_read(&user, &room, seq.min(latest)))?;
+                    Ok((user, mark, latest))
+                });
+                match result {
+                    Ok((user, mark, latest)) => {
+                        let frame = encode(&ServerFrame::Read {
+                            room: &room,
+                            seq: mark,
+                            unread: latest.saturating_sub(mark),
+                        });
+                        self.context
+                            .hub
+                            .send_to_users(&[user], &Frame::from(frame), None);
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal).await,
+                }
+            }
+            ClientFrame::ListRooms => {
+                let rooms = self.context.rooms.public_rooms();
+                let frame = encode(&ServerFrame::RoomList {
+                    rooms: rooms
+                        .iter()
+                        .map(|(room, members)| PublicRoom {
+                            room,
+                            members: *members,
+                        })
+                        .collect(),
+                });
+                self.write_now(frame).await
+            }
+        }
+    }
+
+    /// The room a frame names: the lobby unless it says otherwise. Any other
+    /// room needs an owned name and membership; to anyone else it does not
+    /// exist.
+    fn room_for(&self, room: Option<String>) -> Result<String, Refusal> {
+        let room = room.unwrap_or_else(|| LOBBY.to_owned());
+        if room == LOBBY {
+            return Ok(room);
+        }
+        let user = self.owner()?;
+        if self.context.rooms.is_member(&user, &room) {
+            Ok(room)
+        } else {
+            room_result(Err(RoomError::NotFound(room)))
+        }
+    }
+
+    /// This connection's user id, if it owns its name.
+    fn owner(&self) -> Result<UserId, Refusal> {
+        self.user_id.clone().ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotClaimed,
+                "rooms and direct messages need a claimed name",
+            )
+        })
+    }
+
+    /// The user who owns `name`.
+    fn owned_user(&self, name: &str) -> Result<UserId, Refusal> {
+        self.context.identity.user_of(name.trim()).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotFound,
+                format!("nobody owns the name \"{}\"", name.trim()),
+            )
+        })
+    }
+
+    async fn answer_membership(&mut self, result: Result<Membership, Refusal>) -> Result<(), End> {
+        match result {
+            Ok(membership) => {
+                if let Some(user) = self.user_id.clone() {
+                    self.announce_room(&membership, &user);
+                }
+                Ok(())
+            }
+            Err(refusal) => self.refuse(&refusal).await,
+        }
+    }
+
+    /// Sends `user` (on all its connections) the room as it sees it.
+    fn announce_room(&self, membership: &Membership, user: &UserId) {
+        let rooms = self.context.rooms.memberships(user);
+        if let Some(mine) = rooms.iter().find(|m| m.room == membership.room) {
+            let summary = self.summary(mine, user);
+            let frame = encode(&ServerFrame::Room(&summary));
+            self.context
+                .hub
+                .send_to_users(std::slice::from_ref(user), &Frame::from(frame), None);
+        }
+    }
+
+    /// Every room this connection's user belongs to, summarised.
+    fn user_rooms(&self) -> Vec<RoomSummary> {
+        let Some(user) = &self.user_id else {
+            return Vec::new();
+        };
+        self.context
+            .rooms
+            .memberships(user)
+            .iter()
+            .map(|membership| self.summary(membership, user))
+            .collect()
+    }
+
+    fn summary(&self, membership: &Membership, user: &UserId) -> RoomSummary {
+        let seq = self.context.store.latest_seq(&membership.room);
+        let members = if membership.room == LOBBY {
+            Vec::new()
+        } else {
+            self.context.identity.names_of(&membership.members)
+        };
+        let peer = (membership.kind == Kind::Direct)
+            .then(|| {
+                let others: Vec<UserId> = membership
+                    .members
+                    .iter()
+                    .filter(|m| *m != user)
+                    .cloned()
+                    .collect();
+                self.context.identity.names_of(&others).into_iter().next()
+            })
+            .flatten();
+        RoomSummary {
+            room: membership.room.clone(),
+            kind: membership.kind.as_str(),
+            seq,
+            last_read: membership.last_read,
+            unread: seq.saturating_sub(membership.last_read),
+            members,
+            peer,
         }
     }
 
@@ -487,14 +756,21 @@ impl Session {
     }
 
     fn announce_typing(&self, active: bool) {
-        let frame = encode(&ServerFrame::Typing {
-            room: LOBBY,
+        let frame = Frame::from(encode(&ServerFrame::Typing {
+            room: &self.typing_room,
             username: &self.username,
             active,
-        });
-        self.context
-            .hub
-            .broadcast_event(Frame::from(frame), Some(&self.username));
+        }));
+        match self.context.rooms.members(&self.typing_room) {
+            None => self
+                .context
+                .hub
+                .broadcast_event(frame, Some(&self.username)),
+            Some(members) => self
+                .context
+                .hub
+                .send_to_users(&members, &frame, Some(&self.username)),
+        }
     }
 
     async fn refuse(&mut self, refusal: &Refusal) -> Result<(), End> {
@@ -542,9 +818,22 @@ fn too_slow(id: ConnId, username: &str) -> End {
     End::Close(CloseCode::Policy, "too slow: unsent backlog over limit")
 }
 
-fn page_frame(page: &Page) -> String {
+/// Maps a rooms error to the refusal a client sees.
+fn room_result<T>(result: Result<T, RoomError>) -> Result<T, Refusal> {
+    result.map_err(|err| {
+        let code = match err {
+            RoomError::InvalidName => ErrorCode::InvalidRoom,
+            RoomError::Exists(_) => ErrorCode::RoomExists,
+            RoomError::NotFound(_) => ErrorCode::NotFound,
+            RoomError::Forbidden(_) => ErrorCode::Forbidden,
+        };
+        Refusal::new(code, err.to_string())
+    })
+}
+
+fn page_frame(room: &str, page: &Page) -> String {
     history_frame(
-        LOBBY,
+        room,
         page.messages.iter().map(|stored| stored.frame.as_str()),
         page.has_more,
     )
@@ -574,7 +863,8 @@ mod tests {
 
     #[test]
     fn empty_page_frame_is_valid() {
-        let value: serde_json::Value = serde_json::from_str(&page_frame(&Page::default())).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&page_frame(LOBBY, &Page::default())).unwrap();
         assert_eq!(value["messages"], serde_json::json!([]));
         assert_eq!(value["has_more"], false);
     }

@@ -22,6 +22,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
+use crate::rooms::Kind;
 
 /// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
 const APPLICATION_ID: i64 = 0x4C4E_4348;
@@ -106,16 +107,62 @@ pub struct Page {
 /// A claimed name as stored: only a hash of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRecord {
+    /// Stable across renames; rooms refer to users by it.
+    pub user_id: String,
     pub name: String,
     pub token_hash: [u8; 32],
     /// Milliseconds since the epoch.
     pub last_seen: i64,
 }
 
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub room: String,
+    pub kind: Kind,
+    pub invite_hash: Option<[u8; 32]>,
+    /// Member user ids and their last read seq.
+    pub members: Vec<(String, u64)>,
+    /// User ids invited by name, not yet joined.
+    pub invited: Vec<String>,
+}
+
+/// A change to rooms, stored in order with the messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomChange {
+    Create {
+        room: String,
+        kind: Kind,
+        created: i64,
+    },
+    Join {
+        room: String,
+        user: String,
+    },
+    Leave {
+        room: String,
+        user: String,
+    },
+    Invite {
+        room: String,
+        user: String,
+    },
+    InviteLink {
+        room: String,
+        hash: [u8; 32],
+    },
+    Read {
+        room: String,
+        user: String,
+        seq: u64,
+    },
+}
+
 enum Request {
     Append(NewMessage),
     SaveClaim(ClaimRecord),
     DeleteClaim(String),
+    Room(RoomChange),
     Page {
         room: String,
         before: u64,
@@ -158,8 +205,9 @@ struct Inner {
     recent_capacity: usize,
     writer: Mutex<Option<JoinHandle<()>>>,
     location: Location,
-    /// Claims read at start-up, taken once by [`Store::take_claims`].
+    /// Claims and rooms read at start-up, each taken once.
     claims: Mutex<Option<Vec<ClaimRecord>>>,
+    rooms: Mutex<Option<Vec<RoomRecord>>>,
 }
 
 impl Store {
@@ -183,6 +231,7 @@ impl Store {
         let mut recent = Recent::default();
         load_recent(&conn, recent_capacity, &mut recent).context("cannot read history")?;
         let claims = load_claims(&conn).context("cannot read name claims")?;
+        let rooms = load_rooms(&conn).context("cannot read rooms")?;
         let (requests, receiver) = mpsc::channel();
         let store = Store {
             inner: Arc::new(Inner {
@@ -192,6 +241,7 @@ impl Store {
                 writer: Mutex::new(None),
                 location,
                 claims: Mutex::new(Some(claims)),
+                rooms: Mutex::new(Some(rooms)),
             }),
         };
         let writer = Writer {
@@ -214,6 +264,16 @@ impl Store {
     /// The name claims stored at start-up (empty after the first call).
     pub fn take_claims(&self) -> Vec<ClaimRecord> {
         lock(&self.inner.claims).take().unwrap_or_default()
+    }
+
+    /// The rooms stored at start-up (empty after the first call).
+    pub fn take_rooms(&self) -> Vec<RoomRecord> {
+        lock(&self.inner.rooms).take().unwrap_or_default()
+    }
+
+    /// Queues a change to rooms.
+    pub fn save_room_change(&self, change: RoomChange) {
+        self.send(Request::Room(change));
     }
 
     /// Queues a claim to be stored (replacing the one with its name).
@@ -380,10 +440,28 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
         "BEGIN;
          CREATE TABLE IF NOT EXISTS claims (
              name_key   TEXT    PRIMARY KEY,
+             user_id    TEXT    NOT NULL UNIQUE,
              name       TEXT    NOT NULL,
              token_hash BLOB    NOT NULL,
              last_seen  INTEGER NOT NULL
          );
+         CREATE TABLE IF NOT EXISTS rooms (
+             room        TEXT    PRIMARY KEY,
+             kind        TEXT    NOT NULL,
+             created     INTEGER NOT NULL,
+             invite_hash BLOB
+         );
+         CREATE TABLE IF NOT EXISTS members (
+             room      TEXT    NOT NULL,
+             user_id   TEXT    NOT NULL,
+             last_read INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS invites (
+             room    TEXT NOT NULL,
+             user_id TEXT NOT NULL,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS messages (
              room     TEXT    NOT NULL,
              seq      INTEGER NOT NULL,
@@ -403,16 +481,63 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
-    conn.prepare("SELECT name, token_hash, last_seen FROM claims")?
+    conn.prepare("SELECT user_id, name, token_hash, last_seen FROM claims")?
         .query_map([], |row| {
-            let hash: Vec<u8> = row.get(1)?;
+            let hash: Vec<u8> = row.get(2)?;
             Ok(ClaimRecord {
-                name: row.get(0)?,
+                user_id: row.get(0)?,
+                name: row.get(1)?,
                 token_hash: hash.try_into().unwrap_or([0; 32]),
-                last_seen: row.get(2)?,
+                last_seen: row.get(3)?,
             })
         })?
         .collect()
+}
+
+fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
+    let mut rooms: Vec<RoomRecord> = conn
+        .prepare("SELECT room, kind, invite_hash FROM rooms ORDER BY room")?
+        .query_map([], |row| {
+            let kind: String = row.get(1)?;
+            let hash: Option<Vec<u8>> = row.get(2)?;
+            Ok(RoomRecord {
+                room: row.get(0)?,
+                kind: Kind::parse(&kind).unwrap_or(Kind::Private),
+                invite_hash: hash.and_then(|h| h.try_into().ok()),
+                members: Vec::new(),
+                invited: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, room) in rooms.iter().enumerate() {
+        by_name.insert(room.room.clone(), i);
+    }
+    let mut members = conn.prepare("SELECT room, user_id, last_read FROM members")?;
+    let rows = members.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (room, user, read) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].members.push((user, read));
+        }
+    }
+    let mut invites = conn.prepare("SELECT room, user_id FROM invites")?;
+    let rows = invites.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (room, user) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].invited.push(user);
+        }
+    }
+    Ok(rooms)
 }
 
 fn load_recent(conn: &Connection, capacity: usize, recent: &mut Recent) -> rusqlite::Result<()> {
@@ -459,9 +584,50 @@ fn read_page(conn: &Connection, room: &str, before: u64, limit: usize) -> rusqli
     })
 }
 
-enum ClaimChange {
-    Save(ClaimRecord),
-    Delete(String),
+enum Change {
+    SaveClaim(ClaimRecord),
+    DeleteClaim(String),
+    Room(RoomChange),
+}
+
+fn apply_room_change(tx: &rusqlite::Transaction<'_>, change: RoomChange) -> rusqlite::Result<()> {
+    match change {
+        RoomChange::Create {
+            room,
+            kind,
+            created,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO rooms (room, kind, created) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![room, kind.as_str(), created])?;
+        }
+        RoomChange::Join { room, user } => {
+            tx.prepare_cached("INSERT OR IGNORE INTO members (room, user_id) VALUES (?1, ?2)")?
+                .execute(params![room, user])?;
+            tx.prepare_cached("DELETE FROM invites WHERE room = ?1 AND user_id = ?2")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::Leave { room, user } => {
+            tx.prepare_cached("DELETE FROM members WHERE room = ?1 AND user_id = ?2")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::Invite { room, user } => {
+            tx.prepare_cached("INSERT OR IGNORE INTO invites (room, user_id) VALUES (?1, ?2)")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::InviteLink { room, hash } => {
+            tx.prepare_cached("UPDATE rooms SET invite_hash = ?2 WHERE room = ?1")?
+                .execute(params![room, &hash[..]])?;
+        }
+        RoomChange::Read { room, user, seq } => {
+            tx.prepare_cached(
+                "UPDATE members SET last_read = max(last_read, ?3) WHERE room = ?1 AND user_id = ?2",
+            )?
+            .execute(params![room, user, seq as i64])?;
+        }
+    }
+    Ok(())
 }
 
 /// Owns the connection; runs on its own thread.
@@ -474,7 +640,7 @@ struct Writer {
 impl Writer {
     fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
-        let mut claim_changes = Vec::new();
+        let mut changes = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         while !closing {
@@ -496,8 +662,9 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
-                    Request::SaveClaim(claim) => claim_changes.push(ClaimChange::Save(claim)),
-                    Request::DeleteClaim(name) => claim_changes.push(ClaimChange::Delete(name)),
+                    Request::SaveClaim(claim) => changes.push(Change::SaveClaim(claim)),
+                    Request::DeleteClaim(name) => changes.push(Change::DeleteClaim(name)),
+                    Request::Room(change) => changes.push(Change::Room(change)),
                     Request::Close => closing = true,
                 }
                 next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
@@ -506,12 +673,14 @@ impl Writer {
                     None
                 };
             }
-            if !claim_changes.is_empty() {
-                if let Err(err) = self.apply_claims(std::mem::take(&mut claim_changes)) {
-                    // A lost claim is re-made from the token the client
-                    // still holds the next time it connects.
-                    log::error!("cannot save name claims: {err:#}");
-                }
+            // Before the messages of the same batch: a message to a room
+            // must not be on disk without the room.
+            if !changes.is_empty()
+                && let Err(err) = self.apply_changes(std::mem::take(&mut changes))
+            {
+                // A lost claim is made again from the token the client still
+                // holds; a lost room change is redone by the user.
+                log::error!("cannot save names and rooms: {err:#}");
             }
             if !appends.is_empty() {
                 batch_bytes = 0;
@@ -522,29 +691,31 @@ impl Writer {
         log::debug!("store writer stopped");
     }
 
-    fn apply_claims(&mut self, changes: Vec<ClaimChange>) -> rusqlite::Result<()> {
+    fn apply_changes(&mut self, changes: Vec<Change>) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
         for change in changes {
             match change {
-                ClaimChange::Save(claim) => {
+                Change::SaveClaim(claim) => {
                     tx.prepare_cached(
-                        "INSERT INTO claims (name_key, name, token_hash, last_seen)
-                         VALUES (?1, ?2, ?3, ?4)
+                        "INSERT INTO claims (name_key, user_id, name, token_hash, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
                          ON CONFLICT (name_key) DO UPDATE SET
-                             name = excluded.name, token_hash = excluded.token_hash,
-                             last_seen = excluded.last_seen",
+                             user_id = excluded.user_id, name = excluded.name,
+                             token_hash = excluded.token_hash, last_seen = excluded.last_seen",
                     )?
                     .execute(params![
                         claim.name.to_lowercase(),
+                        claim.user_id,
                         claim.name,
                         &claim.token_hash[..],
                         claim.last_seen
                     ])?;
                 }
-                ClaimChange::Delete(name) => {
+                Change::DeleteClaim(name) => {
                     tx.prepare_cached("DELETE FROM claims WHERE name_key = ?1")?
                         .execute(params![name.to_lowercase()])?;
                 }
+                Change::Room(change) => apply_room_change(&tx, change)?,
             }
         }
         tx.commit()
