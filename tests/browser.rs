@@ -43,7 +43,8 @@ fn say(page: &Page, text: &str) {
 
 /// The texts of the messages on screen, top to bottom, pending ones included.
 fn texts(page: &Page) -> Vec<String> {
-    let value = page.js("[...document.querySelectorAll('#timeline .msg .text')].map(e => e.textContent)");
+    let value =
+        page.js("[...document.querySelectorAll('#timeline .msg .text')].map(e => e.textContent)");
     serde_json::from_value(value).expect("list of strings")
 }
 
@@ -64,7 +65,8 @@ fn wait_delivered(page: &Page, text: &str) {
 
 /// Fails if a seq shows twice.
 fn assert_no_duplicate_seqs(page: &Page) {
-    let seqs = page.js("[...document.querySelectorAll('#timeline .msg[data-seq]')].map(e => e.dataset.seq)");
+    let seqs = page
+        .js("[...document.querySelectorAll('#timeline .msg[data-seq]')].map(e => e.dataset.seq)");
     let seqs: Vec<String> = serde_json::from_value(seqs).unwrap();
     let mut unique = seqs.clone();
     unique.sort();
@@ -115,7 +117,9 @@ fn screenshot_dir() -> PathBuf {
 /// Two people in two browsers chat both ways and see each other online.
 #[test]
 fn two_users_chat_both_ways_and_see_each_other() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start();
     let alice = chrome.open();
     let bob = chrome.open();
@@ -123,7 +127,11 @@ fn two_users_chat_both_ways_and_see_each_other() {
     join(&bob, &server, "bob");
 
     for page in [&alice, &bob] {
-        page.wait_eq("both people online", "document.getElementById('people-count').textContent", json!("2"));
+        page.wait_eq(
+            "both people online",
+            "document.getElementById('people-count').textContent",
+            json!("2"),
+        );
         assert_eq!(people(page).as_array().unwrap().len(), 2);
     }
     assert_eq!(people(&bob), json!(["bob", "alice"]), "yourself first");
@@ -145,7 +153,10 @@ fn two_users_chat_both_ways_and_see_each_other() {
     wait_delivered(&alice, "hello alice\nhow are you?");
     assert_eq!(texts(&alice), ["hi bob", "hello alice\nhow are you?"]);
     assert_eq!(texts(&bob), texts(&alice));
-    assert_eq!(bob.js("document.getElementById('message-input').value"), json!(""));
+    assert_eq!(
+        bob.js("document.getElementById('message-input').value"),
+        json!("")
+    );
 
     // Sender and time (full date on hover) on others' messages.
     let meta = alice.js(
@@ -154,11 +165,19 @@ fn two_users_chat_both_ways_and_see_each_other() {
                   return [row.querySelector('.author').textContent,
                           time.title.includes(String(new Date().getFullYear()))]; })()",
     );
-    assert_eq!(meta, json!(["bob", true]), "sender, and the full date on hover");
+    assert_eq!(
+        meta,
+        json!(["bob", true]),
+        "sender, and the full date on hover"
+    );
 
     // bob leaves: alice sees it.
     drop(bob);
-    alice.wait_eq("only alice online", "document.getElementById('people-count').textContent", json!("1"));
+    alice.wait_eq(
+        "only alice online",
+        "document.getElementById('people-count').textContent",
+        json!("1"),
+    );
     alice.wait_for(
         "a notice that bob left",
         "[...document.querySelectorAll('.notice')].some(n => n.textContent.startsWith('bob left'))",
@@ -168,7 +187,9 @@ fn two_users_chat_both_ways_and_see_each_other() {
 /// Reloading keeps the name and the history, each message once.
 #[test]
 fn reload_keeps_history_and_name_without_duplicates() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start();
     runtime().block_on(async {
         let (mut carol, _, _) = Client::join(&server, "carol").await;
@@ -183,10 +204,20 @@ fn reload_keeps_history_and_name_without_duplicates() {
 
     alice.refresh();
     wait_connected(&alice);
-    assert_eq!(alice.js("document.getElementById('join').hidden"), json!(true), "no join form");
-    assert_eq!(alice.js("document.getElementById('me-name').textContent"), json!("alice"));
+    assert_eq!(
+        alice.js("document.getElementById('join').hidden"),
+        json!(true),
+        "no join form"
+    );
+    assert_eq!(
+        alice.js("document.getElementById('me-name').textContent"),
+        json!("alice")
+    );
     wait_delivered(&alice, "mine, before the reload");
-    assert_eq!(texts(&alice), ["first from carol", "mine, before the reload"]);
+    assert_eq!(
+        texts(&alice),
+        ["first from carol", "mine, before the reload"]
+    );
     assert_styled(&alice, "mine, before the reload", "own");
     assert_no_duplicate_seqs(&alice);
 
@@ -198,7 +229,11 @@ fn reload_keeps_history_and_name_without_duplicates() {
     wait_delivered(&alice, "after the reload");
     assert_eq!(
         texts(&alice),
-        ["first from carol", "mine, before the reload", "after the reload"]
+        [
+            "first from carol",
+            "mine, before the reload",
+            "after the reload"
+        ]
     );
     assert_no_duplicate_seqs(&alice);
 }
@@ -209,13 +244,23 @@ fn reload_keeps_history_and_name_without_duplicates() {
 /// page and opens it again later, shows the outbox survives a reload.
 #[test]
 fn message_written_while_server_is_down_is_delivered_once_after_restart() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("lanchat.db");
     let mut server = Server::start_on_db(&db, &[]);
     let port = server.addr.port().to_string();
     let restart = || {
-        let args = ["--port", &port, "--bind", "127.0.0.1", "--no-qr", "--db", db.to_str().unwrap()];
+        let args = [
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--no-qr",
+            "--db",
+            db.to_str().unwrap(),
+        ];
         Server::spawn(&args, dir.path())
     };
     let alice = chrome.open();
@@ -232,7 +277,10 @@ fn message_written_while_server_is_down_is_delivered_once_after_restart() {
             "/^Reconnect/.test(document.getElementById('conn-text').textContent)",
         );
     }
-    assert_eq!(alice.js("document.getElementById('retry-now').hidden"), json!(false));
+    assert_eq!(
+        alice.js("document.getElementById('retry-now').hidden"),
+        json!(false)
+    );
     say(&alice, "written while the server was down");
     alice.wait_for(
         "the message to show as sending…",
@@ -246,7 +294,10 @@ fn message_written_while_server_is_down_is_delivered_once_after_restart() {
     wait_connected(&bob);
     wait_delivered(&alice, "written while the server was down");
     wait_delivered(&bob, "written while the server was down");
-    alice.wait_for("no message left pending", "!document.querySelector('.msg.pending')");
+    alice.wait_for(
+        "no message left pending",
+        "!document.querySelector('.msg.pending')",
+    );
     let expected = ["before the restart", "written while the server was down"];
     assert_eq!(texts(&alice), expected);
     assert_eq!(texts(&bob), expected);
@@ -260,7 +311,10 @@ fn message_written_while_server_is_down_is_delivered_once_after_restart() {
         "/^Reconnect/.test(document.getElementById('conn-text').textContent)",
     );
     say(&alice, "written, then the page reloaded");
-    alice.wait_for("the message to be pending", "document.querySelector('.msg.pending')");
+    alice.wait_for(
+        "the message to be pending",
+        "document.querySelector('.msg.pending')",
+    );
     alice.goto("about:blank");
     let server = restart();
     alice.goto(&server.url);
@@ -282,7 +336,9 @@ fn message_written_while_server_is_down_is_delivered_once_after_restart() {
 /// two and more typers are worded too.
 #[test]
 fn typing_indicator_appears_and_clears() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start();
     let alice = chrome.open();
     let bob = chrome.open();
@@ -297,7 +353,9 @@ fn typing_indicator_appears_and_clears() {
     let rt = runtime();
     let mut carol = rt.block_on(async {
         let (mut carol, _, _) = Client::join(&server, "carol").await;
-        carol.send_json(json!({"type": "typing", "active": true})).await;
+        carol
+            .send_json(json!({"type": "typing", "active": true}))
+            .await;
         carol
     });
     bob.wait_eq("two typing", typing, json!("alice and carol are typing…"));
@@ -316,7 +374,9 @@ fn typing_indicator_appears_and_clears() {
 /// Only http(s) URLs become links, and they open safely.
 #[test]
 fn html_in_a_message_is_shown_as_text() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start();
     let alice = chrome.open();
     join(&alice, &server, "alice");
@@ -324,19 +384,35 @@ fn html_in_a_message_is_shown_as_text() {
     say(&alice, payload);
     runtime().block_on(async {
         let (mut mallory, _, _) = Client::join(&server, "mallory").await;
-        mallory.say("<b>bold</b> javascript:alert(2) https://example.com/a?b=1.", "m-1").await;
+        mallory
+            .say(
+                "<b>bold</b> javascript:alert(2) https://example.com/a?b=1.",
+                "m-1",
+            )
+            .await;
         mallory.recv_type("message").await;
     });
     wait_delivered(&alice, payload);
-    wait_delivered(&alice, "<b>bold</b> javascript:alert(2) https://example.com/a?b=1.");
+    wait_delivered(
+        &alice,
+        "<b>bold</b> javascript:alert(2) https://example.com/a?b=1.",
+    );
 
-    assert_eq!(alice.js("document.querySelectorAll('#timeline img, #timeline b').length"), json!(0));
+    assert_eq!(
+        alice.js("document.querySelectorAll('#timeline img, #timeline b').length"),
+        json!(0)
+    );
     let links = alice.js(
         "[...document.querySelectorAll('#timeline a')].map(a => [a.href, a.target, a.rel, a.textContent])",
     );
     assert_eq!(
         links,
-        json!([["https://example.com/a?b=1", "_blank", "noopener noreferrer nofollow", "https://example.com/a?b=1"]])
+        json!([[
+            "https://example.com/a?b=1",
+            "_blank",
+            "noopener noreferrer nofollow",
+            "https://example.com/a?b=1"
+        ]])
     );
     assert_eq!(alice.dialog_text(), None, "a dialog fired");
     assert_eq!(alice.js("document.title"), json!("lanchat"));
@@ -346,7 +422,9 @@ fn html_in_a_message_is_shown_as_text() {
 /// and stops at the beginning.
 #[test]
 fn scrolling_to_the_top_loads_older_messages() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start_with(&["--history", "30"]);
     runtime().block_on(async {
         let (mut carol, _, _) = Client::join(&server, "carol").await;
@@ -361,7 +439,10 @@ fn scrolling_to_the_top_loads_older_messages() {
     let count = "document.querySelectorAll('#timeline .msg').length";
     assert_eq!(alice.js(count), json!(30));
     assert_eq!(texts(&alice)[0], "message 51");
-    assert_eq!(alice.js("document.getElementById('load-older').hidden"), json!(false));
+    assert_eq!(
+        alice.js("document.getElementById('load-older').hidden"),
+        json!(false)
+    );
 
     // Scroll to the top and remember where the text of "message 51" is on
     // screen. (Its row loses its sender line once "message 50" is above it.)
@@ -372,7 +453,10 @@ fn scrolling_to_the_top_loads_older_messages() {
     let before = alice.js(top_of_51).as_f64().unwrap();
     alice.wait_for("older messages", &format!("{count} === 80"));
     let after = alice.js(top_of_51).as_f64().unwrap();
-    assert!((after - before).abs() < 2.0, "the view jumped: {before} -> {after}");
+    assert!(
+        (after - before).abs() < 2.0,
+        "the view jumped: {before} -> {after}"
+    );
 
     let expected: Vec<String> = (1..=80).map(|n| format!("message {n}")).collect();
     assert_eq!(texts(&alice), expected);
@@ -387,13 +471,16 @@ fn scrolling_to_the_top_loads_older_messages() {
 /// Screenshots of desktop and phone, light and dark, for people to look at.
 #[test]
 fn screenshots_desktop_and_phone_light_and_dark() {
-    let Some(chrome) = Chrome::start() else { return };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
     let server = Server::start();
     let rt = runtime();
     let (mut bob, mut carol) = rt.block_on(async {
         let (mut bob, _, _) = Client::join(&server, "bob").await;
         let (carol, _, _) = Client::join(&server, "carol").await;
-        bob.say("Morning! Anyone up for lunch at 12:30?", "b-1").await;
+        bob.say("Morning! Anyone up for lunch at 12:30?", "b-1")
+            .await;
         bob.recv_type("message").await;
         (bob, carol)
     });
@@ -410,7 +497,10 @@ fn screenshots_desktop_and_phone_light_and_dark() {
 
     rt.block_on(async {
         carol
-            .say("Yes! The new place by the station?\nMenu: https://example.com/menu", "c-1")
+            .say(
+                "Yes! The new place by the station?\nMenu: https://example.com/menu",
+                "c-1",
+            )
             .await;
         carol.recv_type("message").await;
     });
@@ -420,7 +510,9 @@ fn screenshots_desktop_and_phone_light_and_dark() {
         let (_dave, _, _) = Client::join(&server, "dave").await;
         bob.say("Great, I'll book a table for four.", "b-2").await;
         bob.recv_type("message").await;
-        carol.send_json(json!({"type": "typing", "active": true})).await;
+        carol
+            .send_json(json!({"type": "typing", "active": true}))
+            .await;
     });
     wait_delivered(&alice, "Great, I'll book a table for four.");
     alice.wait_eq(
@@ -437,10 +529,16 @@ fn screenshots_desktop_and_phone_light_and_dark() {
         alice.set_color_scheme(scheme);
         alice.wait_eq("the colour scheme", body_is_dark, json!(dark));
         alice.set_viewport(1280, 800, false);
-        alice.wait_for("desktop layout", "document.documentElement.clientWidth === 1280");
+        alice.wait_for(
+            "desktop layout",
+            "document.documentElement.clientWidth === 1280",
+        );
         alice.screenshot(&dir.join(format!("desktop-{scheme}.png")));
         alice.set_viewport(360, 740, true);
-        alice.wait_for("phone layout", "document.documentElement.clientWidth === 360");
+        alice.wait_for(
+            "phone layout",
+            "document.documentElement.clientWidth === 360",
+        );
         alice.js("document.getElementById('messages').scrollTop = 1e9");
         alice.screenshot(&dir.join(format!("phone-{scheme}.png")));
         alice.click("#people-toggle");
@@ -454,7 +552,124 @@ fn screenshots_desktop_and_phone_light_and_dark() {
     // On a phone the page fits: nothing wider than the screen.
     assert_eq!(alice.js("document.documentElement.scrollWidth"), json!(360));
     for name in ["desktop-light", "desktop-dark", "phone-light", "phone-dark"] {
-        let size = std::fs::metadata(dir.join(format!("{name}.png"))).unwrap().len();
+        let size = std::fs::metadata(dir.join(format!("{name}.png")))
+            .unwrap()
+            .len();
         assert!(size > 10_000, "{name}.png looks empty ({size} bytes)");
     }
+}
+
+/// A message the server refuses shows as failed, with the reason and retry
+/// and discard actions; discarding removes it for good.
+#[test]
+fn refused_message_shows_failed_with_reason_retry_and_discard() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    join(&alice, &server, "alice");
+    // The message box stops at 4000 characters, so put an over-long message
+    // straight into the outbox, as if it had been written before a reload.
+    alice.js(
+        "localStorage.setItem('lanchat.outbox', JSON.stringify([{ cid: 'too-long-1',
+            text: 'x'.repeat(4001), createdAt: Date.now(), sentAs: 'alice', status: 'pending' }]))",
+    );
+    alice.refresh();
+    wait_connected(&alice);
+    let reason = "document.querySelector('.msg.failed .reason')?.textContent";
+    alice.wait_for(
+        "the refusal",
+        &format!("{reason}?.includes('limit is 4000')"),
+    );
+    alice.screenshot(&screenshot_dir().join("desktop-failed-light.png"));
+
+    // Retry sends it again (same cid), and it is refused again: the reason is
+    // shown anew.
+    alice.js("document.querySelector('.msg.failed .reason').classList.add('seen-before')");
+    alice.click(".msg.failed button[data-action=retry]");
+    alice.wait_for(
+        "the retry to be refused",
+        "document.querySelector('.msg.failed .reason:not(.seen-before)')",
+    );
+    assert_eq!(
+        alice.js("document.querySelectorAll('#timeline .msg').length"),
+        json!(1)
+    );
+
+    alice.click(".msg.failed button[data-action=discard]");
+    alice.wait_for(
+        "the message to go",
+        "document.querySelectorAll('#timeline .msg').length === 0",
+    );
+    assert_eq!(
+        alice.js("localStorage.getItem('lanchat.outbox')"),
+        Value::Null
+    );
+    alice.refresh();
+    wait_connected(&alice);
+    assert_eq!(
+        alice.js("document.querySelectorAll('#timeline .msg').length"),
+        json!(0)
+    );
+    assert!(stored_texts(&server).is_empty());
+}
+
+/// Name problems are explained beside the field: a reserved name on joining,
+/// a taken name on renaming. A rename reaches everyone and is remembered.
+#[test]
+fn names_are_checked_and_can_be_changed() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let rt = runtime();
+    let mut bob = rt.block_on(async { Client::join(&server, "bob").await.0 });
+    let alice = chrome.open();
+    alice.goto(&server.url);
+    alice.wait_for("the join form", "!document.getElementById('join').hidden");
+    alice.type_into("#join-name", "System");
+    alice.type_into("#join-name", ENTER);
+    alice.wait_for(
+        "the reserved-name error",
+        "document.getElementById('join-error').textContent.includes('reserved')",
+    );
+    alice.js("document.getElementById('join-name').value = ''");
+    alice.type_into("#join-name", "alice");
+    alice.type_into("#join-name", ENTER);
+    wait_connected(&alice);
+
+    alice.click("#rename-open");
+    alice.js("document.getElementById('rename-input').value = ''");
+    alice.type_into("#rename-input", "bob");
+    alice.type_into("#rename-input", ENTER);
+    alice.wait_for(
+        "the name-taken error",
+        "document.getElementById('rename-error').textContent.includes('already in use')",
+    );
+
+    alice.js("document.getElementById('rename-input').value = ''");
+    alice.type_into("#rename-input", "alicia");
+    alice.type_into("#rename-input", ENTER);
+    alice.wait_eq(
+        "the new name",
+        "document.getElementById('me-name').textContent",
+        json!("alicia"),
+    );
+    assert_eq!(
+        alice.js("document.getElementById('rename-form').hidden"),
+        json!(true)
+    );
+    let rename = rt.block_on(bob.recv_type("rename"));
+    assert_eq!(
+        (&rename["from"], &rename["to"]),
+        (&json!("alice"), &json!("alicia"))
+    );
+
+    alice.refresh();
+    wait_connected(&alice);
+    assert_eq!(
+        alice.js("document.getElementById('me-name').textContent"),
+        json!("alicia")
+    );
 }

@@ -52,6 +52,8 @@ const MAX_MESSAGE_CHARS = 4000;
 /** Reconnect delays grow from about 1 s to 30 s, with jitter. */
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+/** A connection not welcomed by then is given up and retried. */
+const CONNECT_TIMEOUT_MS = 10000;
 /** The server passes a typing refresh on at most every 2 s. */
 const TYPING_REFRESH_MS = 2000;
 /** The server ends typing after 5 s; this clears one whose end we missed. */
@@ -63,6 +65,8 @@ const NEAR_TOP_PX = 160;
 /** Consecutive messages from one sender this close together share a header. */
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const COMPOSER_MAX_PX = 160;
+/** Hues for names and avatars: blue, violet, pink, red, orange, green, teal, cyan. */
+const NAME_HUES = [212, 262, 328, 4, 24, 140, 172, 192];
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?'")\]}]+$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
@@ -81,6 +85,8 @@ const state = {
   name: readStorage(NAME_KEY) || '',
   /** The name the server knows us by, once welcomed. */
   me: '',
+  /** Every name we had in this tab, so our messages stay ours after a rename. */
+  myNames: new Set(),
   /** @type {WebSocket | null} */
   socket: null,
   /** 'connecting' | 'connected' | 'waiting' | 'refused' */
@@ -92,6 +98,8 @@ const state = {
   retryTimer: undefined,
   /** @type {number | undefined} */
   countdownTimer: undefined,
+  /** @type {number | undefined} */
+  connectTimer: undefined,
   /** True between `welcome` and the replay that follows it. */
   awaitingReplay: false,
   /** True when this connection asked to resume with `since`. */
@@ -185,9 +193,15 @@ function connect() {
   socket.addEventListener('close', () => {
     if (socket === state.socket) onClose();
   });
+  // A server that vanished from the network can leave a connect hanging for
+  // minutes; give up sooner and retry.
+  state.connectTimer = setTimeout(() => {
+    if (socket === state.socket && state.me === '') socket.close();
+  }, CONNECT_TIMEOUT_MS);
 }
 
 function onClose() {
+  clearTimeout(state.connectTimer);
   state.socket = null;
   state.me = '';
   state.awaitingReplay = false;
@@ -272,7 +286,9 @@ function requestOlder() {
 const handlers = {
   /** @param {WelcomeFrame} frame */
   welcome(frame) {
+    clearTimeout(state.connectTimer);
     state.me = frame.username;
+    state.myNames.add(frame.username);
     state.name = frame.username;
     writeStorage(NAME_KEY, frame.username);
     state.attempt = 0;
@@ -283,6 +299,7 @@ const handlers = {
     renderConnection();
     renderPeople();
     renderTyping();
+    renderTimeline();
   },
 
   /** @param {HistoryFrame} frame */
@@ -344,6 +361,7 @@ const handlers = {
     stopTypingOf(frame.from);
     if (frame.from === state.me) {
       state.me = frame.to;
+      state.myNames.add(frame.to);
       state.name = frame.to;
       writeStorage(NAME_KEY, frame.to);
       state.renamePending = false;
@@ -482,7 +500,7 @@ function clearTyping() {
 
 /** @param {MessageFrame} frame */
 function isOwn(frame) {
-  return frame.username === state.me;
+  return isOwnName(frame.username);
 }
 
 // ---------------------------------------------------------------------------
@@ -973,14 +991,14 @@ function dayLabel(timestamp) {
 
 /** @param {string} username */
 function isOwnName(username) {
-  return username === (state.me || state.name);
+  return username === state.name || state.myNames.has(username);
 }
 
-/** A stable colour for a name. @param {string} name */
+/** A stable colour for a name, from a palette that reads well. @param {string} name */
 function nameHue(name) {
-  let hash = 0;
-  for (const char of name) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
-  return hash % 360;
+  let hash = 2166136261; // FNV-1a
+  for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 16777619) >>> 0;
+  return NAME_HUES[hash % NAME_HUES.length];
 }
 
 /** @param {string} name */

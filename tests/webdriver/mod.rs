@@ -90,7 +90,10 @@ impl Chrome {
             if status["ready"] == true {
                 return Some(chrome);
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -119,11 +122,14 @@ impl Chrome {
             .as_str()
             .expect("new session has an id")
             .to_owned();
-        Page {
+        let page = Page {
             port: self.port,
             session: format!("/session/{id}"),
             _profile: profile,
-        }
+        };
+        // The window's size includes browser chrome; make the page 1280×800.
+        page.set_viewport(1280, 800, false);
+        page
     }
 }
 
@@ -195,7 +201,10 @@ impl Page {
 
     /// Waits until `expression` equals `expected`, and says what it was if not.
     pub fn wait_eq(&self, what: &str, expression: &str, expected: Value) {
-        let check = format!("JSON.stringify({expression}) === {}", json!(expected.to_string()));
+        let check = format!(
+            "JSON.stringify({expression}) === {}",
+            json!(expected.to_string())
+        );
         self.wait_for(what, &check);
     }
 
@@ -224,7 +233,11 @@ impl Page {
 
     pub fn click(&self, css: &str) {
         let element = self.find(css);
-        self.command("POST", &format!("/element/{element}/click"), Some(json!({})));
+        self.command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
     }
 
     /// The text of an open alert, confirm or prompt, if one is open.
