@@ -59,16 +59,21 @@ impl Chrome {
         let found = find_program("LANCHAT_CHROMIUM", &["chromium", "chromium-browser"])
             .zip(find_program("LANCHAT_CHROMEDRIVER", &["chromedriver"]));
         let Some((chromium, chromedriver)) = found else {
-            let message = "browser tests need Chromium and its WebDriver: \
-                           apt-get install chromium chromium-driver \
-                           (or set LANCHAT_CHROMIUM and LANCHAT_CHROMEDRIVER)";
+            let message = "Chromium or chromedriver was not found. Install them with \
+                           `apt-get install chromium chromium-driver`, or point \
+                           LANCHAT_CHROMIUM and LANCHAT_CHROMEDRIVER at them.";
             if std::env::var("LANCHAT_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-                panic!("LANCHAT_REQUIRE_BROWSER=1 but {message}");
+                panic!("LANCHAT_REQUIRE_BROWSER=1: {message}");
             }
-            eprintln!();
-            eprintln!("==================================================================");
-            eprintln!("SKIPPED: {message}");
-            eprintln!("==================================================================");
+            // Straight to stderr, past the test harness's output capture, once.
+            static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
+            SKIP_NOTICE.call_once(|| {
+                let line = "=".repeat(72);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n{line}\nSKIPPING the browser tests. {message}\n{line}"
+                );
+            });
             return None;
         };
         let port = free_port();
