@@ -289,6 +289,8 @@ fn message_written_while_server_is_down_is_delivered_once_after_restart() {
             && r.querySelector('.status').textContent === 'sending…')",
     );
 
+    alice.screenshot(&screenshot_dir().join("desktop-reconnecting-light.png"));
+
     let mut server = restart();
     wait_connected(&alice);
     wait_connected(&bob);
@@ -672,4 +674,52 @@ fn names_are_checked_and_can_be_changed() {
         alice.js("document.getElementById('me-name').textContent"),
         json!("alicia")
     );
+}
+
+/// A server restarted with empty history (`--memory`) reuses seqs; the page
+/// notices and starts over instead of hiding new messages as duplicates.
+#[test]
+fn page_starts_over_when_the_server_history_was_reset() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let mut server = Server::spawn(
+        &["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--memory"],
+        dir.path(),
+    );
+    let port = server.addr.port().to_string();
+    let rt = runtime();
+    let alice = chrome.open();
+    join(&alice, &server, "alice");
+    rt.block_on(async {
+        let (mut carol, _, _) = Client::join(&server, "carol").await;
+        for n in 1..=3 {
+            carol.say(&format!("old {n}"), &format!("old-{n}")).await;
+            carol.recv_type("message").await;
+        }
+    });
+    wait_delivered(&alice, "old 3");
+
+    assert!(server.terminate().success());
+    let server = Server::spawn(
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--no-qr",
+            "--memory",
+        ],
+        dir.path(),
+    );
+    rt.block_on(async {
+        let (mut carol, _, _) = Client::join(&server, "carol").await;
+        carol.say("after the reset", "new-1").await;
+        let echo = carol.recv_type("message").await;
+        assert_eq!(echo["seq"], 1, "the new server starts its seqs again");
+    });
+    wait_delivered(&alice, "after the reset");
+    wait_connected(&alice);
+    assert_eq!(texts(&alice), ["after the reset"]);
 }

@@ -65,6 +65,12 @@ const NEAR_TOP_PX = 160;
 /** Consecutive messages from one sender this close together share a header. */
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const COMPOSER_MAX_PX = 160;
+/** What a screen reader hears when the connection changes. */
+const CONNECTION_WORDS = {
+  connected: 'Connected.',
+  waiting: 'Connection lost. Reconnecting.',
+  refused: 'Not connected.',
+};
 /** Hues for names and avatars: blue, violet, pink, red, orange, green, teal, cyan. */
 const NAME_HUES = [212, 262, 328, 4, 24, 140, 172, 192];
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -146,6 +152,7 @@ const els = {
   app: byId('app'),
   connDot: byId('conn-dot'),
   connText: byId('conn-text'),
+  connLive: byId('conn-live'),
   retryNow: byId('retry-now'),
   peopleToggle: byId('people-toggle'),
   peopleToggleCount: byId('people-toggle-count'),
@@ -287,6 +294,15 @@ const handlers = {
   /** @param {WelcomeFrame} frame */
   welcome(frame) {
     clearTimeout(state.connectTimer);
+    if (frame.seq < state.lastSeq) {
+      // The server has fewer messages than we showed: its history was reset
+      // (a new database, or a restarted --memory server). Seqs are reused,
+      // so start over with a plain connect.
+      resetTimeline();
+      state.attempt = 0;
+      state.socket?.close();
+      return;
+    }
     state.me = frame.username;
     state.myNames.add(frame.username);
     state.name = frame.username;
@@ -421,9 +437,7 @@ function applyReplay(frame) {
   const gap = state.resuming && frame.has_more;
   if (!state.resuming || gap) {
     // A fresh start, or too much was missed to join up: show the latest page.
-    state.timeline = [];
-    state.seqs.clear();
-    state.oldestSeq = 0;
+    resetTimeline();
     state.hasOlder = frame.has_more;
   }
   const stick = !state.resuming || gap || isAtBottom();
@@ -444,6 +458,15 @@ function applyOlderPage(frame) {
   renderTimeline();
   els.messages.scrollTop = els.messages.scrollHeight - fromBottom;
   fillView();
+}
+
+function resetTimeline() {
+  state.timeline = [];
+  state.seqs.clear();
+  state.lastSeq = 0;
+  state.oldestSeq = 0;
+  state.hasOlder = false;
+  renderTimeline();
 }
 
 /**
@@ -595,8 +618,13 @@ function renderConnection() {
     text = 'Not connected';
   }
   if (els.connText.textContent !== text) els.connText.textContent = text;
-  els.connDot.dataset.state = connection;
+  if (els.connDot.dataset.state !== connection) {
+    els.connDot.dataset.state = connection;
+    els.connLive.textContent = CONNECTION_WORDS[connection] || '';
+  }
   els.retryNow.hidden = connection !== 'waiting';
+  // While disconnected the list of who is online may be out of date.
+  els.people.classList.toggle('stale', connection !== 'connected');
 }
 
 /**
@@ -1146,6 +1174,12 @@ els.renameOpen.addEventListener('click', openRename);
 els.renameCancel.addEventListener('click', () => {
   closeRename();
   els.renameOpen.focus();
+});
+els.renameInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    closeRename();
+    els.renameOpen.focus();
+  }
 });
 els.renameForm.addEventListener('submit', (event) => {
   event.preventDefault();
