@@ -428,12 +428,14 @@ fn scrolling_to_the_top_loads_older_messages() {
         return;
     };
     let server = Server::start_with(&["--history", "30"]);
-    runtime().block_on(async {
+    let rt = runtime();
+    let mut carol = rt.block_on(async {
         let (mut carol, _, _) = Client::join(&server, "carol").await;
         for n in 1..=80 {
             carol.say(&format!("message {n}"), &format!("c-{n}")).await;
             carol.recv_type("message").await;
         }
+        carol
     });
     let alice = chrome.open();
     join(&alice, &server, "alice");
@@ -467,6 +469,28 @@ fn scrolling_to_the_top_loads_older_messages() {
     alice.wait_for(
         "the start of the chat",
         "!document.getElementById('history-start').hidden && document.getElementById('load-older').hidden",
+    );
+
+    // Scrolled up, a new message does not move the view; a pill offers it.
+    let scroll_top = "document.getElementById('messages').scrollTop";
+    let before = alice.js(scroll_top);
+    rt.block_on(async {
+        carol.say("message 81", "c-81").await;
+        carol.recv_type("message").await;
+    });
+    wait_delivered(&alice, "message 81");
+    alice.wait_eq(
+        "the new-messages pill",
+        "document.getElementById('new-pill').hidden ? '' : document.getElementById('new-pill-text').textContent",
+        json!("1 new message"),
+    );
+    assert_eq!(alice.js(scroll_top), before, "the view moved");
+    alice.click("#new-pill");
+    alice.wait_for(
+        "the view at the bottom, without the pill",
+        "(() => { const m = document.getElementById('messages');
+                  return m.scrollHeight - m.scrollTop - m.clientHeight < 2
+                      && document.getElementById('new-pill').hidden; })()",
     );
 }
 
@@ -722,4 +746,46 @@ fn page_starts_over_when_the_server_history_was_reset() {
     wait_delivered(&alice, "after the reset");
     wait_connected(&alice);
     assert_eq!(texts(&alice), ["after the reset"]);
+}
+
+/// While the tab is hidden, the title counts messages from others; it resets
+/// when the tab is seen again.
+#[test]
+fn hidden_tab_counts_unread_messages_in_the_title() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    join(&alice, &server, "alice");
+    // The chat tab reports its visibility and title through localStorage, so
+    // a second tab on the same origin can watch it while it is in the back.
+    alice.js(
+        "(() => {
+            const report = () => localStorage.setItem('test.seen',
+                JSON.stringify([document.hidden, document.title]));
+            document.addEventListener('visibilitychange', report);
+            new MutationObserver(report).observe(document.querySelector('title'), { childList: true });
+        })()",
+    );
+    let seen = "localStorage.getItem('test.seen')";
+    let chat_tab = alice.window_handle();
+    let other_tab = alice.new_tab();
+    alice.switch_to_window(&other_tab);
+    alice.goto(&format!("{}healthz", server.url));
+    alice.wait_eq("the chat tab hidden", seen, json!("[true,\"lanchat\"]"));
+
+    let rt = runtime();
+    rt.block_on(async {
+        let (mut carol, _, _) = Client::join(&server, "carol").await;
+        for n in 1..=2 {
+            carol.say(&format!("unread {n}"), &format!("u-{n}")).await;
+            carol.recv_type("message").await;
+        }
+    });
+    alice.wait_eq("two unread", seen, json!("[true,\"(2) lanchat\"]"));
+
+    alice.switch_to_window(&chat_tab);
+    alice.wait_eq("the title reset", "document.title", json!("lanchat"));
+    wait_delivered(&alice, "unread 2");
 }

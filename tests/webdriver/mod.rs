@@ -245,6 +245,22 @@ impl Page {
         );
     }
 
+    pub fn window_handle(&self) -> String {
+        let value = self.command("GET", "/window", None);
+        value.as_str().expect("window handle").to_owned()
+    }
+
+    /// Opens a new tab (not switching to it) and returns its handle.
+    pub fn new_tab(&self) -> String {
+        let value = self.command("POST", "/window/new", Some(json!({ "type": "tab" })));
+        value["handle"].as_str().expect("new tab handle").to_owned()
+    }
+
+    /// Makes `handle` the current tab, as a person clicking on it would.
+    pub fn switch_to_window(&self, handle: &str) {
+        self.command("POST", "/window", Some(json!({ "handle": handle })));
+    }
+
     /// The text of an open alert, confirm or prompt, if one is open.
     pub fn dialog_text(&self) -> Option<String> {
         let path = format!("{}/alert/text", self.session);
