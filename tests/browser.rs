@@ -123,6 +123,13 @@ fn two_users_chat_both_ways_and_see_each_other() {
     let server = Server::start();
     let alice = chrome.open();
     let bob = chrome.open();
+    // Record Content-Security-Policy violations from the first byte on.
+    alice.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "window.cspViolations = [];
+            document.addEventListener('securitypolicyviolation',
+                e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
+    );
     join(&alice, &server, "alice");
     join(&bob, &server, "bob");
 
@@ -181,6 +188,15 @@ fn two_users_chat_both_ways_and_see_each_other() {
     alice.wait_for(
         "a notice that bob left",
         "[...document.querySelectorAll('.notice')].some(n => n.textContent.startsWith('bob left'))",
+    );
+
+    // The page ran under the server's strict CSP without breaking it, and
+    // the policy is enforced (an inline style attribute is refused).
+    assert_eq!(alice.js("window.cspViolations"), json!([]));
+    alice.js("document.body.setAttribute('style', 'color: red')");
+    alice.wait_for(
+        "the CSP to refuse an inline style",
+        "window.cspViolations.length > 0",
     );
 }
 
