@@ -805,3 +805,34 @@ fn hidden_tab_counts_unread_messages_in_the_title() {
     alice.wait_eq("the title reset", "document.title", json!("lanchat"));
     wait_delivered(&alice, "unread 2");
 }
+
+/// The server freezes without closing anything (as when it drops off the
+/// network): the unacknowledged message makes the page give up on the dead
+/// connection and reconnect, and the message is stored exactly once even
+/// though both the first send and the re-send reach the server.
+#[test]
+fn unacknowledged_message_on_a_dead_connection_is_resent_once() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    join(&alice, &server, "alice");
+
+    common::signal(server.pid(), "STOP");
+    say(&alice, "sent to a frozen server");
+    alice.wait_for(
+        "the page to give up on the silent connection",
+        "/^Reconnect/.test(document.getElementById('conn-text').textContent)",
+    );
+    assert_eq!(
+        alice.js("document.querySelector('.msg.pending .status')?.textContent"),
+        json!("sending…")
+    );
+    common::signal(server.pid(), "CONT");
+
+    wait_delivered(&alice, "sent to a frozen server");
+    wait_connected(&alice);
+    assert_eq!(texts(&alice), ["sent to a frozen server"]);
+    assert_eq!(stored_texts(&server), ["sent to a frozen server"]);
+}

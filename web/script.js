@@ -36,6 +36,7 @@
  * @property {string} sentAs      the name it was written under
  * @property {'pending' | 'failed'} status
  * @property {string} [reason]    why the server refused it
+ * @property {number} [sentAt]    when it last went out on a connection
  *
  * One row of the timeline: a stored message or a system notice.
  * @typedef {{kind: 'message', key: string, frame: MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
@@ -54,6 +55,12 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 /** A connection not welcomed by then is given up and retried. */
 const CONNECT_TIMEOUT_MS = 10000;
+/**
+ * A sent message not echoed by then means the connection is dead without
+ * having closed (a server that vanished from the network, a laptop that
+ * slept): drop it and reconnect. Re-sending with the same cid is safe.
+ */
+const ACK_TIMEOUT_MS = 10000;
 /** The server passes a typing refresh on at most every 2 s. */
 const TYPING_REFRESH_MS = 2000;
 /** The server ends typing after 5 s; this clears one whose end we missed. */
@@ -106,6 +113,8 @@ const state = {
   countdownTimer: undefined,
   /** @type {number | undefined} */
   connectTimer: undefined,
+  /** @type {number | undefined} */
+  ackTimer: undefined,
   /** True between `welcome` and the replay that follows it. */
   awaitingReplay: false,
   /** True when this connection asked to resume with `since`. */
@@ -203,12 +212,24 @@ function connect() {
   // A server that vanished from the network can leave a connect hanging for
   // minutes; give up sooner and retry.
   state.connectTimer = setTimeout(() => {
-    if (socket === state.socket && state.me === '') socket.close();
+    if (socket === state.socket && state.me === '') dropConnection();
   }, CONNECT_TIMEOUT_MS);
+}
+
+/**
+ * Gives up on the current socket now, without waiting for a closing
+ * handshake that a dead connection would never finish.
+ */
+function dropConnection() {
+  const socket = state.socket;
+  if (!socket) return;
+  onClose();
+  socket.close();
 }
 
 function onClose() {
   clearTimeout(state.connectTimer);
+  clearTimeout(state.ackTimer);
   state.socket = null;
   state.me = '';
   state.awaitingReplay = false;
@@ -277,7 +298,23 @@ function flushOutbox() {
 
 /** @param {OutboxEntry} entry */
 function transmit(entry) {
-  if (isReady()) send({ type: 'message', message: entry.text, cid: entry.cid });
+  if (!isReady()) return;
+  send({ type: 'message', message: entry.text, cid: entry.cid });
+  entry.sentAt = Date.now();
+  if (state.ackTimer === undefined) state.ackTimer = setTimeout(checkAcks, ACK_TIMEOUT_MS);
+}
+
+/** Reconnects if a message sent on this connection is overdue. */
+function checkAcks() {
+  state.ackTimer = undefined;
+  const now = Date.now();
+  const waiting = state.outbox.filter((entry) => entry.status === 'pending' && entry.sentAt);
+  if (waiting.some((entry) => now - (entry.sentAt ?? now) >= ACK_TIMEOUT_MS)) {
+    dropConnection();
+  } else if (waiting.length > 0) {
+    const oldest = Math.min(...waiting.map((entry) => entry.sentAt ?? now));
+    state.ackTimer = setTimeout(checkAcks, oldest + ACK_TIMEOUT_MS - now);
+  }
 }
 
 function requestOlder() {
@@ -300,7 +337,7 @@ const handlers = {
       // so start over with a plain connect.
       resetTimeline();
       state.attempt = 0;
-      state.socket?.close();
+      dropConnection();
       return;
     }
     state.me = frame.username;
