@@ -808,8 +808,9 @@ fn hidden_tab_counts_unread_messages_in_the_title() {
 
 /// The server freezes without closing anything (as when it drops off the
 /// network): the unacknowledged message makes the page give up on the dead
-/// connection and reconnect, and the message is stored exactly once even
-/// though both the first send and the re-send reach the server.
+/// connection and reconnect, and the message is stored exactly once: the
+/// first send still reaches the server when it wakes, and the page may send
+/// it again on the new connection with the same cid.
 #[test]
 fn unacknowledged_message_on_a_dead_connection_is_resent_once() {
     let Some(chrome) = Chrome::start() else {
