@@ -173,8 +173,9 @@ impl Hub {
         }
     }
 
-    /// Removes a connection. The last connection of a name announces `leave`.
-    pub fn leave(&self, id: ConnId) {
+    /// Removes a connection. The last connection of a name announces `leave`
+    /// if `announce` is set.
+    pub fn leave(&self, id: ConnId, announce: bool) {
         let mut state = self.state();
         let Some(client) = state.clients.remove(&id) else {
             return;
@@ -197,7 +198,7 @@ impl Hub {
                 true
             }
         };
-        if last {
+        if last && announce {
             let frame = encode(&ServerFrame::Leave {
                 room: LOBBY,
                 username: &client.username,
@@ -371,9 +372,9 @@ mod tests {
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
         assert!(joins[0].contains("\"join\""));
-        hub.leave(tab1.id);
+        hub.leave(tab1.id, true);
         assert!(drain(&mut watcher).is_empty());
-        hub.leave(tab2.id);
+        hub.leave(tab2.id, true);
         let leaves = drain(&mut watcher);
         assert_eq!(leaves.len(), 1);
         assert!(leaves[0].contains("\"leave\""));

@@ -47,6 +47,9 @@ pub enum ClientFrame {
     /// Ask for a single-use code that moves this (claimed) name to another
     /// device.
     TransferCode,
+    /// Is the connection alive? Answered with `pong`; browsers cannot see
+    /// WebSocket pings.
+    Ping,
     /// Page older messages of a room: those with `seq < before`, newest
     /// `limit` of them; or, with `since`, those after it (a resume).
     History {
@@ -259,6 +262,9 @@ pub enum ServerFrame<'a> {
         users: Vec<&'a str>,
         /// The room's latest `seq`, 0 when it is empty.
         seq: u64,
+        /// Changes only when the history starts over (new file, or a
+        /// restarted `--memory` server): then old seqs mean nothing.
+        history_id: &'a str,
         /// Whether this connection owns its name.
         claimed: bool,
         /// A newly issued token for the name; the client must keep it.
@@ -292,6 +298,7 @@ pub enum ServerFrame<'a> {
     RoomList {
         rooms: Vec<PublicRoom<'a>>,
     },
+    Pong,
     TransferCode {
         code: &'a str,
         /// When the code stops working, in ms since the epoch.

@@ -160,7 +160,9 @@ pub async fn run(
     if session.user_id.is_some() {
         context.identity.touch(&session.username);
     }
-    context.hub.leave(id);
+    // At shutdown nobody is leaving; everyone is about to reconnect.
+    let announce = !context.shutdown.is_cancelled();
+    context.hub.leave(id, announce);
     log::debug!("conn {id}: {} disconnected", session.username);
 }
 
@@ -218,6 +220,7 @@ impl Session {
             room: LOBBY,
             users: users.iter().map(String::as_str).collect(),
             seq: latest,
+            history_id: self.context.store.history_id(),
             claimed: self.user_id.is_some(),
             token,
             rooms: self.user_rooms(),
@@ -395,6 +398,7 @@ impl Session {
                     Err(refusal) => self.refuse(&refusal).await,
                 }
             }
+            ClientFrame::Ping => self.write_now(encode(&ServerFrame::Pong)).await,
             ClientFrame::TransferCode => {
                 match self
                     .user_id

@@ -26,7 +26,7 @@ use crate::rooms::Kind;
 
 /// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
 const APPLICATION_ID: i64 = 0x4C4E_4348;
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Most appends, and most bytes of text, committed in one transaction. A
 /// batch reaches every client at once, so it must stay well inside a
@@ -208,6 +208,9 @@ struct Inner {
     /// Claims and rooms read at start-up, each taken once.
     claims: Mutex<Option<Vec<ClaimRecord>>>,
     rooms: Mutex<Option<Vec<RoomRecord>>>,
+    /// Made when the history was created. A client that sees it change knows
+    /// seqs started over (a new file, or `--memory` restarted).
+    history_id: String,
 }
 
 impl Store {
@@ -232,6 +235,13 @@ impl Store {
         load_recent(&conn, recent_capacity, &mut recent).context("cannot read history")?;
         let claims = load_claims(&conn).context("cannot read name claims")?;
         let rooms = load_rooms(&conn).context("cannot read rooms")?;
+        let history_id: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'history_id'",
+                [],
+                |row| row.get(0),
+            )
+            .context("cannot read the history id")?;
         let (requests, receiver) = mpsc::channel();
         let store = Store {
             inner: Arc::new(Inner {
@@ -242,6 +252,7 @@ impl Store {
                 location,
                 claims: Mutex::new(Some(claims)),
                 rooms: Mutex::new(Some(rooms)),
+                history_id,
             }),
         };
         let writer = Writer {
@@ -255,6 +266,10 @@ impl Store {
             .context("cannot start the store thread")?;
         *lock(&store.inner.writer) = Some(handle);
         Ok(store)
+    }
+
+    pub fn history_id(&self) -> &str {
+        &self.inner.history_id
     }
 
     pub fn location(&self) -> &Location {
@@ -436,8 +451,14 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     // Each step is idempotent, so a file at any earlier version catches up.
+    let history_id = uuid::Uuid::new_v4();
     conn.execute_batch(&format!(
         "BEGIN;
+         CREATE TABLE IF NOT EXISTS meta (
+             key   TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         );
+         INSERT OR IGNORE INTO meta (key, value) VALUES ('history_id', '{history_id}');
          CREATE TABLE IF NOT EXISTS claims (
              name_key   TEXT    PRIMARY KEY,
              user_id    TEXT    NOT NULL UNIQUE,

@@ -106,6 +106,15 @@ async fn presence_and_typing_events() {
     assert_eq!(leave["username"], "alicia", "both tabs were renamed");
 }
 
+/// `ping` is answered with `pong`, for pages that cannot see WebSocket pings.
+#[tokio::test]
+async fn ping_gets_pong() {
+    let server = Server::start();
+    let (mut alice, _, _) = Client::join(&server, "alice").await;
+    alice.send_json(json!({"type":"ping"})).await;
+    assert_eq!(alice.recv().await, json!({"type":"pong"}));
+}
+
 /// A typing indicator that is not refreshed ends by itself.
 #[tokio::test]
 async fn typing_ends_by_itself() {
@@ -366,10 +375,22 @@ async fn a_client_that_never_reads_is_cut_off() {
     let big = "z".repeat(3900);
     let count = 3000;
     let (mut outgoing, mut incoming) = sender.ws.split();
-    // The sender reads its own echoes, or it would be a slow reader too.
-    let draining = tokio::spawn(async move { while incoming.next().await.is_some() {} });
+    // The sender counts its own echoes as it reads them (or it would be a
+    // slow reader too), and stays at most 100 messages ahead of them, so
+    // the healthy clients never lag far even on a busy machine while the
+    // stalled one falls ever further behind.
+    let echoed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let echoes = echoed.clone();
+    let draining = tokio::spawn(async move {
+        while incoming.next().await.is_some() {
+            echoes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     let sending = tokio::spawn(async move {
         for i in 0..count {
+            while i >= echoed.load(std::sync::atomic::Ordering::Relaxed) + 100 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
             let frame = json!({"type":"message","message":big,"cid":format!("b-{i}")});
             outgoing
                 .send(Message::text(frame.to_string()))

@@ -44,7 +44,7 @@ async fn restart_keeps_history() {
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("chat.db");
     let mut server = Server::start_on_db(&db, &[]);
-    let (mut alice, _, _) = Client::join(&server, "alice").await;
+    let (mut alice, first_welcome, _) = Client::join(&server, "alice").await;
     for i in 1..=3 {
         alice
             .say(&format!("before restart {i}"), &format!("r{i}"))
@@ -56,6 +56,10 @@ async fn restart_keeps_history() {
     let server = Server::start_on_db(&db, &[]);
     let (mut bob, welcome, history) = Client::join(&server, "bob").await;
     assert_eq!(welcome["seq"], 3);
+    assert_eq!(
+        welcome["history_id"], first_welcome["history_id"],
+        "same history"
+    );
     let texts: Vec<&str> = history["messages"]
         .as_array()
         .unwrap()
@@ -91,7 +95,13 @@ async fn shutdown_closes_with_1001_and_keeps_pending_writes() {
     let started = Instant::now();
     common::signal(server.pid(), "TERM");
     for client in [&mut alice, &mut bob] {
-        let close = client.expect_close().await.expect("a close frame");
+        // Nobody is announced as leaving: everyone is about to reconnect.
+        let close = loop {
+            match client.next_event().await {
+                common::Event::Frame(frame) => assert_ne!(frame["type"], "leave", "{frame}"),
+                common::Event::Closed(close) => break close.expect("a close frame"),
+            }
+        };
         assert_eq!(close.code, CloseCode::Away);
     }
     let status = server.wait_exit();
@@ -235,4 +245,21 @@ async fn resume_across_restart() {
         .map(|m| m["seq"].as_u64().unwrap())
         .collect();
     assert_eq!(seqs, vec![3, 4, 5]);
+}
+
+/// A history that starts over (a --memory server restarted, or a new file)
+/// has a new history id, so clients know old seqs mean nothing.
+#[tokio::test]
+async fn history_id_changes_only_when_history_starts_over() {
+    let mut first = Server::start_with(&["--memory"]);
+    let (_, welcome, _) = Client::join(&first, "alice").await;
+    let id = welcome["history_id"]
+        .as_str()
+        .expect("history_id")
+        .to_owned();
+    assert_eq!(id.len(), 36);
+    assert!(first.terminate().success());
+    let second = Server::start_with(&["--memory"]);
+    let (_, welcome, _) = Client::join(&second, "alice").await;
+    assert_ne!(welcome["history_id"], id.as_str());
 }

@@ -52,13 +52,15 @@ impl Server {
         server
     }
 
-    /// Starts the server on the given history file (kept by the caller).
+    /// Starts the server on the given history file (kept by the caller), or
+    /// in memory if `extra` says `--memory`.
     /// Tests send faster than people type, so the rate limit is off unless
     /// `extra` sets it.
     pub fn start_on_db(db: &Path, extra: &[&str]) -> Server {
-        let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--db"];
-        let db_arg = db.to_str().expect("utf-8 path");
-        args.push(db_arg);
+        let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr"];
+        if !extra.contains(&"--memory") {
+            args.extend_from_slice(&["--db", db.to_str().expect("utf-8 path")]);
+        }
         if !extra.contains(&"--rate-limit") {
             args.extend_from_slice(&["--rate-limit", "0"]);
         }
