@@ -8,7 +8,20 @@ use lanchat::config::{Args, Config};
 use lanchat::{App, banner, bind};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            // One clear line, like every other start-up error.
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!(
+                "lanchat: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     init_logging();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
