@@ -502,6 +502,10 @@ impl Session {
                         self.context
                             .hub
                             .send_to_users(&[user], &Frame::from(frame), None);
+                        // Those who stay see the shorter member list.
+                        for member in self.context.rooms.members(&room).unwrap_or_default() {
+                            self.announce_room_named(&room, &member);
+                        }
                         Ok(())
                     }
                     Err(refusal) => self.refuse(&refusal).await,
@@ -640,8 +644,10 @@ impl Session {
     async fn answer_membership(&mut self, result: Result<Membership, Refusal>) -> Result<(), End> {
         match result {
             Ok(membership) => {
-                if let Some(user) = self.user_id.clone() {
-                    self.announce_room(&membership, &user);
+                // Every member sees the new member list (and the newcomer
+                // the room).
+                for member in &membership.members {
+                    self.announce_room(&membership, member);
                 }
                 Ok(())
             }
@@ -651,8 +657,12 @@ impl Session {
 
     /// Sends `user` (on all its connections) the room as it sees it.
     fn announce_room(&self, membership: &Membership, user: &UserId) {
+        self.announce_room_named(&membership.room, user);
+    }
+
+    fn announce_room_named(&self, room: &str, user: &UserId) {
         let rooms = self.context.rooms.memberships(user);
-        if let Some(mine) = rooms.iter().find(|m| m.room == membership.room) {
+        if let Some(mine) = rooms.iter().find(|m| m.room == room) {
             let summary = self.summary(mine, user);
             let frame = encode(&ServerFrame::Room(&summary));
             self.context

@@ -119,6 +119,9 @@ async fn rooms_stay_isolated() {
     members.sort();
     assert_eq!(members, ["alice", "bob"]);
 
+    // Alice, already in, sees the new member list.
+    let update = alice.client.recv_type("room").await;
+    assert_eq!(update["members"].as_array().unwrap().len(), 2);
     let first = alice.say_in("random", "only for random").await;
     assert_eq!(first["seq"], 1);
     assert_eq!(first["room"], "random");
@@ -188,6 +191,17 @@ async fn rooms_stay_isolated() {
             .any(|r| r["room"] == "random")
     );
 
+    // When Carol leaves, Alice sees her go from the member list.
+    carol
+        .send(json!({"type":"leave_room","room":"random"}))
+        .await;
+    assert_eq!(carol.client.recv_type("room_left").await["room"], "random");
+    loop {
+        let update = alice.client.recv_type("room").await;
+        if update["members"].as_array().unwrap().len() == 2 {
+            break;
+        }
+    }
     carol
         .expect_error(json!({"type":"create_room","room":"random"}), "room_exists")
         .await;
