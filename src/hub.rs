@@ -4,17 +4,30 @@
 //! "Unbounded" is bounded here: the hub counts what each queue holds, and a
 //! connection whose backlog passes the limit gets no more frames and is told
 //! to close, so a client that stops reading cannot grow our memory.
+//!
+//! Presence goes out as one `join` or `leave` per change while changes are
+//! few. In a connect storm (a restart, a class logging in at once) every
+//! change would go to everyone, so N connects would cost O(N²) frames; past
+//! [`PRESENCE_BURST`] changes in one [`PRESENCE_WINDOW`], the rest of the
+//! window's changes are held and go out as one `presence` frame when it ends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
 
 pub type ConnId = u64;
+
+/// How long presence changes may be held in a storm.
+pub const PRESENCE_WINDOW: Duration = Duration::from_millis(250);
+/// Presence changes sent one frame each per window before the rest are held.
+/// At 16 per 250 ms, ordinary comings and goings are never held.
+pub const PRESENCE_BURST: usize = 16;
 
 /// Something for a session to do, in queue order.
 #[derive(Debug)]
@@ -73,8 +86,8 @@ pub struct Joined {
     pub id: ConnId,
     pub outbound: mpsc::UnboundedReceiver<Outbound>,
     pub backlog: Arc<Backlog>,
-    /// Everyone online, this user included, sorted.
-    pub users: Vec<String>,
+    /// Everyone online, this user included, sorted, as a JSON array.
+    pub users: String,
 }
 
 struct Client {
@@ -93,6 +106,60 @@ struct State {
     names: HashMap<Arc<str>, usize>,
     /// Connections per owned user, for rooms and direct messages.
     users: HashMap<Arc<str>, Vec<ConnId>>,
+    roster: Roster,
+    presence: PresenceWindow,
+}
+
+/// Presence changes in the current window.
+#[derive(Default)]
+struct PresenceWindow {
+    /// When the window began; `None` until the next change.
+    started: Option<Instant>,
+    /// Changes sent one frame each in this window.
+    sent: usize,
+    /// Names whose presence changed after the burst was spent. Whether each
+    /// is online when the window ends decides if it is listed as joined or
+    /// left, so a name that came and went nets out right.
+    held: HashSet<Arc<str>>,
+}
+
+/// The online names in the order `welcome` lists them (case-insensitive,
+/// then exact), each already JSON-encoded. Every connect sends the whole
+/// list, so it is kept sorted as names come and go and is only
+/// concatenated: sorting it per connect made a storm of N connects cost
+/// O(N² log N) lowercase allocations under the hub lock.
+#[derive(Default)]
+struct Roster {
+    sorted: BTreeMap<(String, Arc<str>), String>,
+}
+
+impl Roster {
+    fn key(name: &Arc<str>) -> (String, Arc<str>) {
+        (name.to_lowercase(), name.clone())
+    }
+
+    fn insert(&mut self, name: &Arc<str>) {
+        let json = serde_json::to_string(&**name).expect("strings serialize");
+        self.sorted.insert(Roster::key(name), json);
+    }
+
+    fn remove(&mut self, name: &Arc<str>) {
+        self.sorted.remove(&Roster::key(name));
+    }
+
+    fn to_json(&self) -> String {
+        let len: usize = self.sorted.values().map(|json| json.len() + 1).sum();
+        let mut out = String::with_capacity(len + 2);
+        out.push('[');
+        for (i, json) in self.sorted.values().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(json);
+        }
+        out.push(']');
+        out
+    }
 }
 
 /// Handle to the hub. Cheap to clone.
@@ -137,6 +204,10 @@ impl Hub {
         let (queue, outbound) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
         let mut state = self.state();
+        // A window that is over is sent before this change, or it would
+        // list this name as it is after the change and the change's own
+        // frame would say it again.
+        self.end_presence_window(&mut state, Instant::now(), false);
         let username: Arc<str> = match state.names.get_key_value(username) {
             Some((name, _)) => name.clone(),
             None => Arc::from(username),
@@ -144,6 +215,9 @@ impl Hub {
         let count = state.names.entry(username.clone()).or_insert(0);
         *count += 1;
         let first = *count == 1;
+        if first {
+            state.roster.insert(&username);
+        }
         if let Some(user) = &user_id {
             state.users.entry(user.clone()).or_default().push(id);
         }
@@ -157,14 +231,9 @@ impl Hub {
             },
         );
         if first {
-            let frame = encode(&ServerFrame::Join {
-                room: LOBBY,
-                username: &username,
-                timestamp: now_millis(),
-            });
-            self.fan_out(&state, Frame::from(frame), Some(&username));
+            self.presence_changed(&mut state, &username, true, Instant::now());
         }
-        let users = sorted_names(&state);
+        let users = state.roster.to_json();
         Joined {
             id,
             outbound,
@@ -180,6 +249,7 @@ impl Hub {
         let Some(client) = state.clients.remove(&id) else {
             return;
         };
+        self.end_presence_window(&mut state, Instant::now(), false);
         if let Some(user) = &client.user_id
             && let Some(conns) = state.users.get_mut(user)
         {
@@ -195,16 +265,88 @@ impl Hub {
             }
             _ => {
                 state.names.remove(&client.username);
+                state.roster.remove(&client.username);
                 true
             }
         };
         if last && announce {
-            let frame = encode(&ServerFrame::Leave {
+            self.presence_changed(&mut state, &client.username, false, Instant::now());
+        }
+    }
+
+    /// Sends `username`'s join or leave now, or holds it if this window's
+    /// burst is spent.
+    fn presence_changed(&self, state: &mut State, username: &Arc<str>, joined: bool, now: Instant) {
+        self.end_presence_window(state, now, false);
+        let window = &mut state.presence;
+        window.started.get_or_insert(now);
+        if !window.held.is_empty() || window.sent >= PRESENCE_BURST {
+            window.held.insert(username.clone());
+            return;
+        }
+        window.sent += 1;
+        let timestamp = now_millis();
+        let (frame, skip) = if joined {
+            let join = ServerFrame::Join {
                 room: LOBBY,
-                username: &client.username,
-                timestamp: now_millis(),
-            });
-            self.fan_out(&state, Frame::from(frame), None);
+                username,
+                timestamp,
+            };
+            (encode(&join), Some(&**username))
+        } else {
+            let leave = ServerFrame::Leave {
+                room: LOBBY,
+                username,
+                timestamp,
+            };
+            (encode(&leave), None)
+        };
+        self.fan_out(state, Frame::from(frame), skip);
+    }
+
+    /// Ends the presence window if it is over (or now, if `force`), sending
+    /// what was held as one `presence` frame.
+    fn end_presence_window(&self, state: &mut State, now: Instant, force: bool) {
+        let over = state
+            .presence
+            .started
+            .is_none_or(|started| now.duration_since(started) >= PRESENCE_WINDOW);
+        if !over && !force {
+            return;
+        }
+        let held = std::mem::take(&mut state.presence).held;
+        if held.is_empty() {
+            return;
+        }
+        let (mut joined, mut left): (Vec<&str>, Vec<&str>) = held
+            .iter()
+            .map(|name| &**name)
+            .partition(|name| state.names.contains_key(*name));
+        joined.sort_unstable();
+        left.sort_unstable();
+        let frame = encode(&ServerFrame::Presence {
+            room: LOBBY,
+            joined,
+            left,
+            timestamp: now_millis(),
+        });
+        self.fan_out(state, Frame::from(frame), None);
+    }
+
+    /// Sends held presence changes once their window is over.
+    pub fn flush_presence(&self) {
+        let mut state = self.state();
+        self.end_presence_window(&mut state, Instant::now(), false);
+    }
+
+    /// Calls [`Hub::flush_presence`] a few times per window until `stop`.
+    pub async fn flush_presence_until(self, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(PRESENCE_WINDOW / 4);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => self.flush_presence(),
+            }
         }
     }
 
@@ -225,9 +367,14 @@ impl Hub {
                 format!("\"{to}\" is already in use; pick another name"),
             ));
         }
+        // Held presence goes first, so no one hears of a rename before the
+        // join it follows.
+        self.end_presence_window(&mut state, Instant::now(), true);
         let to: Arc<str> = Arc::from(to);
         let count = state.names.remove(&from).unwrap_or(0);
         state.names.insert(to.clone(), count);
+        state.roster.remove(&from);
+        state.roster.insert(&to);
         for (&conn, client) in state.clients.iter_mut() {
             if client.username == from {
                 client.username = to.clone();
@@ -326,12 +473,6 @@ impl Hub {
     }
 }
 
-fn sorted_names(state: &State) -> Vec<String> {
-    let mut names: Vec<String> = state.names.keys().map(|name| name.to_string()).collect();
-    names.sort_unstable_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
-    names
-}
-
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -368,7 +509,7 @@ mod tests {
         let mut watcher = hub.join("watcher", None);
         let tab1 = hub.join("alice", None);
         let tab2 = hub.join("alice", None);
-        assert_eq!(tab2.users, vec!["alice", "watcher"]);
+        assert_eq!(tab2.users, r#"["alice","watcher"]"#);
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
         assert!(joins[0].contains("\"join\""));
@@ -397,6 +538,41 @@ mod tests {
         assert_eq!(seen[0], "renamed:carol");
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
+        assert_eq!(hub.join("Bob", None).users, r#"["Bob","bob","carol"]"#);
+    }
+
+    #[test]
+    fn a_connect_storm_sends_presence_in_one_frame_per_window() {
+        let hub = hub(1000);
+        let mut watcher = hub.join("watcher", None);
+        // A fresh window, after the one the watcher's own join opened.
+        let start = Instant::now() + PRESENCE_WINDOW;
+        let mut state = hub.state();
+        let users: Vec<Arc<str>> = (0..PRESENCE_BURST + 3)
+            .map(|i| Arc::from(format!("u{i:02}")))
+            .collect();
+        for name in &users {
+            state.names.insert(name.clone(), 1);
+            hub.presence_changed(&mut state, name, true, start);
+        }
+        // The last one leaves again within the window.
+        let gone = users.last().unwrap();
+        state.names.remove(gone);
+        hub.presence_changed(&mut state, gone, false, start);
+        drop(state);
+        let joins = drain(&mut watcher);
+        assert_eq!(joins.len(), PRESENCE_BURST);
+        assert!(joins.iter().all(|f| f.contains("\"join\"")));
+
+        hub.end_presence_window(&mut hub.state(), start + PRESENCE_WINDOW / 2, false);
+        assert!(drain(&mut watcher).is_empty(), "held until the window ends");
+        hub.end_presence_window(&mut hub.state(), start + PRESENCE_WINDOW, false);
+        let held = drain(&mut watcher);
+        assert_eq!(held.len(), 1);
+        let frame: serde_json::Value = serde_json::from_str(&held[0]).unwrap();
+        assert_eq!(frame["type"], "presence");
+        assert_eq!(frame["joined"], serde_json::json!(["u16", "u17"]));
+        assert_eq!(frame["left"], serde_json::json!(["u18"]));
     }
 
     #[test]

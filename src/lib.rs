@@ -46,6 +46,16 @@ use crate::rooms::Rooms;
 use crate::routes::Policy;
 use crate::store::{Outcome, Store};
 
+/// Each connection's read buffer. Clients send short chat frames, so 4 KiB
+/// is plenty; tungstenite's default is 128 KiB, zero-filled, per connection.
+/// Larger frames still arrive: the buffer grows to fit one when it comes.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are buffered up to this much before a write. tungstenite keeps the
+/// buffer's capacity for the connection's life, so its default (128 KiB)
+/// would stay allocated behind every client that once had a burst. Sessions
+/// send long messages in fragments of the same size, so the buffer stays
+/// within twice this.
+const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A resume replays at most this many messages (or `--history`, if larger);
 /// older ones are paged on demand.
 const MIN_RESUME_CAP: usize = 1000;
@@ -132,6 +142,8 @@ impl App {
             sessions: sessions.clone(),
         };
         let ws_config = WebSocketConfig::default()
+            .read_buffer_size(WS_READ_BUFFER_BYTES)
+            .write_buffer_size(WS_WRITE_BUFFER_BYTES)
             .max_message_size(Some(self.max_frame_size))
             .max_frame_size(Some(self.max_frame_size));
         let routes = routes::routes(context, self.policy.clone(), ws_config);
@@ -141,6 +153,7 @@ impl App {
             self.header_timeout,
             stop.clone(),
         ));
+        tokio::spawn(self.hub.clone().flush_presence_until(stop.clone()));
 
         let sweeper = tokio::spawn(release_unused_names(self.identity.clone()));
         shutdown.await;

@@ -255,11 +255,11 @@ pub struct PublicRoom<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
+    /// Encode with [`welcome_frame`], which adds `users`.
     Welcome {
         protocol: u32,
         username: &'a str,
         room: &'a str,
-        users: Vec<&'a str>,
         /// The room's latest `seq`, 0 when it is empty.
         seq: u64,
         /// Changes only when the history starts over (new file, or a
@@ -315,6 +315,15 @@ pub enum ServerFrame<'a> {
         username: &'a str,
         timestamp: i64,
     },
+    /// Several presence changes at once, sent instead of one `join` or
+    /// `leave` each during a connect storm (see `hub`). A client applies it
+    /// as a set: add `joined`, remove `left`.
+    Presence {
+        room: &'a str,
+        joined: Vec<&'a str>,
+        left: Vec<&'a str>,
+        timestamp: i64,
+    },
     Rename {
         room: &'a str,
         from: &'a str,
@@ -349,6 +358,20 @@ pub fn encode(frame: &ServerFrame<'_>) -> String {
     // Serializing these types cannot fail: every key is a string and no value
     // is a map with non-string keys.
     serde_json::to_string(frame).expect("server frames always serialize")
+}
+
+/// Encodes a `welcome` frame with `users`, a JSON array of names the hub
+/// keeps encoded, spliced in, so a connect does not encode every online name
+/// again.
+pub fn welcome_frame(welcome: &ServerFrame<'_>, users: &str) -> String {
+    debug_assert!(matches!(welcome, ServerFrame::Welcome { .. }));
+    let mut out = encode(welcome);
+    // `encode` ends every object with its closing brace.
+    out.pop();
+    out.push_str(",\"users\":");
+    out.push_str(users);
+    out.push('}');
+    out
 }
 
 /// Builds a `history` frame from messages already encoded as `message`
@@ -512,6 +535,28 @@ mod tests {
         assert_eq!(
             value,
             json!({"type":"error","code":"too_long","message":"long","cid":"c"})
+        );
+    }
+
+    #[test]
+    fn welcome_frame_has_the_documented_shape() {
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: "al\"ice",
+            room: LOBBY,
+            seq: 7,
+            history_id: "h",
+            claimed: false,
+            token: None,
+            rooms: Vec::new(),
+            invitations: Vec::new(),
+        };
+        let value: Value =
+            serde_json::from_str(&welcome_frame(&welcome, r#"["al\"ice","bob"]"#)).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"welcome","protocol":1,"username":"al\"ice","room":"lobby",
+                   "users":["al\"ice","bob"],"seq":7,"history_id":"h","claimed":false})
         );
     }
 

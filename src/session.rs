@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -21,7 +22,7 @@ use crate::identity::{self, Credential, Identity, Standing};
 use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, PublicRoom, Refusal, RoomSummary,
-    ServerFrame, encode, history_frame, parse_client_frame,
+    ServerFrame, encode, history_frame, parse_client_frame, welcome_frame,
 };
 use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
@@ -30,6 +31,11 @@ use crate::username::parse_username;
 
 /// Most frames written before one flush.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
+/// Longer messages are sent in fragments of this size. tungstenite's write
+/// buffer keeps its largest size for the connection's life, so one big frame
+/// (a welcome listing 10k names, a history page) would otherwise leave that
+/// much memory behind every idle client.
+const MAX_FRAGMENT_BYTES: usize = 4 * 1024;
 /// A typing indicator ends by itself after this long without a refresh.
 const TYPING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Typing refreshes are passed on at most this often per connection.
@@ -198,7 +204,7 @@ impl Session {
     /// overlap is dropped by `replayed_upto`.
     async fn welcome(
         &mut self,
-        users: Vec<String>,
+        users: String,
         token: Option<&str>,
         since: Option<u64>,
     ) -> Result<(), End> {
@@ -214,18 +220,18 @@ impl Session {
             Some(user) => self.context.rooms.invitations(user),
             None => Vec::new(),
         };
-        let welcome = encode(&ServerFrame::Welcome {
+        let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             username: &self.username,
             room: LOBBY,
-            users: users.iter().map(String::as_str).collect(),
             seq: latest,
             history_id: self.context.store.history_id(),
             claimed: self.user_id.is_some(),
             token,
             rooms: self.user_rooms(),
             invitations: invitations.iter().map(String::as_str).collect(),
-        });
+        };
+        let welcome = welcome_frame(&welcome, &users);
         self.write_now(welcome).await?;
         self.write_now(page_frame(LOBBY, &page)).await
     }
@@ -291,14 +297,18 @@ impl Session {
                     Outbound::Message { seq, frame } => {
                         let size = frame.len();
                         if seq > self.replayed_upto {
-                            self.socket.feed(Message::Text(frame)).await?;
+                            for part in fragments(frame) {
+                                self.socket.feed(part).await?;
+                            }
                             fed += 1;
                         }
                         size
                     }
                     Outbound::Event(frame) => {
                         let size = frame.len();
-                        self.socket.feed(Message::Text(frame)).await?;
+                        for part in fragments(frame) {
+                            self.socket.feed(part).await?;
+                        }
                         fed += 1;
                         size
                     }
@@ -792,7 +802,18 @@ impl Session {
     }
 
     async fn write_now(&mut self, text: String) -> Result<(), End> {
-        self.write(Message::text(text)).await
+        let parts = fragments(Frame::from(text));
+        let write_timeout = self.context.settings.write_timeout;
+        let written = timeout(write_timeout, async {
+            for part in parts {
+                self.socket.feed(part).await?;
+            }
+            self.socket.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(End::Gone),
+        }
     }
 
     async fn write(&mut self, message: Message) -> Result<(), End> {
@@ -845,6 +866,33 @@ fn room_result<T>(result: Result<T, RoomError>) -> Result<T, Refusal> {
     })
 }
 
+/// `text` as one text frame, or, past [`MAX_FRAGMENT_BYTES`], as a text
+/// frame and continuation frames cut at character boundaries.
+fn fragments(text: Frame) -> Vec<Message> {
+    if text.len() <= MAX_FRAGMENT_BYTES {
+        return vec![Message::Text(text)];
+    }
+    let bytes: &Bytes = text.as_ref();
+    let mut parts = Vec::with_capacity(text.len() / MAX_FRAGMENT_BYTES + 1);
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + MAX_FRAGMENT_BYTES).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let opcode = if start == 0 {
+            Data::Text
+        } else {
+            Data::Continue
+        };
+        let last = end == text.len();
+        let frame = WsFrame::message(bytes.slice(start..end), OpCode::Data(opcode), last);
+        parts.push(Message::Frame(frame));
+        start = end;
+    }
+    parts
+}
+
 fn page_frame(room: &str, page: &Page) -> String {
     history_frame(
         room,
@@ -874,6 +922,30 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_frames_are_fragmented_at_character_boundaries() {
+        let text = format!("a{}", "é".repeat(MAX_FRAGMENT_BYTES));
+        let parts = fragments(Frame::from(text.clone()));
+        assert_eq!(parts.len(), 3);
+        let mut joined = Vec::new();
+        for (i, part) in parts.into_iter().enumerate() {
+            let Message::Frame(frame) = part else {
+                panic!("fragment {i} is not a raw frame")
+            };
+            let header = frame.header();
+            let want = if i == 0 { Data::Text } else { Data::Continue };
+            assert_eq!(header.opcode, OpCode::Data(want));
+            assert_eq!(header.is_final, i == 2);
+            assert!(std::str::from_utf8(frame.payload()).is_ok());
+            joined.extend_from_slice(frame.payload());
+        }
+        assert_eq!(joined, text.as_bytes());
+        assert!(matches!(
+            fragments(Frame::from("short"))[..],
+            [Message::Text(_)]
+        ));
+    }
 
     #[test]
     fn empty_page_frame_is_valid() {

@@ -1,0 +1,678 @@
+//! The fan-out bench: how many people lanchat serves and how fast messages
+//! reach them, measured in the same run as a Node `ws` broadcast server.
+//!
+//! `cargo bench --bench fanout -- [MODE] [OPTIONS]`; `--help` lists them.
+//! It starts `target/release/lanchat` (built by `cargo bench`) on an
+//! ephemeral loopback port with a temp database, and `benches/peers/server.js`
+//! (after `npm ci` if needed), fresh for every measurement; or it targets
+//! running servers given with `--url` and `--peer-url`.
+//!
+//! Modules: [`client`] (one WebSocket client, the clock, ledger and
+//! histogram), [`fleet`] (many clients and the timed phases), [`target`]
+//! (starting servers, reading `/proc`), [`report`] (table, CSV, chart).
+
+mod client;
+mod fleet;
+mod report;
+mod target;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, ValueEnum};
+
+use crate::fleet::{Fleet, Phase, Senders};
+use crate::report::{Figure, Goal, Step};
+use crate::target::{Kind, Server, Source, Usage};
+
+/// Files a server process keeps open besides its clients (listener, epoll,
+/// database, logs), with room to spare.
+const FD_HEADROOM: u64 = 100;
+/// How long a server is left to settle after a phase before usage is read.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Fan-out load generator for lanchat and a Node `ws` peer.
+#[derive(Debug, Parser)]
+#[command(name = "fanout")]
+struct Args {
+    /// What to measure.
+    #[arg(value_enum, default_value_t = Mode::All)]
+    mode: Mode,
+
+    /// Clients (fixed: 1000; scale: 10000; ingest: receivers).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Clients that send (fixed: 10; ingest: 100).
+    #[arg(long)]
+    senders: Option<usize>,
+    /// Broadcasts per second, all senders together (fixed: 1000; scale: 5).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds of sending in each timed phase.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Characters of chat text in each message.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+
+    /// Ramp: clients added per step.
+    #[arg(long, default_value_t = 1000)]
+    step: usize,
+    /// Ramp: broadcasts per second at each step, from random clients.
+    #[arg(long, default_value_t = 5.0)]
+    step_rate: f64,
+    /// Ramp: seconds of broadcasting at each step.
+    #[arg(long, default_value_t = 4.0)]
+    step_duration: f64,
+    /// Ramp: stop once p95 passes this many milliseconds.
+    #[arg(long, default_value_t = 500.0)]
+    p95_limit: f64,
+    /// Ramp: most clients (default: the open-file limit less headroom).
+    #[arg(long)]
+    max_clients: Option<usize>,
+
+    /// Ingest: unacknowledged messages each sender may have in flight.
+    #[arg(long, default_value_t = 2)]
+    window: usize,
+
+    /// Measure a running lanchat at this address (host:port or ws:// URL)
+    /// instead of starting one.
+    #[arg(long)]
+    url: Option<String>,
+    /// Measure a running peer at this address instead of starting one.
+    #[arg(long)]
+    peer_url: Option<String>,
+    /// Skip the peer.
+    #[arg(long)]
+    no_peer: bool,
+    /// Skip lanchat.
+    #[arg(long)]
+    no_lanchat: bool,
+    /// Extra flag for the lanchat we start (repeat for more), e.g.
+    /// `--server-arg=--memory` to measure without the disk.
+    #[arg(long, allow_hyphen_values = true)]
+    server_arg: Vec<String>,
+
+    /// Generator worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Everything below, as the README reports it.
+    All,
+    /// N clients, S senders, total rate R, for D seconds.
+    Fixed,
+    /// Fixed, at rising rates: the most deliveries/s with p99 ≤ 100 ms.
+    Throughput,
+    /// +1000 clients per step until p95 passes 500 ms or the fd limit.
+    Ramp,
+    /// 10k connects (time), idle RSS per connection, then latency at 5/s.
+    Scale,
+    /// 100 senders into 10 receivers, paced by acks (after commit).
+    Ingest,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+struct Bench {
+    args: Args,
+    lanchat: Option<Source>,
+    peer: Option<Source>,
+    out: PathBuf,
+    figures: Vec<Figure>,
+    steps: Vec<Step>,
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let out = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("bench");
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let source = |url: &Option<String>| -> anyhow::Result<Source> {
+        match url {
+            None => Ok(Source::Spawn),
+            Some(url) => parse_addr(url).map(Source::Running),
+        }
+    };
+    let mut bench = Bench {
+        lanchat: (!args.no_lanchat).then(|| source(&args.url)).transpose()?,
+        peer: (!args.no_peer)
+            .then(|| source(&args.peer_url))
+            .transpose()?,
+        out,
+        figures: Vec::new(),
+        steps: Vec::new(),
+        args,
+    };
+    print_machine();
+    let mode = bench.args.mode;
+    if matches!(mode, Mode::All | Mode::Scale) {
+        bench.scale().await?;
+    }
+    if matches!(mode, Mode::All | Mode::Fixed) {
+        bench.fixed().await?;
+    }
+    if matches!(mode, Mode::All | Mode::Throughput) {
+        bench.throughput().await?;
+    }
+    if matches!(mode, Mode::All | Mode::Ingest) {
+        bench.ingest().await?;
+    }
+    if matches!(mode, Mode::All | Mode::Ramp) {
+        bench.ramp().await?;
+    }
+    bench.finish(mode)
+}
+
+/// Accepts `host:port`, `ws://host:port/...` or `http://host:port/...`; only
+/// loopback addresses.
+fn parse_addr(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let addr: SocketAddr = rest
+        .parse()
+        .with_context(|| format!("{url}: expected a loopback ip:port"))?;
+    if !addr.ip().is_loopback() {
+        bail!("{url}: the bench only sends traffic to loopback addresses");
+    }
+    Ok(addr)
+}
+
+fn print_machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let fds = target::open_file_limit().map_or("?".to_owned(), |n| n.to_string());
+    println!("machine: {cores} cores ({cpu}), open-file limit {fds} per process");
+}
+
+impl Bench {
+    fn kinds(&self) -> Vec<(Kind, Source)> {
+        let mut kinds = Vec::new();
+        if let Some(source) = &self.lanchat {
+            kinds.push((Kind::Lanchat, source.clone()));
+        }
+        if let Some(source) = &self.peer {
+            kinds.push((Kind::Peer, source.clone()));
+        }
+        kinds
+    }
+
+    async fn fleet(&self, kind: Kind, source: &Source) -> anyhow::Result<Fleet> {
+        let server = Server::start(kind, source, &self.out, &self.args.server_arg)?;
+        // Let the server finish starting before its baseline is read.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(Fleet::new(server, self.args.size))
+    }
+
+    fn figure(&mut self, figure: Figure) {
+        self.figures.push(figure);
+    }
+
+    /// Sets `kind`'s value of the figure named `name`, adding the row if new.
+    fn set(&mut self, name: &str, unit: &'static str, goal: Goal, kind: Kind, value: Option<f64>) {
+        let index = match self.figures.iter().position(|f| f.name == name) {
+            Some(index) => index,
+            None => {
+                self.figure(Figure::new(name, unit, goal));
+                self.figures.len() - 1
+            }
+        };
+        let figure = &mut self.figures[index];
+        match kind {
+            Kind::Lanchat => figure.lanchat = value,
+            Kind::Peer => figure.peer = value,
+        }
+    }
+
+    fn set_text(&mut self, name: &str, kind: Kind, text: String) {
+        if let Some(figure) = self.figures.iter_mut().find(|f| f.name == name) {
+            match kind {
+                Kind::Lanchat => figure.lanchat_text = Some(text),
+                Kind::Peer => figure.peer_text = Some(text),
+            }
+        }
+    }
+
+    /// Latency, delivery and server usage rows for one phase.
+    fn phase_rows(&mut self, label: &str, kind: Kind, phase: &Phase, p50: Goal, p99: Goal) {
+        let l = &phase.latency;
+        self.set(&format!("{label}: p50"), "ms", p50, kind, Some(l.p50));
+        self.set(
+            &format!("{label}: p95"),
+            "ms",
+            Goal::None,
+            kind,
+            Some(l.p95),
+        );
+        self.set(&format!("{label}: p99"), "ms", p99, kind, Some(l.p99));
+        self.set(
+            &format!("{label}: max"),
+            "ms",
+            Goal::None,
+            kind,
+            Some(l.max),
+        );
+        let t = &phase.tally;
+        self.set(
+            &format!("{label}: delivered"),
+            "%",
+            Goal::AtLeast(100.0),
+            kind,
+            Some(100.0 * t.fraction()),
+        );
+        self.set(
+            &format!("{label}: lost + extra"),
+            "frames",
+            Goal::AtMost(0.0),
+            kind,
+            Some((t.lost + t.extra) as f64),
+        );
+        self.set(
+            &format!("{label}: server CPU"),
+            "s",
+            Goal::None,
+            kind,
+            phase.server_cpu_s,
+        );
+        self.set(
+            &format!("{label}: server RSS"),
+            "MiB",
+            Goal::None,
+            kind,
+            phase.server_rss_kib.map(|k| k as f64 / 1024.0),
+        );
+        self.set(
+            &format!("{label}: other processes' CPU (disturbance)"),
+            "s",
+            Goal::None,
+            kind,
+            phase.others_cpu_s,
+        );
+    }
+
+    fn say(&self, kind: Kind, what: impl std::fmt::Display) {
+        eprintln!("[{}] {what}", kind.name());
+    }
+
+    /// 10k connects, idle RSS per connection, and latency at 5 broadcasts/s.
+    async fn scale(&mut self) -> anyhow::Result<()> {
+        let n = self.args.clients.unwrap_or(10_000);
+        let rate = self.args.rate.unwrap_or(5.0);
+        let label = format!("{}k clients, {rate}/s", n / 1000);
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            let idle_before = fleet.snapshot().server;
+            let growth = fleet.grow(n).await?;
+            self.say(
+                kind,
+                format_args!(
+                    "{n} upgraded in {:.2} s, welcomed in {:.2} s",
+                    growth.upgraded.as_secs_f64(),
+                    growth.ready.as_secs_f64()
+                ),
+            );
+            let settled = fleet.barrier().await?;
+            tokio::time::sleep(SETTLE).await;
+            let idle_after = fleet.snapshot().server;
+            self.set(
+                &format!("connect: {n} upgraded"),
+                "s",
+                Goal::AtMost(2.0),
+                kind,
+                Some(growth.upgraded.as_secs_f64()),
+            );
+            self.set(
+                &format!("connect: {n} welcomed"),
+                "s",
+                Goal::None,
+                kind,
+                Some(growth.ready.as_secs_f64()),
+            );
+            self.set(
+                &format!("connect: {n} settled (all presence delivered)"),
+                "s",
+                Goal::None,
+                kind,
+                Some((growth.ready + settled).as_secs_f64()),
+            );
+            let per_conn = match (idle_before, idle_after) {
+                (Some(b), Some(a)) => Some(a.rss_kib.saturating_sub(b.rss_kib) as f64 / n as f64),
+                _ => None,
+            };
+            self.say(
+                kind,
+                format_args!("idle RSS per connection: {per_conn:?} KiB"),
+            );
+            self.set(
+                &format!("idle: RSS per connection at {n}"),
+                "KiB",
+                Goal::AtMost(16.0),
+                kind,
+                per_conn,
+            );
+            let duration = Duration::from_secs_f64(self.args.duration);
+            let phase = fleet.broadcast_at(Senders::Random, rate, duration).await?;
+            self.say(
+                kind,
+                format_args!(
+                    "{label}: {:?}, delivered {:.4}, others' CPU {:?} s",
+                    phase.latency,
+                    phase.tally.fraction(),
+                    phase.others_cpu_s
+                ),
+            );
+            let (p50, p99) = if n == 10_000 && rate == 5.0 {
+                (Goal::AtMost(20.0), Goal::AtMost(40.0))
+            } else {
+                (Goal::None, Goal::None)
+            };
+            self.phase_rows(&label, kind, &phase, p50, p99);
+        }
+        Ok(())
+    }
+
+    /// N clients, S senders, total rate R.
+    async fn fixed(&mut self) -> anyhow::Result<()> {
+        let n = self.args.clients.unwrap_or(1000);
+        let senders = self.args.senders.unwrap_or(10);
+        let rate = self.args.rate.unwrap_or(1000.0);
+        let label = format!("{n} clients, {senders} senders, {rate}/s");
+        let target = n == 1000 && rate >= 1000.0;
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            fleet.grow(n).await?;
+            fleet.barrier().await?;
+            let duration = Duration::from_secs_f64(self.args.duration);
+            let phase = fleet
+                .broadcast_at(Senders::First(senders), rate, duration)
+                .await?;
+            self.say(
+                kind,
+                format_args!(
+                    "{label}: {:.0} deliveries/s, {:?}, {:?}, generator CPU {:?} s",
+                    phase.deliveries_per_s(),
+                    phase.latency,
+                    phase.tally,
+                    phase.generator_cpu_s
+                ),
+            );
+            // Offered load caps this at rate × clients; the throughput mode
+            // finds the most the server sustains.
+            self.set(
+                &format!("{label}: deliveries/s"),
+                "1/s",
+                Goal::None,
+                kind,
+                Some(phase.deliveries_per_s()),
+            );
+            let p99 = if target {
+                Goal::AtMost(100.0)
+            } else {
+                Goal::None
+            };
+            self.phase_rows(&label, kind, &phase, Goal::None, p99);
+            self.set(
+                &format!("{label}: generator CPU"),
+                "s",
+                Goal::None,
+                kind,
+                phase.generator_cpu_s,
+            );
+        }
+        Ok(())
+    }
+
+    /// The fixed setup at rising rates, each for at most 5 s: the highest
+    /// rate whose p99 stays within 100 ms with everything delivered.
+    async fn throughput(&mut self) -> anyhow::Result<()> {
+        const RATES: [f64; 9] = [
+            125.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 3000.0,
+        ];
+        const P99_LIMIT_MS: f64 = 100.0;
+        let n = self.args.clients.unwrap_or(1000);
+        let senders = self.args.senders.unwrap_or(10);
+        let name = format!("{n} clients: most deliveries/s with p99 ≤ {P99_LIMIT_MS} ms");
+        let goal = if n == 1000 {
+            Goal::AtLeast(1_000_000.0)
+        } else {
+            Goal::None
+        };
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            fleet.grow(n).await?;
+            fleet.barrier().await?;
+            let duration = Duration::from_secs_f64(self.args.duration.min(5.0));
+            let mut best: Option<f64> = None;
+            for rate in RATES {
+                let phase = fleet
+                    .broadcast_at(Senders::First(senders), rate, duration)
+                    .await?;
+                let l = phase.latency;
+                let passed = l.p99 <= P99_LIMIT_MS && phase.tally.lost == 0;
+                self.say(
+                    kind,
+                    format_args!(
+                        "{rate}/s: {:.0} deliveries/s, p50 {:.1} p99 {:.1} ms, delivered {:.4}, others' CPU {:?} s: {}",
+                        phase.deliveries_per_s(),
+                        l.p50,
+                        l.p99,
+                        phase.tally.fraction(),
+                        phase.others_cpu_s,
+                        if passed { "pass" } else { "fail" }
+                    ),
+                );
+                if !passed {
+                    break;
+                }
+                best = Some(phase.deliveries_per_s());
+                fleet.barrier().await?;
+            }
+            self.set(&name, "1/s", goal, kind, Some(best.unwrap_or(0.0)));
+            if best.is_none() {
+                self.set_text(
+                    &name,
+                    kind,
+                    format!("< {}", report::number(RATES[0] * n as f64)),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Senders paced by their acks, into a few receivers.
+    async fn ingest(&mut self) -> anyhow::Result<()> {
+        let senders = self.args.senders.unwrap_or(100);
+        let receivers = self.args.clients.unwrap_or(10);
+        let window = self.args.window;
+        let label = format!("ingest {senders}→{receivers}, window {window}");
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            fleet.grow(senders + receivers).await?;
+            fleet.barrier().await?;
+            let duration = Duration::from_secs_f64(self.args.duration);
+            let phase = fleet.ingest(senders, window, duration).await?;
+            self.say(
+                kind,
+                format_args!(
+                    "{label}: {:.0} msgs/s, {:?}, {:?}",
+                    phase.messages_per_s(),
+                    phase.latency,
+                    phase.tally
+                ),
+            );
+            self.set(
+                &format!("{label}: acked msgs/s (lanchat: persisted)"),
+                "1/s",
+                Goal::AtLeast(20_000.0),
+                kind,
+                Some(phase.messages_per_s()),
+            );
+            self.set(
+                &format!("{label}: p99"),
+                "ms",
+                Goal::None,
+                kind,
+                Some(phase.latency.p99),
+            );
+            self.set(
+                &format!("{label}: delivered"),
+                "%",
+                Goal::AtLeast(100.0),
+                kind,
+                Some(100.0 * phase.tally.fraction()),
+            );
+            self.set(
+                &format!("{label}: server CPU"),
+                "s",
+                Goal::None,
+                kind,
+                phase.server_cpu_s,
+            );
+            self.set(
+                &format!("{label}: other processes' CPU (disturbance)"),
+                "s",
+                Goal::None,
+                kind,
+                phase.others_cpu_s,
+            );
+        }
+        Ok(())
+    }
+
+    /// The websocket-shootout method: add clients a step at a time, time
+    /// broadcasts from random clients at each step, stop when p95 passes the
+    /// limit or the next step would pass the open-file limit.
+    async fn ramp(&mut self) -> anyhow::Result<()> {
+        let fd_cap = target::open_file_limit()
+            .map_or(usize::MAX, |n| n.saturating_sub(FD_HEADROOM) as usize);
+        let cap = self.args.max_clients.unwrap_or(fd_cap).min(fd_cap);
+        let limit = self.args.p95_limit;
+        let name = format!("ramp: most clients with p95 ≤ {limit} ms");
+        for (kind, source) in self.kinds() {
+            let mut fleet = self.fleet(kind, &source).await?;
+            let mut passed = 0;
+            let mut why = "fd limit";
+            while fleet.len() < cap {
+                let next = (fleet.len() + self.args.step).min(cap);
+                let growth = match fleet.grow(next).await {
+                    Ok(growth) => growth,
+                    Err(err) => {
+                        self.say(kind, format_args!("step {next}: {err:#}"));
+                        why = "connect failed";
+                        break;
+                    }
+                };
+                if let Err(err) = fleet.barrier().await {
+                    self.say(kind, format_args!("step {next}: {err:#}"));
+                    why = "presence did not settle";
+                    break;
+                }
+                let duration = Duration::from_secs_f64(self.args.step_duration);
+                let phase = fleet
+                    .broadcast_at(Senders::Random, self.args.step_rate, duration)
+                    .await?;
+                let l = phase.latency;
+                self.say(
+                    kind,
+                    format_args!(
+                        "step {next}: connect {:.2} s, p50 {:.1} p95 {:.1} p99 {:.1} max {:.1} ms, delivered {:.4}, rss {:?} KiB, others' CPU {:?} s",
+                        growth.ready.as_secs_f64(),
+                        l.p50,
+                        l.p95,
+                        l.p99,
+                        l.max,
+                        phase.tally.fraction(),
+                        phase.server_rss_kib,
+                        phase.others_cpu_s
+                    ),
+                );
+                self.steps.push(Step {
+                    server: kind.name(),
+                    clients: next,
+                    p50_ms: l.p50,
+                    p95_ms: l.p95,
+                    p99_ms: l.p99,
+                    max_ms: l.max,
+                    delivered: phase.tally.fraction(),
+                    connect_s: growth.ready.as_secs_f64(),
+                    rss_mib: phase.server_rss_kib.map(|k| k as f64 / 1024.0),
+                    cpu_s: phase.server_cpu_s,
+                });
+                if l.p95 > limit || phase.tally.lost > 0 {
+                    why = if l.p95 > limit { "p95" } else { "lost frames" };
+                    break;
+                }
+                passed = next;
+            }
+            let text = if why == "fd limit" {
+                format!("≥ {passed} (fd limit)")
+            } else {
+                format!("{passed} (then {why})")
+            };
+            self.say(kind, &text);
+            self.set(
+                &name,
+                "clients",
+                Goal::AtLeast(cap as f64),
+                kind,
+                Some(passed as f64),
+            );
+            self.set_text(&name, kind, text);
+        }
+        Ok(())
+    }
+
+    fn finish(&self, mode: Mode) -> anyhow::Result<()> {
+        let table = report::table(&self.figures);
+        println!("\n{table}");
+        let name = format!("{mode:?}").to_lowercase();
+        let csv = self.out.join(format!("fanout-{name}.csv"));
+        report::write_csv(&csv, &self.figures)?;
+        println!("CSV: {}", csv.display());
+        if !self.steps.is_empty() {
+            let steps = self.out.join("fanout-ramp-steps.csv");
+            report::write_steps(&steps, &self.steps)?;
+            let svg = self.out.join("fanout-ramp.svg");
+            let title = format!(
+                "Broadcast latency at the recipient, {} broadcasts/s, 2 cores shared",
+                self.args.step_rate
+            );
+            report::chart(&svg, &self.steps, &title)?;
+            println!("steps: {}\nchart: {}", steps.display(), svg.display());
+        }
+        if let Some(usage) = Usage::of_self() {
+            println!("generator: {:.1} CPU s in all", usage.cpu_s);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! The servers under test: lanchat's release binary and the Node `ws` peer,
+//! each started fresh on an ephemeral loopback port, or a running one given
+//! by URL. Also reads a process's RSS and CPU time from `/proc`.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tempfile::TempDir;
+
+/// How long a server may take to print its port.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// lanchat's protections, turned off so the bench measures the server and not
+/// its limits. A flag is passed only if this build's `--help` lists it, so
+/// the bench runs on builds from before and after it was added.
+const LANCHAT_FLAGS: &[(&str, &str)] = &[
+    ("--rate-limit", "0"),
+    ("--max-connections", "0"),
+    ("--max-connections-per-ip", "0"),
+];
+
+/// Which server, and so which URL and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Lanchat,
+    Peer,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Lanchat => "lanchat",
+            Kind::Peer => "ws peer",
+        }
+    }
+}
+
+/// How to get a server of one kind.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Start this binary or script for each measurement.
+    Spawn,
+    /// Use a server that is already running at this address.
+    Running(SocketAddr),
+}
+
+/// A server being measured. A spawned one is killed when dropped.
+pub struct Server {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    _dir: Option<TempDir>,
+}
+
+impl Server {
+    /// Starts (or finds) a server; `extra` flags go to lanchat only.
+    pub fn start(
+        kind: Kind,
+        source: &Source,
+        logs: &Path,
+        extra: &[String],
+    ) -> anyhow::Result<Server> {
+        match (kind, source) {
+            (_, Source::Running(addr)) => Ok(Server {
+                kind,
+                addr: *addr,
+                child: None,
+                _dir: None,
+            }),
+            (Kind::Lanchat, Source::Spawn) => start_lanchat(logs, extra),
+            (Kind::Peer, Source::Spawn) => start_peer(logs),
+        }
+    }
+
+    /// The WebSocket URL for client number `index`.
+    pub fn url(&self, index: usize) -> String {
+        match self.kind {
+            Kind::Lanchat => format!("ws://{}/ws/u{index}", self.addr),
+            Kind::Peer => format!("ws://{}/", self.addr),
+        }
+    }
+
+    /// The server's memory and CPU time, if we started it.
+    pub fn usage(&self) -> Option<Usage> {
+        Usage::of(self.child.as_ref()?.id())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn lanchat_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_lanchat")
+}
+
+fn start_lanchat(logs: &Path, extra: &[String]) -> anyhow::Result<Server> {
+    let dir = TempDir::new().context("cannot make a temp folder")?;
+    let db = dir.path().join("bench.db");
+    let mut args: Vec<String> = ["--port", "0", "--bind", "127.0.0.1", "--no-qr"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if !extra.iter().any(|arg| arg == "--memory") {
+        args.extend(["--db".to_owned(), db.display().to_string()]);
+    }
+    let help = Command::new(lanchat_binary())
+        .arg("--help")
+        .output()
+        .context("cannot run lanchat --help")?;
+    let help = String::from_utf8_lossy(&help.stdout);
+    for (flag, value) in LANCHAT_FLAGS {
+        if help.contains(flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    args.extend(extra.iter().cloned());
+    let mut command = Command::new(lanchat_binary());
+    command
+        .args(&args)
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn");
+    let (child, port) = spawn(command, &logs.join("lanchat.log"), |line| {
+        let url = line.trim().strip_prefix("Local:")?.trim();
+        url.trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse::<SocketAddr>()
+            .ok()
+            .map(|addr| addr.port())
+    })?;
+    Ok(Server {
+        kind: Kind::Lanchat,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        child: Some(child),
+        _dir: Some(dir),
+    })
+}
+
+/// The peer's folder, with `server.js` and its npm lockfile.
+pub fn peer_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers")
+}
+
+fn start_peer(logs: &Path) -> anyhow::Result<Server> {
+    let dir = peer_dir();
+    if !dir.join("node_modules/ws").exists() {
+        eprintln!("installing the ws peer with npm ci ...");
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .context("cannot run npm (is Node.js installed?)")?;
+        if !status.success() {
+            bail!("npm ci failed in {}", dir.display());
+        }
+    }
+    let mut command = Command::new("node");
+    command.arg("server.js").arg("0").current_dir(&dir);
+    let (child, port) = spawn(command, &logs.join("peer.log"), |line| {
+        line.trim().strip_prefix("listening on ")?.parse().ok()
+    })?;
+    Ok(Server {
+        kind: Kind::Peer,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        child: Some(child),
+        _dir: None,
+    })
+}
+
+/// Starts `command`, sends its stderr to `log`, and reads stdout until
+/// `port_in` finds the port. Stdout keeps being drained afterwards.
+fn spawn(
+    mut command: Command,
+    log: &Path,
+    port_in: impl Fn(&str) -> Option<u16>,
+) -> anyhow::Result<(Child, u16)> {
+    let stderr =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let (lines, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines.send(line);
+        }
+    });
+    loop {
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) => {
+                if let Some(port) = port_in(&line) {
+                    return Ok((child, port));
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                bail!(
+                    "{command:?} did not print its port within {START_TIMEOUT:?}; see {}",
+                    log.display()
+                );
+            }
+        }
+    }
+}
+
+/// A process's resident memory and CPU time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    pub rss_kib: u64,
+    /// User plus system time.
+    pub cpu_s: f64,
+}
+
+impl Usage {
+    pub fn of(pid: u32) -> Option<Usage> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let rss_kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name, which may hold spaces: state is
+        // field 3, utime 14, stime 15 (in clock ticks, 100 per second on Linux).
+        let after = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Usage {
+            rss_kib,
+            cpu_s: ticks as f64 / 100.0,
+        })
+    }
+
+    pub fn of_self() -> Option<Usage> {
+        Usage::of(std::process::id())
+    }
+
+    /// CPU seconds spent since `earlier`.
+    pub fn cpu_since(&self, earlier: &Usage) -> f64 {
+        self.cpu_s - earlier.cpu_s
+    }
+}
+
+/// This process's soft limit on open files.
+pub fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// CPU seconds the whole machine has been busy (every process, all cores),
+/// from `/proc/stat`; the difference over a phase, less the server's and the
+/// generator's, tells whether something else was running.
+pub fn machine_busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user, nice, system, idle, iowait, irq, softirq, steal
+    let busy = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum::<u64>();
+    Some(busy as f64 / 100.0)
+}
