@@ -209,8 +209,8 @@ const state = {
   renamePending: false,
   /** Rendered rows of the room on screen, by entry key. @type {Map<string, HTMLElement>} */
   rows: new Map(),
-  /** The public rooms, from the last `room_list`. @type {{room: string, members: number}[]} */
-  publicRooms: [],
+  /** The public rooms, from the last `room_list`; null while asking. @type {{room: string, members: number}[] | null} */
+  publicRooms: null,
 };
 
 // ---------------------------------------------------------------------------
@@ -618,6 +618,12 @@ const handlers = {
     // A room not loaded yet gets its latest page when opened.
     if (room.loaded || room.request !== '') addMessage(room, frame);
     if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
+    if (room.name !== LOBBY && !room.members.includes(frame.username)) {
+      // Someone who joined since we last heard; the server tells only them.
+      room.members.push(frame.username);
+      if (active) renderRoomHead();
+      if (active) renderPeople();
+    }
     if (settled && room.lastRead >= frame.seq - 1) {
       // Our own message, with nothing unread before it: it is read.
       markRead(room, frame.seq);
@@ -719,7 +725,7 @@ const handlers = {
       closeDialogs();
       navigate(room.name);
     } else if (room.name === state.active) {
-      requestRoom(room);
+      if (!room.loaded) requestRoom(room);
       renderAll();
     }
     if (!known && !asked && frame.kind === 'dm' && frame.peer) {
@@ -773,7 +779,9 @@ const handlers = {
 
   /** @param {{type: 'room_list', rooms: {room: string, members: number}[]}} frame */
   room_list(frame) {
-    state.publicRooms = frame.rooms.slice().sort((a, b) => a.room.localeCompare(b.room));
+    // Everyone is in the lobby already; the list is for finding others.
+    state.publicRooms = frame.rooms.filter(({ room }) => room !== LOBBY)
+      .sort((a, b) => a.room.localeCompare(b.room));
     renderPublicRooms();
   },
 
@@ -1213,6 +1221,10 @@ function openRoom(name) {
   const room = activeRoom();
   if (switched) state.newBelow = 0;
   if (!room.loaded) requestRoom(room);
+  if (switched && room.kind !== 'dm' && room.name !== LOBBY && isReady()) {
+    // Asking to join a room we are in answers with its current members.
+    send({ type: 'join_room', room: room.name });
+  }
   renderAll();
   if (switched) {
     if (room.atBottom) scrollToBottom();
@@ -1362,7 +1374,7 @@ function openRoomDialog() {
   els.createError.textContent = '';
   els.createName.removeAttribute('aria-invalid');
   els.createForm.reset();
-  state.publicRooms = [];
+  state.publicRooms = null;
   renderPublicRooms();
   send({ type: 'list_rooms' });
   els.roomDialog.showModal();
@@ -1679,7 +1691,8 @@ function renderTyping() {
 }
 
 function renderPublicRooms() {
-  const items = state.publicRooms.map(({ room, members }) => {
+  const rooms = state.publicRooms || [];
+  const items = rooms.map(({ room, members }) => {
     const item = document.createElement('li');
     const label = document.createElement('span');
     label.className = 'public-room';
@@ -1701,6 +1714,8 @@ function renderPublicRooms() {
   });
   els.publicList.replaceChildren(...items);
   els.publicEmpty.hidden = items.length > 0;
+  els.publicEmpty.textContent = state.publicRooms === null ? 'Looking for rooms…'
+    : 'No public rooms yet. Create one above.';
 }
 
 /**
@@ -2349,6 +2364,11 @@ for (const dialog of [els.roomDialog, els.inviteDialog]) {
   dialog.addEventListener('click', (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target === dialog || target.closest('[data-close]')) dialog.close();
+  });
+  // An answer that comes after the dialog closed goes to the timeline.
+  dialog.addEventListener('close', () => {
+    const kind = state.pendingAction ? state.pendingAction.kind : '';
+    if (['create', 'join', 'invite', 'link'].includes(kind)) state.pendingAction = null;
   });
 }
 
