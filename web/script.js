@@ -525,7 +525,9 @@ async function checkAccess(key = state.key) {
     const headers = {};
     // A header carries bytes: send the key's UTF-8 bytes, one per character.
     if (key) headers.Authorization = `Bearer ${String.fromCharCode(...new TextEncoder().encode(key))}`;
-    const response = await fetch('/api/access', { headers, cache: 'no-store' });
+    const response = await fetch('/api/access', {
+      headers, cache: 'no-store', signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
+    });
     if (response.status === 401) return 'denied';
     return response.ok ? 'ok' : 'unknown';
   } catch {
@@ -724,6 +726,7 @@ const handlers = {
       state.pendingLink = null;
       closeDialogs();
       navigate(room.name);
+      if (!window.matchMedia('(pointer: coarse)').matches) els.input.focus();
     } else if (room.name === state.active) {
       if (!room.loaded) requestRoom(room);
       renderAll();
@@ -871,19 +874,25 @@ function afterReplay() {
     if (room.loaded || room.name === state.active) requestRoom(room);
   }
   if (state.pendingLink) {
-    const { room, secret } = state.pendingLink;
-    if (state.rooms.has(room)) {
-      state.pendingLink = null;
-      navigate(room);
-    } else {
-      send({ type: 'join_room', room, invite: secret });
-    }
+    followLink();
   } else if (state.wanted) {
     const wanted = state.wanted;
     state.wanted = '';
     openRoom(wanted);
   }
   markReadIfSeen();
+}
+
+/** Accepts the invite link the page was opened with. */
+function followLink() {
+  if (!state.pendingLink || !isReady()) return;
+  const { room, secret } = state.pendingLink;
+  if (state.rooms.has(room)) {
+    state.pendingLink = null;
+    navigate(room);
+  } else {
+    send({ type: 'join_room', room, invite: secret });
+  }
 }
 
 /** The first `history` after `welcome`: everything since we last saw, or the latest. */
@@ -947,6 +956,7 @@ function applyPresence(joined, left, timestamp) {
   }
   renderPeople();
   renderTyping();
+  renderRoomLists();
 }
 
 /** Forgets every timeline (the server's history was reset). */
@@ -1168,9 +1178,14 @@ function markReadIfSeen() {
 
 /** The room the address names: `#random`, `#dm:…`, or the lobby. */
 function roomFromHash() {
-  const hash = decodeURIComponent(location.hash.slice(1));
+  let hash = location.hash.slice(1);
+  try {
+    hash = decodeURIComponent(hash);
+  } catch {
+    // Not percent-encoded after all; take it as it is.
+  }
   if (hash === '' || hash.includes('=')) return LOBBY;
-  return hash;
+  return hash.startsWith('dm:') ? hash : hash.toLowerCase();
 }
 
 /**
@@ -2304,7 +2319,7 @@ els.retryNow.addEventListener('click', retryNow);
 window.addEventListener('hashchange', () => {
   if (location.hash.slice(1).includes('=')) {
     readAddress();
-    if (state.pendingLink && isReady()) afterReplay();
+    followLink();
     return;
   }
   openRoom(roomFromHash());
