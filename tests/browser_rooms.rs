@@ -96,6 +96,12 @@ fn two_rooms_stay_separate() {
     wait_delivered(&alice, "only in projects, again");
     assert_eq!(texts(&alice), projects);
     assert_no_duplicate_seqs(&alice);
+
+    // bob leaves #projects: it goes from his sidebar and he is back in the lobby.
+    bob.click("#room-leave");
+    wait_in_room(&bob, "lobby");
+    assert_eq!(sidebar_rooms(&bob), json!(["lobby"]));
+    assert_eq!(bob.js("location.hash"), json!(""));
 }
 
 /// A private room is invisible to others; alice invites bob by name and he
@@ -235,9 +241,9 @@ fn direct_message_is_seen_by_the_two_only() {
     wait_badge(&bob, &dm, "1");
     assert_eq!(
         bob.js(&format!(
-            "document.querySelector(\"#dm-list a[data-room='{dm}']\").textContent.startsWith('Aalice')"
+            "document.querySelector(\"#dm-list a[data-room='{dm}'] .room-label\").textContent"
         )),
-        json!(true)
+        json!("alice")
     );
     open_room(&bob, &dm);
     wait_delivered(&bob, "psst, bob: lunch at noon?");
