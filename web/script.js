@@ -1629,7 +1629,9 @@ function renderRoomHead() {
   els.roomInvite.hidden = !own;
   els.roomLeave.hidden = !own;
   els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${room.name}`);
-  els.input.placeholder = dm ? `Message ${room.peer}…` : `Message #${room.name}…`;
+  const target = dm ? room.peer : `#${room.name}`;
+  // A long name would wrap the placeholder on a phone.
+  els.input.placeholder = target.length > 14 ? 'Write a message…' : `Message ${target}…`;
   document.body.dataset.room = room.name;
 }
 
