@@ -767,7 +767,10 @@ const handlers = {
     const link = `${location.origin}${location.pathname}#join=${encodeURIComponent(frame.room)}:${frame.secret}`;
     els.linkInput.value = link;
     els.linkBox.hidden = false;
-    els.linkStatus.textContent = 'Anyone with this link can join. Making a new link stops the old one.';
+    els.linkStatus.textContent = isLoopback(location.hostname)
+      ? 'This link uses this computer\'s own address. For others, swap it for the network ' +
+        'address lanchat printed when it started. Making a new link stops the old one.'
+      : 'Anyone with this link can join. Making a new link stops the old one.';
     els.linkMake.textContent = 'Make a new link';
   },
 
@@ -1433,8 +1436,13 @@ async function copyLink() {
     els.linkInput.select();
     copied = document.execCommand('copy');
   }
-  els.linkStatus.textContent = copied ? 'Copied. Send it to the people you want in this room.'
-    : 'Select the link and copy it.';
+  let words = 'Select the link and copy it.';
+  if (copied && isLoopback(location.hostname)) {
+    words = `Copied. Before sending it, swap ${location.hostname} for the network address.`;
+  } else if (copied) {
+    words = 'Copied. Send it to the people you want in this room.';
+  }
+  els.linkStatus.textContent = words;
 }
 
 /** @param {string} username */
@@ -2211,6 +2219,11 @@ function removeStorage(key) {
   }
 }
 
+
+/** Whether `host` is this machine only (a link to it is no use to others). @param {string} host */
+function isLoopback(host) {
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+}
 
 /** @param {number} count @param {string} noun */
 function plural(count, noun) {
