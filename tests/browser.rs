@@ -22,13 +22,7 @@ fn two_users_chat_both_ways_and_see_each_other() {
     let server = Server::start();
     let alice = chrome.open();
     let bob = chrome.open();
-    // Record Content-Security-Policy violations from the first byte on.
-    alice.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": "window.cspViolations = [];
-            document.addEventListener('securitypolicyviolation',
-                e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
-    );
+    record_csp_violations(&alice);
     join(&alice, &server, "alice");
     join(&bob, &server, "bob");
 

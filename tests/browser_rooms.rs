@@ -115,6 +115,7 @@ fn private_room_invitation_accepted() {
     let alice = chrome.open();
     let bob = chrome.open();
     let carol = chrome.open();
+    record_csp_violations(&alice);
     join(&alice, &server, "alice");
     join(&bob, &server, "bob");
     join(&carol, &server, "carol");
@@ -199,6 +200,8 @@ fn private_room_invitation_accepted() {
         texts(&carol),
         ["before anyone came", "thanks for the invite"]
     );
+    // Dialogs, invitations and links, all within the strict CSP.
+    assert_eq!(alice.js("window.cspViolations"), json!([]));
 }
 
 /// A direct message reaches the two people only: not a third browser, and
@@ -344,6 +347,8 @@ fn unread_badges_count_clear_and_survive_a_reload() {
     wait_delivered(&alice, "random 3");
     assert_eq!(texts(&alice), ["random 1", "random 2", "random 3"]);
     wait_badge(&alice, "random", "");
+    // A sidebar link with the keyboard focus keeps it while badges change.
+    alice.js("document.querySelector(\"#sidebar a[data-room='random']\").focus()");
     rt.block_on(async {
         bob.send_json(json!({"type": "message", "room": "lobby",
             "message": "in the lobby", "cid": "l-1"}))
@@ -351,6 +356,10 @@ fn unread_badges_count_clear_and_survive_a_reload() {
         bob.recv_type("message").await;
     });
     wait_badge(&alice, "lobby", "1");
+    assert_eq!(
+        alice.js("document.activeElement.dataset.room"),
+        json!("random")
+    );
 
     alice.refresh();
     wait_connected(&alice);

@@ -209,6 +209,8 @@ const state = {
   renamePending: false,
   /** Rendered rows of the room on screen, by entry key. @type {Map<string, HTMLElement>} */
   rows: new Map(),
+  /** The rows each sidebar or people list showed last, by key. @type {WeakMap<HTMLElement, Map<string, HTMLElement>>} */
+  listRows: new WeakMap(),
   /** The public rooms, from the last `room_list`; null while asking. @type {{room: string, members: number}[] | null} */
   publicRooms: null,
 };
@@ -1515,12 +1517,15 @@ function renderRoomLists() {
   };
   const channels = rooms.filter((room) => room.kind !== 'dm').sort(byName);
   const directs = rooms.filter((room) => room.kind === 'dm').sort(byName);
-  els.roomList.replaceChildren(...channels.map(roomItem));
-  els.dmList.replaceChildren(...directs.map(roomItem));
+  const name = (room) => room.name;
+  renderList(els.roomList, channels.map(name), roomItem, fillRoomItem);
+  renderList(els.dmList, directs.map(name), roomItem, fillRoomItem);
   els.dmEmpty.hidden = directs.length > 0;
   const invitations = [...state.invitations].sort(([a], [b]) => a.localeCompare(b));
   els.invitationsBox.hidden = invitations.length === 0;
-  els.invitationList.replaceChildren(...invitations.map(([room, by]) => invitationItem(room, by)));
+  const invitedBy = new Map(invitations);
+  renderList(els.invitationList, [...invitedBy.keys()],
+    (room) => invitationItem(room, invitedBy.get(room) || ''));
   // On phones the sidebar hides behind a button: its badge counts the rest.
   const elsewhere = rooms.filter((room) => room.name !== state.active)
     .reduce((sum, room) => sum + unreadOf(room), 0) + invitations.length;
@@ -1530,14 +1535,59 @@ function renderRoomLists() {
     ? `Rooms and direct messages, ${elsewhere} unread` : 'Rooms and direct messages');
 }
 
-/** @param {Room} room */
-function roomItem(room) {
+/**
+ * Makes `list` show one row per key, in order, reusing the rows of the last
+ * render: a row that stays keeps its place in the page, and its focus.
+ * @param {HTMLElement} list
+ * @param {string[]} keys
+ * @param {(key: string) => HTMLElement} make builds a new row
+ * @param {(row: HTMLElement, key: string) => void} [fill] brings a row up to date
+ */
+function renderList(list, keys, make, fill) {
+  const before = state.listRows.get(list) || new Map();
+  const rows = new Map();
+  let cursor = list.firstElementChild;
+  for (const key of keys) {
+    const row = before.get(key) || make(key);
+    if (fill) fill(row, key);
+    rows.set(key, row);
+    if (row === cursor) cursor = cursor.nextElementSibling;
+    else list.insertBefore(row, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextElementSibling;
+    cursor.remove();
+    cursor = next;
+  }
+  state.listRows.set(list, rows);
+}
+
+/** A sidebar row for a room, filled by `fillRoomItem`. */
+function roomItem() {
   const item = document.createElement('li');
-  const link = document.createElement('a');
+  item.append(document.createElement('a'));
+  return item;
+}
+
+/**
+ * Brings a room's row up to date. Only the link's contents are replaced, so
+ * a link that has the keyboard focus keeps it.
+ * @param {HTMLElement} item
+ * @param {string} name
+ */
+function fillRoomItem(item, name) {
+  const room = state.rooms.get(name);
+  const link = /** @type {HTMLAnchorElement} */ (item.firstElementChild);
+  if (!room || !link) return;
+  const unread = unreadOf(room);
   link.className = `room-link ${room.kind}`;
+  link.classList.toggle('unread', unread > 0);
   link.href = `#${room.name}`;
   link.dataset.room = room.name;
   if (room.name === state.active) link.setAttribute('aria-current', 'page');
+  else link.removeAttribute('aria-current');
+  /** @type {(Node | string)[]} */
+  const parts = [];
   if (room.kind === 'dm') {
     link.style.setProperty('--hue', String(nameHue(room.peer)));
     const avatar = document.createElement('span');
@@ -1545,26 +1595,23 @@ function roomItem(room) {
     avatar.setAttribute('aria-hidden', 'true');
     avatar.textContent = initial(room.peer);
     avatar.classList.toggle('offline', !state.users.includes(room.peer));
-    link.append(avatar);
+    parts.push(avatar);
   } else {
-    link.append(roomIcon(room.kind));
+    parts.push(roomIcon(room.kind));
   }
-  const name = document.createElement('span');
-  name.className = 'room-label';
-  name.textContent = roomLabel(room);
-  link.append(name);
-  if (room.kind === 'private') link.append(hiddenText(' (private)'));
-  const unread = unreadOf(room);
+  const label = document.createElement('span');
+  label.className = 'room-label';
+  label.textContent = roomLabel(room);
+  parts.push(label);
+  if (room.kind === 'private') parts.push(hiddenText(' (private)'));
   if (unread > 0) {
-    link.classList.add('unread');
     const badge = document.createElement('span');
     badge.className = 'badge';
     badge.textContent = unread > 99 ? '99+' : String(unread);
     badge.append(hiddenText(' unread'));
-    link.append(badge);
+    parts.push(badge);
   }
-  item.append(link);
-  return item;
+  link.replaceChildren(...parts);
 }
 
 /** @param {string} room @param {string} by */
@@ -1657,8 +1704,12 @@ function renderPeople() {
   };
   const here = names.filter((name) => everyone || online.has(name)).sort(order);
   const away = everyone ? [] : names.filter((name) => !online.has(name)).sort(order);
-  els.peopleList.replaceChildren(...here.map((name) => personItem(name, true)));
-  els.offlineList.replaceChildren(...away.map((name) => personItem(name, false)));
+  // Keyed by how the row looks, so an unchanged row (and its focus) stays.
+  const mode = (name) => (name === state.me ? 'me' : state.claimed ? 'dm' : 'plain');
+  const keys = (names) => names.map((name) => `${mode(name)}:${name}`);
+  const person = (online) => (key) => personItem(key.slice(key.indexOf(':') + 1), online);
+  renderList(els.peopleList, keys(here), person(true));
+  renderList(els.offlineList, keys(away), person(false));
   els.offlineBox.hidden = away.length === 0;
   els.peopleHeading.textContent = everyone ? 'Online' : 'Online here';
   const count = String(here.length);

@@ -184,3 +184,14 @@ pub fn page_knows(page: &Page, text: &str) -> bool {
         json!([text]),
     ) == json!(true)
 }
+
+/// Records Content-Security-Policy violations in `window.cspViolations`,
+/// from the first byte of every page this browser opens.
+pub fn record_csp_violations(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "window.cspViolations = [];
+            document.addEventListener('securitypolicyviolation',
+                e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
+    );
+}
