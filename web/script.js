@@ -623,7 +623,8 @@ const handlers = {
     if (room.loaded || room.request !== '') addMessage(room, frame);
     if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
     if (room.name !== LOBBY && !room.members.includes(frame.username)) {
-      // Someone who joined since we last heard; the server tells only them.
+      // Someone who joined since we last heard (a server that does not send
+      // member changes to every member).
       room.members.push(frame.username);
       if (active) renderRoomHead();
       if (active) renderPeople();
@@ -714,13 +715,19 @@ const handlers = {
     renderTyping();
   },
 
-  /** A room we belong to: created, joined, a direct message, or news of one. @param {RoomSummary & {type: 'room'}} frame */
+  /**
+   * A room we belong to: created, joined, a direct message, or a change to
+   * its members. @param {RoomSummary & {type: 'room'}} frame
+   */
   room(frame) {
     const known = state.rooms.has(frame.room);
     const room = upsertRoom(frame);
     state.invitations.delete(frame.room);
+    // Opened here if this tab asked for it; news of a member joining or
+    // leaving (sent to every member) opens nothing.
     const pending = state.pendingAction;
-    const asked = pending !== null && (pending.room === frame.room ||
+    const asked = pending !== null && (
+      (['create', 'join', 'open'].includes(pending.kind) && pending.room === frame.room) ||
       (pending.kind === 'dm' && frame.kind === 'dm' && pending.username === frame.peer));
     const linked = state.pendingLink !== null && state.pendingLink.room === frame.room;
     if (asked || linked) {
@@ -1241,10 +1248,6 @@ function openRoom(name) {
   const room = activeRoom();
   if (switched) state.newBelow = 0;
   if (!room.loaded) requestRoom(room);
-  if (switched && room.kind !== 'dm' && room.name !== LOBBY && isReady()) {
-    // Asking to join a room we are in answers with its current members.
-    send({ type: 'join_room', room: room.name });
-  }
   renderAll();
   if (switched) {
     if (room.atBottom) scrollToBottom();
