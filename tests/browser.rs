@@ -3,116 +3,15 @@
 //! lost or twice. Skips loudly when Chromium is not installed (fails instead
 //! with `LANCHAT_REQUIRE_BROWSER=1`).
 
+mod browser_support;
 mod common;
 mod webdriver;
 
-use std::path::PathBuf;
-
+use browser_support::*;
 use common::{Client, Server};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use webdriver::{BACKSPACE, Chrome, ENTER, Page, SHIFT};
-
-/// Opens the page and joins as `name` through the join form.
-fn join(page: &Page, server: &Server, name: &str) {
-    page.goto(&server.url);
-    page.wait_for("the join form", "!document.getElementById('join').hidden");
-    page.type_into("#join-name", name);
-    page.type_into("#join-name", ENTER);
-    wait_connected(page);
-    page.wait_eq(
-        "our name in the people panel",
-        "document.getElementById('me-name').textContent",
-        json!(name),
-    );
-}
-
-fn wait_connected(page: &Page) {
-    page.wait_eq(
-        "the header to say Connected",
-        "document.getElementById('conn-text').textContent",
-        json!("Connected"),
-    );
-}
-
-/// Types a message and presses Enter.
-fn say(page: &Page, text: &str) {
-    page.type_into("#message-input", text);
-    page.type_into("#message-input", ENTER);
-}
-
-/// The texts of the messages on screen, top to bottom, pending ones included.
-fn texts(page: &Page) -> Vec<String> {
-    let value =
-        page.js("[...document.querySelectorAll('#timeline .msg .text')].map(e => e.textContent)");
-    serde_json::from_value(value).expect("list of strings")
-}
-
-/// Waits until exactly one acknowledged (not pending) message reads `text`.
-fn wait_delivered(page: &Page, text: &str) {
-    page.wait_for(
-        &format!("{text:?} to show once, delivered"),
-        &format!(
-            "(() => {{
-                const rows = [...document.querySelectorAll('#timeline .msg')]
-                    .filter(row => row.querySelector('.text').textContent === {text});
-                return rows.length === 1 && rows[0].dataset.seq !== undefined;
-            }})()",
-            text = json!(text)
-        ),
-    );
-}
-
-/// Fails if a seq shows twice.
-fn assert_no_duplicate_seqs(page: &Page) {
-    let seqs = page
-        .js("[...document.querySelectorAll('#timeline .msg[data-seq]')].map(e => e.dataset.seq)");
-    let seqs: Vec<String> = serde_json::from_value(seqs).unwrap();
-    let mut unique = seqs.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(seqs.len(), unique.len(), "a message shows twice: {seqs:?}");
-}
-
-/// Asserts the message reading `text` is styled `class` (own or other).
-fn assert_styled(page: &Page, text: &str, class: &str) {
-    let has = page.eval(
-        "return [...document.querySelectorAll('#timeline .msg')]
-             .find(r => r.querySelector('.text').textContent === arguments[0])
-             ?.classList.contains(arguments[1]) ?? null;",
-        json!([text, class]),
-    );
-    assert_eq!(has, json!(true), "{text:?} should be styled {class}");
-}
-
-fn people(page: &Page) -> Value {
-    page.js("[...document.querySelectorAll('#people-list .person')].map(e => e.textContent)")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().expect("tokio runtime")
-}
-
-/// The stored history, as a fresh client sees it on connect.
-fn stored_texts(server: &Server) -> Vec<String> {
-    runtime().block_on(async {
-        let (_client, _welcome, history) = Client::join(server, "auditor").await;
-        history["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .map(|m| m["message"].as_str().unwrap().to_owned())
-            .collect()
-    })
-}
-
-/// `target/screenshots/`, beside the build output.
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("screenshots")
-}
+use webdriver::{BACKSPACE, Chrome, ENTER, SHIFT};
 
 /// Two people in two browsers chat both ways and see each other online.
 #[test]
@@ -123,13 +22,7 @@ fn two_users_chat_both_ways_and_see_each_other() {
     let server = Server::start();
     let alice = chrome.open();
     let bob = chrome.open();
-    // Record Content-Security-Policy violations from the first byte on.
-    alice.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": "window.cspViolations = [];
-            document.addEventListener('securitypolicyviolation',
-                e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
-    );
+    record_csp_violations(&alice);
     join(&alice, &server, "alice");
     join(&bob, &server, "bob");
 
