@@ -101,6 +101,25 @@ pub enum ClientFrame {
     ListRooms,
 }
 
+impl ClientFrame {
+    /// The room a frame is about, if any (`lobby` when a frame that may
+    /// name one does not).
+    pub fn room(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Message { room, .. }
+            | ClientFrame::Typing { room, .. }
+            | ClientFrame::History { room, .. } => Some(room.as_deref().unwrap_or(LOBBY)),
+            ClientFrame::CreateRoom { room, .. }
+            | ClientFrame::JoinRoom { room, .. }
+            | ClientFrame::LeaveRoom { room }
+            | ClientFrame::Invite { room, .. }
+            | ClientFrame::InviteLink { room }
+            | ClientFrame::Read { room, .. } => Some(room),
+            _ => None,
+        }
+    }
+}
+
 /// Why a client frame was refused. The `code` strings are part of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -145,6 +164,9 @@ pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
     pub cid: Option<String>,
+    /// The room the refused frame was about, so a client can tell which
+    /// request failed.
+    pub room: Option<String>,
 }
 
 impl Refusal {
@@ -153,7 +175,13 @@ impl Refusal {
             code,
             message: message.into(),
             cid: None,
+            room: None,
         }
+    }
+
+    pub fn with_room(mut self, room: Option<String>) -> Self {
+        self.room = self.room.or(room);
+        self
     }
 
     pub fn with_cid(mut self, cid: Option<String>) -> Self {
@@ -340,6 +368,8 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         cid: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<&'a str>,
     },
 }
 
@@ -349,6 +379,7 @@ impl<'a> ServerFrame<'a> {
             code: refusal.code.as_str(),
             message: &refusal.message,
             cid: refusal.cid.as_deref(),
+            room: refusal.room.as_deref(),
         }
     }
 }

@@ -371,6 +371,8 @@ impl Session {
     }
 
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
+        // Every refusal below names the frame's room.
+        let scope = frame.room().map(str::to_owned);
         match frame {
             ClientFrame::Message { message, cid, room } => {
                 if !self.allow_message() {
@@ -378,7 +380,9 @@ impl Session {
                 }
                 let room = match self.room_for(room) {
                     Ok(room) => room,
-                    Err(refusal) => return self.refuse(&refusal.with_cid(cid)).await,
+                    Err(refusal) => {
+                        return self.refuse(&refusal.with_cid(cid).with_room(scope)).await;
+                    }
                 };
                 self.stop_typing();
                 self.context.store.append(NewMessage {
@@ -405,7 +409,7 @@ impl Session {
                         self.username = name;
                         Ok(())
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::Ping => self.write_now(encode(&ServerFrame::Pong)).await,
@@ -429,14 +433,14 @@ impl Session {
                             ErrorCode::BadRequest,
                             "only a claimed name can move to another device",
                         );
-                        self.refuse(&refusal).await
+                        self.refuse(&refusal.with_room(scope)).await
                     }
                 }
             }
             ClientFrame::Typing { active, room } => {
                 let room = match self.room_for(room) {
                     Ok(room) => room,
-                    Err(refusal) => return self.refuse(&refusal).await,
+                    Err(refusal) => return self.refuse(&refusal.with_room(scope)).await,
                 };
                 if room != self.typing_room {
                     self.stop_typing();
@@ -465,7 +469,7 @@ impl Session {
             } => {
                 let room = match self.room_for(room) {
                     Ok(room) => room,
-                    Err(refusal) => return self.refuse(&refusal).await,
+                    Err(refusal) => return self.refuse(&refusal.with_room(scope)).await,
                 };
                 let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
                 let page = match since {
@@ -486,7 +490,7 @@ impl Session {
                             ErrorCode::Unavailable,
                             "history is unavailable right now",
                         );
-                        self.refuse(&refusal).await
+                        self.refuse(&refusal.with_room(scope)).await
                     }
                 }
             }
@@ -494,13 +498,13 @@ impl Session {
                 let result = self
                     .owner()
                     .and_then(|user| room_result(self.context.rooms.create(&user, &room, private)));
-                self.answer_membership(result).await
+                self.answer_membership(result, scope).await
             }
             ClientFrame::JoinRoom { room, invite } => {
                 let result = self.owner().and_then(|user| {
                     room_result(self.context.rooms.join(&user, &room, invite.as_deref()))
                 });
-                self.answer_membership(result).await
+                self.answer_membership(result, scope).await
             }
             ClientFrame::LeaveRoom { room } => {
                 let result = self.owner().and_then(|user| {
@@ -518,7 +522,7 @@ impl Session {
                         }
                         Ok(())
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::Invite { room, username } => {
@@ -539,7 +543,7 @@ impl Session {
                         Ok(())
                     }
                     Ok((_, false)) => Ok(()),
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::InviteLink { room } => {
@@ -555,7 +559,7 @@ impl Session {
                         });
                         self.write_now(frame).await
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::Direct { username } => {
@@ -574,7 +578,7 @@ impl Session {
                         }
                         Ok(())
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::Read { room, seq } => {
@@ -596,7 +600,7 @@ impl Session {
                             .send_to_users(&[user], &Frame::from(frame), None);
                         Ok(())
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
             ClientFrame::ListRooms => {
@@ -651,7 +655,11 @@ impl Session {
         })
     }
 
-    async fn answer_membership(&mut self, result: Result<Membership, Refusal>) -> Result<(), End> {
+    async fn answer_membership(
+        &mut self,
+        result: Result<Membership, Refusal>,
+        scope: Option<String>,
+    ) -> Result<(), End> {
         match result {
             Ok(membership) => {
                 // Every member sees the new member list (and the newcomer
@@ -661,7 +669,7 @@ impl Session {
                 }
                 Ok(())
             }
-            Err(refusal) => self.refuse(&refusal).await,
+            Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
         }
     }
 

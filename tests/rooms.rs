@@ -83,6 +83,9 @@ impl Owner {
         self.send(frame.clone()).await;
         let error = self.client.recv_type("error").await;
         assert_eq!(error["code"], code, "{frame}");
+        if let Some(room) = frame["room"].as_str() {
+            assert_eq!(error["room"], room, "the error names the request's room");
+        }
     }
 }
 

@@ -37,7 +37,7 @@
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
  * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
  * @typedef {{type: 'typing', room?: string, username: string, active: boolean}} TypingFrame
- * @typedef {{type: 'error', code: string, message: string, cid?: string}} ErrorFrame
+ * @typedef {{type: 'error', code: string, message: string, cid?: string, room?: string}} ErrorFrame
  *
  * A message written here that the server has not acknowledged yet. Kept in
  * localStorage so it survives a reload.
@@ -842,8 +842,11 @@ const handlers = {
       addNotice(activeRoom(), `This invite link to #${room} does not work anymore. Ask for a new one.`, Date.now(), 'error');
       return;
     }
-    const room = activeRoom();
-    if (room.request === 'older') {
+    // The server names the room a refused request was about; an older
+    // server does not, and then the room on screen is the best guess.
+    const named = frame.room ? state.rooms.get(frame.room) : undefined;
+    const room = named || activeRoom();
+    if (named ? room.request : room.request === 'older') {
       room.request = '';
       renderHistoryEdge();
     }
