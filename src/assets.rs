@@ -1,7 +1,8 @@
 //! The web page, embedded in the binary.
 //!
-//! Release builds carry every file under `web/`; debug builds read them from
-//! disk, so editing the page needs only a reload.
+//! Every build, debug included, carries every file under `web/`, so the
+//! tests run the same self-contained binary people download. Cargo rebuilds
+//! when a file in `web/` changes.
 
 use std::borrow::Cow;
 

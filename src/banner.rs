@@ -60,6 +60,18 @@ fn interface_addresses(include_v6: bool) -> Vec<IpAddr> {
     addrs
 }
 
+/// Adds the access key to `url` as a fragment, which browsers never send to
+/// the server, so the key stays out of logs while a scanned QR code just works.
+pub fn with_key(url: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!(
+            "{url}#key={}",
+            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        None => url.to_owned(),
+    }
+}
+
 /// Prints the start-up banner to stdout.
 pub fn print(
     local_url: &str,
@@ -162,6 +174,15 @@ mod tests {
         assert_eq!(lan, vec!["http://192.168.1.5:80/"]);
         let (_, lan) = urls("[fd00::1]:80".parse().unwrap());
         assert_eq!(lan, vec!["http://[fd00::1]:80/"]);
+    }
+
+    #[test]
+    fn key_goes_in_the_fragment() {
+        assert_eq!(with_key("http://h:1/", None), "http://h:1/");
+        assert_eq!(
+            with_key("http://h:1/", Some("a b&c")),
+            "http://h:1/#key=a%20b%26c"
+        );
     }
 
     #[test]

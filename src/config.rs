@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::access::Origin;
 use crate::hub::BacklogLimit;
+use crate::limits::{Rate, default_max_connections};
+use crate::protocol::MAX_MESSAGE_CHARS;
 use crate::store::Location;
 
 /// The port tried when none is given; if it is busy we take a free one.
@@ -65,6 +68,60 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub idle_timeout: u64,
 
+    /// Largest WebSocket message or frame a client may send, in bytes
+    #[arg(long, env = "LANCHAT_MAX_FRAME_SIZE", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+    pub max_frame_size: u64,
+
+    /// Longest chat message, in characters
+    #[arg(long, env = "LANCHAT_MAX_MESSAGE_CHARS", default_value_t = MAX_MESSAGE_CHARS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_message_chars: u64,
+
+    /// Messages (and renames) per second each user may send; 0 turns the limit off
+    #[arg(long, env = "LANCHAT_RATE_LIMIT", default_value_t = 5.0)]
+    pub rate_limit: f64,
+
+    /// How many messages a user may send at once before the rate applies
+    #[arg(long, env = "LANCHAT_RATE_BURST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate_burst: u32,
+
+    /// Most WebSocket connections in total; 0 means no cap [default: the open-file limit less 256]
+    #[arg(long, env = "LANCHAT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Most WebSocket connections from one IP address; 0 means no cap
+    #[arg(long, env = "LANCHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
+
+    /// Seconds a write to a client may stall before it is disconnected
+    #[arg(long, env = "LANCHAT_WRITE_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
+
+    /// Seconds a client has to send a request's headers
+    #[arg(long, env = "LANCHAT_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+
+    /// Another page origin allowed to open the WebSocket, like https://chat.example.org (repeatable)
+    #[arg(
+        long = "allow-origin",
+        env = "LANCHAT_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origins: Vec<String>,
+
+    /// Access key: required to chat, carried in the printed URLs and QR code
+    #[arg(long, env = "LANCHAT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Days a claimed name may go unused before it is released
+    #[arg(long, env = "LANCHAT_CLAIM_TTL_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub claim_ttl_days: u32,
+
     /// Don't print the QR code
     #[arg(long, env = "LANCHAT_NO_QR")]
     pub no_qr: bool,
@@ -81,6 +138,18 @@ pub struct Config {
     pub backlog: BacklogLimit,
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
+    pub max_frame_size: usize,
+    pub max_message_chars: usize,
+    pub rate: Rate,
+    /// 0 means no cap.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub write_timeout: Duration,
+    pub header_timeout: Duration,
+    pub allowed_origins: Vec<Origin>,
+    pub password: Option<String>,
+    /// How long a claimed name may go unused before it is released.
+    pub claim_ttl: Duration,
     pub show_qr: bool,
 }
 
@@ -93,6 +162,31 @@ impl Config {
                 args.ping_interval
             );
         }
+        if !(args.rate_limit.is_finite() && args.rate_limit >= 0.0) {
+            anyhow::bail!("--rate-limit must be a number of messages per second, 0 or more");
+        }
+        // Escaped as \uXXXX, a character can take 6 bytes of JSON.
+        let largest_message = args.max_message_chars.saturating_mul(6) + 256;
+        if largest_message > args.max_frame_size {
+            anyhow::bail!(
+                "--max-frame-size ({} bytes) is too small for --max-message-chars ({}); \
+                 it needs at least {largest_message} bytes",
+                args.max_frame_size,
+                args.max_message_chars
+            );
+        }
+        let allowed_origins = args
+            .allow_origins
+            .iter()
+            .map(|text| {
+                Origin::parse(text).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--allow-origin {text:?} is not an origin like http://host:port"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let password = args.password.filter(|p| !p.is_empty());
         let history_location = if args.memory {
             Location::Memory
         } else {
@@ -109,6 +203,19 @@ impl Config {
             },
             ping_interval: Duration::from_secs(args.ping_interval),
             idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_frame_size: args.max_frame_size as usize,
+            max_message_chars: args.max_message_chars as usize,
+            rate: Rate {
+                per_second: args.rate_limit,
+                burst: f64::from(args.rate_burst),
+            },
+            max_connections: args.max_connections.unwrap_or_else(default_max_connections),
+            max_connections_per_ip: args.max_connections_per_ip,
+            write_timeout: Duration::from_secs(args.write_timeout),
+            header_timeout: Duration::from_secs(args.header_timeout),
+            allowed_origins,
+            password,
+            claim_ttl: Duration::from_secs(u64::from(args.claim_ttl_days) * 86_400),
             show_qr: !args.no_qr,
         })
     }
@@ -154,5 +261,13 @@ mod tests {
         assert!(parse(&["--bind", "nowhere"]).is_err());
         assert!(parse(&["--history", "5000"]).is_err());
         assert!(parse(&["--ping-interval", "30", "--idle-timeout", "20"]).is_err());
+        assert!(parse(&["--rate-limit", "-1"]).is_err());
+        assert!(parse(&["--rate-limit", "NaN"]).is_err());
+        assert!(parse(&["--allow-origin", "evil"]).is_err());
+        assert!(
+            parse(&["--max-frame-size", "2048"]).is_err(),
+            "too small for 4000 chars"
+        );
+        assert!(parse(&["--max-frame-size", "2048", "--max-message-chars", "200"]).is_ok());
     }
 }

@@ -92,6 +92,8 @@ pub struct Joined {
 
 struct Client {
     username: Arc<str>,
+    /// Set when the connection owns its name; rooms address users by it.
+    user_id: Option<Arc<str>>,
     queue: mpsc::UnboundedSender<Outbound>,
     backlog: Arc<Backlog>,
 }
@@ -102,6 +104,8 @@ struct State {
     /// Connections per online name, for presence: a name joins with its first
     /// connection and leaves with its last.
     names: HashMap<Arc<str>, usize>,
+    /// Connections per owned user, for rooms and direct messages.
+    users: HashMap<Arc<str>, Vec<ConnId>>,
     roster: Roster,
     presence: PresenceWindow,
 }
@@ -195,11 +199,15 @@ impl Hub {
 
     /// Registers a connection. The first connection of a name announces
     /// `join` to everyone else.
-    pub fn join(&self, username: &str) -> Joined {
+    pub fn join(&self, username: &str, user_id: Option<Arc<str>>) -> Joined {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
         let mut state = self.state();
+        // A window that is over is sent before this change, or it would
+        // list this name as it is after the change and the change's own
+        // frame would say it again.
+        self.end_presence_window(&mut state, Instant::now(), false);
         let username: Arc<str> = match state.names.get_key_value(username) {
             Some((name, _)) => name.clone(),
             None => Arc::from(username),
@@ -210,10 +218,14 @@ impl Hub {
         if first {
             state.roster.insert(&username);
         }
+        if let Some(user) = &user_id {
+            state.users.entry(user.clone()).or_default().push(id);
+        }
         state.clients.insert(
             id,
             Client {
                 username: username.clone(),
+                user_id,
                 queue,
                 backlog: backlog.clone(),
             },
@@ -230,12 +242,22 @@ impl Hub {
         }
     }
 
-    /// Removes a connection. The last connection of a name announces `leave`.
-    pub fn leave(&self, id: ConnId) {
+    /// Removes a connection. The last connection of a name announces `leave`
+    /// if `announce` is set.
+    pub fn leave(&self, id: ConnId, announce: bool) {
         let mut state = self.state();
         let Some(client) = state.clients.remove(&id) else {
             return;
         };
+        self.end_presence_window(&mut state, Instant::now(), false);
+        if let Some(user) = &client.user_id
+            && let Some(conns) = state.users.get_mut(user)
+        {
+            conns.retain(|&conn| conn != id);
+            if conns.is_empty() {
+                state.users.remove(user);
+            }
+        }
         let last = match state.names.get_mut(&client.username) {
             Some(count) if *count > 1 => {
                 *count -= 1;
@@ -247,7 +269,7 @@ impl Hub {
                 true
             }
         };
-        if last {
+        if last && announce {
             self.presence_changed(&mut state, &client.username, false, Instant::now());
         }
     }
@@ -391,6 +413,22 @@ impl Hub {
         self.fan_out(&state, frame, skip_user);
     }
 
+    /// Sends a frame to every connection of each of `users`, except
+    /// connections named `skip_user`.
+    pub fn send_to_users(&self, users: &[Arc<str>], frame: &Frame, skip_user: Option<&str>) {
+        let state = self.state();
+        for user in users {
+            for conn in state.users.get(user).into_iter().flatten() {
+                if let Some(client) = state.clients.get(conn) {
+                    if skip_user.is_some_and(|skip| &*client.username == skip) {
+                        continue;
+                    }
+                    self.deliver(client, Outbound::Event(frame.clone()));
+                }
+            }
+        }
+    }
+
     /// Sends a frame to one connection, if it is still here.
     pub fn send_to(&self, id: ConnId, outbound: Outbound) {
         let state = self.state();
@@ -468,16 +506,16 @@ mod tests {
     #[test]
     fn presence_counts_a_name_once() {
         let hub = hub(100);
-        let mut watcher = hub.join("watcher");
-        let tab1 = hub.join("alice");
-        let tab2 = hub.join("alice");
+        let mut watcher = hub.join("watcher", None);
+        let tab1 = hub.join("alice", None);
+        let tab2 = hub.join("alice", None);
         assert_eq!(tab2.users, r#"["alice","watcher"]"#);
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
         assert!(joins[0].contains("\"join\""));
-        hub.leave(tab1.id);
+        hub.leave(tab1.id, true);
         assert!(drain(&mut watcher).is_empty());
-        hub.leave(tab2.id);
+        hub.leave(tab2.id, true);
         let leaves = drain(&mut watcher);
         assert_eq!(leaves.len(), 1);
         assert!(leaves[0].contains("\"leave\""));
@@ -487,9 +525,9 @@ mod tests {
     #[test]
     fn rename_moves_every_tab_and_refuses_taken_names() {
         let hub = hub(100);
-        let tab1 = hub.join("alice");
-        let mut tab2 = hub.join("alice");
-        let _bob = hub.join("bob");
+        let tab1 = hub.join("alice", None);
+        let mut tab2 = hub.join("alice", None);
+        let _bob = hub.join("bob", None);
         drain(&mut tab2);
         assert_eq!(
             hub.rename(tab1.id, "bob").unwrap_err().code,
@@ -500,13 +538,13 @@ mod tests {
         assert_eq!(seen[0], "renamed:carol");
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
-        assert_eq!(hub.join("Bob").users, r#"["Bob","bob","carol"]"#);
+        assert_eq!(hub.join("Bob", None).users, r#"["Bob","bob","carol"]"#);
     }
 
     #[test]
     fn a_connect_storm_sends_presence_in_one_frame_per_window() {
         let hub = hub(1000);
-        let mut watcher = hub.join("watcher");
+        let mut watcher = hub.join("watcher", None);
         // A fresh window, after the one the watcher's own join opened.
         let start = Instant::now() + PRESENCE_WINDOW;
         let mut state = hub.state();
@@ -540,7 +578,7 @@ mod tests {
     #[test]
     fn overflowing_backlog_stops_delivery_and_signals() {
         let hub = hub(3);
-        let joined = hub.join("slow");
+        let joined = hub.join("slow", None);
         for seq in 0..10 {
             hub.broadcast_message(seq, &Frame::from("x"));
         }

@@ -3,18 +3,22 @@
 //! The pieces, each in its own module:
 //! - [`config`]: flags and the validated settings.
 //! - [`protocol`]: every JSON frame, pure types.
-//! - [`username`]: which names are allowed.
+//! - [`username`]: which names are allowed; [`identity`]: which are owned.
 //! - [`hub`]: who is connected, presence, fan-out with bounded backlogs.
 //! - [`session`]: one WebSocket connection.
 //! - [`store`]: durable history in SQLite, written in batches.
 //! - [`routes`], [`upgrade`], [`assets`]: the HTTP side, as warp filters.
 //! - [`server`]: the accept loop; [`banner`]: what is printed at start-up.
 
+pub mod access;
 pub mod assets;
 pub mod banner;
 pub mod config;
 pub mod hub;
+pub mod identity;
+pub mod limits;
 pub mod protocol;
+pub mod rooms;
 pub mod routes;
 pub mod server;
 pub mod session;
@@ -24,7 +28,7 @@ pub mod username;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -35,12 +39,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, DEFAULT_PORT};
 use crate::hub::{Hub, Outbound};
+use crate::identity::Identity;
+use crate::limits::{Gate, RateLimiter};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::rooms::Rooms;
+use crate::routes::Policy;
 use crate::store::{Outcome, Store};
 
-/// Largest WebSocket message or frame a client may send. A 4000-character
-/// chat message is at most 24 KiB of JSON, even fully escaped.
-pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
 /// Each connection's read buffer. Clients send short chat frames, so 1 KiB
 /// is plenty; tungstenite's default is 128 KiB per connection. tungstenite
 /// zero-fills the whole buffer every time the session polls for input (each
@@ -63,7 +68,13 @@ const SESSION_DRAIN: Duration = Duration::from_millis(1500);
 pub struct App {
     hub: Hub,
     store: Store,
+    identity: Identity,
+    rooms: Rooms,
     settings: Arc<session::Settings>,
+    rate_limiter: Arc<RateLimiter>,
+    policy: Policy,
+    max_frame_size: usize,
+    header_timeout: Duration,
 }
 
 impl App {
@@ -71,23 +82,40 @@ impl App {
     pub fn open(config: &Config) -> anyhow::Result<App> {
         let hub = Hub::new(config.backlog);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        let fan_out = hub.clone();
+        // The store's fan-out needs the rooms, which are loaded from the store.
+        let rooms_for_fan_out = Arc::new(OnceLock::<Rooms>::new());
+        let (fan_out, members_of) = (hub.clone(), rooms_for_fan_out.clone());
         let store = Store::open(
             config.history_location.clone(),
             resume_cap,
-            move |outcomes| deliver(&fan_out, outcomes),
+            move |outcomes| deliver(&fan_out, members_of.get(), outcomes),
         )?;
+        let identity = Identity::load(store.clone(), store.take_claims(), config.claim_ttl);
+        let rooms = Rooms::load(store.clone(), store.take_rooms());
+        let _ = rooms_for_fan_out.set(rooms.clone());
         let settings = Arc::new(session::Settings {
             history: config.history,
             resume_cap,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
-            write_timeout: Duration::from_secs(10),
+            write_timeout: config.write_timeout,
+            max_message_chars: config.max_message_chars,
         });
+        let policy = Policy {
+            gate: Gate::new(config.max_connections, config.max_connections_per_ip),
+            allowed_origins: config.allowed_origins.clone().into(),
+            key: config.password.as_deref().map(Arc::from),
+        };
         Ok(App {
             hub,
             store,
+            identity,
+            rooms,
             settings,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate)),
+            policy,
+            max_frame_size: config.max_frame_size,
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -108,21 +136,31 @@ impl App {
         let context = session::Context {
             hub: self.hub.clone(),
             store: self.store.clone(),
+            identity: self.identity.clone(),
+            rooms: self.rooms.clone(),
             settings: self.settings.clone(),
+            rate_limiter: self.rate_limiter.clone(),
             shutdown: stop.clone(),
             sessions: sessions.clone(),
         };
         let ws_config = WebSocketConfig::default()
             .read_buffer_size(WS_READ_BUFFER_BYTES)
             .write_buffer_size(WS_WRITE_BUFFER_BYTES)
-            .max_message_size(Some(MAX_WS_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
-        let routes = routes::routes(context, ws_config);
-        let accepting = tokio::spawn(server::serve(listener, warp::service(routes), stop.clone()));
+            .max_message_size(Some(self.max_frame_size))
+            .max_frame_size(Some(self.max_frame_size));
+        let routes = routes::routes(context, self.policy.clone(), ws_config);
+        let accepting = tokio::spawn(server::serve(
+            listener,
+            warp::service(routes),
+            self.header_timeout,
+            stop.clone(),
+        ));
         tokio::spawn(self.hub.clone().flush_presence_until(stop.clone()));
 
+        let sweeper = tokio::spawn(release_unused_names(self.identity.clone()));
         shutdown.await;
         log::info!("shutting down");
+        sweeper.abort();
         stop.cancel();
         let _ = accepting.await;
         sessions.close();
@@ -140,12 +178,24 @@ impl App {
     }
 }
 
-/// Hands each committed batch to the hub: new messages to everyone,
-/// duplicates and failures back to their sender only.
-fn deliver(hub: &Hub, outcomes: Vec<Outcome>) {
+/// Releases names unused for the configured time, once an hour.
+async fn release_unused_names(identity: Identity) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        identity.release_expired();
+    }
+}
+
+/// Hands each committed batch to the hub: new messages to everyone in their
+/// room, duplicates and failures back to their sender only.
+fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
     for outcome in outcomes {
         match outcome {
-            Outcome::Stored(stored) => hub.broadcast_message(stored.seq(), &stored.frame),
+            Outcome::Stored(stored) => match rooms.and_then(|r| r.members(&stored.message.room)) {
+                None => hub.broadcast_message(stored.seq(), &stored.frame),
+                Some(members) => hub.send_to_users(&members, &stored.frame, None),
+            },
             Outcome::Duplicate { conn, stored } => {
                 hub.send_to(conn, Outbound::Event(stored.frame.clone()))
             }

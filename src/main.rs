@@ -8,7 +8,20 @@ use lanchat::config::{Args, Config};
 use lanchat::{App, banner, bind};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) if !err.use_stderr() => err.exit(), // --help, --version
+        Err(err) => {
+            // One clear line, like every other start-up error.
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!(
+                "lanchat: {} (see --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     init_logging();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,6 +41,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         let app = App::open(&config)?;
         let (listener, note) = bind(&config).await?;
         let (local_url, lan_urls) = banner::urls(listener.local_addr()?);
+        let key = config.password.as_deref();
+        let local_url = banner::with_key(&local_url, key);
+        let lan_urls: Vec<String> = lan_urls
+            .iter()
+            .map(|url| banner::with_key(url, key))
+            .collect();
         banner::print(
             &local_url,
             &lan_urls,

@@ -15,7 +15,7 @@ pub const LOBBY: &str = "lobby";
 /// encoded once and every recipient gets the same buffer.
 pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Longest chat text, in characters.
+/// Longest chat text, in characters, unless configured otherwise.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 
 /// Longest client id we store; a uuid needs 36.
@@ -25,23 +25,99 @@ pub const MAX_CID_CHARS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Post a chat message. `cid` makes retries idempotent.
+    /// Post a chat message (to `lobby` unless `room` says otherwise).
+    /// `cid` makes retries idempotent.
     Message {
         message: String,
         #[serde(default)]
         cid: Option<String>,
+        #[serde(default)]
+        room: Option<String>,
     },
     /// Change this user's name, on every connection that holds it.
-    Rename { username: String },
-    /// The user started or stopped typing.
-    Typing { active: bool },
-    /// Page older messages: those with `seq < before`, newest `limit` of them.
+    Rename {
+        username: String,
+    },
+    /// The user started or stopped typing (in `lobby` unless `room` says).
+    Typing {
+        active: bool,
+        #[serde(default)]
+        room: Option<String>,
+    },
+    /// Ask for a single-use code that moves this (claimed) name to another
+    /// device.
+    TransferCode,
+    /// Is the connection alive? Answered with `pong`; browsers cannot see
+    /// WebSocket pings.
+    Ping,
+    /// Page older messages of a room: those with `seq < before`, newest
+    /// `limit` of them; or, with `since`, those after it (a resume).
     History {
         #[serde(default)]
         before: Option<u64>,
         #[serde(default)]
         limit: Option<u32>,
+        #[serde(default)]
+        room: Option<String>,
+        #[serde(default)]
+        since: Option<u64>,
     },
+    /// Create a room; `private` rooms are seen only by members.
+    CreateRoom {
+        room: String,
+        #[serde(default)]
+        private: bool,
+    },
+    /// Join a public room, or a private one with an invitation or the
+    /// secret from an invite link.
+    JoinRoom {
+        room: String,
+        #[serde(default)]
+        invite: Option<String>,
+    },
+    LeaveRoom {
+        room: String,
+    },
+    /// Invite a user (by name) to a room.
+    Invite {
+        room: String,
+        username: String,
+    },
+    /// Ask for an invite link secret for a room.
+    InviteLink {
+        room: String,
+    },
+    /// Open the direct-message room with a user.
+    #[serde(rename = "dm")]
+    Direct {
+        username: String,
+    },
+    /// Mark a room read up to `seq`.
+    Read {
+        room: String,
+        seq: u64,
+    },
+    /// List the public rooms.
+    ListRooms,
+}
+
+impl ClientFrame {
+    /// The room a frame is about, if any (`lobby` when a frame that may
+    /// name one does not).
+    pub fn room(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Message { room, .. }
+            | ClientFrame::Typing { room, .. }
+            | ClientFrame::History { room, .. } => Some(room.as_deref().unwrap_or(LOBBY)),
+            ClientFrame::CreateRoom { room, .. }
+            | ClientFrame::JoinRoom { room, .. }
+            | ClientFrame::LeaveRoom { room }
+            | ClientFrame::Invite { room, .. }
+            | ClientFrame::InviteLink { room }
+            | ClientFrame::Read { room, .. } => Some(room),
+            _ => None,
+        }
+    }
 }
 
 /// Why a client frame was refused. The `code` strings are part of the protocol.
@@ -52,6 +128,13 @@ pub enum ErrorCode {
     TooLong,
     InvalidUsername,
     NameTaken,
+    InvalidCode,
+    RateLimited,
+    NotClaimed,
+    InvalidRoom,
+    RoomExists,
+    NotFound,
+    Forbidden,
     Unavailable,
 }
 
@@ -63,6 +146,13 @@ impl ErrorCode {
             ErrorCode::TooLong => "too_long",
             ErrorCode::InvalidUsername => "invalid_username",
             ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::NotClaimed => "not_claimed",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::RoomExists => "room_exists",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }
     }
@@ -74,6 +164,9 @@ pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
     pub cid: Option<String>,
+    /// The room the refused frame was about, so a client can tell which
+    /// request failed.
+    pub room: Option<String>,
 }
 
 impl Refusal {
@@ -82,7 +175,13 @@ impl Refusal {
             code,
             message: message.into(),
             cid: None,
+            room: None,
         }
+    }
+
+    pub fn with_room(mut self, room: Option<String>) -> Self {
+        self.room = self.room.or(room);
+        self
     }
 
     pub fn with_cid(mut self, cid: Option<String>) -> Self {
@@ -91,15 +190,17 @@ impl Refusal {
     }
 }
 
-/// Parses a text frame. On failure the refusal carries the frame's `cid` when
-/// one can be found, so the client can tell which message failed.
-pub fn parse_client_frame(text: &str) -> Result<ClientFrame, Refusal> {
+/// Parses a text frame, allowing chat messages up to `max_chars` characters.
+/// On failure the refusal carries the frame's `cid` when one can be found, so
+/// the client can tell which message failed.
+pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, Refusal> {
     let frame = serde_json::from_str::<ClientFrame>(text).map_err(|err| {
         Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
             .with_cid(cid_of_unparsed(text))
     })?;
-    if let ClientFrame::Message { message, cid } = &frame {
-        check_message(message, cid.as_deref()).map_err(|refusal| refusal.with_cid(cid.clone()))?;
+    if let ClientFrame::Message { message, cid, .. } = &frame {
+        check_message(message, cid.as_deref(), max_chars)
+            .map_err(|refusal| refusal.with_cid(cid.clone()))?;
     }
     Ok(frame)
 }
@@ -120,7 +221,7 @@ fn cid_of_unparsed(text: &str) -> Option<String> {
     (cid.chars().count() <= MAX_CID_CHARS).then(|| cid.to_owned())
 }
 
-fn check_message(message: &str, cid: Option<&str>) -> Result<(), Refusal> {
+fn check_message(message: &str, cid: Option<&str>, max_chars: usize) -> Result<(), Refusal> {
     if cid.is_some_and(|cid| cid.is_empty() || cid.chars().count() > MAX_CID_CHARS) {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
@@ -131,10 +232,10 @@ fn check_message(message: &str, cid: Option<&str>) -> Result<(), Refusal> {
         return Err(Refusal::new(ErrorCode::Empty, "message is empty"));
     }
     let chars = message.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
+    if chars > max_chars {
         return Err(Refusal::new(
             ErrorCode::TooLong,
-            format!("message is {chars} characters; the limit is {MAX_MESSAGE_CHARS}"),
+            format!("message is {chars} characters; the limit is {max_chars}"),
         ));
     }
     Ok(())
@@ -154,17 +255,82 @@ pub struct ChatMessage {
     pub cid: Option<String>,
 }
 
+/// A room as one member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomSummary {
+    pub room: String,
+    /// "public", "private" or "dm".
+    pub kind: &'static str,
+    /// The room's latest seq.
+    pub seq: u64,
+    pub last_read: u64,
+    pub unread: u64,
+    /// Member names (empty for the lobby, where everyone is).
+    pub members: Vec<String>,
+    /// For a direct-message room, the other person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+}
+
+/// A public room in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicRoom<'a> {
+    pub room: &'a str,
+    pub members: usize,
+}
+
 /// A frame from the server. Encode with [`encode`].
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
+    /// Encode with [`welcome_frame`], which adds `users`.
     Welcome {
         protocol: u32,
         username: &'a str,
         room: &'a str,
-        users: Vec<&'a str>,
         /// The room's latest `seq`, 0 when it is empty.
         seq: u64,
+        /// Changes only when the history starts over (new file, or a
+        /// restarted `--memory` server): then old seqs mean nothing.
+        history_id: &'a str,
+        /// Whether this connection owns its name.
+        claimed: bool,
+        /// A newly issued token for the name; the client must keep it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+        /// Owners only: every room they belong to, and pending invitations.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<RoomSummary>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        invitations: Vec<&'a str>,
+    },
+    /// A room this user now belongs to (or its current state).
+    Room(&'a RoomSummary),
+    RoomLeft {
+        room: &'a str,
+    },
+    Invited {
+        room: &'a str,
+        by: &'a str,
+    },
+    InviteLink {
+        room: &'a str,
+        secret: &'a str,
+    },
+    /// This user's read mark for a room moved (from any of its tabs).
+    Read {
+        room: &'a str,
+        seq: u64,
+        unread: u64,
+    },
+    RoomList {
+        rooms: Vec<PublicRoom<'a>>,
+    },
+    Pong,
+    TransferCode {
+        code: &'a str,
+        /// When the code stops working, in ms since the epoch.
+        expires: i64,
     },
     Message(&'a ChatMessage),
     Join {
@@ -202,6 +368,8 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         cid: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<&'a str>,
     },
 }
 
@@ -211,6 +379,7 @@ impl<'a> ServerFrame<'a> {
             code: refusal.code.as_str(),
             message: &refusal.message,
             cid: refusal.cid.as_deref(),
+            room: refusal.room.as_deref(),
         }
     }
 }
@@ -222,15 +391,18 @@ pub fn encode(frame: &ServerFrame<'_>) -> String {
     serde_json::to_string(frame).expect("server frames always serialize")
 }
 
-/// Builds a `welcome` frame around `users`, a JSON array of names the hub
-/// keeps encoded, so a connect does not encode every online name again.
-pub fn welcome_frame(username: &str, room: &str, users: &str, seq: u64) -> String {
-    let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
-    format!(
-        "{{\"type\":\"welcome\",\"protocol\":{PROTOCOL_VERSION},\"username\":{},\"room\":{},\"users\":{users},\"seq\":{seq}}}",
-        quote(username),
-        quote(room),
-    )
+/// Encodes a `welcome` frame with `users`, a JSON array of names the hub
+/// keeps encoded, spliced in, so a connect does not encode every online name
+/// again.
+pub fn welcome_frame(welcome: &ServerFrame<'_>, users: &str) -> String {
+    debug_assert!(matches!(welcome, ServerFrame::Welcome { .. }));
+    let mut out = encode(welcome);
+    // `encode` ends every object with its closing brace.
+    out.pop();
+    out.push_str(",\"users\":");
+    out.push_str(users);
+    out.push('}');
+    out
 }
 
 /// Builds a `history` frame from messages already encoded as `message`
@@ -262,7 +434,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn parse(text: &str) -> Result<ClientFrame, Refusal> {
-        parse_client_frame(text)
+        parse_client_frame(text, MAX_MESSAGE_CHARS)
     }
 
     #[test]
@@ -271,7 +443,8 @@ mod tests {
             parse(r#"{"type":"message","message":"hi","cid":"c1"}"#),
             Ok(ClientFrame::Message {
                 message: "hi".into(),
-                cid: Some("c1".into())
+                cid: Some("c1".into()),
+                room: None,
             })
         );
         assert_eq!(
@@ -282,13 +455,18 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"type":"typing","active":true}"#),
-            Ok(ClientFrame::Typing { active: true })
+            Ok(ClientFrame::Typing {
+                active: true,
+                room: None
+            })
         );
         assert_eq!(
             parse(r#"{"type":"history","before":10,"limit":5}"#),
             Ok(ClientFrame::History {
                 before: Some(10),
-                limit: Some(5)
+                limit: Some(5),
+                room: None,
+                since: None,
             })
         );
     }
@@ -325,6 +503,41 @@ mod tests {
         assert_eq!(refusal.cid.as_deref(), Some("c9"));
     }
 
+    /// A cheap stand-in for the fuzz target (`fuzz/`), run with every
+    /// `cargo test`: mangled frames never panic, and whatever is accepted as
+    /// a message obeys the limits.
+    #[test]
+    fn mangled_frames_never_panic() {
+        let seeds = [
+            r#"{"type":"message","message":"hi","cid":"c"}"#,
+            r#"{"type":"history","before":3,"limit":2}"#,
+            r#"{"type":"rename","username":"bob"}"#,
+            r#"{"type":"typing","active":true}"#,
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut bytes = seeds[(state % 4) as usize].as_bytes().to_vec();
+            for k in 0..(state >> 60) {
+                let at = ((state >> (8 * (k % 7))) as usize) % bytes.len();
+                bytes[at] = (state >> (k * 3)) as u8 % 128;
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            match parse(text) {
+                Ok(ClientFrame::Message { message, .. }) => {
+                    assert!(!message.trim().is_empty());
+                    assert!(message.chars().count() <= MAX_MESSAGE_CHARS);
+                }
+                Ok(_) => {}
+                Err(refusal) => assert!(!refusal.message.is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn refusal_of_malformed_frame_keeps_its_cid() {
         let refusal = parse(r#"{"type":"message","message":7,"cid":"abc"}"#).unwrap_err();
@@ -357,16 +570,25 @@ mod tests {
     }
 
     #[test]
-    fn welcome_frame_matches_the_serde_shape() {
-        let built = welcome_frame("al\"ice", LOBBY, r#"["al\"ice","bob"]"#, 7);
-        let encoded = encode(&ServerFrame::Welcome {
+    fn welcome_frame_has_the_documented_shape() {
+        let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             username: "al\"ice",
             room: LOBBY,
-            users: vec!["al\"ice", "bob"],
             seq: 7,
-        });
-        assert_eq!(built, encoded);
+            history_id: "h",
+            claimed: false,
+            token: None,
+            rooms: Vec::new(),
+            invitations: Vec::new(),
+        };
+        let value: Value =
+            serde_json::from_str(&welcome_frame(&welcome, r#"["al\"ice","bob"]"#)).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"welcome","protocol":1,"username":"al\"ice","room":"lobby",
+                   "users":["al\"ice","bob"],"seq":7,"history_id":"h","claimed":false})
+        );
     }
 
     #[test]

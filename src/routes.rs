@@ -10,7 +10,13 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::path::Tail;
 use warp::{Filter, Rejection, Reply};
 
+use std::sync::Arc;
+
+use crate::access::{self, Origin};
 use crate::assets;
+use crate::identity::Credential;
+use crate::limits::{Admission, Gate};
+use crate::server::PeerAddr;
 use crate::session::{self, Context};
 use crate::upgrade::{self, BadHandshake, Upgrade};
 
@@ -20,51 +26,143 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// Who may use the WebSocket and the API.
+#[derive(Clone)]
+pub struct Policy {
+    pub gate: Arc<Gate>,
+    pub allowed_origins: Arc<[Origin]>,
+    /// The access key, if one is set.
+    pub key: Option<Arc<str>>,
+}
+
+/// A request refused with a status and a reason in plain words.
+#[derive(Debug)]
+struct Refused {
+    status: StatusCode,
+    reason: String,
+}
+
+impl warp::reject::Reject for Refused {}
+
+fn refused(status: StatusCode, reason: impl Into<String>) -> Rejection {
+    warp::reject::custom(Refused {
+        status,
+        reason: reason.into(),
+    })
+}
+
 /// Every route, with rejections handled and security headers added.
 pub fn routes(
     context: Context,
+    policy: Policy,
     ws_config: WebSocketConfig,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
-    healthz(context.clone(), started)
-        .or(websocket(context, ws_config))
+    healthz(context.clone(), policy.clone(), started)
+        .or(access_check(policy.clone()))
+        .or(websocket(context, policy, ws_config))
         .or(asset())
         .recover(handle_rejection)
         .with(warp::reply::with::headers(security_headers()))
 }
 
+/// Passes requests that carry the access key (or all, when none is set).
+fn with_key(policy: Policy) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::headers_cloned()
+        .and_then(move |headers: HeaderMap| {
+            let allowed = policy
+                .key
+                .as_deref()
+                .is_none_or(|key| access::has_key(&headers, key));
+            async move {
+                if allowed {
+                    Ok(())
+                } else {
+                    Err(refused(StatusCode::UNAUTHORIZED, "access key required"))
+                }
+            }
+        })
+        .untuple_one()
+}
+
 /// GET /healthz
 fn healthz(
     context: Context,
+    policy: Policy,
     started: Instant,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("healthz").and(warp::get()).map(move || {
-        warp::reply::json(&serde_json::json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime_seconds": started.elapsed().as_secs(),
-            "connections": context.hub.connection_count(),
-            "users": context.hub.user_count(),
-        }))
-    })
+    warp::path!("healthz")
+        .and(warp::get())
+        .and(with_key(policy))
+        .map(move || {
+            warp::reply::json(&serde_json::json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime_seconds": started.elapsed().as_secs(),
+                "connections": context.hub.connection_count(),
+                "users": context.hub.user_count(),
+            }))
+        })
+}
+
+/// GET /api/access: 204 if the request carries the access key (or none is
+/// set), 401 if not. The page asks before it connects, since a browser
+/// cannot see why a WebSocket was refused.
+fn access_check(policy: Policy) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "access")
+        .and(warp::get())
+        .and(with_key(policy))
+        .map(|| warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT))
 }
 
 /// GET /ws/:username?since=N
 fn websocket(
     context: Context,
+    policy: Policy,
     ws_config: WebSocketConfig,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("ws" / String)
         .and(since())
+        .and(admit(policy))
+        .and(warp::header::headers_cloned().map(|headers: HeaderMap| access::credential(&headers)))
         .and(upgrade::websocket())
         .map(
-            move |username: String, since: Option<u64>, upgrade: Upgrade| {
+            move |username: String,
+                  since: Option<u64>,
+                  admission: Admission,
+                  credential: Credential,
+                  upgrade: Upgrade| {
                 let context = context.clone();
-                upgrade.on_upgrade(ws_config, move |socket| {
-                    session::run(socket, context, username, since)
+                upgrade.on_upgrade(ws_config, move |socket| async move {
+                    // Holds the connection's place until the session ends.
+                    let _admission = admission;
+                    session::run(socket, context, username, credential, since).await
                 })
             },
         )
+}
+
+/// Checks Origin and the access key, then takes a place under the connection
+/// caps, all before the upgrade.
+fn admit(policy: Policy) -> impl Filter<Extract = (Admission,), Error = Rejection> + Clone {
+    warp::header::headers_cloned()
+        .and(warp::ext::optional::<PeerAddr>())
+        .and_then(move |headers: HeaderMap, peer: Option<PeerAddr>| {
+            let policy = policy.clone();
+            async move {
+                access::check_origin(&headers, &policy.allowed_origins)
+                    .map_err(|reason| refused(StatusCode::FORBIDDEN, reason))?;
+                if let Some(key) = &policy.key
+                    && !access::has_key(&headers, key)
+                {
+                    return Err(refused(StatusCode::UNAUTHORIZED, "access key required"));
+                }
+                policy
+                    .gate
+                    .admit(peer.map(|PeerAddr(addr)| addr.ip()))
+                    .map_err(|full| refused(full.status, full.reason))
+            }
+        })
 }
 
 /// The optional `since` query parameter; anything but a number is a 400.
@@ -136,6 +234,8 @@ fn security_headers() -> HeaderMap {
 async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
     let (status, reason) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "not found")
+    } else if let Some(refusal) = rejection.find::<Refused>() {
+        (refusal.status, refusal.reason.as_str())
     } else if let Some(bad) = rejection.find::<BadHandshake>() {
         (bad.status, bad.reason)
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
@@ -147,6 +247,10 @@ async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response,
         (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     };
     let mut response = warp::reply::with_status(format!("{reason}\n"), status).into_response();
+    // A refused client has no business keeping the connection open.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     if status == StatusCode::UPGRADE_REQUIRED {
         response.headers_mut().insert(
             header::SEC_WEBSOCKET_VERSION,

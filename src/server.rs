@@ -17,8 +17,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-/// Requests whose headers take longer than this are dropped.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for plain HTTP requests in flight.
 const HTTP_DRAIN: Duration = Duration::from_millis(500);
 
@@ -29,8 +27,13 @@ pub struct PeerAddr(pub SocketAddr);
 /// Serves `service` (the warp routes, as `warp::service(routes)`) on
 /// `listener` until `shutdown` is cancelled, then stops accepting and gives
 /// HTTP requests in flight a moment to finish.
-pub async fn serve<S>(listener: TcpListener, service: S, shutdown: CancellationToken)
-where
+/// Requests whose headers take longer than `header_timeout` are dropped.
+pub async fn serve<S>(
+    listener: TcpListener,
+    service: S,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) where
     S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
         + Clone
         + Send
@@ -60,7 +63,7 @@ where
             });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(header_timeout)
             .serve_connection(TokioIo::new(stream), per_request)
             .with_upgrades();
         let shutdown = shutdown.clone();

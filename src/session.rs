@@ -18,10 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::hub::{Backlog, ConnId, Hub, Outbound};
+use crate::identity::{self, Credential, Identity, Standing};
+use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
-    ClientFrame, ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode, history_frame,
-    parse_client_frame, welcome_frame,
+    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, PublicRoom, Refusal, RoomSummary,
+    ServerFrame, encode, history_frame, parse_client_frame, welcome_frame,
 };
+use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
 use crate::upgrade::Socket;
 use crate::username::parse_username;
@@ -40,6 +43,13 @@ const TYPING_REFRESH: Duration = Duration::from_secs(2);
 /// Default and largest page for a `history` request.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
+/// Frames of any kind (typing, paging, bad frames) a connection may send,
+/// as a multiple of the message rate: room for a person, not for a flood.
+const FRAMES_PER_MESSAGE: f64 = 4.0;
+/// Refusals for rate within `STRIKE_WINDOW` after which a connection is
+/// closed: it is not a person typing fast.
+const MAX_STRIKES: u32 = 20;
+const STRIKE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Tunables a session needs.
 #[derive(Debug, Clone)]
@@ -53,6 +63,7 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// A write that makes no progress this long closes the connection.
     pub write_timeout: Duration,
+    pub max_message_chars: usize,
 }
 
 /// Everything a session shares with the rest of the server.
@@ -60,7 +71,11 @@ pub struct Settings {
 pub struct Context {
     pub hub: Hub,
     pub store: Store,
+    pub identity: Identity,
+    pub rooms: Rooms,
     pub settings: Arc<Settings>,
+    /// Message rate per username, shared so reconnecting does not reset it.
+    pub rate_limiter: Arc<RateLimiter>,
     /// Cancelled when the server shuts down; sessions then close with 1001.
     pub shutdown: CancellationToken,
     /// Every live session holds a token, so shutdown can wait for them.
@@ -76,23 +91,45 @@ enum End {
 
 /// Runs one connection for `raw_username` (still percent-encoded), resuming
 /// after `since` if given.
-pub async fn run(mut socket: Socket, context: Context, raw_username: String, since: Option<u64>) {
+pub async fn run(
+    mut socket: Socket,
+    context: Context,
+    raw_username: String,
+    credential: Credential,
+    since: Option<u64>,
+) {
     let _alive = context.sessions.token();
     let username = match parse_username(&raw_username, true) {
         Ok(name) => name,
         Err(reason) => {
             let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
-            let frame = encode(&ServerFrame::error(&refusal));
-            let _ = socket.send(Message::text(frame)).await;
-            close(&mut socket, CloseCode::Policy, "invalid username").await;
-            return;
+            return refuse_and_close(socket, &refusal, "invalid username").await;
+        }
+    };
+    let standing = match context.identity.check(&username, &credential) {
+        Ok(standing) => standing,
+        Err(refused) => {
+            let code = match refused {
+                identity::Refused::Owned(_) => ErrorCode::NameTaken,
+                identity::Refused::BadCode => ErrorCode::InvalidCode,
+            };
+            let refusal = Refusal::new(code, refused.to_string());
+            return refuse_and_close(socket, &refusal, "name not available").await;
         }
     };
     if context.shutdown.is_cancelled() {
         close(&mut socket, CloseCode::Away, "server shutting down").await;
         return;
     }
-    let joined = context.hub.join(&username);
+    let (user_id, issued) = match standing {
+        Standing::Owner { user_id, issued } => (Some(user_id), issued),
+        Standing::Anonymous => (None, None),
+    };
+    if let Some(user) = &user_id {
+        // Owners keep a read mark in the lobby like in any room.
+        let _ = context.rooms.join(user, LOBBY, None);
+    }
+    let joined = context.hub.join(&username, user_id.clone());
     let id = joined.id;
     let mut session = Session {
         socket,
@@ -104,9 +141,21 @@ pub async fn run(mut socket: Socket, context: Context, raw_username: String, sin
         typing: None,
         last_typing_sent: None,
         last_heard: Instant::now(),
+        message_bucket: Bucket::full(context.rate_limiter.rate(), std::time::Instant::now()),
+        frame_bucket: Bucket::full(
+            frame_rate(context.rate_limiter.rate()),
+            std::time::Instant::now(),
+        ),
+        strikes: 0,
+        strikes_since: Instant::now(),
+        user_id,
+        typing_room: LOBBY.to_owned(),
     };
     log::debug!("conn {id}: {username} connected");
-    let end = match session.welcome(joined.users, since).await {
+    let end = match session
+        .welcome(joined.users, issued.as_deref(), since)
+        .await
+    {
         Ok(()) => session.serve(joined.outbound).await,
         Err(end) => end,
     };
@@ -114,7 +163,12 @@ pub async fn run(mut socket: Socket, context: Context, raw_username: String, sin
         close(&mut session.socket, code, reason).await;
     }
     session.stop_typing();
-    context.hub.leave(id);
+    if session.user_id.is_some() {
+        context.identity.touch(&session.username);
+    }
+    // At shutdown nobody is leaving; everyone is about to reconnect.
+    let announce = !context.shutdown.is_cancelled();
+    context.hub.leave(id, announce);
     log::debug!("conn {id}: {} disconnected", session.username);
 }
 
@@ -131,13 +185,29 @@ struct Session {
     typing: Option<Instant>,
     last_typing_sent: Option<Instant>,
     last_heard: Instant,
+    /// This connection's own message allowance, on top of its user's, so a
+    /// rename does not buy a fresh one.
+    message_bucket: Bucket,
+    frame_bucket: Bucket,
+    /// Rate refusals since `strikes_since`.
+    strikes: u32,
+    strikes_since: Instant,
+    /// Set when this connection proved it owns its name.
+    user_id: Option<UserId>,
+    /// The room `typing` refers to.
+    typing_room: String,
 }
 
 impl Session {
     /// Sends `welcome` and the history replay. Runs after joining the hub, so
     /// anything committed from here on is in the queue: no gap, and the
     /// overlap is dropped by `replayed_upto`.
-    async fn welcome(&mut self, users: String, since: Option<u64>) -> Result<(), End> {
+    async fn welcome(
+        &mut self,
+        users: String,
+        token: Option<&str>,
+        since: Option<u64>,
+    ) -> Result<(), End> {
         let settings = &self.context.settings;
         let limit = if since.is_some() {
             settings.resume_cap
@@ -146,9 +216,24 @@ impl Session {
         };
         let (page, latest) = self.context.store.replay(LOBBY, since, limit);
         self.replayed_upto = latest;
-        let welcome = welcome_frame(&self.username, LOBBY, &users, latest);
+        let invitations = match &self.user_id {
+            Some(user) => self.context.rooms.invitations(user),
+            None => Vec::new(),
+        };
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: &self.username,
+            room: LOBBY,
+            seq: latest,
+            history_id: self.context.store.history_id(),
+            claimed: self.user_id.is_some(),
+            token,
+            rooms: self.user_rooms(),
+            invitations: invitations.iter().map(String::as_str).collect(),
+        };
+        let welcome = welcome_frame(&welcome, &users);
         self.write_now(welcome).await?;
-        self.write_now(page_frame(&page)).await
+        self.write_now(page_frame(LOBBY, &page)).await
     }
 
     async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {
@@ -163,10 +248,7 @@ impl Session {
             let typing_deadline = self.typing.unwrap_or(far_future);
             tokio::select! {
                 _ = shutdown.cancelled() => return End::Close(CloseCode::Away, "server shutting down"),
-                _ = backlog.overflow.notified() => {
-                    log::info!("conn {}: {} is not reading; closing", self.id, self.username);
-                    return End::Close(CloseCode::Policy, "too slow: unsent backlog over limit");
-                }
+                _ = backlog.overflow.notified() => return too_slow(self.id, &self.username),
                 item = outbound.recv() => {
                     let Some(item) = item else { return End::Gone };
                     if let Err(end) = self.write_queued(item, &mut outbound).await {
@@ -174,7 +256,11 @@ impl Session {
                     }
                 }
                 incoming = self.socket.next() => {
-                    let Some(Ok(message)) = incoming else { return End::Gone };
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => return end_for_read_error(self.id, err),
+                        None => return End::Gone,
+                    };
                     self.last_heard = Instant::now();
                     if let Err(end) = self.handle(message).await {
                         return end;
@@ -201,9 +287,11 @@ impl Session {
         outbound: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>,
     ) -> Result<(), End> {
         let write_timeout = self.context.settings.write_timeout;
+        let backlog = self.backlog.clone();
+        let shutdown = self.context.shutdown.clone();
         let mut next = Some(first);
         let mut fed = 0;
-        let result = timeout(write_timeout, async {
+        let writing = async {
             while let Some(item) = next.take() {
                 let size = match item {
                     Outbound::Message { seq, frame } => {
@@ -236,30 +324,39 @@ impl Session {
                 }
             }
             self.socket.flush().await
-        })
-        .await;
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Gone),
-            Err(_) => {
-                log::info!(
-                    "conn {}: write stalled for {write_timeout:?}; closing",
-                    self.id
-                );
-                Err(End::Gone)
-            }
+        };
+        // A client that stops reading stalls this write; the backlog limit,
+        // the write timeout and shutdown each end the wait.
+        tokio::select! {
+            result = timeout(write_timeout, writing) => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(End::Gone),
+                Err(_) => {
+                    log::info!("conn {}: write stalled for {write_timeout:?}; closing", self.id);
+                    Err(End::Gone)
+                }
+            },
+            _ = backlog.overflow.notified() => Err(too_slow(self.id, &self.username)),
+            _ = shutdown.cancelled() => Err(End::Close(CloseCode::Away, "server shutting down")),
         }
     }
 
     async fn handle(&mut self, message: Message) -> Result<(), End> {
+        let counts = matches!(message, Message::Text(_) | Message::Binary(_));
+        let rate = frame_rate(self.context.rate_limiter.rate());
+        if counts && !self.frame_bucket.take(rate, std::time::Instant::now()) {
+            return self.rate_limited(None).await;
+        }
         match message {
-            Message::Text(text) => match parse_client_frame(&text) {
-                Ok(frame) => self.handle_frame(frame).await,
-                Err(refusal) => {
-                    log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
-                    self.refuse(&refusal).await
+            Message::Text(text) => {
+                match parse_client_frame(&text, self.context.settings.max_message_chars) {
+                    Ok(frame) => self.handle_frame(frame).await,
+                    Err(refusal) => {
+                        log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
+                        self.refuse(&refusal).await
+                    }
                 }
-            },
+            }
             Message::Binary(_) => {
                 let refusal = Refusal::new(
                     ErrorCode::BadRequest,
@@ -274,11 +371,22 @@ impl Session {
     }
 
     async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
+        // Every refusal below names the frame's room.
+        let scope = frame.room().map(str::to_owned);
         match frame {
-            ClientFrame::Message { message, cid } => {
+            ClientFrame::Message { message, cid, room } => {
+                if !self.allow_message() {
+                    return self.rate_limited(cid).await;
+                }
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => {
+                        return self.refuse(&refusal.with_cid(cid).with_room(scope)).await;
+                    }
+                };
                 self.stop_typing();
                 self.context.store.append(NewMessage {
-                    room: LOBBY.to_owned(),
+                    room,
                     username: self.username.to_string(),
                     message,
                     cid,
@@ -287,23 +395,61 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Rename { username } => {
+                if !self.allow_message() {
+                    return self.rate_limited(None).await;
+                }
                 let renamed = parse_username(&username, false)
                     .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))
                     .and_then(|name| {
-                        if self.typing.is_some() {
-                            self.stop_typing();
-                        }
-                        self.context.hub.rename(self.id, &name)
+                        self.stop_typing();
+                        self.rename_to(&name)
                     });
                 match renamed {
                     Ok(name) => {
                         self.username = name;
                         Ok(())
                     }
-                    Err(refusal) => self.refuse(&refusal).await,
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
-            ClientFrame::Typing { active: true } => {
+            ClientFrame::Ping => self.write_now(encode(&ServerFrame::Pong)).await,
+            ClientFrame::TransferCode => {
+                match self
+                    .user_id
+                    .is_some()
+                    .then(|| self.context.identity.transfer_code(&self.username))
+                    .flatten()
+                {
+                    Some((code, expires)) => {
+                        let shown = format!("{}-{}", &code[..4], &code[4..]);
+                        self.write_now(encode(&ServerFrame::TransferCode {
+                            code: &shown,
+                            expires,
+                        }))
+                        .await
+                    }
+                    None => {
+                        let refusal = Refusal::new(
+                            ErrorCode::BadRequest,
+                            "only a claimed name can move to another device",
+                        );
+                        self.refuse(&refusal.with_room(scope)).await
+                    }
+                }
+            }
+            ClientFrame::Typing { active, room } => {
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => return self.refuse(&refusal.with_room(scope)).await,
+                };
+                if room != self.typing_room {
+                    self.stop_typing();
+                    self.typing_room = room;
+                }
+                if !active {
+                    self.stop_typing();
+                    return Ok(());
+                }
                 let now = Instant::now();
                 self.typing = Some(now + TYPING_TIMEOUT);
                 let due = self
@@ -315,26 +461,323 @@ impl Session {
                 }
                 Ok(())
             }
-            ClientFrame::Typing { active: false } => {
-                self.stop_typing();
-                Ok(())
-            }
-            ClientFrame::History { before, limit } => {
+            ClientFrame::History {
+                before,
+                limit,
+                room,
+                since,
+            } => {
+                let room = match self.room_for(room) {
+                    Ok(room) => room,
+                    Err(refusal) => return self.refuse(&refusal.with_room(scope)).await,
+                };
                 let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-                let before = before.unwrap_or(u64::MAX);
-                match self.context.store.page(LOBBY, before, limit).await {
-                    Ok(page) => self.write_now(page_frame(&page)).await,
+                let page = match since {
+                    Some(since) => {
+                        let cap = self.context.settings.resume_cap;
+                        Ok(self.context.store.replay(&room, Some(since), cap).0)
+                    }
+                    None => {
+                        let before = before.unwrap_or(u64::MAX);
+                        self.context.store.page(&room, before, limit).await
+                    }
+                };
+                match page {
+                    Ok(page) => self.write_now(page_frame(&room, &page)).await,
                     Err(err) => {
                         log::warn!("conn {}: cannot page history: {err:#}", self.id);
                         let refusal = Refusal::new(
                             ErrorCode::Unavailable,
                             "history is unavailable right now",
                         );
-                        self.refuse(&refusal).await
+                        self.refuse(&refusal.with_room(scope)).await
                     }
                 }
             }
+            ClientFrame::CreateRoom { room, private } => {
+                let result = self
+                    .owner()
+                    .and_then(|user| room_result(self.context.rooms.create(&user, &room, private)));
+                self.answer_membership(result, scope).await
+            }
+            ClientFrame::JoinRoom { room, invite } => {
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.join(&user, &room, invite.as_deref()))
+                });
+                self.answer_membership(result, scope).await
+            }
+            ClientFrame::LeaveRoom { room } => {
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.leave(&user, &room)).map(|()| user)
+                });
+                match result {
+                    Ok(user) => {
+                        let frame = encode(&ServerFrame::RoomLeft { room: &room });
+                        self.context
+                            .hub
+                            .send_to_users(&[user], &Frame::from(frame), None);
+                        // Those who stay see the shorter member list.
+                        for member in self.context.rooms.members(&room).unwrap_or_default() {
+                            self.announce_room_named(&room, &member);
+                        }
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+                }
+            }
+            ClientFrame::Invite { room, username } => {
+                let result = self.owner().and_then(|user| {
+                    let invitee = self.owned_user(&username)?;
+                    let new = room_result(self.context.rooms.invite(&user, &room, &invitee))?;
+                    Ok((invitee, new))
+                });
+                match result {
+                    Ok((invitee, true)) => {
+                        let frame = encode(&ServerFrame::Invited {
+                            room: &room,
+                            by: &self.username,
+                        });
+                        self.context
+                            .hub
+                            .send_to_users(&[invitee], &Frame::from(frame), None);
+                        Ok(())
+                    }
+                    Ok((_, false)) => Ok(()),
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+                }
+            }
+            ClientFrame::InviteLink { room } => {
+                let secret = crate::identity::new_secret();
+                let result = self.owner().and_then(|user| {
+                    room_result(self.context.rooms.invite_link(&user, &room, &secret))
+                });
+                match result {
+                    Ok(()) => {
+                        let frame = encode(&ServerFrame::InviteLink {
+                            room: &room,
+                            secret: &secret,
+                        });
+                        self.write_now(frame).await
+                    }
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+                }
+            }
+            ClientFrame::Direct { username } => {
+                let result = self.owner().and_then(|user| {
+                    let peer = self.owned_user(&username)?;
+                    if peer == user {
+                        return Err(Refusal::new(ErrorCode::Forbidden, "that is you"));
+                    }
+                    Ok((user, peer))
+                });
+                match result {
+                    Ok((user, peer)) => {
+                        let membership = self.context.rooms.direct(&user, &peer);
+                        for member in [&user, &peer] {
+                            self.announce_room(&membership, member);
+                        }
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+                }
+            }
+            ClientFrame::Read { room, seq } => {
+                let result = self.owner().and_then(|user| {
+                    let latest = self.context.store.latest_seq(&room);
+                    let mark =
+                        room_result(self.context.rooms.mark_read(&user, &room, seq.min(latest)))?;
+                    Ok((user, mark, latest))
+                });
+                match result {
+                    Ok((user, mark, latest)) => {
+                        let frame = encode(&ServerFrame::Read {
+                            room: &room,
+                            seq: mark,
+                            unread: latest.saturating_sub(mark),
+                        });
+                        self.context
+                            .hub
+                            .send_to_users(&[user], &Frame::from(frame), None);
+                        Ok(())
+                    }
+                    Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+                }
+            }
+            ClientFrame::ListRooms => {
+                let rooms = self.context.rooms.public_rooms();
+                let frame = encode(&ServerFrame::RoomList {
+                    rooms: rooms
+                        .iter()
+                        .map(|(room, members)| PublicRoom {
+                            room,
+                            members: *members,
+                        })
+                        .collect(),
+                });
+                self.write_now(frame).await
+            }
         }
+    }
+
+    /// The room a frame names: the lobby unless it says otherwise. Any other
+    /// room needs an owned name and membership; to anyone else it does not
+    /// exist.
+    fn room_for(&self, room: Option<String>) -> Result<String, Refusal> {
+        let room = room.unwrap_or_else(|| LOBBY.to_owned());
+        if room == LOBBY {
+            return Ok(room);
+        }
+        let user = self.owner()?;
+        if self.context.rooms.is_member(&user, &room) {
+            Ok(room)
+        } else {
+            room_result(Err(RoomError::NotFound(room)))
+        }
+    }
+
+    /// This connection's user id, if it owns its name.
+    fn owner(&self) -> Result<UserId, Refusal> {
+        self.user_id.clone().ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotClaimed,
+                "rooms and direct messages need a claimed name",
+            )
+        })
+    }
+
+    /// The user who owns `name`.
+    fn owned_user(&self, name: &str) -> Result<UserId, Refusal> {
+        self.context.identity.user_of(name.trim()).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotFound,
+                format!("nobody owns the name \"{}\"", name.trim()),
+            )
+        })
+    }
+
+    async fn answer_membership(
+        &mut self,
+        result: Result<Membership, Refusal>,
+        scope: Option<String>,
+    ) -> Result<(), End> {
+        match result {
+            Ok(membership) => {
+                // Every member sees the new member list (and the newcomer
+                // the room).
+                for member in &membership.members {
+                    self.announce_room(&membership, member);
+                }
+                Ok(())
+            }
+            Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
+        }
+    }
+
+    /// Sends `user` (on all its connections) the room as it sees it.
+    fn announce_room(&self, membership: &Membership, user: &UserId) {
+        self.announce_room_named(&membership.room, user);
+    }
+
+    fn announce_room_named(&self, room: &str, user: &UserId) {
+        let rooms = self.context.rooms.memberships(user);
+        if let Some(mine) = rooms.iter().find(|m| m.room == room) {
+            let summary = self.summary(mine, user);
+            let frame = encode(&ServerFrame::Room(&summary));
+            self.context
+                .hub
+                .send_to_users(std::slice::from_ref(user), &Frame::from(frame), None);
+        }
+    }
+
+    /// Every room this connection's user belongs to, summarised.
+    fn user_rooms(&self) -> Vec<RoomSummary> {
+        let Some(user) = &self.user_id else {
+            return Vec::new();
+        };
+        self.context
+            .rooms
+            .memberships(user)
+            .iter()
+            .map(|membership| self.summary(membership, user))
+            .collect()
+    }
+
+    fn summary(&self, membership: &Membership, user: &UserId) -> RoomSummary {
+        let seq = self.context.store.latest_seq(&membership.room);
+        let members = if membership.room == LOBBY {
+            Vec::new()
+        } else {
+            self.context.identity.names_of(&membership.members)
+        };
+        let peer = (membership.kind == Kind::Direct)
+            .then(|| {
+                let others: Vec<UserId> = membership
+                    .members
+                    .iter()
+                    .filter(|m| *m != user)
+                    .cloned()
+                    .collect();
+                self.context.identity.names_of(&others).into_iter().next()
+            })
+            .flatten();
+        RoomSummary {
+            room: membership.room.clone(),
+            kind: membership.kind.as_str(),
+            seq,
+            last_read: membership.last_read,
+            unread: seq.saturating_sub(membership.last_read),
+            members,
+            peer,
+        }
+    }
+
+    /// Renames this user: its claim (if any) moves first, then presence. A
+    /// name someone owns, or someone online holds, is refused.
+    fn rename_to(&mut self, name: &str) -> Result<Arc<str>, Refusal> {
+        let from = self.username.clone();
+        self.context
+            .identity
+            .rename(&from, name)
+            .map_err(|refused| Refusal::new(ErrorCode::NameTaken, refused.to_string()))?;
+        self.context.hub.rename(self.id, name).inspect_err(|_| {
+            // Give the claim back; nobody can have taken the old key while
+            // we still hold it online.
+            let _ = self.context.identity.rename(name, &from);
+        })
+    }
+
+    /// Takes a message token from both this connection and its user.
+    fn allow_message(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let rate = self.context.rate_limiter.rate();
+        self.message_bucket.take(rate, now) && self.context.rate_limiter.allow(&self.username, now)
+    }
+
+    /// Refuses a frame for rate; closes with 1008 after too many refusals.
+    async fn rate_limited(&mut self, cid: Option<String>) -> Result<(), End> {
+        let now = Instant::now();
+        if now.duration_since(self.strikes_since) > STRIKE_WINDOW {
+            self.strikes = 0;
+            self.strikes_since = now;
+        }
+        self.strikes += 1;
+        if self.strikes > MAX_STRIKES {
+            log::info!(
+                "conn {}: {} keeps flooding; closing",
+                self.id,
+                self.username
+            );
+            return Err(End::Close(
+                CloseCode::Policy,
+                "rate limit exceeded repeatedly",
+            ));
+        }
+        let refusal = Refusal::new(
+            ErrorCode::RateLimited,
+            "slow down: too many messages; try again in a moment",
+        )
+        .with_cid(cid);
+        self.refuse(&refusal).await
     }
 
     fn stop_typing(&mut self) {
@@ -345,14 +788,21 @@ impl Session {
     }
 
     fn announce_typing(&self, active: bool) {
-        let frame = encode(&ServerFrame::Typing {
-            room: LOBBY,
+        let frame = Frame::from(encode(&ServerFrame::Typing {
+            room: &self.typing_room,
             username: &self.username,
             active,
-        });
-        self.context
-            .hub
-            .broadcast_event(Frame::from(frame), Some(&self.username));
+        }));
+        match self.context.rooms.members(&self.typing_room) {
+            None => self
+                .context
+                .hub
+                .broadcast_event(frame, Some(&self.username)),
+            Some(members) => self
+                .context
+                .hub
+                .send_to_users(&members, &frame, Some(&self.username)),
+        }
     }
 
     async fn refuse(&mut self, refusal: &Refusal) -> Result<(), End> {
@@ -387,6 +837,43 @@ impl Session {
     }
 }
 
+fn frame_rate(message_rate: Rate) -> Rate {
+    Rate {
+        per_second: message_rate.per_second * FRAMES_PER_MESSAGE,
+        burst: message_rate.burst * FRAMES_PER_MESSAGE,
+    }
+}
+
+/// The close for a frame the WebSocket layer refused.
+fn end_for_read_error(id: ConnId, err: tokio_tungstenite::tungstenite::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error;
+    log::debug!("conn {id}: read failed: {err}");
+    match err {
+        Error::Capacity(_) => End::Close(CloseCode::Size, "message too big"),
+        Error::Utf8(_) => End::Close(CloseCode::Invalid, "text frame is not valid UTF-8"),
+        Error::Protocol(_) => End::Close(CloseCode::Protocol, "WebSocket protocol error"),
+        _ => End::Gone,
+    }
+}
+
+fn too_slow(id: ConnId, username: &str) -> End {
+    log::info!("conn {id}: {username} is not reading; closing");
+    End::Close(CloseCode::Policy, "too slow: unsent backlog over limit")
+}
+
+/// Maps a rooms error to the refusal a client sees.
+fn room_result<T>(result: Result<T, RoomError>) -> Result<T, Refusal> {
+    result.map_err(|err| {
+        let code = match err {
+            RoomError::InvalidName => ErrorCode::InvalidRoom,
+            RoomError::Exists(_) => ErrorCode::RoomExists,
+            RoomError::NotFound(_) => ErrorCode::NotFound,
+            RoomError::Forbidden(_) => ErrorCode::Forbidden,
+        };
+        Refusal::new(code, err.to_string())
+    })
+}
+
 /// `text` as one text frame, or, past [`MAX_FRAGMENT_BYTES`], as a text
 /// frame and continuation frames cut at character boundaries.
 fn fragments(text: Frame) -> Vec<Message> {
@@ -414,12 +901,19 @@ fn fragments(text: Frame) -> Vec<Message> {
     parts
 }
 
-fn page_frame(page: &Page) -> String {
+fn page_frame(room: &str, page: &Page) -> String {
     history_frame(
-        LOBBY,
+        room,
         page.messages.iter().map(|stored| stored.frame.as_str()),
         page.has_more,
     )
+}
+
+/// Sends `refusal` and closes with 1008.
+async fn refuse_and_close(mut socket: Socket, refusal: &Refusal, reason: &'static str) {
+    let frame = encode(&ServerFrame::error(refusal));
+    let _ = timeout(Duration::from_secs(1), socket.send(Message::text(frame))).await;
+    close(&mut socket, CloseCode::Policy, reason).await;
 }
 
 /// Sends a close frame, giving a client that is not reading a moment, not
@@ -463,7 +957,8 @@ mod tests {
 
     #[test]
     fn empty_page_frame_is_valid() {
-        let value: serde_json::Value = serde_json::from_str(&page_frame(&Page::default())).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&page_frame(LOBBY, &Page::default())).unwrap();
         assert_eq!(value["messages"], serde_json::json!([]));
         assert_eq!(value["has_more"], false);
     }

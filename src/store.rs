@@ -1,4 +1,5 @@
-//! Durable history: SQLite in WAL mode, written by one thread in batches.
+//! Durable state: chat history and name claims, in SQLite (WAL mode),
+//! written by one thread in batches.
 //!
 //! Every append goes to a single writer thread. It drains whatever has queued
 //! since its last commit, stores it in one transaction, and only then hands the
@@ -21,13 +22,18 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
+use crate::rooms::Kind;
 
 /// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
 const APPLICATION_ID: i64 = 0x4C4E_4348;
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 3;
 
-/// Most appends committed in one transaction.
-const MAX_BATCH: usize = 1024;
+/// Most appends, and most bytes of text, committed in one transaction. A
+/// batch reaches every client at once, so it must stay well inside a
+/// client's backlog limit (about 1000 frames or 1 MiB by default), or a
+/// healthy client that is one batch behind would be cut off.
+const MAX_BATCH: usize = 256;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Where history lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +104,65 @@ pub struct Page {
     pub has_more: bool,
 }
 
+/// A claimed name as stored: only a hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    /// Stable across renames; rooms refer to users by it.
+    pub user_id: String,
+    pub name: String,
+    pub token_hash: [u8; 32],
+    /// Milliseconds since the epoch.
+    pub last_seen: i64,
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub room: String,
+    pub kind: Kind,
+    pub invite_hash: Option<[u8; 32]>,
+    /// Member user ids and their last read seq.
+    pub members: Vec<(String, u64)>,
+    /// User ids invited by name, not yet joined.
+    pub invited: Vec<String>,
+}
+
+/// A change to rooms, stored in order with the messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomChange {
+    Create {
+        room: String,
+        kind: Kind,
+        created: i64,
+    },
+    Join {
+        room: String,
+        user: String,
+    },
+    Leave {
+        room: String,
+        user: String,
+    },
+    Invite {
+        room: String,
+        user: String,
+    },
+    InviteLink {
+        room: String,
+        hash: [u8; 32],
+    },
+    Read {
+        room: String,
+        user: String,
+        seq: u64,
+    },
+}
+
 enum Request {
     Append(NewMessage),
+    SaveClaim(ClaimRecord),
+    DeleteClaim(String),
+    Room(RoomChange),
     Page {
         room: String,
         before: u64,
@@ -142,6 +205,12 @@ struct Inner {
     recent_capacity: usize,
     writer: Mutex<Option<JoinHandle<()>>>,
     location: Location,
+    /// Claims and rooms read at start-up, each taken once.
+    claims: Mutex<Option<Vec<ClaimRecord>>>,
+    rooms: Mutex<Option<Vec<RoomRecord>>>,
+    /// Made when the history was created. A client that sees it change knows
+    /// seqs started over (a new file, or `--memory` restarted).
+    history_id: String,
 }
 
 impl Store {
@@ -164,6 +233,15 @@ impl Store {
         init_schema(&conn).context("cannot prepare the history database")?;
         let mut recent = Recent::default();
         load_recent(&conn, recent_capacity, &mut recent).context("cannot read history")?;
+        let claims = load_claims(&conn).context("cannot read name claims")?;
+        let rooms = load_rooms(&conn).context("cannot read rooms")?;
+        let history_id: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'history_id'",
+                [],
+                |row| row.get(0),
+            )
+            .context("cannot read the history id")?;
         let (requests, receiver) = mpsc::channel();
         let store = Store {
             inner: Arc::new(Inner {
@@ -172,6 +250,9 @@ impl Store {
                 recent_capacity,
                 writer: Mutex::new(None),
                 location,
+                claims: Mutex::new(Some(claims)),
+                rooms: Mutex::new(Some(rooms)),
+                history_id,
             }),
         };
         let writer = Writer {
@@ -187,8 +268,37 @@ impl Store {
         Ok(store)
     }
 
+    pub fn history_id(&self) -> &str {
+        &self.inner.history_id
+    }
+
     pub fn location(&self) -> &Location {
         &self.inner.location
+    }
+
+    /// The name claims stored at start-up (empty after the first call).
+    pub fn take_claims(&self) -> Vec<ClaimRecord> {
+        lock(&self.inner.claims).take().unwrap_or_default()
+    }
+
+    /// The rooms stored at start-up (empty after the first call).
+    pub fn take_rooms(&self) -> Vec<RoomRecord> {
+        lock(&self.inner.rooms).take().unwrap_or_default()
+    }
+
+    /// Queues a change to rooms.
+    pub fn save_room_change(&self, change: RoomChange) {
+        self.send(Request::Room(change));
+    }
+
+    /// Queues a claim to be stored (replacing the one with its name).
+    pub fn save_claim(&self, claim: ClaimRecord) {
+        self.send(Request::SaveClaim(claim));
+    }
+
+    /// Queues the removal of `name`'s claim.
+    pub fn delete_claim(&self, name: &str) {
+        self.send(Request::DeleteClaim(name.to_owned()));
     }
 
     /// Queues a message. Its outcome arrives through `on_commit`.
@@ -307,7 +417,7 @@ fn open_file(path: &Path) -> anyhow::Result<Connection> {
         if application_id != APPLICATION_ID {
             let tables: i64 = conn
                 .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
-                .with_context(|| format!("cannot read {shown}"))?;
+                .with_context(|| format!("{shown} is corrupt or unreadable"))?;
             if tables > 0 {
                 bail!(
                     "{shown} is a SQLite database that belongs to another program; \
@@ -340,8 +450,39 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
+    // Each step is idempotent, so a file at any earlier version catches up.
+    let history_id = uuid::Uuid::new_v4();
     conn.execute_batch(&format!(
         "BEGIN;
+         CREATE TABLE IF NOT EXISTS meta (
+             key   TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         );
+         INSERT OR IGNORE INTO meta (key, value) VALUES ('history_id', '{history_id}');
+         CREATE TABLE IF NOT EXISTS claims (
+             name_key   TEXT    PRIMARY KEY,
+             user_id    TEXT    NOT NULL UNIQUE,
+             name       TEXT    NOT NULL,
+             token_hash BLOB    NOT NULL,
+             last_seen  INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS rooms (
+             room        TEXT    PRIMARY KEY,
+             kind        TEXT    NOT NULL,
+             created     INTEGER NOT NULL,
+             invite_hash BLOB
+         );
+         CREATE TABLE IF NOT EXISTS members (
+             room      TEXT    NOT NULL,
+             user_id   TEXT    NOT NULL,
+             last_read INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS invites (
+             room    TEXT NOT NULL,
+             user_id TEXT NOT NULL,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS messages (
              room     TEXT    NOT NULL,
              seq      INTEGER NOT NULL,
@@ -358,6 +499,66 @@ fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA user_version = {SCHEMA_VERSION};
          COMMIT;"
     ))
+}
+
+fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
+    conn.prepare("SELECT user_id, name, token_hash, last_seen FROM claims")?
+        .query_map([], |row| {
+            let hash: Vec<u8> = row.get(2)?;
+            Ok(ClaimRecord {
+                user_id: row.get(0)?,
+                name: row.get(1)?,
+                token_hash: hash.try_into().unwrap_or([0; 32]),
+                last_seen: row.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
+    let mut rooms: Vec<RoomRecord> = conn
+        .prepare("SELECT room, kind, invite_hash FROM rooms ORDER BY room")?
+        .query_map([], |row| {
+            let kind: String = row.get(1)?;
+            let hash: Option<Vec<u8>> = row.get(2)?;
+            Ok(RoomRecord {
+                room: row.get(0)?,
+                kind: Kind::parse(&kind).unwrap_or(Kind::Private),
+                invite_hash: hash.and_then(|h| h.try_into().ok()),
+                members: Vec::new(),
+                invited: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, room) in rooms.iter().enumerate() {
+        by_name.insert(room.room.clone(), i);
+    }
+    let mut members = conn.prepare("SELECT room, user_id, last_read FROM members")?;
+    let rows = members.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (room, user, read) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].members.push((user, read));
+        }
+    }
+    let mut invites = conn.prepare("SELECT room, user_id FROM invites")?;
+    let rows = invites.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (room, user) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].invited.push(user);
+        }
+    }
+    Ok(rooms)
 }
 
 fn load_recent(conn: &Connection, capacity: usize, recent: &mut Recent) -> rusqlite::Result<()> {
@@ -404,6 +605,52 @@ fn read_page(conn: &Connection, room: &str, before: u64, limit: usize) -> rusqli
     })
 }
 
+enum Change {
+    SaveClaim(ClaimRecord),
+    DeleteClaim(String),
+    Room(RoomChange),
+}
+
+fn apply_room_change(tx: &rusqlite::Transaction<'_>, change: RoomChange) -> rusqlite::Result<()> {
+    match change {
+        RoomChange::Create {
+            room,
+            kind,
+            created,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO rooms (room, kind, created) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![room, kind.as_str(), created])?;
+        }
+        RoomChange::Join { room, user } => {
+            tx.prepare_cached("INSERT OR IGNORE INTO members (room, user_id) VALUES (?1, ?2)")?
+                .execute(params![room, user])?;
+            tx.prepare_cached("DELETE FROM invites WHERE room = ?1 AND user_id = ?2")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::Leave { room, user } => {
+            tx.prepare_cached("DELETE FROM members WHERE room = ?1 AND user_id = ?2")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::Invite { room, user } => {
+            tx.prepare_cached("INSERT OR IGNORE INTO invites (room, user_id) VALUES (?1, ?2)")?
+                .execute(params![room, user])?;
+        }
+        RoomChange::InviteLink { room, hash } => {
+            tx.prepare_cached("UPDATE rooms SET invite_hash = ?2 WHERE room = ?1")?
+                .execute(params![room, &hash[..]])?;
+        }
+        RoomChange::Read { room, user, seq } => {
+            tx.prepare_cached(
+                "UPDATE members SET last_read = max(last_read, ?3) WHERE room = ?1 AND user_id = ?2",
+            )?
+            .execute(params![room, user, seq as i64])?;
+        }
+    }
+    Ok(())
+}
+
 /// Owns the connection; runs on its own thread.
 struct Writer {
     conn: Connection,
@@ -414,13 +661,18 @@ struct Writer {
 impl Writer {
     fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
+        let mut changes = Vec::new();
+        let mut batch_bytes = 0;
         let mut closing = false;
         while !closing {
             let Ok(first) = requests.recv() else { break };
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
-                    Request::Append(message) => appends.push(message),
+                    Request::Append(message) => {
+                        batch_bytes += message.message.len();
+                        appends.push(message);
+                    }
                     Request::Page {
                         room,
                         before,
@@ -431,20 +683,63 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
+                    Request::SaveClaim(claim) => changes.push(Change::SaveClaim(claim)),
+                    Request::DeleteClaim(name) => changes.push(Change::DeleteClaim(name)),
+                    Request::Room(change) => changes.push(Change::Room(change)),
                     Request::Close => closing = true,
                 }
-                next = if appends.len() < MAX_BATCH {
+                next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
                     requests.try_recv().ok()
                 } else {
                     None
                 };
             }
+            // Before the messages of the same batch: a message to a room
+            // must not be on disk without the room.
+            if !changes.is_empty()
+                && let Err(err) = self.apply_changes(std::mem::take(&mut changes))
+            {
+                // A lost claim is made again from the token the client still
+                // holds; a lost room change is redone by the user.
+                log::error!("cannot save names and rooms: {err:#}");
+            }
             if !appends.is_empty() {
+                batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
                 (self.on_commit)(outcomes);
             }
         }
         log::debug!("store writer stopped");
+    }
+
+    fn apply_changes(&mut self, changes: Vec<Change>) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            match change {
+                Change::SaveClaim(claim) => {
+                    tx.prepare_cached(
+                        "INSERT INTO claims (name_key, user_id, name, token_hash, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (name_key) DO UPDATE SET
+                             user_id = excluded.user_id, name = excluded.name,
+                             token_hash = excluded.token_hash, last_seen = excluded.last_seen",
+                    )?
+                    .execute(params![
+                        claim.name.to_lowercase(),
+                        claim.user_id,
+                        claim.name,
+                        &claim.token_hash[..],
+                        claim.last_seen
+                    ])?;
+                }
+                Change::DeleteClaim(name) => {
+                    tx.prepare_cached("DELETE FROM claims WHERE name_key = ?1")?
+                        .execute(params![name.to_lowercase()])?;
+                }
+                Change::Room(change) => apply_room_change(&tx, change)?,
+            }
+        }
+        tx.commit()
     }
 
     fn commit(&mut self, appends: Vec<NewMessage>) -> Vec<Outcome> {

@@ -13,12 +13,16 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::{Filter, Rejection, Reply};
 
+use crate::access;
+
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// A valid upgrade request, not yet answered.
 pub struct Upgrade {
     accept_key: String,
     on_upgrade: OnUpgrade,
+    /// The client offered our subprotocol, so the answer must select it.
+    subprotocol: bool,
 }
 
 /// Why a request is not a valid WebSocket handshake.
@@ -47,6 +51,7 @@ pub fn websocket() -> impl Filter<Extract = (Upgrade,), Error = Rejection> + Clo
                         Ok(Upgrade {
                             accept_key,
                             on_upgrade,
+                            subprotocol: access::wants_subprotocol(&headers),
                         })
                     })
                     .map_err(warp::reject::custom)
@@ -104,6 +109,7 @@ impl Upgrade {
         let Upgrade {
             accept_key,
             on_upgrade,
+            subprotocol,
         } = self;
         tokio::spawn(async move {
             match on_upgrade.await {
@@ -123,6 +129,12 @@ impl Upgrade {
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         if let Ok(value) = HeaderValue::from_str(&accept_key) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+        }
+        if subprotocol {
+            headers.insert(
+                header::SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_static(access::SUBPROTOCOL),
+            );
         }
         response
     }

@@ -105,6 +105,34 @@ mod tests {
         assert!(parse_username(&"é".repeat(33), false).is_err());
     }
 
+    /// A cheap stand-in for the fuzz target (`fuzz/`), run with every
+    /// `cargo test`: random strings never panic and accepted names obey the
+    /// rules.
+    #[test]
+    fn random_input_never_panics_and_accepted_names_are_valid() {
+        let alphabet: Vec<char> = "aZ9 %2fF0E28BAE/\\\u{0}\u{200B}\u{202E}sytemSYTEM\t\né李"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 40) as usize;
+            let raw: String = (0..len)
+                .map(|i| alphabet[((state >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            for decode in [true, false] {
+                if let Ok(name) = parse_username(&raw, decode) {
+                    assert!((1..=MAX_USERNAME_CHARS).contains(&name.chars().count()));
+                    assert_eq!(name.trim(), name);
+                    assert!(!name.chars().any(is_forbidden));
+                    assert!(!name.eq_ignore_ascii_case(RESERVED));
+                }
+            }
+        }
+    }
+
     #[test]
     fn rename_values_are_not_percent_decoded() {
         assert_eq!(parse_username("100%25", false).unwrap(), "100%25");

@@ -46,3 +46,215 @@ fn help_and_version() {
     assert!(version.status.success());
     assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+/// Runs the binary to completion with `args` in `cwd`; returns (success, stderr).
+fn run_to_exit(args: &[&str], cwd: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Started from an empty folder with no flags but the port, the binary serves
+/// the page and its script with the right types, and keeps history there.
+#[test]
+fn runs_from_an_empty_folder() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let server = Server::spawn(
+        &["--port", "0", "--bind", "127.0.0.1", "--no-qr"],
+        dir.path(),
+    );
+    let index = server.get("/");
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let script = server.get("/script.js");
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(dir.path().join("lanchat.db").exists());
+    let history_line = server
+        .banner
+        .lines()
+        .find(|l| l.contains("History:"))
+        .unwrap();
+    assert!(history_line.contains(dir.path().join("lanchat.db").to_str().unwrap()));
+}
+
+/// Assets carry an ETag and answer a matching If-None-Match with 304;
+/// unknown paths are 404; every response has the security headers.
+#[test]
+fn assets_are_cacheable_and_unknown_paths_are_404() {
+    let server = Server::start();
+    let script = server.get("/script.js");
+    let etag = script.header("etag").expect("etag").to_owned();
+    assert_eq!(script.header("cache-control"), Some("no-cache"));
+    let raw = format!(
+        "GET /script.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n"
+    );
+    let again = common::http_request(server.addr, &raw);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    for path in ["/nope", "/ws", "/../Cargo.toml", "/src/main.rs"] {
+        let response = server.get(path);
+        assert_eq!(response.status, 404, "{path}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert!(
+            response
+                .header("content-security-policy")
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+    }
+    assert_eq!(server.get("/ws/alice").status, 400, "not an upgrade");
+}
+
+/// GET /healthz reports version, uptime and open connections.
+#[tokio::test]
+async fn healthz_reports_connections() {
+    let server = Server::start();
+    let health = server.get("/healthz").json();
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health["connections"], 0);
+    assert!(health["uptime_seconds"].is_u64());
+    let _alice = common::Client::join(&server, "alice").await;
+    assert_eq!(server.get("/healthz").json()["connections"], 1);
+}
+
+/// A port that was asked for and is busy is a clear error.
+#[test]
+fn busy_requested_port_is_an_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::TempDir::new().unwrap();
+    let (ok, stderr) = run_to_exit(
+        &["--port", &port, "--bind", "127.0.0.1", "--memory"],
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("already in use"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+}
+
+/// With no port given and 8080 busy, the server takes a free port and says so.
+#[test]
+fn busy_default_port_falls_back_to_a_free_one() {
+    // Either we hold 8080 now or something else already does.
+    let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let dir = tempfile::TempDir::new().unwrap();
+    let server = Server::spawn(&["--bind", "127.0.0.1", "--memory", "--no-qr"], dir.path());
+    assert_ne!(server.addr.port(), 8080);
+    assert!(
+        server.banner.contains("port 8080 is busy"),
+        "{}",
+        server.banner
+    );
+    assert_eq!(server.get("/healthz").status, 200);
+}
+
+/// Bad flags give one clear line and a non-zero exit.
+#[test]
+fn bad_flags_are_refused() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for args in [
+        &["--port", "nope"][..],
+        &["--bind", "somewhere"],
+        &["--history", "-3"],
+        &["--memory", "--db", "x.db"],
+        &["--ping-interval", "60", "--idle-timeout", "30"],
+    ] {
+        let (ok, stderr) = run_to_exit(args, dir.path());
+        assert!(!ok, "{args:?} was accepted");
+        assert!(stderr.starts_with("lanchat: "), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+    }
+}
+
+/// A file that is not our database is refused and left byte-for-byte alone:
+/// plain text, a corrupt SQLite file, and another program's database.
+#[test]
+fn foreign_or_corrupt_database_is_refused_and_untouched() {
+    let dir = tempfile::TempDir::new().unwrap();
+
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "my precious notes, not a database\n".repeat(200)).unwrap();
+
+    let foreign = dir.path().join("other.db");
+    {
+        let conn = rusqlite::Connection::open(&foreign).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE accounts (id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x');",
+        )
+        .unwrap();
+    }
+
+    let corrupt = dir.path().join("corrupt.db");
+    {
+        let conn = rusqlite::Connection::open(&corrupt).unwrap();
+        conn.execute_batch("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('hello');")
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&corrupt).unwrap();
+    for byte in &mut bytes[100..] {
+        *byte ^= 0x5A;
+    }
+    std::fs::write(&corrupt, &bytes).unwrap();
+
+    for (path, words) in [
+        (&text, "not a lanchat history file"),
+        (&foreign, "belongs to another program"),
+        (&corrupt, ""),
+    ] {
+        let before = std::fs::read(path).unwrap();
+        let (ok, stderr) =
+            run_to_exit(&["--port", "0", "--db", path.to_str().unwrap()], dir.path());
+        assert!(!ok, "{} was accepted", path.display());
+        assert!(stderr.contains(words), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            before,
+            "{} was modified",
+            path.display()
+        );
+        assert!(
+            !dir.path()
+                .join(format!(
+                    "{}-wal",
+                    path.file_name().unwrap().to_str().unwrap()
+                ))
+                .exists()
+        );
+    }
+}
+
+/// A directory where the file should be, or an unreadable folder, is a clear error.
+#[test]
+fn unopenable_database_is_an_error() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (ok, stderr) = run_to_exit(
+        &["--port", "0", "--db", dir.path().to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    let missing = dir.path().join("no/such/folder/chat.db");
+    let (ok, stderr) = run_to_exit(
+        &["--port", "0", "--db", missing.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(stderr.contains("cannot open"), "{stderr}");
+}

@@ -52,11 +52,18 @@ impl Server {
         server
     }
 
-    /// Starts the server on the given history file (kept by the caller).
+    /// Starts the server on the given history file (kept by the caller), or
+    /// in memory if `extra` says `--memory`.
+    /// Tests send faster than people type, so the rate limit is off unless
+    /// `extra` sets it.
     pub fn start_on_db(db: &Path, extra: &[&str]) -> Server {
-        let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--db"];
-        let db_arg = db.to_str().expect("utf-8 path");
-        args.push(db_arg);
+        let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr"];
+        if !extra.contains(&"--memory") {
+            args.extend_from_slice(&["--db", db.to_str().expect("utf-8 path")]);
+        }
+        if !extra.contains(&"--rate-limit") {
+            args.extend_from_slice(&["--rate-limit", "0"]);
+        }
         args.extend_from_slice(extra);
         Server::spawn(&args, db.parent().expect("db has a folder"))
     }
@@ -67,7 +74,10 @@ impl Server {
         let mut child = Command::new(binary())
             .args(args)
             .current_dir(cwd)
-            .env("RUST_LOG", "warn,lanchat=debug")
+            .env(
+                "RUST_LOG",
+                std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -97,7 +107,7 @@ impl Server {
             banner.push_str(&line);
             banner.push('\n');
             if let Some(url) = line.trim().strip_prefix("Local:") {
-                break url.trim().to_owned();
+                break url.trim().split('#').next().unwrap_or_default().to_owned();
             }
         };
         // Keep the banner's remaining lines (Network, History) too.
@@ -252,6 +262,25 @@ impl Client {
         Client { ws }
     }
 
+    /// Connects offering subprotocols (`lanchat` is always offered first).
+    pub async fn connect_offering(server: &Server, path: &str, protocols: &[&str]) -> Client {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = server.ws_url(path).into_client_request().expect("request");
+        let offered = std::iter::once("lanchat")
+            .chain(protocols.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", ");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            offered.parse().expect("header value"),
+        );
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect timed out")
+            .expect("websocket connect");
+        Client { ws }
+    }
+
     /// Connects and consumes `welcome` and the first `history`, returning both.
     pub async fn join(server: &Server, name: &str) -> (Client, Value, Value) {
         let mut client = Client::connect(server, name).await;
@@ -332,4 +361,121 @@ impl Client {
 pub enum Event {
     Frame(Value),
     Closed(Option<CloseFrame>),
+}
+
+/// Polls `condition` until it holds, failing the test after `WAIT`.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A WebSocket handshake done by hand, so a test can send any headers and
+/// then any bytes. Returns the status, the response headers and the stream.
+pub fn raw_upgrade(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, TcpStream) {
+    let stream = TcpStream::connect(addr).expect("connect");
+    raw_upgrade_on(stream, addr, path, headers)
+}
+
+/// The same handshake over a stream the caller connected (from a chosen
+/// source address, say).
+pub fn raw_upgrade_on(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, TcpStream) {
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // Read the head byte by byte so no frame bytes after it are swallowed.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).unwrap_or(0) == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, stream)
+}
+
+/// A client-to-server frame, masked with a zero key (valid, and readable).
+pub fn masked_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![if fin { 0x80 | opcode } else { opcode }];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=0xFFFF => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads server frames from a raw stream until a close frame; returns its
+/// code, or None if the connection ended without one.
+pub fn read_close_code(stream: &mut TcpStream) -> Option<u16> {
+    loop {
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head).ok()?;
+        let mut len = u64::from(head[1] & 0x7F);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext).ok()?;
+            len = u64::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext).ok()?;
+            len = u64::from_be_bytes(ext);
+        }
+        let mut payload = vec![0u8; len as usize];
+        stream.read_exact(&mut payload).ok()?;
+        if head[0] & 0x0F == 0x8 {
+            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        }
+    }
+}
+
+/// The server process's resident memory (KiB) and open file count.
+pub fn process_usage(pid: u32) -> (u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    (rss, fds)
 }

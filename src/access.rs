@@ -1,0 +1,271 @@
+//! Who gets in: the Origin check that stops other sites' pages from opening
+//! our WebSocket in a visitor's browser, and the optional access key.
+
+use warp::http::{HeaderMap, header};
+
+use crate::identity::Credential;
+
+/// The WebSocket subprotocol the page asks for; the server selects it.
+pub const SUBPROTOCOL: &str = "lanchat";
+/// The page offers the key as a second subprotocol, `key.<hex of the key>`,
+/// because a browser's WebSocket can send no other header, and a query
+/// string would put the key in logs.
+const KEY_PROTOCOL_PREFIX: &str = "key.";
+
+/// An origin reduced to what decides "same site": scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]`. Only http and https pages can be ours.
+    pub fn parse(text: &str) -> Option<Origin> {
+        let (scheme, authority) = text.trim().split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = authority.trim_end_matches('/');
+        let (host, port) = split_host_port(authority)?;
+        Some(Origin {
+            scheme,
+            host,
+            port: port.unwrap_or(default_port),
+        })
+    }
+}
+
+/// Splits `host[:port]` (with `[v6]` brackets) into a lowercased host and
+/// an optional port.
+fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    if authority.is_empty() || authority.contains(['/', '@', ' ']) {
+        return None;
+    }
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':')?.parse().ok()?),
+        };
+        (format!("[{host}]"), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host.to_owned(), Some(port.parse().ok()?)),
+            None => (authority.to_owned(), None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port))
+}
+
+/// Whether a WebSocket request with these headers may proceed. A request
+/// without `Origin` is not from a browser page and is allowed; a browser's
+/// must name the same host and port it is talking to, or an allowed origin.
+pub fn check_origin(headers: &HeaderMap, allowed: &[Origin]) -> Result<(), String> {
+    let Some(origin_header) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin_text = origin_header.to_str().unwrap_or("(not text)");
+    let refused = || format!("cross-site WebSocket refused: origin {origin_text} is not allowed");
+    let origin = Origin::parse(origin_text).ok_or_else(refused)?;
+    if allowed.contains(&origin) {
+        return Ok(());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(split_host_port)
+        .ok_or_else(refused)?;
+    let same_host = host.0 == origin.host;
+    let same_port = host.1.unwrap_or(match origin.scheme.as_str() {
+        "https" => 443,
+        _ => 80,
+    }) == origin.port;
+    if same_host && same_port {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+/// Whether the request offers a subprotocol we can select.
+pub fn wants_subprotocol(headers: &HeaderMap) -> bool {
+    offered_protocols(headers).any(|p| p == SUBPROTOCOL)
+}
+
+fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+}
+
+/// What the client offers to prove it owns its name, from its subprotocols:
+/// `token.<token>`, `code.<transfer code>`, or `claim` to claim a free name.
+pub fn credential(headers: &HeaderMap) -> Credential {
+    let mut credential = Credential::None;
+    for protocol in offered_protocols(headers) {
+        if let Some(token) = protocol.strip_prefix("token.") {
+            return Credential::Token(token.to_owned());
+        } else if let Some(code) = protocol.strip_prefix("code.") {
+            credential = Credential::TransferCode(code.to_owned());
+        } else if protocol == "claim" && credential == Credential::None {
+            credential = Credential::Claim;
+        }
+    }
+    credential
+}
+
+/// Whether the request carries `key`: as `Authorization: Bearer <key>`, or as
+/// the `key.<hex>` subprotocol.
+pub fn has_key(headers: &HeaderMap, key: &str) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.as_bytes().strip_prefix(b"Bearer "))
+        .map(<[u8]>::to_vec);
+    let from_protocol = || {
+        offered_protocols(headers)
+            .find_map(|p| p.strip_prefix(KEY_PROTOCOL_PREFIX))
+            .and_then(decode_hex)
+    };
+    bearer
+        .or_else(from_protocol)
+        .is_some_and(|offered| constant_time_eq(&offered, key.as_bytes()))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Compares without stopping at the first difference, so timing does not
+/// reveal how much of a guess was right. (The length can leak; a key's
+/// length is not the secret.)
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warp::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_bytes(value.as_bytes()).unwrap());
+        }
+        map
+    }
+
+    fn origin_ok(origin: &str, host: &str) -> bool {
+        check_origin(&headers(&[("origin", origin), ("host", host)]), &[]).is_ok()
+    }
+
+    #[test]
+    fn same_origin_is_allowed() {
+        assert!(origin_ok("http://192.168.1.5:8080", "192.168.1.5:8080"));
+        assert!(origin_ok("http://Chat.Local", "chat.local:80"));
+        assert!(origin_ok("https://chat.example", "chat.example"));
+        assert!(origin_ok("http://[::1]:8080", "[::1]:8080"));
+        assert!(
+            check_origin(&headers(&[("host", "x:1")]), &[]).is_ok(),
+            "no Origin: not a browser"
+        );
+    }
+
+    #[test]
+    fn other_origins_are_refused() {
+        assert!(!origin_ok(
+            "http://192.168.1.5.evil.example:8080",
+            "192.168.1.5:8080"
+        ));
+        assert!(!origin_ok("http://evil.example", "192.168.1.5:8080"));
+        assert!(!origin_ok("null", "192.168.1.5:8080"));
+        assert!(!origin_ok("https://192.168.1.5:8080", "192.168.1.5:8081"));
+        assert!(!origin_ok("http://192.168.1.5:9090", "192.168.1.5:8080"));
+        assert!(!origin_ok("ftp://192.168.1.5:8080", "192.168.1.5:8080"));
+        assert!(!origin_ok(
+            "http://192.168.1.5:8080",
+            "192.168.1.5:8080@evil"
+        ));
+        assert!(!origin_ok("http://a@192.168.1.5:8080", "192.168.1.5:8080"));
+    }
+
+    #[test]
+    fn allowed_origins_are_let_in() {
+        let allowed = [Origin::parse("https://chat.example.org").unwrap()];
+        let request = headers(&[
+            ("origin", "https://chat.example.org"),
+            ("host", "10.0.0.2:8080"),
+        ]);
+        assert!(check_origin(&request, &allowed).is_ok());
+        let other = headers(&[
+            ("origin", "http://chat.example.org"),
+            ("host", "10.0.0.2:8080"),
+        ]);
+        assert!(check_origin(&other, &allowed).is_err(), "scheme matters");
+    }
+
+    #[test]
+    fn key_is_read_from_bearer_or_subprotocol() {
+        let key = "pa55 wörd";
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(has_key(
+            &headers(&[("authorization", "Bearer pa55 wörd")]),
+            key
+        ));
+        let offered = format!("lanchat, key.{hex}");
+        assert!(has_key(
+            &headers(&[("sec-websocket-protocol", &offered)]),
+            key
+        ));
+        assert!(!has_key(
+            &headers(&[("sec-websocket-protocol", "lanchat, key.00")]),
+            key
+        ));
+        assert!(!has_key(&headers(&[("authorization", "Bearer nope")]), key));
+        assert!(!has_key(&headers(&[]), key));
+        assert!(wants_subprotocol(&headers(&[(
+            "sec-websocket-protocol",
+            &offered
+        )])));
+    }
+
+    #[test]
+    fn credentials_come_from_subprotocols() {
+        let offered = |value: &str| credential(&headers(&[("sec-websocket-protocol", value)]));
+        assert_eq!(credential(&headers(&[])), Credential::None);
+        assert_eq!(offered("lanchat"), Credential::None);
+        assert_eq!(offered("lanchat, claim"), Credential::Claim);
+        assert_eq!(
+            offered("lanchat, token.ab12"),
+            Credential::Token("ab12".into())
+        );
+        assert_eq!(
+            offered("lanchat, claim, token.ab12"),
+            Credential::Token("ab12".into())
+        );
+        assert_eq!(
+            offered("lanchat, code.ABCD-EFGH"),
+            Credential::TransferCode("ABCD-EFGH".into())
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! Names people own, without accounts.
+//!
+//! A client may claim a free name: the server hands it a random secret token
+//! and keeps only the token's SHA-256. From then on the name needs the token;
+//! without it the connection gets `name_taken`. Every tab of one browser
+//! shares the token, so one person with several tabs is one user. A short,
+//! single-use transfer code moves a name to another device. Claims unused for
+//! the configured time are released.
+//!
+//! Clients that never claim (protocol v1 clients) keep working with any name
+//! nobody has claimed, exactly as before.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::hub::now_millis;
+use crate::store::{ClaimRecord, Store};
+
+/// How long a transfer code stays valid.
+const TRANSFER_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Transfer codes use letters and digits that cannot be mistaken for each
+/// other when read off a screen.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+const CODE_LENGTH: usize = 8;
+
+/// What a connecting client offers to prove who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Nothing: a v1 client, or one using a name it does not own.
+    None,
+    /// "I want to own this name": claim it if it is free.
+    Claim,
+    /// The token from an earlier claim.
+    Token(String),
+    /// A transfer code shown on the owner's other device.
+    TransferCode(String),
+}
+
+/// The outcome of checking a name against its claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Nobody owns the name and the client did not ask to.
+    Anonymous,
+    /// The client owns the name, as user `user_id`. `issued` is a token it
+    /// must keep, when this connection created or moved the claim.
+    Owner {
+        user_id: Arc<str>,
+        issued: Option<String>,
+    },
+}
+
+/// Why a name cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("\"{0}\" belongs to someone else; pick another name")]
+    Owned(String),
+    #[error("that transfer code is wrong or has expired")]
+    BadCode,
+}
+
+struct Claim {
+    /// Stable across renames and device moves.
+    user_id: Arc<str>,
+    name: String,
+    token_hash: [u8; 32],
+    last_seen: i64,
+    /// An outstanding transfer code and when it expires.
+    transfer: Option<(String, i64)>,
+}
+
+/// Handle to the claims. Cheap to clone.
+#[derive(Clone)]
+pub struct Identity {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Claims by lowercased name, so "Alice" and "alice" are one claim.
+    /// Held only for map lookups and updates, never across I/O: writes to
+    /// disk are queued to the store.
+    claims: Mutex<HashMap<String, Claim>>,
+    store: Store,
+    ttl: Duration,
+}
+
+impl Identity {
+    /// Loads the claims the store kept, dropping those unused for `ttl`.
+    pub fn load(store: Store, records: Vec<ClaimRecord>, ttl: Duration) -> Identity {
+        let identity = Identity {
+            inner: Arc::new(Inner {
+                claims: Mutex::new(HashMap::new()),
+                store,
+                ttl,
+            }),
+        };
+        {
+            let mut claims = identity.claims();
+            for record in records {
+                claims.insert(
+                    key(&record.name),
+                    Claim {
+                        user_id: Arc::from(record.user_id),
+                        name: record.name,
+                        token_hash: record.token_hash,
+                        last_seen: record.last_seen,
+                        transfer: None,
+                    },
+                );
+            }
+        }
+        identity.release_expired();
+        identity
+    }
+
+    fn claims(&self) -> MutexGuard<'_, HashMap<String, Claim>> {
+        self.inner
+            .claims
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Decides whether `credential` may use `name`, claiming or moving the
+    /// claim as asked.
+    pub fn check(&self, name: &str, credential: &Credential) -> Result<Standing, Refused> {
+        let now = now_millis();
+        let mut claims = self.claims();
+        let existing = claims.get_mut(&key(name));
+        let standing = match (existing, credential) {
+            (None, Credential::None) => return Ok(Standing::Anonymous),
+            (None, Credential::TransferCode(_)) => return Err(Refused::BadCode),
+            (None, Credential::Claim) => {
+                let token = new_token();
+                let claim = Claim::new(name, &token, now);
+                let user_id = claim.user_id.clone();
+                claims.insert(key(name), claim);
+                Standing::Owner {
+                    user_id,
+                    issued: Some(token),
+                }
+            }
+            // A token for a free name: its claim expired or was never saved
+            // (a crash right after issuing it). Take the name back with it.
+            (None, Credential::Token(token)) => {
+                let claim = Claim::new(name, token, now);
+                let user_id = claim.user_id.clone();
+                claims.insert(key(name), claim);
+                Standing::Owner {
+                    user_id,
+                    issued: None,
+                }
+            }
+            (Some(claim), Credential::Token(token)) if hash(token) == claim.token_hash => {
+                claim.last_seen = now;
+                Standing::Owner {
+                    user_id: claim.user_id.clone(),
+                    issued: None,
+                }
+            }
+            (Some(claim), Credential::TransferCode(code)) => {
+                let valid = claim.transfer.as_ref().is_some_and(|(expected, expires)| {
+                    expected == &normalize_code(code) && *expires > now
+                });
+                if !valid {
+                    return Err(Refused::BadCode);
+                }
+                // The name moves: the new device gets a fresh token and the
+                // old device's token stops working.
+                let token = new_token();
+                claim.token_hash = hash(&token);
+                claim.transfer = None;
+                claim.last_seen = now;
+                Standing::Owner {
+                    user_id: claim.user_id.clone(),
+                    issued: Some(token),
+                }
+            }
+            (Some(claim), _) => return Err(Refused::Owned(claim.name.clone())),
+        };
+        if let Some(claim) = claims.get(&key(name)) {
+            self.inner.store.save_claim(claim.record());
+        }
+        Ok(standing)
+    }
+
+    /// Whether someone owns `name`.
+    pub fn is_claimed(&self, name: &str) -> bool {
+        self.claims().contains_key(&key(name))
+    }
+
+    /// The user who owns `name`, if anyone does.
+    pub fn user_of(&self, name: &str) -> Option<Arc<str>> {
+        self.claims()
+            .get(&key(name))
+            .map(|claim| claim.user_id.clone())
+    }
+
+    /// The current name of each user id (unknown ids are left out).
+    pub fn names_of(&self, users: &[Arc<str>]) -> Vec<String> {
+        let claims = self.claims();
+        users
+            .iter()
+            .filter_map(|user| {
+                claims
+                    .values()
+                    .find(|claim| &claim.user_id == user)
+                    .map(|claim| claim.name.clone())
+            })
+            .collect()
+    }
+
+    /// Moves `from`'s claim (if any) to `to`, which must be unclaimed unless
+    /// it is the same name in another case.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), Refused> {
+        let mut claims = self.claims();
+        if key(from) != key(to) && claims.contains_key(&key(to)) {
+            return Err(Refused::Owned(to.to_owned()));
+        }
+        if let Some(mut claim) = claims.remove(&key(from)) {
+            self.inner.store.delete_claim(&claim.name);
+            claim.name = to.to_owned();
+            claim.last_seen = now_millis();
+            self.inner.store.save_claim(claim.record());
+            claims.insert(key(to), claim);
+        }
+        Ok(())
+    }
+
+    /// A fresh single-use code that moves `name` to another device, and when
+    /// it expires (ms since the epoch). Only for owned names.
+    pub fn transfer_code(&self, name: &str) -> Option<(String, i64)> {
+        let mut claims = self.claims();
+        let claim = claims.get_mut(&key(name))?;
+        let code = new_code();
+        let expires = now_millis() + TRANSFER_CODE_LIFETIME.as_millis() as i64;
+        claim.transfer = Some((code.clone(), expires));
+        Some((code, expires))
+    }
+
+    /// Notes that the owner of `name` was here now, so the claim stays.
+    pub fn touch(&self, name: &str) {
+        let mut claims = self.claims();
+        if let Some(claim) = claims.get_mut(&key(name)) {
+            claim.last_seen = now_millis();
+            self.inner.store.save_claim(claim.record());
+        }
+    }
+
+    /// Releases claims unused for longer than the configured time.
+    pub fn release_expired(&self) -> usize {
+        let cutoff = now_millis() - self.inner.ttl.as_millis() as i64;
+        let mut claims = self.claims();
+        let before = claims.len();
+        claims.retain(|_, claim| {
+            let keep = claim.last_seen >= cutoff;
+            if !keep {
+                log::info!("released the unused name \"{}\"", claim.name);
+                self.inner.store.delete_claim(&claim.name);
+            }
+            keep
+        });
+        before - claims.len()
+    }
+}
+
+impl Claim {
+    fn new(name: &str, token: &str, now: i64) -> Claim {
+        Claim {
+            user_id: Arc::from(uuid::Uuid::new_v4().to_string()),
+            name: name.to_owned(),
+            token_hash: hash(token),
+            last_seen: now,
+            transfer: None,
+        }
+    }
+
+    fn record(&self) -> ClaimRecord {
+        ClaimRecord {
+            user_id: self.user_id.to_string(),
+            name: self.name.clone(),
+            token_hash: self.token_hash,
+            last_seen: self.last_seen,
+        }
+    }
+}
+
+fn key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS's generator; failing means the machine cannot make secrets at
+    // all, and handing out guessable tokens would be worse than stopping.
+    getrandom::fill(&mut bytes).expect("the OS random number generator failed");
+    bytes
+}
+
+/// 256 random bits, as hex.
+/// 128 random bits, as hex: enough for an invite link.
+pub fn new_secret() -> String {
+    random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_token() -> String {
+    random_bytes::<32>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn new_code() -> String {
+    random_bytes::<CODE_LENGTH>()
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Codes are shown as "ABCD-EFGH" and typed in any case.
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}

@@ -1,0 +1,439 @@
+//! Rooms: which exist, who belongs to which, invitations, and how far each
+//! member has read.
+//!
+//! `lobby` always exists and everyone is in it, claimed name or not. Every
+//! other room is for owned names (see [`crate::identity`]), identified by
+//! their stable user id so renames change nothing here. Public rooms anyone
+//! may join; private rooms only members see, entered by a member's invitation
+//! or an invite link's secret; a direct-message room holds exactly two users.
+//!
+//! The state lives in memory and every change is queued to the store, in
+//! order with the messages, so it is on disk before anything that depends
+//! on it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
+
+use crate::hub::now_millis;
+use crate::protocol::LOBBY;
+use crate::store::{RoomChange, RoomRecord, Store};
+
+pub type UserId = Arc<str>;
+
+/// Longest room name, in characters.
+pub const MAX_ROOM_CHARS: usize = 24;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Public,
+    Private,
+    Direct,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Public => "public",
+            Kind::Private => "private",
+            Kind::Direct => "dm",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "public" => Some(Kind::Public),
+            "private" => Some(Kind::Private),
+            "dm" => Some(Kind::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// Why a room operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("room names are 1 to {MAX_ROOM_CHARS} lowercase letters, digits, '-' or '_'")]
+    InvalidName,
+    #[error("#{0} already exists")]
+    Exists(String),
+    /// Unknown, or private and not yours to see: the same answer for both,
+    /// so private rooms cannot be discovered by guessing.
+    #[error("there is no room #{0} you can open")]
+    NotFound(String),
+    #[error("you cannot do that in #{0}")]
+    Forbidden(String),
+}
+
+/// One room as a member sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub room: String,
+    pub kind: Kind,
+    /// The highest `seq` this member has read.
+    pub last_read: u64,
+    pub members: Vec<UserId>,
+}
+
+#[derive(Debug)]
+struct Room {
+    kind: Kind,
+    /// SHA-256 of the current invite link secret, if any.
+    invite_hash: Option<[u8; 32]>,
+    /// Member → last read seq.
+    members: BTreeMap<UserId, u64>,
+    /// Invited by name, not yet accepted.
+    invited: BTreeSet<UserId>,
+}
+
+/// Handle to the rooms. Cheap to clone.
+#[derive(Clone)]
+pub struct Rooms {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Held for lookups and updates only; persistence is queued to the store.
+    rooms: Mutex<HashMap<String, Room>>,
+    store: Store,
+}
+
+/// Turns a requested room name into a valid one.
+pub fn parse_room_name(raw: &str) -> Result<String, RoomError> {
+    let name = raw.trim().trim_start_matches('#').to_lowercase();
+    let valid = (1..=MAX_ROOM_CHARS).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(name)
+    } else {
+        Err(RoomError::InvalidName)
+    }
+}
+
+/// The room id two users share for direct messages. It depends only on the
+/// pair, so either side finds the same room.
+pub fn direct_room(a: &str, b: &str) -> String {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    let digest = Sha256::digest(format!("{first}\n{second}").as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("dm:{hex}")
+}
+
+impl Rooms {
+    /// Rebuilds the rooms from what the store kept.
+    pub fn load(store: Store, records: Vec<RoomRecord>) -> Rooms {
+        let mut rooms = HashMap::new();
+        for record in records {
+            rooms.insert(
+                record.room,
+                Room {
+                    kind: record.kind,
+                    invite_hash: record.invite_hash,
+                    members: record
+                        .members
+                        .into_iter()
+                        .map(|(user, read)| (UserId::from(user), read))
+                        .collect(),
+                    invited: record.invited.into_iter().map(UserId::from).collect(),
+                },
+            );
+        }
+        if !rooms.contains_key(LOBBY) {
+            // Everyone is in the lobby; it is kept only for owners' read marks.
+            store.save_room_change(RoomChange::Create {
+                room: LOBBY.to_owned(),
+                kind: Kind::Public,
+                created: now_millis(),
+            });
+            rooms.insert(
+                LOBBY.to_owned(),
+                Room {
+                    kind: Kind::Public,
+                    invite_hash: None,
+                    members: BTreeMap::new(),
+                    invited: BTreeSet::new(),
+                },
+            );
+        }
+        Rooms {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(rooms),
+                store,
+            }),
+        }
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn save(&self, change: RoomChange) {
+        self.inner.store.save_room_change(change);
+    }
+
+    /// Creates a room with `user` as its first member.
+    pub fn create(&self, user: &UserId, raw: &str, private: bool) -> Result<Membership, RoomError> {
+        let name = parse_room_name(raw)?;
+        let mut rooms = self.rooms();
+        if name == LOBBY || rooms.contains_key(&name) {
+            return Err(RoomError::Exists(name));
+        }
+        let kind = if private { Kind::Private } else { Kind::Public };
+        rooms.insert(
+            name.clone(),
+            Room {
+                kind,
+                invite_hash: None,
+                members: BTreeMap::from([(user.clone(), 0)]),
+                invited: BTreeSet::new(),
+            },
+        );
+        self.save(RoomChange::Create {
+            room: name.clone(),
+            kind,
+            created: now_millis(),
+        });
+        self.save(RoomChange::Join {
+            room: name.clone(),
+            user: user.to_string(),
+        });
+        Ok(membership(&name, &rooms[&name], user))
+    }
+
+    /// Joins a public room, a private one the user was invited to, or one
+    /// whose invite link secret is `secret`.
+    pub fn join(
+        &self,
+        user: &UserId,
+        raw: &str,
+        secret: Option<&str>,
+    ) -> Result<Membership, RoomError> {
+        let name = parse_room_name(raw).map_err(|_| RoomError::NotFound(raw.to_owned()))?;
+        let mut rooms = self.rooms();
+        let room = rooms
+            .get_mut(&name)
+            .ok_or_else(|| RoomError::NotFound(name.clone()))?;
+        if !room.members.contains_key(user) {
+            let allowed = match room.kind {
+                Kind::Public => true,
+                Kind::Private => {
+                    room.invited.contains(user)
+                        || secret.zip(room.invite_hash).is_some_and(|(secret, hash)| {
+                            Sha256::digest(secret.as_bytes()).as_slice() == hash
+                        })
+                }
+                Kind::Direct => false,
+            };
+            if !allowed {
+                return Err(RoomError::NotFound(name));
+            }
+            room.invited.remove(user);
+            room.members.insert(user.clone(), 0);
+            self.save(RoomChange::Join {
+                room: name.clone(),
+                user: user.to_string(),
+            });
+        }
+        Ok(membership(&name, room, user))
+    }
+
+    /// Leaves a room. The lobby and direct messages cannot be left.
+    pub fn leave(&self, user: &UserId, name: &str) -> Result<(), RoomError> {
+        let mut rooms = self.rooms();
+        let room = rooms
+            .get_mut(name)
+            .filter(|room| room.members.contains_key(user))
+            .ok_or_else(|| RoomError::NotFound(name.to_owned()))?;
+        if room.kind == Kind::Direct || name == LOBBY {
+            return Err(RoomError::Forbidden(name.to_owned()));
+        }
+        room.members.remove(user);
+        self.save(RoomChange::Leave {
+            room: name.to_owned(),
+            user: user.to_string(),
+        });
+        Ok(())
+    }
+
+    /// A member invites another user by id. Returns whether the invitation
+    /// is new.
+    pub fn invite(&self, by: &UserId, name: &str, invitee: &UserId) -> Result<bool, RoomError> {
+        let mut rooms = self.rooms();
+        let room = rooms
+            .get_mut(name)
+            .filter(|room| room.members.contains_key(by))
+            .ok_or_else(|| RoomError::NotFound(name.to_owned()))?;
+        if room.kind == Kind::Direct || name == LOBBY {
+            return Err(RoomError::Forbidden(name.to_owned()));
+        }
+        if room.members.contains_key(invitee) || !room.invited.insert(invitee.clone()) {
+            return Ok(false);
+        }
+        self.save(RoomChange::Invite {
+            room: name.to_owned(),
+            user: invitee.to_string(),
+        });
+        Ok(true)
+    }
+
+    /// A fresh invite link secret for a room `by` belongs to; earlier links
+    /// stop working.
+    pub fn invite_link(&self, by: &UserId, name: &str, secret: &str) -> Result<(), RoomError> {
+        let mut rooms = self.rooms();
+        let room = rooms
+            .get_mut(name)
+            .filter(|room| room.members.contains_key(by))
+            .ok_or_else(|| RoomError::NotFound(name.to_owned()))?;
+        if room.kind == Kind::Direct {
+            return Err(RoomError::Forbidden(name.to_owned()));
+        }
+        let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        room.invite_hash = Some(hash);
+        self.save(RoomChange::InviteLink {
+            room: name.to_owned(),
+            hash,
+        });
+        Ok(())
+    }
+
+    /// The direct-message room between two users, created on first use.
+    pub fn direct(&self, a: &UserId, b: &UserId) -> Membership {
+        let name = direct_room(a, b);
+        let mut rooms = self.rooms();
+        let room = rooms.entry(name.clone()).or_insert_with(|| {
+            self.save(RoomChange::Create {
+                room: name.clone(),
+                kind: Kind::Direct,
+                created: now_millis(),
+            });
+            for user in [a, b] {
+                self.save(RoomChange::Join {
+                    room: name.clone(),
+                    user: user.to_string(),
+                });
+            }
+            Room {
+                kind: Kind::Direct,
+                invite_hash: None,
+                members: BTreeMap::from([(a.clone(), 0), (b.clone(), 0)]),
+                invited: BTreeSet::new(),
+            }
+        });
+        membership(&name, room, a)
+    }
+
+    /// Records that `user` has read `room` up to `seq` (never backwards).
+    /// Returns the new mark.
+    pub fn mark_read(&self, user: &UserId, name: &str, seq: u64) -> Result<u64, RoomError> {
+        let mut rooms = self.rooms();
+        let read = rooms
+            .get_mut(name)
+            .and_then(|room| room.members.get_mut(user))
+            .ok_or_else(|| RoomError::NotFound(name.to_owned()))?;
+        if seq > *read {
+            *read = seq;
+            self.save(RoomChange::Read {
+                room: name.to_owned(),
+                user: user.to_string(),
+                seq,
+            });
+        }
+        Ok(*read)
+    }
+
+    pub fn is_member(&self, user: &UserId, name: &str) -> bool {
+        self.rooms()
+            .get(name)
+            .is_some_and(|room| room.members.contains_key(user))
+    }
+
+    /// Everyone in `room`, for fan-out. `None` for the lobby (everyone).
+    pub fn members(&self, name: &str) -> Option<Vec<UserId>> {
+        if name == LOBBY {
+            return None;
+        }
+        Some(
+            self.rooms()
+                .get(name)
+                .map(|room| room.members.keys().cloned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Every room `user` belongs to, sorted by name.
+    pub fn memberships(&self, user: &UserId) -> Vec<Membership> {
+        let rooms = self.rooms();
+        let mut list: Vec<Membership> = rooms
+            .iter()
+            .filter(|(_, room)| room.members.contains_key(user))
+            .map(|(name, room)| membership(name, room, user))
+            .collect();
+        list.sort_by(|a, b| a.room.cmp(&b.room));
+        list
+    }
+
+    /// Rooms `user` was invited to and has not joined yet.
+    pub fn invitations(&self, user: &UserId) -> Vec<String> {
+        let rooms = self.rooms();
+        let mut list: Vec<String> = rooms
+            .iter()
+            .filter(|(_, room)| room.invited.contains(user))
+            .map(|(name, _)| name.clone())
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// Public rooms and how many belong to each, for browsing.
+    pub fn public_rooms(&self) -> Vec<(String, usize)> {
+        let rooms = self.rooms();
+        let mut list: Vec<(String, usize)> = rooms
+            .iter()
+            .filter(|(_, room)| room.kind == Kind::Public)
+            .map(|(name, room)| (name.clone(), room.members.len()))
+            .collect();
+        list.sort();
+        list
+    }
+}
+
+/// `room` as `user` sees it.
+fn membership(name: &str, room: &Room, user: &UserId) -> Membership {
+    Membership {
+        room: name.to_owned(),
+        kind: room.kind,
+        last_read: room.members.get(user).copied().unwrap_or(0),
+        members: room.members.keys().cloned().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_short_lowercase_words() {
+        assert_eq!(parse_room_name("#Projects").unwrap(), "projects");
+        assert_eq!(parse_room_name("team-2_b").unwrap(), "team-2_b");
+        for bad in ["", "#", "has space", "émoji", "a/b", &"x".repeat(25)] {
+            assert_eq!(parse_room_name(bad), Err(RoomError::InvalidName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn direct_rooms_are_the_same_from_both_sides() {
+        assert_eq!(direct_room("u1", "u2"), direct_room("u2", "u1"));
+        assert_ne!(direct_room("u1", "u2"), direct_room("u1", "u3"));
+        assert!(direct_room("u1", "u2").starts_with("dm:"));
+        assert!(
+            parse_room_name(&direct_room("a", "b")).is_err(),
+            "cannot be created by hand"
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! What the browser tests share: joining through the page, typing, and
+//! reading what is on screen. Used by `tests/browser.rs` (the lobby) and
+//! `tests/browser_rooms.rs` (rooms, direct messages, the access key).
+#![allow(dead_code)] // not every test file uses every helper
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::common::{Client, Server};
+use crate::webdriver::{ENTER, Page};
+
+/// Opens the page and joins as `name` through the join form.
+pub fn join(page: &Page, server: &Server, name: &str) {
+    page.goto(&server.url);
+    page.wait_for("the join form", "!document.getElementById('join').hidden");
+    page.type_into("#join-name", name);
+    page.type_into("#join-name", ENTER);
+    wait_connected(page);
+    page.wait_eq(
+        "our name in the people panel",
+        "document.getElementById('me-name').textContent",
+        json!(name),
+    );
+}
+
+pub fn wait_connected(page: &Page) {
+    page.wait_eq(
+        "the header to say Connected",
+        "document.getElementById('conn-text').textContent",
+        json!("Connected"),
+    );
+}
+
+/// Types a message and presses Enter.
+pub fn say(page: &Page, text: &str) {
+    page.type_into("#message-input", text);
+    page.type_into("#message-input", ENTER);
+}
+
+/// The texts of the messages on screen, top to bottom, pending ones included.
+pub fn texts(page: &Page) -> Vec<String> {
+    let value =
+        page.js("[...document.querySelectorAll('#timeline .msg .text')].map(e => e.textContent)");
+    serde_json::from_value(value).expect("list of strings")
+}
+
+/// Waits until exactly one acknowledged (not pending) message reads `text`.
+pub fn wait_delivered(page: &Page, text: &str) {
+    page.wait_for(
+        &format!("{text:?} to show once, delivered"),
+        &format!(
+            "(() => {{
+                const rows = [...document.querySelectorAll('#timeline .msg')]
+                    .filter(row => row.querySelector('.text').textContent === {text});
+                return rows.length === 1 && rows[0].dataset.seq !== undefined;
+            }})()",
+            text = json!(text)
+        ),
+    );
+}
+
+/// Fails if a seq shows twice.
+pub fn assert_no_duplicate_seqs(page: &Page) {
+    let seqs = page
+        .js("[...document.querySelectorAll('#timeline .msg[data-seq]')].map(e => e.dataset.seq)");
+    let seqs: Vec<String> = serde_json::from_value(seqs).unwrap();
+    let mut unique = seqs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(seqs.len(), unique.len(), "a message shows twice: {seqs:?}");
+}
+
+/// Asserts the message reading `text` is styled `class` (own or other).
+pub fn assert_styled(page: &Page, text: &str, class: &str) {
+    let has = page.eval(
+        "return [...document.querySelectorAll('#timeline .msg')]
+             .find(r => r.querySelector('.text').textContent === arguments[0])
+             ?.classList.contains(arguments[1]) ?? null;",
+        json!([text, class]),
+    );
+    assert_eq!(has, json!(true), "{text:?} should be styled {class}");
+}
+
+pub fn people(page: &Page) -> Value {
+    page.js("[...document.querySelectorAll('#people-list .person')].map(e => e.textContent)")
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("tokio runtime")
+}
+
+/// The stored history, as a fresh client sees it on connect.
+pub fn stored_texts(server: &Server) -> Vec<String> {
+    runtime().block_on(async {
+        let (_client, _welcome, history) = Client::join(server, "auditor").await;
+        history["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["message"].as_str().unwrap().to_owned())
+            .collect()
+    })
+}
+
+/// `target/screenshots/`, beside the build output.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("screenshots")
+}
+
+/// Waits until `room` is the room on screen (`lobby`, `projects`, `dm:…`).
+pub fn wait_in_room(page: &Page, room: &str) {
+    page.wait_eq(
+        &format!("#{room} on screen"),
+        "document.body.dataset.room",
+        json!(room),
+    );
+}
+
+/// Creates a room through the rooms dialog and waits to be in it.
+pub fn create_room(page: &Page, room: &str, private: bool) {
+    page.click("#room-add");
+    page.wait_for(
+        "the rooms dialog",
+        "document.getElementById('room-dialog').open",
+    );
+    page.type_into("#create-name", room);
+    if private {
+        page.click("#create-private");
+    }
+    page.type_into("#create-name", ENTER);
+    wait_in_room(page, room);
+    page.wait_for(
+        "the rooms dialog to close",
+        "!document.getElementById('room-dialog').open",
+    );
+}
+
+/// Opens a room (or direct message) from the sidebar.
+pub fn open_room(page: &Page, room: &str) {
+    page.click(&format!("#sidebar a[data-room='{room}']"));
+    wait_in_room(page, room);
+}
+
+/// The unread badge beside `room` in the sidebar: "" when there is none.
+pub fn badge(page: &Page, room: &str) -> String {
+    let value = page.eval(
+        "const badge = document.querySelector(`#sidebar a[data-room='${arguments[0]}'] .badge`);
+         return badge ? badge.firstChild.textContent : '';",
+        json!([room]),
+    );
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits until the badge beside `room` reads `expected` ("" for none).
+pub fn wait_badge(page: &Page, room: &str, expected: &str) {
+    page.wait_eq(
+        &format!("the badge of {room} to read {expected:?}"),
+        &format!(
+            "(() => {{ const b = document.querySelector(`#sidebar a[data-room='{room}'] .badge`);
+                       return b ? b.firstChild.textContent : ''; }})()"
+        ),
+        json!(expected),
+    );
+}
+
+/// The names of the rooms in the sidebar's room list, top to bottom.
+pub fn sidebar_rooms(page: &Page) -> Value {
+    page.js("[...document.querySelectorAll('#room-list a')].map(a => a.dataset.room)")
+}
+
+/// Whether the page has `text` anywhere: on screen, in the timelines it
+/// keeps of rooms not on screen, or in its storage.
+pub fn page_knows(page: &Page, text: &str) -> bool {
+    page.eval(
+        "const text = arguments[0];
+         return document.body.innerText.includes(text)
+             || JSON.stringify(localStorage).includes(text)
+             || [...state.rooms.values()].some(room => room.timeline.some(
+                    entry => entry.kind === 'message' && entry.frame.message.includes(text)));",
+        json!([text]),
+    ) == json!(true)
+}
+
+/// Records Content-Security-Policy violations in `window.cspViolations`,
+/// from the first byte of every page this browser opens.
+pub fn record_csp_violations(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "window.cspViolations = [];
+            document.addEventListener('securitypolicyviolation',
+                e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
+    );
+}

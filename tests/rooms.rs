@@ -1,0 +1,436 @@
+//! Rooms, private rooms and direct messages: isolation, privacy, invitations
+//! and unread counts, over real WebSockets against the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, Server};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// A user who owns their name, with the token to come back.
+struct Owner {
+    client: Client,
+    token: String,
+    welcome: Value,
+}
+
+impl Owner {
+    /// Claims `name` and reads past welcome and the lobby history.
+    async fn claim(server: &Server, name: &str) -> Owner {
+        let mut client = Client::connect_offering(server, name, &["claim"]).await;
+        let welcome = client.recv_type("welcome").await;
+        assert_eq!(welcome["claimed"], true, "{welcome}");
+        let token = format!("token.{}", welcome["token"].as_str().unwrap());
+        client.recv_type("history").await;
+        Owner {
+            client,
+            token,
+            welcome,
+        }
+    }
+
+    /// Reconnects with the token (a reload, another tab).
+    async fn again(&self, server: &Server, name: &str) -> Owner {
+        Owner::claim_with(server, name, &self.token).await
+    }
+
+    /// Connects as `name` with `token` (`token.<hex>`).
+    async fn claim_with(server: &Server, name: &str, token: &str) -> Owner {
+        let mut client = Client::connect_offering(server, name, &[token]).await;
+        let welcome = client.recv_type("welcome").await;
+        assert_eq!(welcome["claimed"], true, "{welcome}");
+        client.recv_type("history").await;
+        Owner {
+            client,
+            token: token.to_owned(),
+            welcome,
+        }
+    }
+
+    async fn send(&mut self, frame: Value) {
+        self.client.send_json(frame).await;
+    }
+
+    async fn say_in(&mut self, room: &str, text: &str) -> Value {
+        let cid = format!("{room}-{text}");
+        self.send(json!({"type":"message","room":room,"message":text,"cid":cid}))
+            .await;
+        loop {
+            let frame = self.client.recv().await;
+            if frame["type"] == "message" && frame["cid"] == cid.as_str() {
+                return frame;
+            }
+            assert_ne!(frame["type"], "error", "{frame}");
+        }
+    }
+
+    /// Frames of `kind` that arrive within a short quiet period.
+    async fn collect(&mut self, kind: &str) -> Vec<Value> {
+        let mut found = Vec::new();
+        while let Ok(frame) =
+            tokio::time::timeout(Duration::from_millis(400), self.client.recv()).await
+        {
+            if frame["type"] == kind {
+                found.push(frame);
+            }
+        }
+        found
+    }
+
+    async fn expect_error(&mut self, frame: Value, code: &str) {
+        self.send(frame.clone()).await;
+        let error = self.client.recv_type("error").await;
+        assert_eq!(error["code"], code, "{frame}");
+        if let Some(room) = frame["room"].as_str() {
+            assert_eq!(error["room"], room, "the error names the request's room");
+        }
+    }
+}
+
+fn room_in<'a>(welcome: &'a Value, room: &str) -> Option<&'a Value> {
+    welcome["rooms"]
+        .as_array()?
+        .iter()
+        .find(|r| r["room"] == room)
+}
+
+/// Messages in a room reach its members only, with the room's own seq, and
+/// history and resume are per room.
+#[tokio::test]
+async fn rooms_stay_isolated() {
+    let server = Server::start();
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    let mut carol = Owner::claim(&server, "carol").await;
+
+    alice
+        .send(json!({"type":"create_room","room":"#Random"}))
+        .await;
+    let created = alice.client.recv_type("room").await;
+    assert_eq!(created["room"], "random");
+    assert_eq!(created["kind"], "public");
+    bob.send(json!({"type":"join_room","room":"random"})).await;
+    let joined = bob.client.recv_type("room").await;
+    let mut members: Vec<&str> = joined["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    members.sort();
+    assert_eq!(members, ["alice", "bob"]);
+
+    // Alice, already in, sees the new member list.
+    let update = alice.client.recv_type("room").await;
+    assert_eq!(update["members"].as_array().unwrap().len(), 2);
+    let first = alice.say_in("random", "only for random").await;
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["room"], "random");
+    let seen = bob.client.recv_type("message").await;
+    assert_eq!(seen["message"], "only for random");
+    alice.say_in("lobby", "for everyone").await;
+    assert_eq!(bob.client.recv_type("message").await["room"], "lobby");
+
+    let carol_saw = carol.collect("message").await;
+    assert_eq!(
+        carol_saw.len(),
+        1,
+        "carol only hears the lobby: {carol_saw:?}"
+    );
+    assert_eq!(carol_saw[0]["room"], "lobby");
+
+    // Per-room history and resume.
+    alice.say_in("random", "second").await;
+    bob.client.recv_type("message").await;
+    bob.send(json!({"type":"history","room":"random","since":1}))
+        .await;
+    let resumed = bob.client.recv_type("history").await;
+    assert_eq!(resumed["room"], "random");
+    let texts: Vec<&str> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["second"]);
+
+    // Typing in a room reaches its members only.
+    alice
+        .send(json!({"type":"typing","room":"random","active":true}))
+        .await;
+    assert_eq!(bob.client.recv_type("typing").await["room"], "random");
+    assert!(carol.collect("typing").await.is_empty());
+
+    // Non-members cannot write, read or page a room.
+    carol
+        .expect_error(
+            json!({"type":"message","room":"random","message":"hi","cid":"x"}),
+            "not_found",
+        )
+        .await;
+    carol
+        .expect_error(
+            json!({"type":"history","room":"random","before":5}),
+            "not_found",
+        )
+        .await;
+    // Carol may join a public room, and then hears it.
+    carol
+        .send(json!({"type":"join_room","room":"random"}))
+        .await;
+    carol.client.recv_type("room").await;
+    alice.say_in("random", "third").await;
+    assert_eq!(carol.client.recv_type("message").await["message"], "third");
+
+    carol.send(json!({"type":"list_rooms"})).await;
+    let list = carol.client.recv_type("room_list").await;
+    assert!(
+        list["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == "random")
+    );
+
+    // When Carol leaves, Alice sees her go from the member list.
+    carol
+        .send(json!({"type":"leave_room","room":"random"}))
+        .await;
+    assert_eq!(carol.client.recv_type("room_left").await["room"], "random");
+    loop {
+        let update = alice.client.recv_type("room").await;
+        if update["members"].as_array().unwrap().len() == 2 {
+            break;
+        }
+    }
+    carol
+        .expect_error(json!({"type":"create_room","room":"random"}), "room_exists")
+        .await;
+    carol
+        .expect_error(
+            json!({"type":"create_room","room":"no spaces"}),
+            "invalid_room",
+        )
+        .await;
+    carol
+        .expect_error(json!({"type":"leave_room","room":"lobby"}), "forbidden")
+        .await;
+}
+
+/// A private room is invisible and closed to non-members; an invitation by
+/// name, or the invite link's secret, lets someone in.
+#[tokio::test]
+async fn private_rooms_need_an_invitation() {
+    let server = Server::start();
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    let mut carol = Owner::claim(&server, "carol").await;
+
+    alice
+        .send(json!({"type":"create_room","room":"secret","private":true}))
+        .await;
+    assert_eq!(alice.client.recv_type("room").await["kind"], "private");
+    alice.say_in("secret", "plans").await;
+
+    bob.expect_error(json!({"type":"join_room","room":"secret"}), "not_found")
+        .await;
+    bob.expect_error(
+        json!({"type":"join_room","room":"secret","invite":"guess"}),
+        "not_found",
+    )
+    .await;
+    bob.send(json!({"type":"list_rooms"})).await;
+    let list = bob.client.recv_type("room_list").await;
+    assert!(
+        !list["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == "secret")
+    );
+
+    alice
+        .send(json!({"type":"invite","room":"secret","username":"bob"}))
+        .await;
+    let invited = bob.client.recv_type("invited").await;
+    assert_eq!(
+        invited,
+        json!({"type":"invited","room":"secret","by":"alice"})
+    );
+    bob.send(json!({"type":"join_room","room":"secret"})).await;
+    let joined = bob.client.recv_type("room").await;
+    assert_eq!(joined["unread"], 1, "the plan is waiting");
+    alice.say_in("secret", "welcome bob").await;
+    assert_eq!(
+        bob.client.recv_type("message").await["message"],
+        "welcome bob"
+    );
+
+    alice
+        .send(json!({"type":"invite_link","room":"secret"}))
+        .await;
+    let link = alice.client.recv_type("invite_link").await;
+    let secret = link["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 32);
+    carol
+        .send(json!({"type":"join_room","room":"secret","invite":secret}))
+        .await;
+    assert_eq!(carol.client.recv_type("room").await["room"], "secret");
+
+    // An invitation survives a reconnect, shown in welcome.
+    let mut dave = Owner::claim(&server, "dave").await;
+    alice
+        .send(json!({"type":"invite","room":"secret","username":"dave"}))
+        .await;
+    dave.client.recv_type("invited").await;
+    let dave = dave.again(&server, "dave").await;
+    assert_eq!(dave.welcome["invitations"], json!(["secret"]));
+}
+
+/// A direct message reaches only its two users, live, in history and in
+/// paging; a third user, or someone using the recipient's name without its
+/// token, gets none of it.
+#[tokio::test]
+async fn direct_messages_are_private() {
+    let server = Server::start();
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    let mut carol = Owner::claim(&server, "carol").await;
+
+    alice.send(json!({"type":"dm","username":"bob"})).await;
+    let mine = alice.client.recv_type("room").await;
+    let theirs = bob.client.recv_type("room").await;
+    assert_eq!(mine["kind"], "dm");
+    assert_eq!(mine["room"], theirs["room"]);
+    assert_eq!(mine["peer"], "bob");
+    assert_eq!(theirs["peer"], "alice");
+    let dm = mine["room"].as_str().unwrap().to_owned();
+
+    let sent = alice.say_in(&dm, "psst, bob").await;
+    assert_eq!(sent["seq"], 1);
+    assert_eq!(
+        bob.client.recv_type("message").await["message"],
+        "psst, bob"
+    );
+    assert!(
+        carol.collect("message").await.is_empty(),
+        "carol heard nothing"
+    );
+    carol
+        .expect_error(json!({"type":"history","room":dm,"before":10}), "not_found")
+        .await;
+    carol
+        .expect_error(json!({"type":"history","room":dm,"since":0}), "not_found")
+        .await;
+    carol
+        .expect_error(
+            json!({"type":"message","room":dm,"message":"me too","cid":"c"}),
+            "not_found",
+        )
+        .await;
+    carol
+        .expect_error(json!({"type":"join_room","room":dm}), "not_found")
+        .await;
+
+    // Someone using bob's name without his token is refused outright.
+    let mut impostor = Client::connect(&server, "bob").await;
+    let refused = impostor.recv().await;
+    assert_eq!(refused["code"], "name_taken");
+
+    // Anonymous (v1) users cannot use rooms at all.
+    let (mut anon, _, _) = Client::join(&server, "guest").await;
+    anon.send_json(json!({"type":"history","room":dm,"before":10}))
+        .await;
+    assert_eq!(anon.recv_type("error").await["code"], "not_claimed");
+    anon.send_json(json!({"type":"dm","username":"alice"}))
+        .await;
+    assert_eq!(anon.recv_type("error").await["code"], "not_claimed");
+
+    // Bob, back with his token, finds the conversation.
+    let bob_again = bob.again(&server, "bob").await;
+    let room = room_in(&bob_again.welcome, &dm).expect("the dm is listed");
+    assert_eq!(room["peer"], "alice");
+    assert_eq!(room["unread"], 1);
+}
+
+/// Unread counts follow the user across reconnects and tabs, and survive a
+/// server restart.
+#[tokio::test]
+async fn unread_counts_follow_the_user() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = Server::start_on_db(&db, &[]);
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    alice
+        .send(json!({"type":"create_room","room":"projects"}))
+        .await;
+    alice.client.recv_type("room").await;
+    bob.send(json!({"type":"join_room","room":"projects"}))
+        .await;
+    bob.client.recv_type("room").await;
+    let token = bob.token.clone();
+    drop(bob);
+
+    for text in ["one", "two", "three"] {
+        alice.say_in("projects", text).await;
+    }
+    let mut bob = Owner::claim_with(&server, "bob", &token).await;
+    let projects = room_in(&bob.welcome, "projects").expect("listed").clone();
+    assert_eq!(
+        (projects["seq"].as_u64(), projects["unread"].as_u64()),
+        (Some(3), Some(3))
+    );
+
+    // Reading in one tab clears the count in every tab.
+    let mut other_tab = Owner::claim_with(&server, "bob", &token).await;
+    bob.send(json!({"type":"read","room":"projects","seq":2}))
+        .await;
+    let read = other_tab.client.recv_type("read").await;
+    assert_eq!(
+        read,
+        json!({"type":"read","room":"projects","seq":2,"unread":1})
+    );
+    // Read marks never move backwards.
+    bob.send(json!({"type":"read","room":"projects","seq":1}))
+        .await;
+    assert_eq!(bob.client.recv_type("read").await["seq"], 2);
+    drop((bob, other_tab));
+
+    alice.say_in("projects", "four").await;
+    drop(alice);
+    assert!(server.terminate().success());
+    let server = Server::start_on_db(&db, &[]);
+    let bob = Owner::claim_with(&server, "bob", &token).await;
+    let projects = room_in(&bob.welcome, "projects").expect("listed after restart");
+    assert_eq!(projects["last_read"], 2);
+    assert_eq!(projects["unread"], 2);
+    let lobby = room_in(&bob.welcome, "lobby").expect("the lobby has a read mark too");
+    assert_eq!(lobby["kind"], "public");
+}
+
+/// A v1 client that knows nothing of rooms still chats in the lobby, next
+/// to users who use rooms.
+#[tokio::test]
+async fn v1_clients_still_work_in_the_lobby() {
+    let server = Server::start();
+    let mut alice = Owner::claim(&server, "alice").await;
+    alice
+        .send(json!({"type":"create_room","room":"side"}))
+        .await;
+    alice.client.recv_type("room").await;
+    let (mut old, welcome, _) = Client::join(&server, "old-timer").await;
+    assert_eq!(welcome["claimed"], false);
+    assert!(welcome.get("rooms").is_none());
+    alice.say_in("side", "not for the lobby").await;
+    alice.say_in("lobby", "hello lobby").await;
+    let heard = old.recv_type("message").await;
+    assert_eq!(
+        heard["message"], "hello lobby",
+        "the side room never reached a v1 client"
+    );
+    old.say("hi!", "v1").await;
+    assert_eq!(old.recv_type("message").await["room"], "lobby");
+}
