@@ -326,6 +326,11 @@ impl Bench {
             kind,
             Some((t.lost + t.extra) as f64),
         );
+        self.set_costs(label, kind, phase);
+    }
+
+    /// What a phase cost the server, and how much else ran meanwhile.
+    fn set_costs(&mut self, label: &str, kind: Kind, phase: &Phase) {
         self.set(
             &format!("{label}: server CPU"),
             "s",
@@ -582,20 +587,7 @@ impl Bench {
             kind,
             Some(100.0 * phase.tally.fraction()),
         );
-        self.set(
-            &format!("{label}: server CPU"),
-            "s",
-            Goal::None,
-            kind,
-            phase.server_cpu_s,
-        );
-        self.set(
-            &format!("{label}: other processes' CPU (disturbance)"),
-            "s",
-            Goal::None,
-            kind,
-            phase.others_cpu_s,
-        );
+        self.set_costs(&label, kind, &phase);
         Ok(())
     }
 
