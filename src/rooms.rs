@@ -366,6 +366,15 @@ impl Rooms {
         )
     }
 
+    /// `room` as `user` sees it, if `user` belongs to it.
+    pub fn membership(&self, name: &str, user: &UserId) -> Option<Membership> {
+        let rooms = self.rooms();
+        let room = rooms
+            .get(name)
+            .filter(|room| room.members.contains_key(user))?;
+        Some(membership(name, room, user))
+    }
+
     /// Every room `user` belongs to, sorted by name.
     pub fn memberships(&self, user: &UserId) -> Vec<Membership> {
         let rooms = self.rooms();

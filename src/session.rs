@@ -518,7 +518,7 @@ impl Session {
                             .send_to_users(&[user], &Frame::from(frame), None);
                         // Those who stay see the shorter member list.
                         for member in self.context.rooms.members(&room).unwrap_or_default() {
-                            self.announce_room_named(&room, &member);
+                            self.announce_room(&room, &member);
                         }
                         Ok(())
                     }
@@ -574,7 +574,7 @@ impl Session {
                     Ok((user, peer)) => {
                         let membership = self.context.rooms.direct(&user, &peer);
                         for member in [&user, &peer] {
-                            self.announce_room(&membership, member);
+                            self.announce_room(&membership.room, member);
                         }
                         Ok(())
                     }
@@ -665,7 +665,7 @@ impl Session {
                 // Every member sees the new member list (and the newcomer
                 // the room).
                 for member in &membership.members {
-                    self.announce_room(&membership, member);
+                    self.announce_room(&membership.room, member);
                 }
                 Ok(())
             }
@@ -673,15 +673,10 @@ impl Session {
         }
     }
 
-    /// Sends `user` (on all its connections) the room as it sees it.
-    fn announce_room(&self, membership: &Membership, user: &UserId) {
-        self.announce_room_named(&membership.room, user);
-    }
-
-    fn announce_room_named(&self, room: &str, user: &UserId) {
-        let rooms = self.context.rooms.memberships(user);
-        if let Some(mine) = rooms.iter().find(|m| m.room == room) {
-            let summary = self.summary(mine, user);
+    /// Sends `user` (on all its connections) `room` as it sees it.
+    fn announce_room(&self, room: &str, user: &UserId) {
+        if let Some(mine) = self.context.rooms.membership(room, user) {
+            let summary = self.summary(&mine, user);
             let frame = encode(&ServerFrame::Room(&summary));
             self.context
                 .hub
