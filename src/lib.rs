@@ -25,6 +25,7 @@ pub mod session;
 pub mod store;
 pub mod upgrade;
 pub mod username;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,12 +53,10 @@ use crate::store::{Outcome, Store};
 /// wake-up, even with nothing to read), so small also saves CPU. Larger
 /// frames still arrive: the buffer grows to fit one when it comes.
 const WS_READ_BUFFER_BYTES: usize = 1024;
-/// Frames are buffered up to this much before a write. tungstenite keeps the
-/// buffer's capacity for the connection's life, so its default (128 KiB)
-/// would stay allocated behind every client that once had a burst. Sessions
-/// send long messages in fragments of the same size, so the buffer stays
-/// within twice this.
-const WS_WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// tungstenite writes only control frames (ping, pong, close: at most 131
+/// bytes); sessions write text frames themselves (see [`wire`]). So it
+/// buffers nothing and writes each at once.
+const WS_WRITE_BUFFER_BYTES: usize = 0;
 /// A resume replays at most this many messages (or `--history`, if larger);
 /// older ones are paged on demand.
 const MIN_RESUME_CAP: usize = 1000;

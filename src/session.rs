@@ -5,15 +5,17 @@
 //! answers the client's frames, pings, and ends typing that went quiet. It
 //! leaves the hub however it ends.
 
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -28,14 +30,10 @@ use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
 use crate::upgrade::Socket;
 use crate::username::{MAX_USERNAME_CHARS, parse_username};
+use crate::wire;
 
-/// Most frames written before one flush.
+/// Most frames written at once.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
-/// Longer messages are sent in fragments of this size. tungstenite's write
-/// buffer keeps its largest size for the connection's life, so one big frame
-/// (a welcome listing 10k names, a history page) would otherwise leave that
-/// much memory behind every idle client.
-const MAX_FRAGMENT_BYTES: usize = 4 * 1024;
 /// A typing indicator ends by itself after this long without a refresh.
 const TYPING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Typing refreshes are passed on at most this often per connection.
@@ -154,13 +152,16 @@ pub async fn run(
         strikes_since: Instant::now(),
         user_id,
         typing_room: LOBBY.to_owned(),
+        torn: false,
     };
     log::debug!("conn {id}: {username} connected");
     let end = match session.welcome(&joined, issued.as_deref(), since).await {
         Ok(()) => session.serve(joined.outbound).await,
         Err(end) => end,
     };
-    if let End::Close(code, reason) = end {
+    if let End::Close(code, reason) = end
+        && !session.torn
+    {
         close(&mut session.socket, code, reason).await;
     }
     session.stop_typing();
@@ -198,6 +199,8 @@ struct Session {
     user_id: Option<UserId>,
     /// The room `typing` refers to.
     typing_room: String,
+    /// A write of ours stopped part way through a frame.
+    torn: bool,
 }
 
 impl Session {
@@ -244,6 +247,14 @@ impl Session {
         let settings = self.context.settings.clone();
         let shutdown = self.context.shutdown.clone();
         let backlog = self.backlog.clone();
+        // Registered once for the session's life: a fresh wait per loop
+        // turn took the shutdown token's shared lock twice per frame.
+        let mut stop = pin!(async {
+            tokio::select! {
+                _ = shutdown.cancelled() => Stop::Shutdown,
+                _ = backlog.overflow.notified() => Stop::TooSlow,
+            }
+        });
         let mut ping = interval(settings.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ping.tick().await;
@@ -251,11 +262,10 @@ impl Session {
         loop {
             let typing_deadline = self.typing.unwrap_or(far_future);
             tokio::select! {
-                _ = shutdown.cancelled() => return End::Close(CloseCode::Away, "server shutting down"),
-                _ = backlog.overflow.notified() => return too_slow(self.id, &self.username),
+                stopped = &mut stop => return self.stopped(stopped),
                 item = outbound.recv() => {
                     let Some(item) = item else { return End::Gone };
-                    if let Err(end) = self.write_queued(item, &mut outbound).await {
+                    if let Err(end) = self.write_queued(item, &mut outbound, stop.as_mut()).await {
                         return end;
                     }
                 }
@@ -284,65 +294,67 @@ impl Session {
         }
     }
 
+    fn stopped(&self, stop: Stop) -> End {
+        match stop {
+            Stop::Shutdown => End::Close(CloseCode::Away, "server shutting down"),
+            Stop::TooSlow => too_slow(self.id, &self.username),
+        }
+    }
+
     /// Writes `first` and whatever else is queued, then flushes once.
     async fn write_queued(
         &mut self,
         first: Outbound,
         outbound: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+        stop: Pin<&mut impl Future<Output = Stop>>,
     ) -> Result<(), End> {
         let write_timeout = self.context.settings.write_timeout;
-        let backlog = self.backlog.clone();
-        let shutdown = self.context.shutdown.clone();
+        let mut frames = Vec::new();
         let mut next = Some(first);
-        let mut fed = 0;
-        let writing = async {
-            while let Some(item) = next.take() {
-                let size = match item {
-                    Outbound::Message { seq, frame } => {
-                        let size = frame.len();
-                        if seq > self.replayed_upto {
-                            for part in fragments(frame) {
-                                self.socket.feed(part).await?;
-                            }
-                            fed += 1;
-                        }
-                        size
+        while let Some(item) = next.take() {
+            let size = match item {
+                Outbound::Message { seq, frame } => {
+                    let size = frame.len();
+                    if seq > self.replayed_upto {
+                        frames.push(frame);
                     }
-                    Outbound::Event(frame) => {
-                        let size = frame.len();
-                        for part in fragments(frame) {
-                            self.socket.feed(part).await?;
-                        }
-                        fed += 1;
-                        size
-                    }
-                    Outbound::Renamed { to } => {
-                        let size = to.len();
-                        self.username = to;
-                        size
-                    }
-                };
-                self.backlog.written(size);
-                if fed < MAX_FRAMES_PER_FLUSH {
-                    next = outbound.try_recv().ok();
+                    size
                 }
+                Outbound::Event(frame) => {
+                    let size = frame.len();
+                    frames.push(frame);
+                    size
+                }
+                Outbound::Renamed { to } => {
+                    let size = to.len();
+                    self.username = to;
+                    size
+                }
+            };
+            self.backlog.written(size);
+            if frames.len() < MAX_FRAMES_PER_FLUSH {
+                next = outbound.try_recv().ok();
             }
-            self.socket.flush().await
-        };
+        }
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let id = self.id;
+        let writing = self.write_frames(&frames);
         // A client that stops reading stalls this write; the backlog limit,
         // the write timeout and shutdown each end the wait.
-        tokio::select! {
-            result = timeout(write_timeout, writing) => match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(End::Gone),
-                Err(_) => {
-                    log::info!("conn {}: write stalled for {write_timeout:?}; closing", self.id);
+        let stopped = tokio::select! {
+            result = within(write_timeout, writing) => return match result {
+                Some(Ok(())) => Ok(()),
+                Some(Err(_)) => Err(End::Gone),
+                None => {
+                    log::info!("conn {id}: write stalled for {write_timeout:?}; closing");
                     Err(End::Gone)
                 }
             },
-            _ = backlog.overflow.notified() => Err(too_slow(self.id, &self.username)),
-            _ = shutdown.cancelled() => Err(End::Close(CloseCode::Away, "server shutting down")),
-        }
+            stopped = stop => stopped,
+        };
+        Err(self.stopped(stopped))
     }
 
     async fn handle(&mut self, message: Message) -> Result<(), End> {
@@ -821,30 +833,56 @@ impl Session {
     }
 
     async fn write_now(&mut self, text: String) -> Result<(), End> {
-        let parts = fragments(Frame::from(text));
-        let write_timeout = self.context.settings.write_timeout;
-        let written = timeout(write_timeout, async {
-            for part in parts {
-                self.socket.feed(part).await?;
-            }
-            self.socket.flush().await
-        });
-        match written.await {
-            Ok(Ok(())) => Ok(()),
+        let frames = [Frame::from(text)];
+        match within(
+            self.context.settings.write_timeout,
+            self.write_frames(&frames),
+        )
+        .await
+        {
+            Some(Ok(())) => Ok(()),
             _ => Err(End::Gone),
         }
     }
 
+    /// Writes text frames past tungstenite (see [`wire`]). Until it
+    /// finishes, the stream may end inside a frame: `torn` stays set, and
+    /// no close frame is sent after it.
+    async fn write_frames(&mut self, frames: &[Frame]) -> std::io::Result<()> {
+        self.torn = true;
+        // Whatever tungstenite holds (an automatic pong) goes out whole first.
+        self.socket.flush().await.map_err(std::io::Error::other)?;
+        wire::write_text_frames(self.socket.get_mut(), frames).await?;
+        self.torn = false;
+        Ok(())
+    }
+
     async fn write(&mut self, message: Message) -> Result<(), End> {
-        match timeout(
+        match within(
             self.context.settings.write_timeout,
             self.socket.send(message),
         )
         .await
         {
-            Ok(Ok(())) => Ok(()),
+            Some(Ok(())) => Ok(()),
             _ => Err(End::Gone),
         }
+    }
+}
+
+/// What ends a session from outside.
+enum Stop {
+    Shutdown,
+    TooSlow,
+}
+
+/// Runs `work` for at most `limit`; `None` if it took longer. Most writes
+/// finish at their first poll, so the timer is set only for those that wait.
+async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
+    let mut work = pin!(work);
+    match poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
+        Poll::Ready(done) => Some(done),
+        Poll::Pending => timeout(limit, work).await.ok(),
     }
 }
 
@@ -891,33 +929,6 @@ fn room_result<T>(result: Result<T, RoomError>) -> Result<T, Refusal> {
     })
 }
 
-/// `text` as one text frame, or, past [`MAX_FRAGMENT_BYTES`], as a text
-/// frame and continuation frames cut at character boundaries.
-fn fragments(text: Frame) -> Vec<Message> {
-    if text.len() <= MAX_FRAGMENT_BYTES {
-        return vec![Message::Text(text)];
-    }
-    let bytes: &Bytes = text.as_ref();
-    let mut parts = Vec::with_capacity(text.len() / MAX_FRAGMENT_BYTES + 1);
-    let mut start = 0;
-    while start < text.len() {
-        let mut end = (start + MAX_FRAGMENT_BYTES).min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let opcode = if start == 0 {
-            Data::Text
-        } else {
-            Data::Continue
-        };
-        let last = end == text.len();
-        let frame = WsFrame::message(bytes.slice(start..end), OpCode::Data(opcode), last);
-        parts.push(Message::Frame(frame));
-        start = end;
-    }
-    parts
-}
-
 fn page_frame(room: &str, page: &Page) -> String {
     history_frame(
         room,
@@ -947,30 +958,6 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_frames_are_fragmented_at_character_boundaries() {
-        let text = format!("a{}", "é".repeat(MAX_FRAGMENT_BYTES));
-        let parts = fragments(Frame::from(text.clone()));
-        assert_eq!(parts.len(), 3);
-        let mut joined = Vec::new();
-        for (i, part) in parts.into_iter().enumerate() {
-            let Message::Frame(frame) = part else {
-                panic!("fragment {i} is not a raw frame")
-            };
-            let header = frame.header();
-            let want = if i == 0 { Data::Text } else { Data::Continue };
-            assert_eq!(header.opcode, OpCode::Data(want));
-            assert_eq!(header.is_final, i == 2);
-            assert!(std::str::from_utf8(frame.payload()).is_ok());
-            joined.extend_from_slice(frame.payload());
-        }
-        assert_eq!(joined, text.as_bytes());
-        assert!(matches!(
-            fragments(Frame::from("short"))[..],
-            [Message::Text(_)]
-        ));
-    }
 
     #[test]
     fn empty_page_frame_is_valid() {
