@@ -58,6 +58,12 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_backlog_frames: u64,
 
+    /// Most people online for whom everyone gets the full list of names; past
+    /// it, clients get a count and search for names
+    #[arg(long, env = "LANCHAT_ROSTER_LIMIT", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub roster_limit: u64,
+
     /// Seconds between pings to each client
     #[arg(long, env = "LANCHAT_PING_INTERVAL", default_value_t = 25,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -136,6 +142,7 @@ pub struct Config {
     pub history_location: Location,
     pub history: usize,
     pub backlog: BacklogLimit,
+    pub roster_limit: usize,
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
     pub max_frame_size: usize,
@@ -201,6 +208,7 @@ impl Config {
                 bytes: usize::try_from(args.max_backlog_bytes).unwrap_or(usize::MAX),
                 frames: usize::try_from(args.max_backlog_frames).unwrap_or(usize::MAX),
             },
+            roster_limit: usize::try_from(args.roster_limit).unwrap_or(usize::MAX),
             ping_interval: Duration::from_secs(args.ping_interval),
             idle_timeout: Duration::from_secs(args.idle_timeout),
             max_frame_size: args.max_frame_size as usize,

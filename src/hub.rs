@@ -10,6 +10,15 @@
 //! change would go to everyone, so N connects would cost O(N²) frames; past
 //! [`PRESENCE_BURST`] changes in one [`PRESENCE_WINDOW`], the rest of the
 //! window's changes are held and go out as one `presence` frame when it ends.
+//!
+//! Even batched, listing every name to everyone costs O(N²) bytes: 10k
+//! connects sent about 1 GB of names. So past the roster limit the lobby
+//! stops listing everyone: `welcome` lists only the newcomer and the people
+//! who share a room with them, comings and goings go only to those people,
+//! everyone gets the online count at most once per [`ONLINE_INTERVAL`], and
+//! clients find other names with `who`. Below three quarters of the limit
+//! everyone gets the full list again; the gap keeps a crowd hovering at the
+//! limit from switching back and forth.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -19,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
+use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode, with_users};
 
 pub type ConnId = u64;
 
@@ -28,6 +37,10 @@ pub const PRESENCE_WINDOW: Duration = Duration::from_millis(250);
 /// Presence changes sent one frame each per window before the rest are held.
 /// At 16 per 250 ms, ordinary comings and goings are never held.
 pub const PRESENCE_BURST: usize = 16;
+/// How often the online count goes out while the roster is incomplete.
+pub const ONLINE_INTERVAL: Duration = Duration::from_secs(1);
+/// Most names in one `who` answer.
+pub const WHO_LIMIT: usize = 50;
 
 /// Something for a session to do, in queue order.
 #[derive(Debug)]
@@ -86,8 +99,13 @@ pub struct Joined {
     pub id: ConnId,
     pub outbound: mpsc::UnboundedReceiver<Outbound>,
     pub backlog: Arc<Backlog>,
-    /// Everyone online, this user included, sorted, as a JSON array.
+    /// Everyone online, this user included, sorted, as a JSON array; past
+    /// the roster limit only this user and their neighbours.
     pub users: String,
+    /// Whether `users` is everyone.
+    pub complete: bool,
+    /// How many names are online.
+    pub online: usize,
 }
 
 struct Client {
@@ -108,6 +126,10 @@ struct State {
     users: HashMap<Arc<str>, Vec<ConnId>>,
     roster: Roster,
     presence: PresenceWindow,
+    /// More names are online than the roster limit: see the module docs.
+    large: bool,
+    /// The online count last sent while `large`, and when.
+    online_sent: (usize, Option<Instant>),
 }
 
 /// Presence changes in the current window.
@@ -148,18 +170,36 @@ impl Roster {
     }
 
     fn to_json(&self) -> String {
-        let len: usize = self.sorted.values().map(|json| json.len() + 1).sum();
-        let mut out = String::with_capacity(len + 2);
-        out.push('[');
-        for (i, json) in self.sorted.values().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(json);
-        }
-        out.push(']');
-        out
+        json_array(self.sorted.values().map(String::as_str))
     }
+
+    /// Up to `limit` names whose lowercase starts with `lower_prefix`, as a
+    /// JSON array.
+    fn starting_with(&self, lower_prefix: &str, limit: usize) -> String {
+        let from = (lower_prefix.to_owned(), Arc::<str>::from(""));
+        json_array(
+            self.sorted
+                .range(from..)
+                .take_while(|((lower, _), _)| lower.starts_with(lower_prefix))
+                .take(limit)
+                .map(|(_, json)| json.as_str()),
+        )
+    }
+}
+
+/// Joins encoded JSON values into an array.
+fn json_array<'a>(values: impl Iterator<Item = &'a str> + Clone) -> String {
+    let len: usize = values.clone().map(|json| json.len() + 1).sum();
+    let mut out = String::with_capacity(len + 2);
+    out.push('[');
+    for (i, json) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(json);
+    }
+    out.push(']');
+    out
 }
 
 /// Handle to the hub. Cheap to clone.
@@ -175,15 +215,17 @@ struct Inner {
     state: Mutex<State>,
     next_id: AtomicU64,
     limit: BacklogLimit,
+    roster_limit: usize,
 }
 
 impl Hub {
-    pub fn new(limit: BacklogLimit) -> Self {
+    pub fn new(limit: BacklogLimit, roster_limit: usize) -> Self {
         Hub {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 next_id: AtomicU64::new(1),
                 limit,
+                roster_limit,
             }),
         }
     }
@@ -198,8 +240,14 @@ impl Hub {
     }
 
     /// Registers a connection. The first connection of a name announces
-    /// `join` to everyone else.
-    pub fn join(&self, username: &str, user_id: Option<Arc<str>>) -> Joined {
+    /// `join` to everyone else, or past the roster limit to its
+    /// `neighbours`: the users it shares a room with.
+    pub fn join(
+        &self,
+        username: &str,
+        user_id: Option<Arc<str>>,
+        neighbours: &[Arc<str>],
+    ) -> Joined {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
@@ -217,6 +265,9 @@ impl Hub {
         let first = *count == 1;
         if first {
             state.roster.insert(&username);
+            // Before this connection is listed, so the newcomer hears of the
+            // mode from its welcome alone.
+            self.update_roster_mode(&mut state);
         }
         if let Some(user) = &user_id {
             state.users.entry(user.clone()).or_default().push(id);
@@ -231,20 +282,91 @@ impl Hub {
             },
         );
         if first {
-            self.presence_changed(&mut state, &username, true, Instant::now());
+            if state.large {
+                let frame = encode(&ServerFrame::Join {
+                    room: LOBBY,
+                    username: &username,
+                    timestamp: now_millis(),
+                });
+                self.send_to_users_locked(&state, neighbours, &Frame::from(frame), Some(&username));
+            } else {
+                self.presence_changed(&mut state, &username, true, Instant::now());
+            }
         }
-        let users = state.roster.to_json();
+        let (users, complete) = if state.large {
+            (neighbour_roster(&state, &username, neighbours), false)
+        } else {
+            (state.roster.to_json(), true)
+        };
         Joined {
             id,
             outbound,
             backlog,
             users,
+            complete,
+            online: state.names.len(),
         }
     }
 
+    /// Switches between listing everyone and counting when the number
+    /// online crosses the roster limit's thresholds, and tells everyone.
+    fn update_roster_mode(&self, state: &mut State) {
+        let online = state.names.len();
+        let limit = self.inner.roster_limit;
+        if !state.large && online > limit {
+            // Held names go out first, as the last listing.
+            self.end_presence_window(state, Instant::now(), true);
+            state.large = true;
+            state.online_sent = (online, Some(Instant::now()));
+            let frame = encode(&ServerFrame::Roster {
+                complete: false,
+                online,
+            });
+            self.fan_out(state, Frame::from(frame), None);
+        } else if state.large && online <= limit * 3 / 4 {
+            state.large = false;
+            let roster = ServerFrame::Roster {
+                complete: true,
+                online,
+            };
+            let frame = with_users(&roster, &state.roster.to_json());
+            self.fan_out(state, Frame::from(frame), None);
+        }
+    }
+
+    /// Online names starting with `prefix`, in any letter case, as a `who`
+    /// frame.
+    pub fn who(&self, prefix: &str) -> String {
+        let state = self.state();
+        let users = state
+            .roster
+            .starting_with(&prefix.to_lowercase(), WHO_LIMIT);
+        let who = ServerFrame::Who {
+            prefix,
+            online: state.names.len(),
+        };
+        with_users(&who, &users)
+    }
+
+    /// Sends the online count if it changed and the last one is old enough.
+    fn announce_online(&self, state: &mut State, now: Instant) {
+        let online = state.names.len();
+        let (sent, at) = state.online_sent;
+        let recent = at.is_some_and(|at| now.duration_since(at) < ONLINE_INTERVAL);
+        if !state.large || online == sent || recent {
+            return;
+        }
+        state.online_sent = (online, Some(now));
+        let frame = encode(&ServerFrame::Online {
+            online,
+            timestamp: now_millis(),
+        });
+        self.fan_out(state, Frame::from(frame), None);
+    }
+
     /// Removes a connection. The last connection of a name announces `leave`
-    /// if `announce` is set.
-    pub fn leave(&self, id: ConnId, announce: bool) {
+    /// if `announce` is set (past the roster limit, to its `neighbours`).
+    pub fn leave(&self, id: ConnId, announce: bool, neighbours: &[Arc<str>]) {
         let mut state = self.state();
         let Some(client) = state.clients.remove(&id) else {
             return;
@@ -270,7 +392,19 @@ impl Hub {
             }
         };
         if last && announce {
-            self.presence_changed(&mut state, &client.username, false, Instant::now());
+            if state.large {
+                let frame = encode(&ServerFrame::Leave {
+                    room: LOBBY,
+                    username: &client.username,
+                    timestamp: now_millis(),
+                });
+                self.send_to_users_locked(&state, neighbours, &Frame::from(frame), None);
+            } else {
+                self.presence_changed(&mut state, &client.username, false, Instant::now());
+            }
+        }
+        if last {
+            self.update_roster_mode(&mut state);
         }
     }
 
@@ -336,7 +470,9 @@ impl Hub {
     /// Sends held presence changes once their window is over.
     pub fn flush_presence(&self) {
         let mut state = self.state();
-        self.end_presence_window(&mut state, Instant::now(), false);
+        let now = Instant::now();
+        self.end_presence_window(&mut state, now, false);
+        self.announce_online(&mut state, now);
     }
 
     /// Calls [`Hub::flush_presence`] a few times per window until `stop`.
@@ -417,6 +553,16 @@ impl Hub {
     /// connections named `skip_user`.
     pub fn send_to_users(&self, users: &[Arc<str>], frame: &Frame, skip_user: Option<&str>) {
         let state = self.state();
+        self.send_to_users_locked(&state, users, frame, skip_user);
+    }
+
+    fn send_to_users_locked(
+        &self,
+        state: &State,
+        users: &[Arc<str>],
+        frame: &Frame,
+        skip_user: Option<&str>,
+    ) {
         for user in users {
             for conn in state.users.get(user).into_iter().flatten() {
                 if let Some(client) = state.clients.get(conn) {
@@ -473,6 +619,21 @@ impl Hub {
     }
 }
 
+/// `username` and whichever of `neighbours` are online, in roster order, as
+/// a JSON array.
+fn neighbour_roster(state: &State, username: &Arc<str>, neighbours: &[Arc<str>]) -> String {
+    let mut names: Vec<&Arc<str>> = neighbours
+        .iter()
+        .filter_map(|user| state.users.get(user)?.first())
+        .filter_map(|conn| Some(&state.clients.get(conn)?.username))
+        .chain([username])
+        .collect();
+    names.sort_by_cached_key(|name| Roster::key(name));
+    names.dedup();
+    let names: Vec<&str> = names.into_iter().map(|name| &**name).collect();
+    serde_json::to_string(&names).expect("strings serialize")
+}
+
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -484,10 +645,13 @@ mod tests {
     use super::*;
 
     fn hub(frames: usize) -> Hub {
-        Hub::new(BacklogLimit {
-            bytes: 1 << 20,
-            frames,
-        })
+        Hub::new(
+            BacklogLimit {
+                bytes: 1 << 20,
+                frames,
+            },
+            100,
+        )
     }
 
     fn drain(joined: &mut Joined) -> Vec<String> {
@@ -506,16 +670,16 @@ mod tests {
     #[test]
     fn presence_counts_a_name_once() {
         let hub = hub(100);
-        let mut watcher = hub.join("watcher", None);
-        let tab1 = hub.join("alice", None);
-        let tab2 = hub.join("alice", None);
+        let mut watcher = hub.join("watcher", None, &[]);
+        let tab1 = hub.join("alice", None, &[]);
+        let tab2 = hub.join("alice", None, &[]);
         assert_eq!(tab2.users, r#"["alice","watcher"]"#);
         let joins = drain(&mut watcher);
         assert_eq!(joins.len(), 1, "{joins:?}");
         assert!(joins[0].contains("\"join\""));
-        hub.leave(tab1.id, true);
+        hub.leave(tab1.id, true, &[]);
         assert!(drain(&mut watcher).is_empty());
-        hub.leave(tab2.id, true);
+        hub.leave(tab2.id, true, &[]);
         let leaves = drain(&mut watcher);
         assert_eq!(leaves.len(), 1);
         assert!(leaves[0].contains("\"leave\""));
@@ -525,9 +689,9 @@ mod tests {
     #[test]
     fn rename_moves_every_tab_and_refuses_taken_names() {
         let hub = hub(100);
-        let tab1 = hub.join("alice", None);
-        let mut tab2 = hub.join("alice", None);
-        let _bob = hub.join("bob", None);
+        let tab1 = hub.join("alice", None, &[]);
+        let mut tab2 = hub.join("alice", None, &[]);
+        let _bob = hub.join("bob", None, &[]);
         drain(&mut tab2);
         assert_eq!(
             hub.rename(tab1.id, "bob").unwrap_err().code,
@@ -538,13 +702,13 @@ mod tests {
         assert_eq!(seen[0], "renamed:carol");
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
-        assert_eq!(hub.join("Bob", None).users, r#"["Bob","bob","carol"]"#);
+        assert_eq!(hub.join("Bob", None, &[]).users, r#"["Bob","bob","carol"]"#);
     }
 
     #[test]
     fn a_connect_storm_sends_presence_in_one_frame_per_window() {
         let hub = hub(1000);
-        let mut watcher = hub.join("watcher", None);
+        let mut watcher = hub.join("watcher", None, &[]);
         // A fresh window, after the one the watcher's own join opened.
         let start = Instant::now() + PRESENCE_WINDOW;
         let mut state = hub.state();
@@ -576,9 +740,61 @@ mod tests {
     }
 
     #[test]
+    fn past_the_roster_limit_names_go_only_to_neighbours() {
+        let hub = Hub::new(
+            BacklogLimit {
+                bytes: 1 << 20,
+                frames: 100,
+            },
+            2,
+        );
+        let (ua, uc): (Arc<str>, Arc<str>) = (Arc::from("ua"), Arc::from("uc"));
+        let mut a = hub.join("a", Some(ua.clone()), std::slice::from_ref(&uc));
+        let mut b = hub.join("b", None, &[]);
+        assert!(b.complete);
+        assert_eq!(b.users, r#"["a","b"]"#);
+        drain(&mut a);
+        let mut c = hub.join("c", Some(uc.clone()), std::slice::from_ref(&ua));
+        assert!(!c.complete);
+        assert_eq!((c.online, c.users.as_str()), (3, r#"["a","c"]"#));
+        let to_a = drain(&mut a);
+        assert_eq!(to_a.len(), 2, "{to_a:?}");
+        assert_eq!(to_a[0], r#"{"type":"roster","complete":false,"online":3}"#);
+        assert!(to_a[1].contains(r#""type":"join""#) && to_a[1].contains(r#""c""#));
+        let to_b = drain(&mut b);
+        assert_eq!(to_b, [r#"{"type":"roster","complete":false,"online":3}"#]);
+
+        assert!(hub.who("").contains(r#""users":["a","b","c"]"#));
+        assert!(hub.who("B").contains(r#""users":["b"]"#));
+        assert!(hub.who("d").contains(r#""users":[]"#));
+
+        // Nobody shares a room with b: its leave goes to no one, and the
+        // count follows once per interval.
+        hub.leave(b.id, true, &[]);
+        assert!(drain(&mut a).is_empty() && drain(&mut c).is_empty());
+        let later = Instant::now() + ONLINE_INTERVAL;
+        hub.announce_online(&mut hub.state(), later);
+        let count = drain(&mut a);
+        assert_eq!(count.len(), 1);
+        assert!(count[0].starts_with(r#"{"type":"online","online":2,"#));
+        hub.announce_online(&mut hub.state(), later + ONLINE_INTERVAL);
+        assert!(drain(&mut a).is_empty(), "unchanged counts are not resent");
+
+        // Down to 3/4 of the limit: everyone is listed again.
+        hub.leave(c.id, true, std::slice::from_ref(&ua));
+        let to_a = drain(&mut a);
+        assert_eq!(to_a.len(), 2, "{to_a:?}");
+        assert!(to_a[0].contains(r#""type":"leave""#));
+        assert_eq!(
+            to_a[1],
+            r#"{"type":"roster","complete":true,"online":1,"users":["a"]}"#
+        );
+    }
+
+    #[test]
     fn overflowing_backlog_stops_delivery_and_signals() {
         let hub = hub(3);
-        let joined = hub.join("slow", None);
+        let joined = hub.join("slow", None, &[]);
         for seq in 0..10 {
             hub.broadcast_message(seq, &Frame::from("x"));
         }

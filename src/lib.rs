@@ -80,7 +80,7 @@ pub struct App {
 impl App {
     /// Opens the history and sets up the hub. Fails on an unusable history file.
     pub fn open(config: &Config) -> anyhow::Result<App> {
-        let hub = Hub::new(config.backlog);
+        let hub = Hub::new(config.backlog, config.roster_limit);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         // The store's fan-out needs the rooms, which are loaded from the store.
         let rooms_for_fan_out = Arc::new(OnceLock::<Rooms>::new());

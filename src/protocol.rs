@@ -99,6 +99,12 @@ pub enum ClientFrame {
     },
     /// List the public rooms.
     ListRooms,
+    /// Online names starting with `prefix` (any letter case): how a client
+    /// finds people once the lobby is too big to list everyone.
+    Who {
+        #[serde(default)]
+        prefix: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -283,7 +289,7 @@ pub struct PublicRoom<'a> {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
-    /// Encode with [`welcome_frame`], which adds `users`.
+    /// Encode with [`with_users`].
     Welcome {
         protocol: u32,
         username: &'a str,
@@ -293,6 +299,11 @@ pub enum ServerFrame<'a> {
         /// Changes only when the history starts over (new file, or a
         /// restarted `--memory` server): then old seqs mean nothing.
         history_id: &'a str,
+        /// How many names are online, this one included.
+        online: usize,
+        /// Whether `users` lists everyone online. Past the roster limit it
+        /// lists only this user and the people sharing a room with them.
+        complete: bool,
         /// Whether this connection owns its name.
         claimed: bool,
         /// A newly issued token for the name; the client must keep it.
@@ -352,6 +363,23 @@ pub enum ServerFrame<'a> {
         left: Vec<&'a str>,
         timestamp: i64,
     },
+    /// The lobby passed the roster limit (`complete: false`: names are no
+    /// longer listed) or fell back under it (`complete: true`, encoded with
+    /// [`with_users`] listing everyone).
+    Roster {
+        complete: bool,
+        online: usize,
+    },
+    /// How many are online, while the roster is incomplete.
+    Online {
+        online: usize,
+        timestamp: i64,
+    },
+    /// The answer to `who`; encode with [`with_users`].
+    Who {
+        prefix: &'a str,
+        online: usize,
+    },
     Rename {
         room: &'a str,
         from: &'a str,
@@ -391,12 +419,15 @@ pub fn encode(frame: &ServerFrame<'_>) -> String {
     serde_json::to_string(frame).expect("server frames always serialize")
 }
 
-/// Encodes a `welcome` frame with `users`, a JSON array of names the hub
-/// keeps encoded, spliced in, so a connect does not encode every online name
-/// again.
-pub fn welcome_frame(welcome: &ServerFrame<'_>, users: &str) -> String {
-    debug_assert!(matches!(welcome, ServerFrame::Welcome { .. }));
-    let mut out = encode(welcome);
+/// Encodes a `welcome`, `roster` or `who` frame with `users`, a JSON array
+/// of names the hub keeps encoded, spliced in, so listing who is online
+/// does not encode every name again.
+pub fn with_users(frame: &ServerFrame<'_>, users: &str) -> String {
+    debug_assert!(matches!(
+        frame,
+        ServerFrame::Welcome { .. } | ServerFrame::Roster { .. } | ServerFrame::Who { .. }
+    ));
+    let mut out = encode(frame);
     // `encode` ends every object with its closing brace.
     out.pop();
     out.push_str(",\"users\":");
@@ -570,24 +601,49 @@ mod tests {
     }
 
     #[test]
-    fn welcome_frame_has_the_documented_shape() {
+    fn welcome_has_the_documented_shape() {
         let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             username: "al\"ice",
             room: LOBBY,
             seq: 7,
             history_id: "h",
+            online: 2,
+            complete: true,
             claimed: false,
             token: None,
             rooms: Vec::new(),
             invitations: Vec::new(),
         };
         let value: Value =
-            serde_json::from_str(&welcome_frame(&welcome, r#"["al\"ice","bob"]"#)).unwrap();
+            serde_json::from_str(&with_users(&welcome, r#"["al\"ice","bob"]"#)).unwrap();
         assert_eq!(
             value,
             json!({"type":"welcome","protocol":1,"username":"al\"ice","room":"lobby",
-                   "users":["al\"ice","bob"],"seq":7,"history_id":"h","claimed":false})
+                   "users":["al\"ice","bob"],"seq":7,"history_id":"h","online":2,
+                   "complete":true,"claimed":false})
+        );
+    }
+
+    #[test]
+    fn roster_and_who_carry_the_spliced_names() {
+        let roster = ServerFrame::Roster {
+            complete: true,
+            online: 1,
+        };
+        let value: Value = serde_json::from_str(&with_users(&roster, r#"["bob"]"#)).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"roster","complete":true,"online":1,"users":["bob"]})
+        );
+        let who = ServerFrame::Who {
+            prefix: "b",
+            online: 9,
+        };
+        let value: Value = serde_json::from_str(&with_users(&who, "[]")).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"who","prefix":"b","online":9,"users":[]})
         );
     }
 

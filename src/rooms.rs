@@ -387,6 +387,25 @@ impl Rooms {
         list
     }
 
+    /// Everyone who shares a room other than the lobby with `user`: whose
+    /// comings and goings `user` hears of when the lobby is too big for
+    /// everyone to hear of everyone's.
+    pub fn neighbours(&self, user: &UserId) -> Vec<UserId> {
+        let rooms = self.rooms();
+        let mut found = BTreeSet::new();
+        for (name, room) in rooms.iter() {
+            if name != LOBBY && room.members.contains_key(user) {
+                found.extend(
+                    room.members
+                        .keys()
+                        .filter(|member| *member != user)
+                        .cloned(),
+                );
+            }
+        }
+        found.into_iter().collect()
+    }
+
     /// Rooms `user` was invited to and has not joined yet.
     pub fn invitations(&self, user: &UserId) -> Vec<String> {
         let rooms = self.rooms();

@@ -17,17 +17,17 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::hub::{Backlog, ConnId, Hub, Outbound};
+use crate::hub::{Backlog, ConnId, Hub, Joined, Outbound};
 use crate::identity::{self, Credential, Identity, Standing};
 use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, PublicRoom, Refusal, RoomSummary,
-    ServerFrame, encode, history_frame, parse_client_frame, welcome_frame,
+    ServerFrame, encode, history_frame, parse_client_frame, with_users,
 };
 use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
 use crate::upgrade::Socket;
-use crate::username::parse_username;
+use crate::username::{MAX_USERNAME_CHARS, parse_username};
 
 /// Most frames written before one flush.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
@@ -129,7 +129,11 @@ pub async fn run(
         // Owners keep a read mark in the lobby like in any room.
         let _ = context.rooms.join(user, LOBBY, None);
     }
-    let joined = context.hub.join(&username, user_id.clone());
+    let joined = context.hub.join(
+        &username,
+        user_id.clone(),
+        &neighbours_of(&context, user_id.as_ref()),
+    );
     let id = joined.id;
     let mut session = Session {
         socket,
@@ -152,10 +156,7 @@ pub async fn run(
         typing_room: LOBBY.to_owned(),
     };
     log::debug!("conn {id}: {username} connected");
-    let end = match session
-        .welcome(joined.users, issued.as_deref(), since)
-        .await
-    {
+    let end = match session.welcome(&joined, issued.as_deref(), since).await {
         Ok(()) => session.serve(joined.outbound).await,
         Err(end) => end,
     };
@@ -168,7 +169,8 @@ pub async fn run(
     }
     // At shutdown nobody is leaving; everyone is about to reconnect.
     let announce = !context.shutdown.is_cancelled();
-    context.hub.leave(id, announce);
+    let neighbours = neighbours_of(&context, session.user_id.as_ref());
+    context.hub.leave(id, announce, &neighbours);
     log::debug!("conn {id}: {} disconnected", session.username);
 }
 
@@ -204,7 +206,7 @@ impl Session {
     /// overlap is dropped by `replayed_upto`.
     async fn welcome(
         &mut self,
-        users: String,
+        joined: &Joined,
         token: Option<&str>,
         since: Option<u64>,
     ) -> Result<(), End> {
@@ -226,12 +228,14 @@ impl Session {
             room: LOBBY,
             seq: latest,
             history_id: self.context.store.history_id(),
+            online: joined.online,
+            complete: joined.complete,
             claimed: self.user_id.is_some(),
             token,
             rooms: self.user_rooms(),
             invitations: invitations.iter().map(String::as_str).collect(),
         };
-        let welcome = welcome_frame(&welcome, &users);
+        let welcome = with_users(&welcome, &joined.users);
         self.write_now(welcome).await?;
         self.write_now(page_frame(LOBBY, &page)).await
     }
@@ -603,6 +607,18 @@ impl Session {
                     Err(refusal) => self.refuse(&refusal.with_room(scope)).await,
                 }
             }
+            ClientFrame::Who { prefix } => {
+                let prefix = prefix.unwrap_or_default();
+                if prefix.chars().count() > MAX_USERNAME_CHARS {
+                    let refusal = Refusal::new(
+                        ErrorCode::BadRequest,
+                        format!("names are at most {MAX_USERNAME_CHARS} characters"),
+                    );
+                    return self.refuse(&refusal).await;
+                }
+                let frame = self.context.hub.who(&prefix);
+                self.write_now(frame).await
+            }
             ClientFrame::ListRooms => {
                 let rooms = self.context.rooms.public_rooms();
                 let frame = encode(&ServerFrame::RoomList {
@@ -830,6 +846,12 @@ impl Session {
             _ => Err(End::Gone),
         }
     }
+}
+
+/// The users `user` shares a room with; nobody for an unowned name.
+fn neighbours_of(context: &Context, user: Option<&UserId>) -> Vec<UserId> {
+    user.map(|user| context.rooms.neighbours(user))
+        .unwrap_or_default()
 }
 
 fn frame_rate(message_rate: Rate) -> Rate {

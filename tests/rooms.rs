@@ -434,3 +434,85 @@ async fn v1_clients_still_work_in_the_lobby() {
     old.say("hi!", "v1").await;
     assert_eq!(old.recv_type("message").await["room"], "lobby");
 }
+
+/// Frames `client` receives up to and including the first of `kind`.
+async fn frames_until(client: &mut Client, kind: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = client.recv().await;
+        let done = frame["type"] == kind;
+        seen.push(frame);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn types(frames: &[Value]) -> Vec<&str> {
+    frames.iter().map(|f| f["type"].as_str().unwrap()).collect()
+}
+
+/// Past `--roster-limit` the lobby stops listing everyone to everyone: a
+/// newcomer learns the count and the people it shares rooms with, comings
+/// and goings reach only those people, and `who` finds anyone online.
+#[tokio::test]
+async fn a_large_lobby_lists_only_room_peers_and_answers_who() {
+    let server = Server::start_with(&["--roster-limit", "2"]);
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    assert_eq!(bob.welcome["complete"], true, "{}", bob.welcome);
+    assert_eq!(bob.welcome["online"], 2);
+    alice.send(json!({"type":"dm","username":"bob"})).await;
+    alice.client.recv_type("room").await;
+    bob.client.recv_type("room").await;
+
+    let (mut carol, welcome, _) = Client::join(&server, "carol").await;
+    assert_eq!(welcome["complete"], false, "{welcome}");
+    assert_eq!(welcome["online"], 3);
+    assert_eq!(welcome["users"], json!(["carol"]));
+    for owner in [&mut alice, &mut bob] {
+        let roster = owner.client.recv_type("roster").await;
+        assert_eq!(roster, json!({"type":"roster","complete":false,"online":3}));
+    }
+
+    // dave shares no room with anyone: only the count tells of him.
+    let (dave, _, _) = Client::join(&server, "dave").await;
+    let seen = frames_until(&mut alice.client, "online").await;
+    assert_eq!(types(&seen), ["online"], "{seen:?}");
+    assert_eq!(seen[0]["online"], 4);
+
+    // bob is alice's DM peer: she hears him go and come back, carol does not.
+    let bob_token = bob.token.clone();
+    drop(bob);
+    assert_eq!(alice.client.recv_type("leave").await["username"], "bob");
+    let bob = Owner::claim_with(&server, "bob", &bob_token).await;
+    assert_eq!(bob.welcome["complete"], false);
+    assert_eq!(bob.welcome["users"], json!(["alice", "bob"]));
+    assert_eq!(alice.client.recv_type("join").await["username"], "bob");
+
+    carol.send_json(json!({"type":"who","prefix":"A"})).await;
+    let seen = frames_until(&mut carol, "who").await;
+    assert!(
+        types(&seen).iter().all(|t| *t == "online" || *t == "who"),
+        "carol hears of no one by name: {seen:?}"
+    );
+    assert_eq!(
+        seen.last().unwrap(),
+        &json!({"type":"who","prefix":"A","online":4,"users":["alice"]})
+    );
+    carol.send_json(json!({"type":"who"})).await;
+    let who = carol.recv_type("who").await;
+    assert_eq!(who["users"], json!(["alice", "bob", "carol", "dave"]));
+    carol
+        .send_json(json!({"type":"who","prefix":"x".repeat(33)}))
+        .await;
+    assert_eq!(carol.recv_type("error").await["code"], "bad_request");
+
+    // Back down to three quarters of the limit (1): everyone is listed again.
+    drop((carol, dave, bob));
+    let roster = alice.client.recv_type("roster").await;
+    assert_eq!(
+        roster,
+        json!({"type":"roster","complete":true,"online":1,"users":["alice"]})
+    );
+}
