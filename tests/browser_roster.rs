@@ -70,7 +70,7 @@ fn lobby_past_the_roster_limit_is_searched_then_listed_again() {
     assert_eq!(lobby_info(&alice), "Everyone on this network · 5 online");
     assert_eq!(
         alice.js("document.getElementById('people-search-hint').textContent"),
-        json!("5 online: too many to list. Type the start of a name to find someone.")
+        json!("5 online: too many to list. Type the start of a name.")
     );
     assert_eq!(
         alice.js("document.getElementById('people-search-input').placeholder"),
@@ -239,6 +239,9 @@ fn screenshots_of_the_lobby_search_desktop_and_phone_light_and_dark() {
             "phone layout",
             "document.documentElement.clientWidth === 360",
         );
+        show_crowd(&alice);
+        alice.js("document.getElementById('messages').scrollTop = 1e9");
+        alice.screenshot(&dir.join(format!("roster-phone-{scheme}.png")));
         let searches = who_prefixes(&alice).len();
         alice.click("#people-toggle");
         alice.wait_for(
@@ -290,7 +293,7 @@ fn show_crowd(page: &Page) {
     );
     assert_eq!(
         page.js("document.getElementById('people-search-hint').textContent"),
-        json!("12,345 online: too many to list. Type the start of a name to find someone.")
+        json!("12,345 online: too many to list. Type the start of a name.")
     );
 }
 

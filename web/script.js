@@ -1079,6 +1079,7 @@ function applyPresence(joined, left, timestamp) {
     }
   }
   renderPeople();
+  renderRoomHead();
   renderTyping();
   renderRoomLists();
 }
@@ -1925,7 +1926,7 @@ function renderSearch(searching, shown) {
       status = `Showing the first ${WHO_LIMIT}. Type more of the name to narrow it down.`;
     }
     const hint = `${onlineCount().toLocaleString()} online: too many to list. ` +
-      'Type the start of a name to find someone.';
+      'Type the start of a name.';
     if (els.peopleSearchHint.textContent !== hint) els.peopleSearchHint.textContent = hint;
   }
   // A live region: it stays in the page, empty when there is nothing to say.
