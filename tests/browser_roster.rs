@@ -20,9 +20,9 @@ const ROSTER_LIMIT: &str = "4";
 
 /// Past the limit (five online) alice's lobby shows the count and a search
 /// that finds names by their start, ignores answers the field has moved on
-/// from, and says when nobody matches; bob, who shares a room with her, still
-/// shows online there and then offline when he goes. At three online the
-/// full list is back. Switching adds no join or leave lines.
+/// from, and says when nobody matches. In her room, bob still shows online,
+/// dave shows online as he joins it, and bob offline once he goes. At three
+/// online the full list is back. Switching adds no join or leave lines.
 #[test]
 fn lobby_past_the_roster_limit_is_searched_then_listed_again() {
     let Some(chrome) = Chrome::start() else {
@@ -56,7 +56,11 @@ fn lobby_past_the_roster_limit_is_searched_then_listed_again() {
 
     // A fifth: the lobby is searched. Coming on, the search asks for
     // everyone (an empty prefix) and lists what the server found.
-    let (dave, _, _) = rt.block_on(Client::join(&server, "dave"));
+    let mut dave = rt.block_on(async {
+        let mut dave = Client::connect_offering(&server, "dave", &["claim"]).await;
+        dave.recv_type("history").await;
+        dave
+    });
     alice.wait_eq(
         "the search field",
         "!document.getElementById('people-search').hidden",
@@ -113,13 +117,26 @@ fn lobby_past_the_roster_limit_is_searched_then_listed_again() {
     alice.type_into("#people-search-input", &BACKSPACE.repeat(5));
     wait_people(&alice, json!(["alice", "bob", "carlos", "carol", "dave"]));
 
-    // In the room, bob shows online, and offline once he goes.
+    // In the room, bob shows online; dave, who joins it, too (the page asks
+    // about him: no join reaches alice, he was online already).
     open_room(&alice, "projects");
     wait_people(&alice, json!(["alice", "bob"]));
     rt.block_on(async {
+        dave.send_json(json!({"type": "join_room", "room": "projects"}))
+            .await;
+        dave.recv_type("room").await;
+    });
+    wait_people(&alice, json!(["alice", "bob", "dave"]));
+    assert_eq!(
+        who_prefixes(&alice).last().map(String::as_str),
+        Some("dave")
+    );
+
+    // bob goes: offline in the room.
+    rt.block_on(async {
         bob.ws.close(None).await.expect("close");
     });
-    wait_people(&alice, json!(["alice"]));
+    wait_people(&alice, json!(["alice", "dave"]));
     assert_eq!(
         alice.js("[...document.querySelectorAll('#offline-list .person')].map(e => e.textContent)"),
         json!(["bob"])
