@@ -31,13 +31,19 @@
  * @property {string[]} members  empty for the lobby
  * @property {string} [peer]     the other person of a direct message
  *
- * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], seq: number, claimed?: boolean, token?: string, rooms?: RoomSummary[], invitations?: string[], history_id?: string}} WelcomeFrame
+ * `users` is everyone online while `complete`; past the server's roster
+ * limit it is only this user and the people who share a room or a direct
+ * message with them, and `online` counts everyone.
+ * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], seq: number, online?: number, complete?: boolean, claimed?: boolean, token?: string, rooms?: RoomSummary[], invitations?: string[], history_id?: string}} WelcomeFrame
  * @typedef {{type: 'history', room?: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
  * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
  * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
  * @typedef {{type: 'typing', room?: string, username: string, active: boolean}} TypingFrame
  * @typedef {{type: 'error', code: string, message: string, cid?: string, room?: string}} ErrorFrame
+ * @typedef {{type: 'roster', complete: boolean, online: number, users?: string[]}} RosterFrame
+ * @typedef {{type: 'online', online: number, timestamp: number}} OnlineFrame
+ * @typedef {{type: 'who', prefix?: string, users: string[], online?: number}} WhoFrame
  *
  * A message written here that the server has not acknowledged yet. Kept in
  * localStorage so it survives a reload.
@@ -114,6 +120,17 @@ const GROUP_GAP_MS = 5 * 60 * 1000;
 const COMPOSER_MAX_PX = 160;
 /** Presence changes above this many names are told as one notice. */
 const PRESENCE_NOTICE_MAX = 3;
+/** A search for people goes out once typing pauses this long. */
+const WHO_DEBOUNCE_MS = 200;
+/** The server answers a search with at most this many names. */
+const WHO_LIMIT = 50;
+/** The longest name prefix the server searches for, in characters. */
+const WHO_PREFIX_MAX = 24;
+/**
+ * Past the roster limit, new members of a room (up to this many at once)
+ * are looked up with `who`: nothing else says whether they are online.
+ */
+const WHO_PROBE_MAX = 5;
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
@@ -132,6 +149,8 @@ const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?'")\]}]+$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 
+/** Below this width the people panel is a drawer (see style.css). */
+const peopleDrawer = window.matchMedia('(max-width: 1000px)');
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
 const dayFormat = new Intl.DateTimeFormat(undefined, {
@@ -196,8 +215,27 @@ const state = {
   noticeCount: 0,
   /** @type {OutboxEntry[]} */
   outbox: loadOutbox(),
-  /** @type {string[]} everyone online */
+  /**
+   * Who is online: everyone while `complete`; otherwise only us and the
+   * people we share a room or direct message with (the server tells us of
+   * their comings and goings, and of no one else's).
+   * @type {string[]}
+   */
   users: [],
+  /** Names online, us included, as the server last counted them. */
+  online: 0,
+  /**
+   * Whether `users` is everyone. Past the server's roster limit it is not,
+   * and the lobby's people panel searches (`who`) instead of listing.
+   */
+  complete: true,
+  /**
+   * The lobby's people search while the roster is incomplete: the names of
+   * the last answer that matched the field, and the prefix it was for (null
+   * before any); and the lowercased prefixes asked about new room members.
+   * @type {{results: string[], prefix: string | null, timer: number | undefined, probes: Set<string>}}
+   */
+  who: { results: [], prefix: null, timer: undefined, probes: new Set() },
   /** When we last told the server we are typing; 0 when we are not. */
   typingSentAt: 0,
   /** The room that typing was in. */
@@ -269,6 +307,10 @@ const els = {
   peopleHeading: byId('people-heading-text'),
   peopleCount: byId('people-count'),
   peopleList: byId('people-list'),
+  peopleSearch: byId('people-search'),
+  peopleSearchInput: /** @type {HTMLInputElement} */ (byId('people-search-input')),
+  peopleSearchHint: byId('people-search-hint'),
+  peopleSearchStatus: byId('people-search-status'),
   offlineBox: byId('offline'),
   offlineList: byId('offline-list'),
   peopleClose: byId('people-close'),
@@ -489,6 +531,35 @@ function checkAcks() {
   }
 }
 
+/** Asks the server who is online, by the start of their name. */
+function requestWho() {
+  clearTimeout(state.who.timer);
+  state.who.timer = undefined;
+  if (state.complete || !isReady()) return;
+  send({ type: 'who', prefix: searchPrefix() });
+}
+
+/**
+ * Asks whether these new members of a room are online, past the roster
+ * limit: each name is searched for, and found if online. A room joined
+ * with many members at once is left alone rather than flooding the server.
+ * @param {string[]} names
+ */
+function probeOnline(names) {
+  const others = names.filter((name) => name !== state.me);
+  if (state.complete || !isReady() || others.length === 0 || others.length > WHO_PROBE_MAX) return;
+  for (const name of others) {
+    const prefix = [...name].slice(0, WHO_PREFIX_MAX).join('');
+    state.who.probes.add(prefix.toLowerCase());
+    send({ type: 'who', prefix });
+  }
+}
+
+/** Refreshes the lobby's search when it is on screen. */
+function searchIfShown() {
+  if (!state.complete && state.active === LOBBY && peopleShown()) requestWho();
+}
+
 /** Pages back through the room on screen. */
 function requestOlder() {
   const room = activeRoom();
@@ -565,6 +636,9 @@ const handlers = {
     state.connection = 'connected';
     state.awaitingReplay = true;
     state.users = frame.users.slice();
+    state.online = typeof frame.online === 'number' ? frame.online : state.users.length;
+    setComplete(frame.complete !== false);
+    state.who.probes.clear();
     syncRooms(frame);
     if (state.rooms.has(state.wanted)) {
       state.active = state.wanted;
@@ -671,6 +745,7 @@ const handlers = {
   rename(frame) {
     const { from, to } = frame;
     state.users = state.users.map((user) => (user === from ? to : user));
+    state.who.results = state.who.results.map((user) => (user === from ? to : user));
     for (const room of state.rooms.values()) {
       room.members = room.members.map((member) => (member === from ? to : member));
       if (room.peer === from) room.peer = to;
@@ -721,8 +796,15 @@ const handlers = {
    */
   room(frame) {
     const known = state.rooms.has(frame.room);
+    const before = new Set(known ? roomFor(frame.room).members : []);
     const room = upsertRoom(frame);
     state.invitations.delete(frame.room);
+    // Past the roster limit we hear only of people we share rooms with:
+    // whether a new member is online already, nothing tells us (so ask),
+    // and someone who left our last shared room will not be heard of.
+    const online = new Set(state.users);
+    probeOnline(frame.members.filter((name) => !before.has(name) && !online.has(name)));
+    pruneUsers();
     // Opened here if this tab asked for it; news of a member joining or
     // leaving (sent to every member) opens nothing.
     const pending = state.pendingAction;
@@ -751,6 +833,8 @@ const handlers = {
     const room = state.rooms.get(frame.room);
     if (!room) return;
     state.rooms.delete(frame.room);
+    pruneUsers();
+    renderPeople();
     // What waited to go there cannot go anymore.
     state.outbox = state.outbox.filter((entry) => (entry.room || LOBBY) !== frame.room);
     saveOutbox();
@@ -798,6 +882,55 @@ const handlers = {
     state.publicRooms = frame.rooms.filter(({ room }) => room !== LOBBY)
       .sort((a, b) => a.room.localeCompare(b.room));
     renderPublicRooms();
+  },
+
+  /**
+   * The lobby passed the server's roster limit (we keep only ourselves and
+   * the people we share rooms with, and search for the rest), or fell back
+   * under it (the full list again). Nobody came or went because of it, so
+   * it adds no notices.
+   * @param {RosterFrame} frame
+   */
+  roster(frame) {
+    if (frame.complete) {
+      state.users = (frame.users || []).slice();
+      state.online = state.users.length;
+      setComplete(true);
+    } else {
+      state.online = frame.online;
+      setComplete(false);
+      pruneUsers();
+      searchIfShown();
+    }
+    renderPeople();
+    renderRoomHead();
+    renderRoomLists();
+  },
+
+  /** The online count, while the roster is incomplete. @param {OnlineFrame} frame */
+  online(frame) {
+    state.online = frame.online;
+    renderPeople();
+    renderRoomHead();
+  },
+
+  /** An answer to a people search, or to asking about new room members. @param {WhoFrame} frame */
+  who(frame) {
+    if (typeof frame.online === 'number') state.online = frame.online;
+    const prefix = frame.prefix || '';
+    if (state.who.probes.delete(prefix.toLowerCase())) {
+      noteOnline(frame.users || []);
+      renderRoomLists();
+    }
+    // An answer to a search the field has moved on from is of no use.
+    if (!state.complete && prefix.toLowerCase() === searchPrefix().toLowerCase()) {
+      state.who.results = (frame.users || []).slice();
+      state.who.prefix = prefix;
+      noteOnline(state.who.results);
+      renderRoomLists();
+    }
+    renderPeople();
+    renderRoomHead();
   },
 
   /** @param {{type: 'transfer_code', code: string, expires: number}} frame */
@@ -885,6 +1018,7 @@ function syncRooms(frame) {
 /** After the lobby replay: send what waited, and catch up every room. */
 function afterReplay() {
   flushOutbox();
+  searchIfShown();
   for (const room of state.rooms.values()) {
     if (room.loaded || room.name === state.active) requestRoom(room);
   }
@@ -970,8 +1104,59 @@ function applyPresence(joined, left, timestamp) {
     }
   }
   renderPeople();
+  renderRoomHead();
   renderTyping();
   renderRoomLists();
+}
+
+/**
+ * Enters or leaves the mode where the lobby is searched instead of listed.
+ * A search in progress is forgotten when the mode changes, kept across a
+ * reconnect that stays in it.
+ * @param {boolean} complete
+ */
+function setComplete(complete) {
+  if (state.complete === complete) return;
+  state.complete = complete;
+  clearTimeout(state.who.timer);
+  state.who = { results: [], prefix: null, timer: undefined, probes: new Set() };
+  els.peopleSearchInput.value = '';
+}
+
+/** How many people are online, us included. */
+function onlineCount() {
+  return state.complete ? state.users.length : state.online;
+}
+
+/** Whether we share a room or a direct message with `name`. @param {string} name */
+function sharesRoom(name) {
+  for (const room of state.rooms.values()) {
+    if (room.name !== LOBBY && room.members.includes(name)) return true;
+  }
+  return false;
+}
+
+/**
+ * Past the roster limit, keeps only the names the server still tells us
+ * about: ours and those of people we share a room with. Anyone else's
+ * leaving would never reach us, so they cannot be shown as online.
+ */
+function pruneUsers() {
+  if (state.complete) return;
+  state.users = state.users.filter((name) => name === state.me || sharesRoom(name));
+}
+
+/**
+ * Names a search just found online: those we share a room with count as
+ * online from now on (their leaving will reach us).
+ * @param {string[]} names
+ */
+function noteOnline(names) {
+  if (state.complete) return;
+  const known = new Set(state.users);
+  for (const name of names) {
+    if (!known.has(name) && sharesRoom(name)) state.users.push(name);
+  }
 }
 
 /** Forgets every timeline (the server's history was reset). */
@@ -1256,6 +1441,7 @@ function openRoom(name) {
     if (room.atBottom) scrollToBottom();
     else els.messages.scrollTop = room.scrollTop;
     setSidebarOpen(false);
+    searchIfShown();
   }
   markReadIfSeen();
 }
@@ -1306,6 +1492,11 @@ function tokenKey(name) {
 
 // ---------------------------------------------------------------------------
 // User actions
+
+/** What the people search field asks for: up to 24 characters, leading spaces dropped. */
+function searchPrefix() {
+  return [...els.peopleSearchInput.value.trimStart()].slice(0, WHO_PREFIX_MAX).join('');
+}
 
 /** @param {string} text */
 function sendMessage(text) {
@@ -1681,7 +1872,9 @@ function renderRoomHead() {
   const dm = room.kind === 'dm';
   els.roomIcon.replaceChildren(dm ? '@' : roomIcon(room.kind));
   els.roomName.textContent = roomLabel(room);
-  let info = 'Everyone on this network';
+  const online = onlineCount();
+  let info = online > 0 ? `Everyone on this network · ${online.toLocaleString()} online`
+    : 'Everyone on this network';
   if (dm) info = 'Direct message · only the two of you can read it';
   else if (room.kind === 'private') info = `Private room · ${plural(room.members.length, 'member')}, by invitation`;
   else if (room.name !== LOBBY) info = `Public room · ${plural(room.members.length, 'member')}`;
@@ -1696,11 +1889,15 @@ function renderRoomHead() {
   document.body.dataset.room = room.name;
 }
 
-/** People: everyone online in the lobby; a room's members, online first, elsewhere. */
+/**
+ * People: everyone online in the lobby, or, past the roster limit, whom the
+ * search found; a room's members, online first, elsewhere.
+ */
 function renderPeople() {
   const room = activeRoom();
   const online = new Set(state.users);
   const everyone = room.name === LOBBY;
+  const searching = everyone && !state.complete;
   const names = everyone ? [...state.users] : room.members.slice();
   if (!everyone && state.me && !names.includes(state.me)) names.push(state.me);
   const order = (a, b) => {
@@ -1708,8 +1905,9 @@ function renderPeople() {
     if (b === state.me) return 1;
     return a.localeCompare(b);
   };
-  const here = names.filter((name) => everyone || online.has(name)).sort(order);
+  let here = names.filter((name) => everyone || online.has(name)).sort(order);
   const away = everyone ? [] : names.filter((name) => !online.has(name)).sort(order);
+  if (searching) here = searchResults();
   // Keyed by how the row looks, so an unchanged row (and its focus) stays.
   const mode = (name) => (name === state.me ? 'me' : state.claimed ? 'dm' : 'plain');
   const keys = (names) => names.map((name) => `${mode(name)}:${name}`);
@@ -1718,10 +1916,46 @@ function renderPeople() {
   renderList(els.offlineList, keys(away), person(false));
   els.offlineBox.hidden = away.length === 0;
   els.peopleHeading.textContent = everyone ? 'Online' : 'Online here';
-  const count = String(here.length);
+  const count = (everyone ? onlineCount() : here.length).toLocaleString();
   els.peopleCount.textContent = count;
   els.peopleToggleCount.textContent = count;
   els.meName.textContent = state.me || state.name;
+  renderSearch(searching, here.length);
+}
+
+/**
+ * What the lobby's search shows at once: the last answer, narrowed to what
+ * the field says now (the server's answer to it follows), in its order.
+ */
+function searchResults() {
+  const prefix = searchPrefix().toLowerCase();
+  return state.who.results.filter((name) => name.toLowerCase().startsWith(prefix));
+}
+
+/**
+ * The search field and what it found, past the roster limit.
+ * @param {boolean} searching
+ * @param {number} shown names listed
+ */
+function renderSearch(searching, shown) {
+  els.peopleSearch.hidden = !searching;
+  let status = '';
+  if (searching) {
+    const prefix = searchPrefix();
+    const answered = state.who.prefix !== null &&
+      state.who.prefix.toLowerCase() === prefix.toLowerCase();
+    if (shown === 0 && !answered) status = 'Searching…';
+    else if (shown === 0 && prefix) status = `No one online matches "${prefix}".`;
+    else if (shown === 0) status = 'No one else is online.';
+    else if (answered && state.who.results.length >= WHO_LIMIT) {
+      status = `Showing the first ${WHO_LIMIT}. Type more of the name to narrow it down.`;
+    }
+    const hint = `${onlineCount().toLocaleString()} online: too many to list. ` +
+      'Type the start of a name.';
+    if (els.peopleSearchHint.textContent !== hint) els.peopleSearchHint.textContent = hint;
+  }
+  // A live region: it stays in the page, empty when there is nothing to say.
+  if (els.peopleSearchStatus.textContent !== status) els.peopleSearchStatus.textContent = status;
 }
 
 /** @param {string} user @param {boolean} online */
@@ -2118,7 +2352,13 @@ function setPeopleOpen(open) {
   if (open) {
     setSidebarOpen(false);
     els.peopleClose.focus();
+    searchIfShown();
   }
+}
+
+/** Whether the people panel is on screen: always on wide screens, else when opened. */
+function peopleShown() {
+  return !els.app.hidden && (!peopleDrawer.matches || els.app.classList.contains('people-open'));
 }
 
 /** @param {boolean} open */
@@ -2501,6 +2741,27 @@ els.peopleClose.addEventListener('click', () => {
   els.peopleToggle.focus();
 });
 els.peopleBackdrop.addEventListener('click', () => setPeopleOpen(false));
+// Past the roster limit: search as the user types, once typing pauses.
+els.peopleSearchInput.addEventListener('input', () => {
+  clearTimeout(state.who.timer);
+  state.who.timer = setTimeout(requestWho, WHO_DEBOUNCE_MS);
+  renderPeople();
+});
+els.peopleSearchInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') {
+    event.preventDefault();
+    requestWho();
+  } else if (event.key === 'Escape' && els.peopleSearchInput.value !== '') {
+    // Escape empties the search first; a second one closes the panel.
+    event.preventDefault();
+    event.stopPropagation();
+    els.peopleSearchInput.value = '';
+    requestWho();
+    renderPeople();
+  }
+});
+// A window widened past the drawer shows the panel, and its search.
+peopleDrawer.addEventListener('change', searchIfShown);
 els.people.addEventListener('click', (event) => {
   const target = /** @type {HTMLElement} */ (event.target);
   const button = target.closest('button[data-dm]');

@@ -195,3 +195,38 @@ pub fn record_csp_violations(page: &Page) {
                 e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));" }),
     );
 }
+
+/// Records every frame the page sends on its WebSocket, parsed, in
+/// `window.sentFrames`, from the first byte of every page this browser opens.
+pub fn record_sent_frames(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        // In a function, so its names stay out of the page's global scope.
+        json!({ "source": "(() => {
+            window.sentFrames = [];
+            const original = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+                try { window.sentFrames.push(JSON.parse(data)); } catch {}
+                return original.call(this, data);
+            };
+        })();" }),
+    );
+}
+
+/// The frames of type `kind` the page sent so far (see `record_sent_frames`).
+pub fn sent_frames(page: &Page, kind: &str) -> Vec<Value> {
+    let value = page.eval(
+        "return window.sentFrames.filter(frame => frame.type === arguments[0]);",
+        json!([kind]),
+    );
+    serde_json::from_value(value).expect("list of frames")
+}
+
+/// The texts of the notices (joins, leaves, renames, errors) in the room on
+/// screen, top to bottom, without their times.
+pub fn notices(page: &Page) -> Vec<String> {
+    let value = page.js(
+        "[...document.querySelectorAll('#timeline .notice')].map(n => n.firstChild.textContent)",
+    );
+    serde_json::from_value(value).expect("list of strings")
+}
