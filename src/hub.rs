@@ -529,17 +529,21 @@ impl Hub {
         Ok(to)
     }
 
-    /// Sends a chat message to every connection.
-    pub fn broadcast_message(&self, seq: u64, frame: &Frame) {
+    /// Sends chat messages, given as `(seq, frame)`, to every connection.
+    /// Each connection gets the whole run back to back, so its session
+    /// wakes once and writes them together.
+    pub fn broadcast_messages(&self, messages: &[(u64, Frame)]) {
         let state = self.state();
         for client in state.clients.values() {
-            self.deliver(
-                client,
-                Outbound::Message {
-                    seq,
-                    frame: frame.clone(),
-                },
-            );
+            for (seq, frame) in messages {
+                self.deliver(
+                    client,
+                    Outbound::Message {
+                        seq: *seq,
+                        frame: frame.clone(),
+                    },
+                );
+            }
         }
     }
 
@@ -796,7 +800,7 @@ mod tests {
         let hub = hub(3);
         let joined = hub.join("slow", None, &[]);
         for seq in 0..10 {
-            hub.broadcast_message(seq, &Frame::from("x"));
+            hub.broadcast_messages(&[(seq, Frame::from("x"))]);
         }
         assert!(joined.backlog.has_overflowed());
         assert_eq!(joined.outbound.len(), 3);

@@ -42,7 +42,7 @@ use crate::config::{Config, DEFAULT_PORT};
 use crate::hub::{Hub, Outbound};
 use crate::identity::Identity;
 use crate::limits::{Gate, RateLimiter};
-use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
 use crate::rooms::Rooms;
 use crate::routes::Policy;
 use crate::store::{Outcome, Store};
@@ -189,12 +189,23 @@ async fn release_unused_names(identity: Identity) {
 /// Hands each committed batch to the hub: new messages to everyone in their
 /// room, duplicates and failures back to their sender only.
 fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
+    // Consecutive lobby messages go out as one run.
+    let mut lobby_run: Vec<(u64, Frame)> = Vec::new();
     for outcome in outcomes {
+        if let Outcome::Stored(stored) = &outcome
+            && stored.message.room == LOBBY
+        {
+            lobby_run.push((stored.seq(), stored.frame.clone()));
+            continue;
+        }
+        if !lobby_run.is_empty() {
+            hub.broadcast_messages(&std::mem::take(&mut lobby_run));
+        }
         match outcome {
-            Outcome::Stored(stored) => match rooms.and_then(|r| r.members(&stored.message.room)) {
-                None => hub.broadcast_message(stored.seq(), &stored.frame),
-                Some(members) => hub.send_to_users(&members, &stored.frame, None),
-            },
+            Outcome::Stored(stored) => {
+                let members = rooms.and_then(|r| r.members(&stored.message.room));
+                hub.send_to_users(&members.unwrap_or_default(), &stored.frame, None);
+            }
             Outcome::Duplicate { conn, stored } => {
                 hub.send_to(conn, Outbound::Event(stored.frame.clone()))
             }
@@ -204,6 +215,9 @@ fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
                 hub.send_to(conn, Outbound::Event(Frame::from(frame)));
             }
         }
+    }
+    if !lobby_run.is_empty() {
+        hub.broadcast_messages(&lobby_run);
     }
 }
 
