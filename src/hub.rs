@@ -348,6 +348,14 @@ impl Hub {
         with_users(&who, &users)
     }
 
+    /// The names of whichever of `users` are online, in roster order.
+    pub fn online_names(&self, users: &[Arc<str>]) -> Vec<String> {
+        let state = self.state();
+        let mut names = online_among(&state, users);
+        sort_names(&mut names);
+        names.into_iter().map(|name| name.to_string()).collect()
+    }
+
     /// Sends the online count if it changed and the last one is old enough.
     fn announce_online(&self, state: &mut State, now: Instant) {
         let online = state.names.len();
@@ -626,16 +634,26 @@ impl Hub {
 /// `username` and whichever of `neighbours` are online, in roster order, as
 /// a JSON array.
 fn neighbour_roster(state: &State, username: &Arc<str>, neighbours: &[Arc<str>]) -> String {
-    let mut names: Vec<&Arc<str>> = neighbours
+    let mut names = online_among(state, neighbours);
+    names.push(username);
+    sort_names(&mut names);
+    let names: Vec<&str> = names.into_iter().map(|name| &**name).collect();
+    serde_json::to_string(&names).expect("strings serialize")
+}
+
+/// The names of whichever of `users` are online.
+fn online_among<'a>(state: &'a State, users: &[Arc<str>]) -> Vec<&'a Arc<str>> {
+    users
         .iter()
         .filter_map(|user| state.users.get(user)?.first())
         .filter_map(|conn| Some(&state.clients.get(conn)?.username))
-        .chain([username])
-        .collect();
+        .collect()
+}
+
+/// Roster order, each name once.
+fn sort_names(names: &mut Vec<&Arc<str>>) {
     names.sort_by_cached_key(|name| Roster::key(name));
     names.dedup();
-    let names: Vec<&str> = names.into_iter().map(|name| &**name).collect();
-    serde_json::to_string(&names).expect("strings serialize")
 }
 
 pub fn now_millis() -> i64 {

@@ -273,6 +273,9 @@ pub struct RoomSummary {
     pub unread: u64,
     /// Member names (empty for the lobby, where everyone is).
     pub members: Vec<String>,
+    /// The members online now, so a client that is not told of everyone's
+    /// comings and goings (see `roster`) still knows these.
+    pub online: Vec<String>,
     /// For a direct-message room, the other person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,

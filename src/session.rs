@@ -727,10 +727,13 @@ impl Session {
 
     fn summary(&self, membership: &Membership, user: &UserId) -> RoomSummary {
         let seq = self.context.store.latest_seq(&membership.room);
-        let members = if membership.room == LOBBY {
-            Vec::new()
+        let (members, online) = if membership.room == LOBBY {
+            (Vec::new(), Vec::new())
         } else {
-            self.context.identity.names_of(&membership.members)
+            (
+                self.context.identity.names_of(&membership.members),
+                self.context.hub.online_names(&membership.members),
+            )
         };
         let peer = (membership.kind == Kind::Direct)
             .then(|| {
@@ -750,6 +753,7 @@ impl Session {
             last_read: membership.last_read,
             unread: seq.saturating_sub(membership.last_read),
             members,
+            online,
             peer,
         }
     }

@@ -508,8 +508,18 @@ async fn a_large_lobby_lists_only_room_peers_and_answers_who() {
         .await;
     assert_eq!(carol.recv_type("error").await["code"], "bad_request");
 
+    // People who start sharing a room learn from its frame who is online.
+    let mut erin = Owner::claim(&server, "erin").await;
+    alice.send(json!({"type":"dm","username":"erin"})).await;
+    let room = alice.client.recv_type("room").await;
+    assert_eq!(room["online"], json!(["alice", "erin"]), "{room}");
+    assert_eq!(
+        erin.client.recv_type("room").await["online"],
+        room["online"]
+    );
+
     // Back down to three quarters of the limit (1): everyone is listed again.
-    drop((carol, dave, bob));
+    drop((carol, dave, bob, erin));
     let roster = alice.client.recv_type("roster").await;
     assert_eq!(
         roster,

@@ -29,6 +29,7 @@
  * @property {number} last_read
  * @property {number} unread
  * @property {string[]} members  empty for the lobby
+ * @property {string[]} [online] the members online when it was sent
  * @property {string} [peer]     the other person of a direct message
  *
  * `users` is everyone online while `complete`; past the server's roster
@@ -126,11 +127,6 @@ const WHO_DEBOUNCE_MS = 200;
 const WHO_LIMIT = 50;
 /** The longest name prefix the server searches for, in characters. */
 const WHO_PREFIX_MAX = 24;
-/**
- * Past the roster limit, new members of a room (up to this many at once)
- * are looked up with `who`: nothing else says whether they are online.
- */
-const WHO_PROBE_MAX = 5;
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
@@ -232,10 +228,9 @@ const state = {
   /**
    * The lobby's people search while the roster is incomplete: the names of
    * the last answer that matched the field, and the prefix it was for (null
-   * before any); and the lowercased prefixes asked about new room members.
-   * @type {{results: string[], prefix: string | null, timer: number | undefined, probes: Set<string>}}
+   * before any). @type {{results: string[], prefix: string | null, timer: number | undefined}}
    */
-  who: { results: [], prefix: null, timer: undefined, probes: new Set() },
+  who: { results: [], prefix: null, timer: undefined },
   /** When we last told the server we are typing; 0 when we are not. */
   typingSentAt: 0,
   /** The room that typing was in. */
@@ -539,22 +534,6 @@ function requestWho() {
   send({ type: 'who', prefix: searchPrefix() });
 }
 
-/**
- * Asks whether these new members of a room are online, past the roster
- * limit: each name is searched for, and found if online. A room joined
- * with many members at once is left alone rather than flooding the server.
- * @param {string[]} names
- */
-function probeOnline(names) {
-  const others = names.filter((name) => name !== state.me);
-  if (state.complete || !isReady() || others.length === 0 || others.length > WHO_PROBE_MAX) return;
-  for (const name of others) {
-    const prefix = [...name].slice(0, WHO_PREFIX_MAX).join('');
-    state.who.probes.add(prefix.toLowerCase());
-    send({ type: 'who', prefix });
-  }
-}
-
 /** Refreshes the lobby's search when it is on screen. */
 function searchIfShown() {
   if (!state.complete && state.active === LOBBY && peopleShown()) requestWho();
@@ -638,7 +617,6 @@ const handlers = {
     state.users = frame.users.slice();
     state.online = typeof frame.online === 'number' ? frame.online : state.users.length;
     setComplete(frame.complete !== false);
-    state.who.probes.clear();
     syncRooms(frame);
     if (state.rooms.has(state.wanted)) {
       state.active = state.wanted;
@@ -796,14 +774,20 @@ const handlers = {
    */
   room(frame) {
     const known = state.rooms.has(frame.room);
-    const before = new Set(known ? roomFor(frame.room).members : []);
     const room = upsertRoom(frame);
     state.invitations.delete(frame.room);
-    // Past the roster limit we hear only of people we share rooms with:
-    // whether a new member is online already, nothing tells us (so ask),
-    // and someone who left our last shared room will not be heard of.
-    const online = new Set(state.users);
-    probeOnline(frame.members.filter((name) => !before.has(name) && !online.has(name)));
+    // Past the roster limit we hear only of people we share rooms with, so
+    // a new member who was online already is known from the frame's
+    // `online`; someone who left our last shared room will not be heard of.
+    if (!state.complete && Array.isArray(frame.online)) {
+      const here = new Set(frame.online);
+      const users = new Set(state.users);
+      for (const name of frame.members) {
+        if (here.has(name)) users.add(name);
+        else if (name !== state.me) users.delete(name);
+      }
+      state.users = [...users];
+    }
     pruneUsers();
     // Opened here if this tab asked for it; news of a member joining or
     // leaving (sent to every member) opens nothing.
@@ -914,14 +898,10 @@ const handlers = {
     renderRoomHead();
   },
 
-  /** An answer to a people search, or to asking about new room members. @param {WhoFrame} frame */
+  /** An answer to a people search. @param {WhoFrame} frame */
   who(frame) {
     if (typeof frame.online === 'number') state.online = frame.online;
     const prefix = frame.prefix || '';
-    if (state.who.probes.delete(prefix.toLowerCase())) {
-      noteOnline(frame.users || []);
-      renderRoomLists();
-    }
     // An answer to a search the field has moved on from is of no use.
     if (!state.complete && prefix.toLowerCase() === searchPrefix().toLowerCase()) {
       state.who.results = (frame.users || []).slice();
@@ -1119,7 +1099,7 @@ function setComplete(complete) {
   if (state.complete === complete) return;
   state.complete = complete;
   clearTimeout(state.who.timer);
-  state.who = { results: [], prefix: null, timer: undefined, probes: new Set() };
+  state.who = { results: [], prefix: null, timer: undefined };
   els.peopleSearchInput.value = '';
 }
 
