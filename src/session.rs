@@ -301,7 +301,7 @@ impl Session {
         }
     }
 
-    /// Writes `first` and whatever else is queued, then flushes once.
+    /// Writes `first` and whatever else is queued, in one vectored write.
     async fn write_queued(
         &mut self,
         first: Outbound,

@@ -83,9 +83,10 @@ struct Args {
     #[arg(long)]
     max_clients: Option<usize>,
 
-    /// Ingest: unacknowledged messages each sender may have in flight.
-    #[arg(long, default_value_t = 2)]
-    window: usize,
+    /// Ingest: unacknowledged messages each sender may have in flight. Each
+    /// value given (repeat the flag, or comma-separate) is measured apart.
+    #[arg(long, value_delimiter = ',', default_values_t = [2, 4])]
+    window: Vec<usize>,
 
     /// Measure a running lanchat at this address (host:port or ws:// URL)
     /// instead of starting one.
@@ -546,11 +547,22 @@ impl Bench {
         Ok(())
     }
 
-    /// Senders paced by their acks, into a few receivers.
+    /// Senders paced by their acks, into a few receivers, at each window.
     async fn ingest(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
+        for window in self.args.window.clone() {
+            self.ingest_with(kind, source, window).await?;
+        }
+        Ok(())
+    }
+
+    async fn ingest_with(
+        &mut self,
+        kind: Kind,
+        source: &Source,
+        window: usize,
+    ) -> anyhow::Result<()> {
         let senders = self.args.senders.unwrap_or(100);
         let receivers = self.args.clients.unwrap_or(10);
-        let window = self.args.window;
         let label = format!("ingest {senders}→{receivers}, window {window}");
         let mut fleet = self.fleet(kind, source).await?;
         fleet.grow(senders + receivers).await?;
