@@ -411,7 +411,8 @@ impl Hub {
                 self.presence_changed(&mut state, &client.username, false, Instant::now());
             }
         }
-        if last {
+        // At shutdown nobody needs the list back.
+        if last && announce {
             self.update_roster_mode(&mut state);
         }
     }

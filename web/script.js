@@ -126,7 +126,7 @@ const WHO_DEBOUNCE_MS = 200;
 /** The server answers a search with at most this many names. */
 const WHO_LIMIT = 50;
 /** The longest name prefix the server searches for, in characters. */
-const WHO_PREFIX_MAX = 24;
+const WHO_PREFIX_MAX = 32;
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
