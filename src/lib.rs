@@ -29,11 +29,12 @@ pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -74,6 +75,8 @@ pub struct App {
     policy: Policy,
     max_frame_size: usize,
     header_timeout: Duration,
+    /// Batches the store committed, in order, for the hub.
+    to_fan_out: mpsc::UnboundedReceiver<Vec<Outcome>>,
 }
 
 impl App {
@@ -81,17 +84,19 @@ impl App {
     pub fn open(config: &Config) -> anyhow::Result<App> {
         let hub = Hub::new(config.backlog, config.roster_limit);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        // The store's fan-out needs the rooms, which are loaded from the store.
-        let rooms_for_fan_out = Arc::new(OnceLock::<Rooms>::new());
-        let (fan_out, members_of) = (hub.clone(), rooms_for_fan_out.clone());
+        // Committed batches are fanned out by a task on the runtime (see
+        // `serve`): waking sessions from a worker thread queues them
+        // locally instead of through the runtime's shared queue.
+        let (committed, to_fan_out) = mpsc::unbounded_channel();
         let store = Store::open(
             config.history_location.clone(),
             resume_cap,
-            move |outcomes| deliver(&fan_out, members_of.get(), outcomes),
+            move |outcomes| {
+                let _ = committed.send(outcomes);
+            },
         )?;
         let identity = Identity::load(store.clone(), store.take_claims(), config.claim_ttl);
         let rooms = Rooms::load(store.clone(), store.take_rooms());
-        let _ = rooms_for_fan_out.set(rooms.clone());
         let settings = Arc::new(session::Settings {
             history: config.history,
             resume_cap,
@@ -115,6 +120,7 @@ impl App {
             policy,
             max_frame_size: config.max_frame_size,
             header_timeout: config.header_timeout,
+            to_fan_out,
         })
     }
 
@@ -155,6 +161,12 @@ impl App {
             stop.clone(),
         ));
         tokio::spawn(self.hub.clone().flush_presence_until(stop.clone()));
+        let (hub, rooms, mut to_fan_out) = (self.hub.clone(), self.rooms.clone(), self.to_fan_out);
+        tokio::spawn(async move {
+            while let Some(outcomes) = to_fan_out.recv().await {
+                deliver(&hub, &rooms, outcomes);
+            }
+        });
 
         let sweeper = tokio::spawn(release_unused_names(self.identity.clone()));
         shutdown.await;
@@ -188,7 +200,7 @@ async fn release_unused_names(identity: Identity) {
 
 /// Hands each committed batch to the hub: new messages to everyone in their
 /// room, duplicates and failures back to their sender only.
-fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
+fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
     // Consecutive lobby messages go out as one run.
     let mut lobby_run: Vec<(u64, Frame)> = Vec::new();
     for outcome in outcomes {
@@ -203,8 +215,8 @@ fn deliver(hub: &Hub, rooms: Option<&Rooms>, outcomes: Vec<Outcome>) {
         }
         match outcome {
             Outcome::Stored(stored) => {
-                let members = rooms.and_then(|r| r.members(&stored.message.room));
-                hub.send_to_users(&members.unwrap_or_default(), &stored.frame, None);
+                let members = rooms.members(&stored.message.room).unwrap_or_default();
+                hub.send_to_users(&members, &stored.frame, None);
             }
             Outcome::Duplicate { conn, stored } => {
                 hub.send_to(conn, Outbound::Event(stored.frame.clone()))
