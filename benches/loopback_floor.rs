@@ -1,13 +1,15 @@
 //! The least a broadcast to N clients can cost on this machine's loopback:
 //! one small WebSocket text frame written to each of N connected sockets
-//! with plain blocking writes, from one thread and then from one per core.
-//! Nothing reads meanwhile, so no reader is woken; a real broadcast costs
-//! more. The fan-out bench's 10k-client latency is read against this.
+//! with plain blocking writes, from one thread and then from one per core,
+//! with nothing reading meanwhile; then from one thread while another reads
+//! each frame back in the same order (no polling, so still cheaper than any
+//! real client), timed until the last frame is read. The fan-out bench's
+//! 10k-client latency is read against this.
 //!
 //! `cargo bench --bench loopback_floor [-- N]` (default 9,000 sockets, as
 //! both ends count against the 20,000 open files a process may have here).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -53,8 +55,42 @@ fn main() -> std::io::Result<()> {
             best.as_secs_f64() * 1e3 * 10_000.0 / sockets as f64,
         );
     }
-    drop(readers);
+    for reader in readers.iter_mut() {
+        drain(reader, 2 * ROUNDS * frame.len())?;
+    }
+    let best = (0..ROUNDS)
+        .map(|_| broadcast_and_read(&mut writers, &mut readers, &frame))
+        .collect::<std::io::Result<Vec<_>>>()?
+        .into_iter()
+        .min()
+        .expect("at least one round");
+    println!(
+        "1 writer + 1 reader thread: best of {ROUNDS}: {:.1} ms until the last of {sockets} frames is read, {:.1} ms per 10k",
+        best.as_secs_f64() * 1e3,
+        best.as_secs_f64() * 1e3 * 10_000.0 / sockets as f64,
+    );
     Ok(())
+}
+
+/// Writes `frame` to every socket on this thread while another thread
+/// reads each one back, in the same order; returns when the last is read.
+fn broadcast_and_read(
+    writers: &mut [TcpStream],
+    readers: &mut [TcpStream],
+    frame: &[u8],
+) -> std::io::Result<Duration> {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| readers.iter_mut().try_for_each(|r| drain(r, frame.len())));
+        writers.iter_mut().try_for_each(|w| w.write_all(frame))?;
+        reading.join().expect("reader thread panicked")
+    })?;
+    Ok(started.elapsed())
+}
+
+fn drain(reader: &mut TcpStream, bytes: usize) -> std::io::Result<()> {
+    let mut buf = vec![0; bytes];
+    reader.read_exact(&mut buf)
 }
 
 /// Writes `frame` once to every socket, split across `threads`.
