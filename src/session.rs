@@ -34,6 +34,9 @@ use crate::wire;
 
 /// Most frames written at once.
 const MAX_FRAMES_PER_FLUSH: usize = 256;
+/// How long a closing connection may take to finish its last frame and
+/// send its close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// A typing indicator ends by itself after this long without a refresh.
 const TYPING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Typing refreshes are passed on at most this often per connection.
@@ -340,19 +343,25 @@ impl Session {
             return Ok(());
         }
         let id = self.id;
-        let writing = self.write_frames(&frames);
-        // A client that stops reading stalls this write; the backlog limit,
-        // the write timeout and shutdown each end the wait.
-        let stopped = tokio::select! {
-            result = within(write_timeout, writing) => return match result {
-                Some(Ok(())) => Ok(()),
-                Some(Err(_)) => Err(End::Gone),
-                None => {
-                    log::info!("conn {id}: write stalled for {write_timeout:?}; closing");
-                    Err(End::Gone)
-                }
-            },
-            stopped = stop => stopped,
+        let stopped = {
+            let mut writing = pin!(self.write_frames(&frames));
+            // A client that stops reading stalls this write; the backlog
+            // limit, the write timeout and shutdown each end the wait.
+            let stopped = tokio::select! {
+                result = within(write_timeout, writing.as_mut()) => return match result {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(_)) => Err(End::Gone),
+                    None => {
+                        log::info!("conn {id}: write stalled for {write_timeout:?}; closing");
+                        Err(End::Gone)
+                    }
+                },
+                stopped = stop => stopped,
+            };
+            // A client still reading gets the rest of the frame, so the
+            // close frame that follows starts on a frame boundary.
+            let _ = timeout(CLOSE_GRACE, writing).await;
+            stopped
         };
         Err(self.stopped(stopped))
     }
@@ -955,7 +964,7 @@ async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
         code,
         reason: reason.into(),
     };
-    let _ = timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
+    let _ = timeout(CLOSE_GRACE, socket.close(Some(frame))).await;
 }
 
 /// Builds a `history` frame for `Store::replay`'s caller; used by tests.

@@ -116,6 +116,46 @@ async fn shutdown_closes_with_1001_and_keeps_pending_writes() {
     );
 }
 
+/// A client that reads slowly is in the middle of a frame when the server
+/// shuts down: it still gets that frame whole, then 1001, not a cut-off
+/// stream.
+#[tokio::test]
+async fn shutdown_finishes_the_frame_being_written_before_closing() {
+    let mut server = Server::start_with(&[
+        "--max-backlog-bytes",
+        "100000000",
+        "--max-backlog-frames",
+        "100000",
+        "--history",
+        "0",
+    ]);
+    let (mut sender, _, _) = Client::join(&server, "sender").await;
+    let (mut slow, _, _) = Client::join(&server, "slow").await;
+    // Far more than the socket buffers hold, so the server's write to the
+    // client that is not reading yet is stuck part way through a frame.
+    let big = "b".repeat(3900);
+    for i in 0..2000 {
+        sender.say(&big, &format!("b{i}")).await;
+        sender.recv_type("message").await;
+    }
+    common::signal(server.pid(), "TERM");
+    let mut whole = 0;
+    let close = loop {
+        match slow.next_event().await {
+            common::Event::Frame(frame) => {
+                if frame["type"] == "message" {
+                    assert_eq!(frame["message"].as_str().map(str::len), Some(big.len()));
+                    whole += 1;
+                }
+            }
+            common::Event::Closed(close) => break close.expect("a close frame, not a cut"),
+        }
+    };
+    assert_eq!(close.code, CloseCode::Away);
+    assert!(whole > 0, "the slow client got nothing");
+    assert!(server.wait_exit().success());
+}
+
 /// Kill -9 the server under load, then restart: every acknowledged message
 /// is present exactly once, byte for byte, and the file is intact.
 #[tokio::test]
