@@ -423,9 +423,9 @@ fn screenshots_desktop_and_phone_light_and_dark() {
     let alice = chrome.open();
     alice.goto(&server.url);
     alice.wait_for("the join form", "!document.getElementById('join').hidden");
-    alice.set_viewport(360, 740, true);
+    use_phone(&alice);
     alice.screenshot(&dir.join("phone-join-light.png"));
-    alice.set_viewport(1280, 800, false);
+    use_desktop(&alice);
     alice.type_into("#join-name", "alice");
     alice.type_into("#join-name", ENTER);
     wait_connected(&alice);
@@ -457,23 +457,11 @@ fn screenshots_desktop_and_phone_light_and_dark() {
     );
     alice.type_into("#message-input", "See you");
 
-    let body_is_dark = "(() => {
-        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
-        return r + g + b < 150; })()";
-    for (scheme, dark) in [("light", false), ("dark", true)] {
-        alice.set_color_scheme(scheme);
-        alice.wait_eq("the colour scheme", body_is_dark, json!(dark));
-        alice.set_viewport(1280, 800, false);
-        alice.wait_for(
-            "desktop layout",
-            "document.documentElement.clientWidth === 1280",
-        );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        use_desktop(&alice);
         alice.screenshot(&dir.join(format!("desktop-{scheme}.png")));
-        alice.set_viewport(360, 740, true);
-        alice.wait_for(
-            "phone layout",
-            "document.documentElement.clientWidth === 360",
-        );
+        use_phone(&alice);
         alice.js("document.getElementById('messages').scrollTop = 1e9");
         alice.screenshot(&dir.join(format!("phone-{scheme}.png")));
         alice.click("#people-toggle");

@@ -368,7 +368,7 @@ fn unread_badges_count_clear_and_survive_a_reload() {
     assert_eq!(badge(&alice, "random"), "", "read stays read");
 
     // On a phone the rooms button counts what is unread elsewhere.
-    alice.set_viewport(360, 740, true);
+    use_phone(&alice);
     alice.wait_eq(
         "the rooms button's badge",
         "document.getElementById('rooms-toggle-badge').hidden ? '' : document.getElementById('rooms-toggle-badge').textContent",
@@ -401,9 +401,9 @@ fn access_key_is_asked_for_and_remembered() {
         "the wrong key refused",
         "document.getElementById('key-error').textContent.startsWith('That key is not right')",
     );
-    alice.set_viewport(360, 740, true);
+    use_phone(&alice);
     alice.screenshot(&screenshot_dir().join("phone-key-refused-light.png"));
-    alice.set_viewport(1280, 800, false);
+    use_desktop(&alice);
     alice.js("document.getElementById('key-input').value = ''");
     alice.type_into("#key-input", "open sesame");
     alice.type_into("#key-input", ENTER);
@@ -522,24 +522,12 @@ fn screenshots_of_rooms_desktop_and_phone_light_and_dark() {
     wait_badge(&alice, "lobby", "4");
 
     let dir = screenshot_dir();
-    let body_is_dark = "(() => {
-        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
-        return r + g + b < 150; })()";
-    for (scheme, dark) in [("light", false), ("dark", true)] {
-        alice.set_color_scheme(scheme);
-        alice.wait_eq("the colour scheme", body_is_dark, json!(dark));
-        alice.set_viewport(1280, 800, false);
-        alice.wait_for(
-            "desktop layout",
-            "document.documentElement.clientWidth === 1280",
-        );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        use_desktop(&alice);
         alice.js("document.getElementById('messages').scrollTop = 1e9");
         alice.screenshot(&dir.join(format!("rooms-desktop-{scheme}.png")));
-        alice.set_viewport(360, 740, true);
-        alice.wait_for(
-            "phone layout",
-            "document.documentElement.clientWidth === 360",
-        );
+        use_phone(&alice);
         alice.click("#rooms-toggle");
         alice.wait_for(
             "the rooms drawer",

@@ -235,24 +235,12 @@ fn screenshots_of_the_lobby_search_desktop_and_phone_light_and_dark() {
     );
 
     let dir = screenshot_dir();
-    let body_is_dark = "(() => {
-        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
-        return r + g + b < 150; })()";
-    for (scheme, dark) in [("light", false), ("dark", true)] {
-        alice.set_color_scheme(scheme);
-        alice.wait_eq("the colour scheme", body_is_dark, json!(dark));
-        alice.set_viewport(1280, 800, false);
-        alice.wait_for(
-            "desktop layout",
-            "document.documentElement.clientWidth === 1280",
-        );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        use_desktop(&alice);
         show_crowd(&alice);
         alice.screenshot(&dir.join(format!("roster-desktop-{scheme}.png")));
-        alice.set_viewport(360, 740, true);
-        alice.wait_for(
-            "phone layout",
-            "document.documentElement.clientWidth === 360",
-        );
+        use_phone(&alice);
         show_crowd(&alice);
         alice.js("document.getElementById('messages').scrollTop = 1e9");
         alice.screenshot(&dir.join(format!("roster-phone-{scheme}.png")));

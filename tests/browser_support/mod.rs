@@ -1,6 +1,7 @@
 //! What the browser tests share: joining through the page, typing, and
-//! reading what is on screen. Used by `tests/browser.rs` (the lobby) and
-//! `tests/browser_rooms.rs` (rooms, direct messages, the access key).
+//! reading what is on screen. Used by `tests/browser.rs` (the lobby),
+//! `tests/browser_rooms.rs` (rooms, direct messages, the access key) and
+//! `tests/browser_roster.rs` (the lobby past the roster limit).
 #![allow(dead_code)] // not every test file uses every helper
 
 use std::path::PathBuf;
@@ -229,4 +230,31 @@ pub fn notices(page: &Page) -> Vec<String> {
         "[...document.querySelectorAll('#timeline .notice')].map(n => n.firstChild.textContent)",
     );
     serde_json::from_value(value).expect("list of strings")
+}
+
+/// The light or dark colour scheme (for screenshots), once the page shows it.
+pub fn use_scheme(page: &Page, scheme: &str) {
+    const BODY_IS_DARK: &str = "(() => {
+        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number);
+        return r + g + b < 150; })()";
+    page.set_color_scheme(scheme);
+    page.wait_eq("the colour scheme", BODY_IS_DARK, json!(scheme == "dark"));
+}
+
+/// A 1280×800 desktop window, once the layout has followed.
+pub fn use_desktop(page: &Page) {
+    page.set_viewport(1280, 800, false);
+    page.wait_for(
+        "desktop layout",
+        "document.documentElement.clientWidth === 1280",
+    );
+}
+
+/// A 360×740 phone screen, once the layout has followed.
+pub fn use_phone(page: &Page) {
+    page.set_viewport(360, 740, true);
+    page.wait_for(
+        "phone layout",
+        "document.documentElement.clientWidth === 360",
+    );
 }
