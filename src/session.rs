@@ -312,31 +312,33 @@ impl Session {
         stop: Pin<&mut impl Future<Output = Stop>>,
     ) -> Result<(), End> {
         let write_timeout = self.context.settings.write_timeout;
-        let mut frames = Vec::new();
+        let mut items = Vec::new();
+        let mut count = 0;
         let mut next = Some(first);
         while let Some(item) = next.take() {
-            let size = match item {
-                Outbound::Message { seq, frame } => {
-                    let size = frame.len();
-                    if seq > self.replayed_upto {
-                        frames.push(frame);
-                    }
-                    size
-                }
-                Outbound::Event(frame) => {
-                    let size = frame.len();
-                    frames.push(frame);
-                    size
-                }
-                Outbound::Renamed { to } => {
-                    let size = to.len();
-                    self.username = to;
-                    size
-                }
-            };
-            self.backlog.written(size);
-            if frames.len() < MAX_FRAMES_PER_FLUSH {
+            let size = item.size();
+            self.backlog.taken(size);
+            count += size.1;
+            if let Outbound::Renamed { to } = &item {
+                self.username = to.clone();
+            }
+            items.push(item);
+            if count < MAX_FRAMES_PER_FLUSH {
                 next = outbound.try_recv().ok();
+            }
+        }
+        let replayed_upto = self.replayed_upto;
+        let mut frames: Vec<&Frame> = Vec::with_capacity(count);
+        for item in &items {
+            match item {
+                Outbound::Messages(run) => frames.extend(
+                    run.messages
+                        .iter()
+                        .filter(|(seq, _)| *seq > replayed_upto)
+                        .map(|(_, frame)| frame),
+                ),
+                Outbound::Event(frame) => frames.push(frame),
+                Outbound::Renamed { .. } => {}
             }
         }
         if frames.is_empty() {
@@ -846,10 +848,10 @@ impl Session {
     }
 
     async fn write_now(&mut self, text: String) -> Result<(), End> {
-        let frames = [Frame::from(text)];
+        let frame = Frame::from(text);
         match within(
             self.context.settings.write_timeout,
-            self.write_frames(&frames),
+            self.write_frames(&[&frame]),
         )
         .await
         {
@@ -861,7 +863,7 @@ impl Session {
     /// Writes text frames past tungstenite (see [`wire`]). Until it
     /// finishes, the stream may end inside a frame: `torn` stays set, and
     /// no close frame is sent after it.
-    async fn write_frames(&mut self, frames: &[Frame]) -> std::io::Result<()> {
+    async fn write_frames(&mut self, frames: &[&Frame]) -> std::io::Result<()> {
         self.torn = true;
         // Whatever tungstenite holds (an automatic pong) goes out whole first.
         self.socket.flush().await.map_err(std::io::Error::other)?;

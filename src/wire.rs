@@ -41,7 +41,7 @@ fn header(len: usize) -> ([u8; MAX_HEADER], usize) {
 ///
 /// If this is cancelled or fails part way, the stream may end inside a
 /// frame, and nothing more may be written to it.
-pub async fn write_text_frames<W>(io: &mut W, frames: &[Frame]) -> io::Result<()>
+pub async fn write_text_frames<W>(io: &mut W, frames: &[&Frame]) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
@@ -94,7 +94,8 @@ mod tests {
             .collect();
         let expected = frames.clone();
         let writer = tokio::spawn(async move {
-            write_text_frames(&mut server, &frames).await.unwrap();
+            let refs: Vec<&Frame> = frames.iter().collect();
+            write_text_frames(&mut server, &refs).await.unwrap();
             server
         });
         let mut client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
