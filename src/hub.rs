@@ -76,7 +76,7 @@ pub struct MessageRun {
 }
 
 impl MessageRun {
-    pub fn new(messages: Vec<(u64, Frame)>) -> MessageRun {
+    fn new(messages: Vec<(u64, Frame)>) -> MessageRun {
         let bytes = messages.iter().map(|(_, frame)| frame.len()).sum();
         MessageRun { messages, bytes }
     }
@@ -557,9 +557,13 @@ impl Hub {
         Ok(to)
     }
 
-    /// Sends a run of chat messages to every connection.
-    pub fn broadcast_messages(&self, run: MessageRun) {
-        let run = Arc::new(run);
+    /// Sends chat messages from one commit, as `(seq, frame)` in `seq`
+    /// order, to every connection as one run. Nothing for none.
+    pub fn broadcast_messages(&self, messages: Vec<(u64, Frame)>) {
+        if messages.is_empty() {
+            return;
+        }
+        let run = Arc::new(MessageRun::new(messages));
         let state = self.state();
         for client in state.clients.values() {
             self.deliver(client, Outbound::Messages(run.clone()));
@@ -830,7 +834,7 @@ mod tests {
         let hub = hub(3);
         let joined = hub.join("slow", None, &[]);
         for seq in 0..10 {
-            hub.broadcast_messages(MessageRun::new(vec![(seq, Frame::from("x"))]));
+            hub.broadcast_messages(vec![(seq, Frame::from("x"))]);
         }
         assert!(joined.backlog.has_overflowed());
         assert_eq!(joined.outbound.len(), 3);

@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, DEFAULT_PORT};
-use crate::hub::{Hub, MessageRun, Outbound};
+use crate::hub::{Hub, Outbound};
 use crate::identity::Identity;
 use crate::limits::{Gate, RateLimiter};
 use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
@@ -210,9 +210,7 @@ fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
             lobby_run.push((stored.seq(), stored.frame.clone()));
             continue;
         }
-        if !lobby_run.is_empty() {
-            hub.broadcast_messages(MessageRun::new(std::mem::take(&mut lobby_run)));
-        }
+        hub.broadcast_messages(std::mem::take(&mut lobby_run));
         match outcome {
             Outcome::Stored(stored) => {
                 let members = rooms.members(&stored.message.room).unwrap_or_default();
@@ -228,9 +226,7 @@ fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
             }
         }
     }
-    if !lobby_run.is_empty() {
-        hub.broadcast_messages(MessageRun::new(lobby_run));
-    }
+    hub.broadcast_messages(lobby_run);
 }
 
 /// Binds the configured address. With no port given, tries 8080 and falls
