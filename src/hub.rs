@@ -539,12 +539,15 @@ impl Hub {
         state.names.insert(to.clone(), count);
         state.roster.remove(&from);
         state.roster.insert(&to);
-        for (&conn, client) in state.clients.iter_mut() {
+        for client in state.clients.values_mut() {
             if client.username == from {
                 client.username = to.clone();
-                if conn != id {
-                    let _ = client.queue.send(Outbound::Renamed { to: to.clone() });
-                }
+            }
+        }
+        for (&conn, client) in &state.clients {
+            if conn != id && client.username == to {
+                // Counted like any other item: the session subtracts it.
+                self.deliver(client, Outbound::Renamed { to: to.clone() });
             }
         }
         let frame = encode(&ServerFrame::Rename {
@@ -741,6 +744,21 @@ mod tests {
         assert!(seen[1].contains("\"rename\""));
         assert_eq!(hub.user_count(), 2);
         assert_eq!(hub.join("Bob", None, &[]).users, r#"["Bob","bob","carol"]"#);
+    }
+
+    /// What the hub adds to a backlog, the session takes off again: a
+    /// rename in one tab leaves the other tab's backlog at zero.
+    #[test]
+    fn a_rename_keeps_the_backlog_count_exact() {
+        let hub = hub(100);
+        let tab1 = hub.join("alice", None, &[]);
+        let mut tab2 = hub.join("alice", None, &[]);
+        hub.rename(tab1.id, "carol").unwrap();
+        while let Ok(item) = tab2.outbound.try_recv() {
+            tab2.backlog.taken(item.size());
+        }
+        assert_eq!(tab2.backlog.bytes.load(Ordering::Relaxed), 0);
+        assert_eq!(tab2.backlog.frames.load(Ordering::Relaxed), 0);
     }
 
     #[test]

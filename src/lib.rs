@@ -104,6 +104,12 @@ impl App {
             idle_timeout: config.idle_timeout,
             write_timeout: config.write_timeout,
             max_message_chars: config.max_message_chars,
+            limits: protocol::Limits {
+                rate: config.rate.per_second,
+                burst: config.rate.burst as u32,
+                message_chars: config.max_message_chars,
+                frame_bytes: config.max_frame_size,
+            },
         });
         let policy = Policy {
             gate: Gate::new(config.max_connections, config.max_connections_per_ip),

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use warp::http::StatusCode;
 
@@ -58,6 +58,16 @@ impl Bucket {
         }
     }
 
+    /// How long until this bucket holds a whole token again.
+    pub fn wait(&self, rate: Rate, now: Instant) -> Duration {
+        if rate.is_unlimited() {
+            return Duration::ZERO;
+        }
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        let tokens = (self.tokens + elapsed * rate.per_second).min(rate.burst);
+        Duration::from_secs_f64(((1.0 - tokens) / rate.per_second).max(0.0))
+    }
+
     fn is_full(&self, rate: Rate, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         self.tokens + elapsed * rate.per_second >= rate.burst
@@ -87,20 +97,25 @@ impl RateLimiter {
         self.rate
     }
 
-    /// Takes a token from `username`'s bucket.
-    pub fn allow(&self, username: &str, now: Instant) -> bool {
+    /// Takes a token from `username`'s bucket, or says how long until
+    /// there is one.
+    pub fn allow(&self, username: &str, now: Instant) -> Result<(), Duration> {
         if self.rate.is_unlimited() {
-            return true;
+            return Ok(());
         }
         let mut users = lock(&self.users);
         if users.len() > PRUNE_ABOVE {
             let rate = self.rate;
             users.retain(|_, bucket| !bucket.is_full(rate, now));
         }
-        users
+        let bucket = users
             .entry(username.to_lowercase())
-            .or_insert_with(|| Bucket::full(self.rate, now))
-            .take(self.rate, now)
+            .or_insert_with(|| Bucket::full(self.rate, now));
+        if bucket.take(self.rate, now) {
+            Ok(())
+        } else {
+            Err(bucket.wait(self.rate, now))
+        }
     }
 }
 
@@ -225,7 +240,6 @@ fn open_file_limit() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     const FIVE_A_SECOND: Rate = Rate {
         per_second: 5.0,
@@ -260,9 +274,13 @@ mod tests {
     fn limiter_is_per_name_and_ignores_case() {
         let limiter = RateLimiter::new(FIVE_A_SECOND);
         let now = Instant::now();
-        assert_eq!((0..20).filter(|_| limiter.allow("Alice", now)).count(), 10);
-        assert!(!limiter.allow("alice", now), "same user, other case");
-        assert!(limiter.allow("bob", now));
+        let allowed = (0..20).filter(|_| limiter.allow("Alice", now).is_ok());
+        assert_eq!(allowed.count(), 10);
+        let wait = limiter
+            .allow("alice", now)
+            .expect_err("same user, other case");
+        assert_eq!(wait.as_millis(), 200, "one token at 5/s");
+        assert!(limiter.allow("bob", now).is_ok());
     }
 
     #[test]

@@ -173,6 +173,8 @@ pub struct Refusal {
     /// The room the refused frame was about, so a client can tell which
     /// request failed.
     pub room: Option<String>,
+    /// For `rate_limited`: when a retry would be allowed.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl Refusal {
@@ -182,6 +184,7 @@ impl Refusal {
             message: message.into(),
             cid: None,
             room: None,
+            retry_after_ms: None,
         }
     }
 
@@ -192,6 +195,12 @@ impl Refusal {
 
     pub fn with_cid(mut self, cid: Option<String>) -> Self {
         self.cid = cid;
+        self
+    }
+
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        // Rounded up, so a client that waits exactly this long is let in.
+        self.retry_after_ms = Some(wait.as_nanos().div_ceil(1_000_000) as u64);
         self
     }
 }
@@ -281,6 +290,19 @@ pub struct RoomSummary {
     pub peer: Option<String>,
 }
 
+/// The limits a client must keep to, announced in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Limits {
+    /// Messages per second per user; 0 means no limit.
+    pub rate: f64,
+    /// Messages a user may send at once before `rate` applies.
+    pub burst: u32,
+    /// Longest message, in characters.
+    pub message_chars: usize,
+    /// Largest WebSocket frame, in bytes.
+    pub frame_bytes: usize,
+}
+
 /// A public room in a listing.
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicRoom<'a> {
@@ -312,6 +334,8 @@ pub enum ServerFrame<'a> {
         /// A newly issued token for the name; the client must keep it.
         #[serde(skip_serializing_if = "Option::is_none")]
         token: Option<&'a str>,
+        /// What this server allows, so a client can pace itself.
+        limits: Limits,
         /// Owners only: every room they belong to, and pending invitations.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         rooms: Vec<RoomSummary>,
@@ -401,6 +425,8 @@ pub enum ServerFrame<'a> {
         cid: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         room: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -411,6 +437,7 @@ impl<'a> ServerFrame<'a> {
             message: &refusal.message,
             cid: refusal.cid.as_deref(),
             room: refusal.room.as_deref(),
+            retry_after_ms: refusal.retry_after_ms,
         }
     }
 }
@@ -601,6 +628,13 @@ mod tests {
             value,
             json!({"type":"error","code":"too_long","message":"long","cid":"c"})
         );
+        let refusal = Refusal::new(ErrorCode::RateLimited, "slow")
+            .retry_after(std::time::Duration::from_micros(150_001));
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"error","code":"rate_limited","message":"slow","retry_after_ms":151})
+        );
     }
 
     #[test]
@@ -615,6 +649,12 @@ mod tests {
             complete: true,
             claimed: false,
             token: None,
+            limits: Limits {
+                rate: 5.0,
+                burst: 10,
+                message_chars: 4000,
+                frame_bytes: 65536,
+            },
             rooms: Vec::new(),
             invitations: Vec::new(),
         };
@@ -624,7 +664,8 @@ mod tests {
             value,
             json!({"type":"welcome","protocol":1,"username":"al\"ice","room":"lobby",
                    "users":["al\"ice","bob"],"seq":7,"history_id":"h","online":2,
-                   "complete":true,"claimed":false})
+                   "complete":true,"claimed":false,
+                   "limits":{"rate":5.0,"burst":10,"message_chars":4000,"frame_bytes":65536}})
         );
     }
 

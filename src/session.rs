@@ -12,6 +12,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -23,8 +24,8 @@ use crate::hub::{Backlog, ConnId, Hub, Joined, Outbound};
 use crate::identity::{self, Credential, Identity, Standing};
 use crate::limits::{Bucket, Rate, RateLimiter};
 use crate::protocol::{
-    ClientFrame, ErrorCode, Frame, LOBBY, PROTOCOL_VERSION, PublicRoom, Refusal, RoomSummary,
-    ServerFrame, encode, history_frame, parse_client_frame, with_users,
+    ClientFrame, ErrorCode, Frame, LOBBY, Limits, PROTOCOL_VERSION, PublicRoom, Refusal,
+    RoomSummary, ServerFrame, encode, history_frame, parse_client_frame, with_users,
 };
 use crate::rooms::{Kind, Membership, RoomError, Rooms, UserId};
 use crate::store::{NewMessage, Page, Store};
@@ -37,6 +38,9 @@ const MAX_FRAMES_PER_FLUSH: usize = 256;
 /// How long a closing connection may take to finish its last frame and
 /// send its close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long, after our close frame, we read what the client still sends
+/// while waiting for it to close its side (see [`close`]).
+pub const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 /// A typing indicator ends by itself after this long without a refresh.
 const TYPING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Typing refreshes are passed on at most this often per connection.
@@ -65,6 +69,8 @@ pub struct Settings {
     /// A write that makes no progress this long closes the connection.
     pub write_timeout: Duration,
     pub max_message_chars: usize,
+    /// What `welcome` announces: the rate, message and frame limits.
+    pub limits: Limits,
 }
 
 /// Everything a session shares with the rest of the server.
@@ -238,6 +244,7 @@ impl Session {
             complete: joined.complete,
             claimed: self.user_id.is_some(),
             token,
+            limits: settings.limits,
             rooms: self.user_rooms(),
             invitations: invitations.iter().map(String::as_str).collect(),
         };
@@ -371,8 +378,10 @@ impl Session {
     async fn handle(&mut self, message: Message) -> Result<(), End> {
         let counts = matches!(message, Message::Text(_) | Message::Binary(_));
         let rate = frame_rate(self.context.rate_limiter.rate());
-        if counts && !self.frame_bucket.take(rate, std::time::Instant::now()) {
-            return self.rate_limited(None).await;
+        let now = std::time::Instant::now();
+        if counts && !self.frame_bucket.take(rate, now) {
+            let wait = self.frame_bucket.wait(rate, now);
+            return self.rate_limited(None, wait).await;
         }
         match message {
             Message::Text(text) => {
@@ -402,8 +411,8 @@ impl Session {
         let scope = frame.room().map(str::to_owned);
         match frame {
             ClientFrame::Message { message, cid, room } => {
-                if !self.allow_message() {
-                    return self.rate_limited(cid).await;
+                if let Err(wait) = self.allow_message() {
+                    return self.rate_limited(cid, wait).await;
                 }
                 let room = match self.room_for(room) {
                     Ok(room) => room,
@@ -422,8 +431,8 @@ impl Session {
                 Ok(())
             }
             ClientFrame::Rename { username } => {
-                if !self.allow_message() {
-                    return self.rate_limited(None).await;
+                if let Err(wait) = self.allow_message() {
+                    return self.rate_limited(None, wait).await;
                 }
                 let renamed = parse_username(&username, false)
                     .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))
@@ -784,15 +793,20 @@ impl Session {
         })
     }
 
-    /// Takes a message token from both this connection and its user.
-    fn allow_message(&mut self) -> bool {
+    /// Takes a message token from both this connection and its user, or
+    /// says how long until both have one.
+    fn allow_message(&mut self) -> Result<(), Duration> {
         let now = std::time::Instant::now();
         let rate = self.context.rate_limiter.rate();
-        self.message_bucket.take(rate, now) && self.context.rate_limiter.allow(&self.username, now)
+        if !self.message_bucket.take(rate, now) {
+            return Err(self.message_bucket.wait(rate, now));
+        }
+        self.context.rate_limiter.allow(&self.username, now)
     }
 
-    /// Refuses a frame for rate; closes with 1008 after too many refusals.
-    async fn rate_limited(&mut self, cid: Option<String>) -> Result<(), End> {
+    /// Refuses a frame for rate, saying when to retry; closes with 1008
+    /// after too many refusals.
+    async fn rate_limited(&mut self, cid: Option<String>, wait: Duration) -> Result<(), End> {
         let now = Instant::now();
         if now.duration_since(self.strikes_since) > STRIKE_WINDOW {
             self.strikes = 0;
@@ -814,7 +828,8 @@ impl Session {
             ErrorCode::RateLimited,
             "slow down: too many messages; try again in a moment",
         )
-        .with_cid(cid);
+        .with_cid(cid)
+        .retry_after(wait);
         self.refuse(&refusal).await
     }
 
@@ -955,18 +970,42 @@ fn page_frame(room: &str, page: &Page) -> String {
 /// Sends `refusal` and closes with 1008.
 async fn refuse_and_close(mut socket: Socket, refusal: &Refusal, reason: &'static str) {
     let frame = encode(&ServerFrame::error(refusal));
-    let _ = timeout(Duration::from_secs(1), socket.send(Message::text(frame))).await;
+    let _ = timeout(CLOSE_GRACE, socket.send(Message::text(frame))).await;
     close(&mut socket, CloseCode::Policy, reason).await;
 }
 
-/// Sends a close frame, giving a client that is not reading a moment, not
-/// forever.
+/// Sends a close frame, then ends the connection without a reset.
+///
+/// A client may still be sending when we close (a flood, an oversized
+/// frame). Dropping a socket with unread input makes the kernel answer with
+/// a TCP reset, and a reset makes the client's kernel throw away what it has
+/// not read yet: our last `error` frames and the close frame with them. So
+/// after the close frame we half-close (FIN) and read and discard whatever
+/// still comes until the client closes its side too, or [`CLOSE_DRAIN`]
+/// passes. A client that does not read at all gets [`CLOSE_GRACE`] to take
+/// the close frame and is then cut off.
 async fn close(socket: &mut Socket, code: CloseCode, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = timeout(CLOSE_GRACE, socket.close(Some(frame))).await;
+    if !matches!(
+        timeout(CLOSE_GRACE, socket.close(Some(frame))).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let io = socket.get_mut();
+    if timeout(CLOSE_GRACE, io.shutdown()).await.is_err() {
+        return;
+    }
+    let _ = timeout(CLOSE_DRAIN, discard_until_eof(io)).await;
+}
+
+/// Reads and drops bytes until the peer closes its side.
+async fn discard_until_eof(io: &mut (impl AsyncRead + Unpin)) {
+    let mut sink = [0u8; 4096];
+    while let Ok(1..) = io.read(&mut sink).await {}
 }
 
 /// Builds a `history` frame for `Store::replay`'s caller; used by tests.

@@ -6,41 +6,15 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{
-    Client, Server, masked_frame, process_usage, raw_upgrade, raw_upgrade_on, read_close_code,
-    wait_until,
-};
+use common::raw::{CONTINUATION, PING, RawSocket, TEXT, masked_frame};
+use common::{Client, Server, process_usage, wait_until};
 use serde_json::{Value, json};
-
-const TEXT: u8 = 0x1;
-const CONTINUATION: u8 = 0x0;
-const PING: u8 = 0x9;
 
 /// Asserts a fresh client can still join and chat.
 async fn still_serves(server: &Server) {
     let (mut probe, _, _) = Client::join(server, "probe").await;
     probe.say("still alive?", "probe").await;
     assert_eq!(probe.recv_type("message").await["message"], "still alive?");
-}
-
-/// A raw connection as `name`, past welcome and history.
-fn raw_session(server: &Server, name: &str) -> std::net::TcpStream {
-    let (status, _, mut stream) = raw_upgrade(server.addr, &format!("/ws/{name}"), &[]);
-    assert_eq!(status, 101);
-    // welcome + history are two unmasked text frames.
-    for _ in 0..2 {
-        let mut head = [0u8; 2];
-        stream.read_exact(&mut head).unwrap();
-        let mut len = usize::from(head[1] & 0x7F);
-        if len == 126 {
-            let mut ext = [0u8; 2];
-            stream.read_exact(&mut ext).unwrap();
-            len = usize::from(u16::from_be_bytes(ext));
-        }
-        let mut payload = vec![0u8; len];
-        stream.read_exact(&mut payload).unwrap();
-    }
-    stream
 }
 
 /// Bad frames at the WebSocket layer: each row sends bytes and expects a
@@ -65,9 +39,9 @@ async fn bad_frames_close_with_the_right_code() {
         ("unmasked frame", vec![0x81, 0x02, b'h', b'i'], 1002),
     ];
     for (what, bytes, code) in rows {
-        let mut stream = raw_session(&server, "mallory");
-        stream.write_all(&bytes).unwrap();
-        assert_eq!(read_close_code(&mut stream), Some(code), "{what}");
+        let mut socket = RawSocket::join(server.addr, "mallory");
+        socket.write(&bytes).unwrap();
+        assert_eq!(socket.close_code(), Some(code), "{what}");
     }
     still_serves(&server).await;
 }
@@ -77,13 +51,13 @@ async fn bad_frames_close_with_the_right_code() {
 #[tokio::test]
 async fn oversized_frame_is_refused_without_buffering_it() {
     let server = Server::start();
-    let mut stream = raw_session(&server, "mallory");
+    let mut socket = RawSocket::join(server.addr, "mallory");
     // Announce a 1 GiB frame and send only its header.
     let mut head = vec![0x81, 0x80 | 127];
     head.extend_from_slice(&(1u64 << 30).to_be_bytes());
     head.extend_from_slice(&[0, 0, 0, 0]);
-    stream.write_all(&head).unwrap();
-    assert_eq!(read_close_code(&mut stream), Some(1009));
+    socket.write(&head).unwrap();
+    assert_eq!(socket.close_code(), Some(1009));
     still_serves(&server).await;
 }
 
@@ -226,10 +200,10 @@ async fn connection_caps_refuse_before_upgrade() {
     let server = Server::start_with(&["--max-connections", "3", "--max-connections-per-ip", "2"]);
     let first = Client::connect(&server, "a").await;
     let _second = Client::connect(&server, "b").await;
-    let (status, _, mut stream) = raw_upgrade(server.addr, "/ws/c", &[]);
-    assert_eq!(status, 429);
+    let (head, mut socket) = RawSocket::upgrade(server.addr, "/ws/c", &[]);
+    assert_eq!(head.status, 429);
     let mut body = String::new();
-    let _ = stream.read_to_string(&mut body);
+    let _ = socket.stream.read_to_string(&mut body);
     assert!(body.contains("too many connections"), "{body}");
 
     // Another loopback address is another client.
@@ -266,12 +240,12 @@ fn upgrade_on(
     addr: std::net::SocketAddr,
     path: &str,
 ) -> (u16, String, std::net::TcpStream) {
-    let (status, _, mut stream) = raw_upgrade_on(stream, addr, path, &[]);
+    let (head, mut socket) = RawSocket::upgrade_on(stream, addr, path, &[]);
     let mut body = String::new();
-    if status != 101 {
-        let _ = stream.read_to_string(&mut body);
+    if head.status != 101 {
+        let _ = socket.stream.read_to_string(&mut body);
     }
-    (status, body, stream)
+    (head.status, body, socket.stream)
 }
 
 /// A client that stops reading is closed within seconds by the write
@@ -394,8 +368,8 @@ fn cross_site_websockets_are_refused() {
     ];
     for (origin, expected) in rows {
         let headers: Vec<(&str, &str)> = origin.iter().map(|o| ("Origin", *o)).collect();
-        let (status, _, _) = raw_upgrade(server.addr, "/ws/visitor", &headers);
-        assert_eq!(status, expected, "origin {origin:?}");
+        let (head, _) = RawSocket::upgrade(server.addr, "/ws/visitor", &headers);
+        assert_eq!(head.status, expected, "origin {origin:?}");
     }
 }
 
@@ -426,28 +400,24 @@ fn access_key_guards_websocket_and_api() {
     assert_eq!(with_bearer("/api/access", "s3cret kez"), 401);
     assert_eq!(with_bearer("/healthz", "s3cret key"), 200);
 
-    let (status, _, _) = raw_upgrade(server.addr, "/ws/alice", &[]);
-    assert_eq!(status, 401);
-    let (status, _, _) = raw_upgrade(
+    let (head, _) = RawSocket::upgrade(server.addr, "/ws/alice", &[]);
+    assert_eq!(head.status, 401);
+    let (head, _) = RawSocket::upgrade(
         server.addr,
         "/ws/alice",
         &[("Sec-WebSocket-Protocol", "lanchat, key.00")],
     );
-    assert_eq!(status, 401);
+    assert_eq!(head.status, 401);
     let hex: String = "s3cret key".bytes().map(|b| format!("{b:02x}")).collect();
     let offered = format!("lanchat, key.{hex}");
-    let (status, headers, _) = raw_upgrade(
+    let (head, _) = RawSocket::upgrade(
         server.addr,
         "/ws/alice",
         &[("Sec-WebSocket-Protocol", &offered)],
     );
-    assert_eq!(status, 101);
-    let protocol = headers
-        .iter()
-        .find(|(n, _)| n == "sec-websocket-protocol")
-        .map(|(_, v)| v.as_str());
+    assert_eq!(head.status, 101);
     assert_eq!(
-        protocol,
+        head.header("sec-websocket-protocol"),
         Some("lanchat"),
         "selects our protocol, never echoes the key"
     );
@@ -509,9 +479,9 @@ async fn churn_returns_to_baseline() {
         drop(clients);
         // Some leave mid-frame: half a header, then gone.
         for _ in 0..20 {
-            let mut stream = raw_session(&server, &format!("abrupt{round}"));
-            stream
-                .write_all(&masked_frame(TEXT, true, b"{\"type\":\"message\"")[..9])
+            let mut socket = RawSocket::join(server.addr, &format!("abrupt{round}"));
+            socket
+                .write(&masked_frame(TEXT, true, b"{\"type\":\"message\"")[..9])
                 .unwrap();
         }
     }

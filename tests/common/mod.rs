@@ -2,6 +2,8 @@
 //! connect real WebSocket clients, and read JSON frames with a timeout.
 #![allow(dead_code)] // each test crate uses a different part of this file
 
+pub mod raw;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -228,20 +230,10 @@ pub fn http_request(addr: SocketAddr, raw: &str) -> HttpResponse {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .expect("end of headers");
-    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let head = raw::Head::parse(&String::from_utf8_lossy(&bytes[..split]));
     HttpResponse {
-        status,
-        headers,
+        status: head.status,
+        headers: head.headers,
         body: bytes[split + 4..].to_vec(),
     }
 }
@@ -369,101 +361,6 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-/// A WebSocket handshake done by hand, so a test can send any headers and
-/// then any bytes. Returns the status, the response headers and the stream.
-pub fn raw_upgrade(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, TcpStream) {
-    let stream = TcpStream::connect(addr).expect("connect");
-    raw_upgrade_on(stream, addr, path, headers)
-}
-
-/// The same handshake over a stream the caller connected (from a chosen
-/// source address, say).
-pub fn raw_upgrade_on(
-    mut stream: TcpStream,
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, TcpStream) {
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    let mut request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    // Read the head byte by byte so no frame bytes after it are swallowed.
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).unwrap_or(0) == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, stream)
-}
-
-/// A client-to-server frame, masked with a zero key (valid, and readable).
-pub fn masked_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![if fin { 0x80 | opcode } else { opcode }];
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&[0, 0, 0, 0]);
-    frame.extend_from_slice(payload);
-    frame
-}
-
-/// Reads server frames from a raw stream until a close frame; returns its
-/// code, or None if the connection ended without one.
-pub fn read_close_code(stream: &mut TcpStream) -> Option<u16> {
-    loop {
-        let mut head = [0u8; 2];
-        stream.read_exact(&mut head).ok()?;
-        let mut len = u64::from(head[1] & 0x7F);
-        if len == 126 {
-            let mut ext = [0u8; 2];
-            stream.read_exact(&mut ext).ok()?;
-            len = u64::from(u16::from_be_bytes(ext));
-        } else if len == 127 {
-            let mut ext = [0u8; 8];
-            stream.read_exact(&mut ext).ok()?;
-            len = u64::from_be_bytes(ext);
-        }
-        let mut payload = vec![0u8; len as usize];
-        stream.read_exact(&mut payload).ok()?;
-        if head[0] & 0x0F == 0x8 {
-            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-        }
     }
 }
 
