@@ -8,7 +8,7 @@ use qrcode::{Color, QrCode};
 
 /// URLs for `local` (the bound address): one to open on this machine, then
 /// one per non-loopback interface address reachable through the bind address.
-pub fn urls(local: SocketAddr) -> (String, Vec<String>) {
+fn urls(local: SocketAddr) -> (String, Vec<String>) {
     let port = local.port();
     let ip = local.ip();
     let this_machine = if ip.is_unspecified() || ip.is_loopback() {
@@ -62,7 +62,7 @@ fn interface_addresses(include_v6: bool) -> Vec<IpAddr> {
 
 /// Adds the access key to `url` as a fragment, which browsers never send to
 /// the server, so the key stays out of logs while a scanned QR code just works.
-pub fn with_key(url: &str, key: Option<&str>) -> String {
+fn with_key(url: &str, key: Option<&str>) -> String {
     match key {
         Some(key) => format!(
             "{url}#key={}",
@@ -72,14 +72,29 @@ pub fn with_key(url: &str, key: Option<&str>) -> String {
     }
 }
 
-/// Prints the start-up banner to stdout.
-pub fn print(
-    local_url: &str,
-    lan_urls: &[String],
+/// Prints where to connect, now that the server listens on `addr`: the
+/// URLs (carrying the access key, if any) and a QR code of the first LAN
+/// one.
+pub fn print_banner(
+    addr: SocketAddr,
+    key: Option<&str>,
     history: &str,
     note: Option<&str>,
     show_qr: bool,
 ) {
+    let (local_url, lan_urls) = urls(addr);
+    let lan_urls: Vec<String> = lan_urls.iter().map(|url| with_key(url, key)).collect();
+    print(
+        &with_key(&local_url, key),
+        &lan_urls,
+        history,
+        note,
+        show_qr,
+    );
+}
+
+/// Prints the start-up banner to stdout.
+fn print(local_url: &str, lan_urls: &[String], history: &str, note: Option<&str>, show_qr: bool) {
     let mut out = String::new();
     out.push_str(&format!(
         "lanchat {} is running\n",

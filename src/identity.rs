@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::hub::now_millis;
-use crate::store::{ClaimRecord, Store};
+use crate::clock::now_millis;
+use crate::ids::UserId;
+use crate::store::{Change, ClaimRecord, Store};
+use crate::sync::lock;
 
 /// How long a transfer code stays valid.
 const TRANSFER_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -47,7 +49,7 @@ pub enum Standing {
     /// The client owns the name, as user `user_id`. `issued` is a token it
     /// must keep, when this connection created or moved the claim.
     Owner {
-        user_id: Arc<str>,
+        user_id: UserId,
         issued: Option<String>,
     },
 }
@@ -63,7 +65,7 @@ pub enum Refused {
 
 struct Claim {
     /// Stable across renames and device moves.
-    user_id: Arc<str>,
+    user_id: UserId,
     name: String,
     token_hash: [u8; 32],
     last_seen: i64,
@@ -116,10 +118,7 @@ impl Identity {
     }
 
     fn claims(&self) -> MutexGuard<'_, HashMap<String, Claim>> {
-        self.inner
-            .claims
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner.claims)
     }
 
     /// Decides whether `credential` may use `name`, claiming or moving the
@@ -180,25 +179,20 @@ impl Identity {
             (Some(claim), _) => return Err(Refused::Owned(claim.name.clone())),
         };
         if let Some(claim) = claims.get(&key(name)) {
-            self.inner.store.save_claim(claim.record());
+            self.inner.store.save(Change::SaveClaim(claim.record()));
         }
         Ok(standing)
     }
 
-    /// Whether someone owns `name`.
-    pub fn is_claimed(&self, name: &str) -> bool {
-        self.claims().contains_key(&key(name))
-    }
-
     /// The user who owns `name`, if anyone does.
-    pub fn user_of(&self, name: &str) -> Option<Arc<str>> {
+    pub fn user_of(&self, name: &str) -> Option<UserId> {
         self.claims()
             .get(&key(name))
             .map(|claim| claim.user_id.clone())
     }
 
     /// The current name of each user id (unknown ids are left out).
-    pub fn names_of(&self, users: &[Arc<str>]) -> Vec<String> {
+    pub fn names_of(&self, users: &[UserId]) -> Vec<String> {
         let claims = self.claims();
         users
             .iter()
@@ -219,10 +213,12 @@ impl Identity {
             return Err(Refused::Owned(to.to_owned()));
         }
         if let Some(mut claim) = claims.remove(&key(from)) {
-            self.inner.store.delete_claim(&claim.name);
+            self.inner
+                .store
+                .save(Change::DeleteClaim(claim.name.clone()));
             claim.name = to.to_owned();
             claim.last_seen = now_millis();
-            self.inner.store.save_claim(claim.record());
+            self.inner.store.save(Change::SaveClaim(claim.record()));
             claims.insert(key(to), claim);
         }
         Ok(())
@@ -244,7 +240,7 @@ impl Identity {
         let mut claims = self.claims();
         if let Some(claim) = claims.get_mut(&key(name)) {
             claim.last_seen = now_millis();
-            self.inner.store.save_claim(claim.record());
+            self.inner.store.save(Change::SaveClaim(claim.record()));
         }
     }
 
@@ -257,7 +253,9 @@ impl Identity {
             let keep = claim.last_seen >= cutoff;
             if !keep {
                 log::info!("released the unused name \"{}\"", claim.name);
-                self.inner.store.delete_claim(&claim.name);
+                self.inner
+                    .store
+                    .save(Change::DeleteClaim(claim.name.clone()));
             }
             keep
         });
@@ -302,7 +300,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// 256 random bits, as hex.
 /// 128 random bits, as hex: enough for an invite link.
 pub fn new_secret() -> String {
     random_bytes::<16>()
@@ -311,6 +308,7 @@ pub fn new_secret() -> String {
         .collect()
 }
 
+/// 256 random bits, as hex: a name's token.
 fn new_token() -> String {
     random_bytes::<32>()
         .iter()

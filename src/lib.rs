@@ -1,31 +1,62 @@
 //! lanchat: a real-time chat server for the local network, in one binary.
 //!
-//! The pieces, each in its own module:
-//! - [`config`]: flags and the validated settings.
-//! - [`protocol`]: every JSON frame, pure types.
-//! - [`username`]: which names are allowed; [`identity`]: which are owned.
-//! - [`hub`]: who is connected, presence, fan-out with bounded backlogs.
-//! - [`session`]: one WebSocket connection.
-//! - [`store`]: durable history in SQLite, written in batches.
-//! - [`routes`], [`upgrade`], [`assets`]: the HTTP side, as warp filters.
-//! - [`server`]: the accept loop; [`banner`]: what is printed at start-up.
+//! # Where things are
+//! - Start-up: [`config`] (flags, validated settings), [`banner`] (the URLs
+//!   printed), and [`App`] here, which composes the rest.
+//! - HTTP: [`server`] (our accept loop), [`routes`] (the warp filters),
+//!   [`upgrade`] (the WebSocket handshake), [`assets`] (the embedded page),
+//!   [`access`] (Origin and access key) and [`limits`] (connection caps,
+//!   rate buckets).
+//! - The wire: [`protocol`] (every frame, pure types) and [`wire`] (text
+//!   frames written past tungstenite).
+//! - A connection: [`session`] (its life, socket writes, flood control,
+//!   typing) and [`commands`] (what each client frame does, one file per
+//!   kind).
+//! - Who hears what: [`audience`] (the one way to say who), [`hub`] (who is
+//!   connected, presence, bounded fan-out) and [`fanout`] (committed
+//!   messages to their room's audience).
+//! - State: [`store`] (history, claims and rooms behind a backend
+//!   interface; SQLite today), [`identity`] (owned names), [`rooms`]
+//!   (rooms and members), [`username`] (which names are allowed).
+//! - Small shared pieces: [`clock`], [`ids`], [`sync`].
+//!
+//! # The path of one chat message
+//! 1. [`session`] reads a text frame, checks the connection's frame rate
+//!    and parses it ([`protocol`]) into a `message` frame;
+//! 2. [`commands`] (`chat::message`) takes a message token for the
+//!    connection and its user, resolves the room, and queues it with
+//!    [`store::Store::append`];
+//! 3. the store's writer thread commits the batch it is part of in one
+//!    SQLite transaction, gives it its `seq`, adds it to the in-memory tail,
+//!    and reports the batch;
+//! 4. [`fanout`] asks [`rooms`] for the room's [`audience::Audience`] and
+//!    hands the run of messages to [`hub::Hub::send`], which queues one
+//!    shared item per connection, counting each backlog;
+//! 5. every recipient's [`session`] writes what is queued in one vectored
+//!    write ([`wire`]); the sender's copy is its acknowledgement.
 
-pub mod access;
-pub mod assets;
-pub mod banner;
-pub mod config;
-pub mod hub;
-pub mod identity;
-pub mod limits;
-pub mod protocol;
-pub mod rooms;
-pub mod routes;
-pub mod server;
-pub mod session;
-pub mod store;
-pub mod upgrade;
-pub mod username;
-pub mod wire;
+mod access;
+mod assets;
+mod audience;
+mod banner;
+mod clock;
+mod commands;
+mod config;
+mod fanout;
+mod hub;
+mod identity;
+mod ids;
+mod limits;
+mod protocol;
+mod rooms;
+mod routes;
+mod server;
+mod session;
+mod store;
+mod sync;
+mod upgrade;
+mod username;
+mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,19 +65,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, DEFAULT_PORT};
-use crate::hub::{Hub, Outbound};
+pub use banner::print_banner;
+pub use config::{Args, Config};
+pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
+pub use username::{MAX_USERNAME_CHARS, parse_username};
+
+use crate::config::DEFAULT_PORT;
+use crate::hub::Hub;
 use crate::identity::Identity;
 use crate::limits::{Gate, RateLimiter};
-use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
 use crate::rooms::Rooms;
 use crate::routes::Policy;
-use crate::store::{Outcome, Store};
+use crate::store::{Committed, Store};
 
 /// Each connection's read buffer. Clients send short chat frames, so 1 KiB
 /// is plenty; tungstenite's default is 128 KiB per connection. tungstenite
@@ -66,38 +100,20 @@ const SESSION_DRAIN: Duration = Duration::from_millis(1500);
 
 /// A server with its history open, ready to serve.
 pub struct App {
-    hub: Hub,
-    store: Store,
-    identity: Identity,
-    rooms: Rooms,
-    settings: Arc<session::Settings>,
-    rate_limiter: Arc<RateLimiter>,
+    context: session::Context,
     policy: Policy,
-    max_frame_size: usize,
+    ws_config: WebSocketConfig,
     header_timeout: Duration,
-    /// Batches the store committed, in order, for the hub.
-    to_fan_out: mpsc::UnboundedReceiver<Vec<Outcome>>,
+    committed: Committed,
 }
 
 impl App {
     /// Opens the history and sets up the hub. Fails on an unusable history file.
     pub fn open(config: &Config) -> anyhow::Result<App> {
-        let hub = Hub::new(config.backlog, config.roster_limit);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        // Committed batches are fanned out by a task on the runtime (see
-        // `serve`): waking sessions from a worker thread queues them
-        // locally instead of through the runtime's shared queue.
-        let (committed, to_fan_out) = mpsc::unbounded_channel();
-        let store = Store::open(
-            config.history_location.clone(),
-            resume_cap,
-            move |outcomes| {
-                let _ = committed.send(outcomes);
-            },
-        )?;
-        let identity = Identity::load(store.clone(), store.take_claims(), config.claim_ttl);
-        let rooms = Rooms::load(store.clone(), store.take_rooms());
-        let settings = Arc::new(session::Settings {
+        let opened = Store::open(config.history_location.clone(), resume_cap)?;
+        let store = opened.store;
+        let settings = session::Settings {
             history: config.history,
             resume_cap,
             ping_interval: config.ping_interval,
@@ -110,28 +126,39 @@ impl App {
                 message_chars: config.max_message_chars,
                 frame_bytes: config.max_frame_size,
             },
-        });
+        };
+        let context = session::Context {
+            hub: Hub::new(config.backlog, config.roster_limit),
+            identity: Identity::load(store.clone(), opened.claims, config.claim_ttl),
+            rooms: Rooms::load(store.clone(), opened.rooms),
+            store,
+            settings: Arc::new(settings),
+            rate_limiter: Arc::new(RateLimiter::new(config.rate)),
+            shutdown: CancellationToken::new(),
+            sessions: TaskTracker::new(),
+        };
         let policy = Policy {
             gate: Gate::new(config.max_connections, config.max_connections_per_ip),
             allowed_origins: config.allowed_origins.clone().into(),
             key: config.password.as_deref().map(Arc::from),
         };
+        let ws_config = WebSocketConfig::default()
+            .read_buffer_size(WS_READ_BUFFER_BYTES)
+            .write_buffer_size(WS_WRITE_BUFFER_BYTES)
+            .max_message_size(Some(config.max_frame_size))
+            .max_frame_size(Some(config.max_frame_size));
         Ok(App {
-            hub,
-            store,
-            identity,
-            rooms,
-            settings,
-            rate_limiter: Arc::new(RateLimiter::new(config.rate)),
+            context,
             policy,
-            max_frame_size: config.max_frame_size,
+            ws_config,
             header_timeout: config.header_timeout,
-            to_fan_out,
+            committed: opened.committed,
         })
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Where history is kept, as the banner shows it.
+    pub fn history_location(&self) -> String {
+        self.context.store.location().to_string()
     }
 
     /// Serves on `listener` until `shutdown` completes. Then it stops
@@ -142,52 +169,42 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
-        let sessions = TaskTracker::new();
-        let context = session::Context {
-            hub: self.hub.clone(),
-            store: self.store.clone(),
-            identity: self.identity.clone(),
-            rooms: self.rooms.clone(),
-            settings: self.settings.clone(),
-            rate_limiter: self.rate_limiter.clone(),
-            shutdown: stop.clone(),
-            sessions: sessions.clone(),
-        };
-        let ws_config = WebSocketConfig::default()
-            .read_buffer_size(WS_READ_BUFFER_BYTES)
-            .write_buffer_size(WS_WRITE_BUFFER_BYTES)
-            .max_message_size(Some(self.max_frame_size))
-            .max_frame_size(Some(self.max_frame_size));
-        let routes = routes::routes(context, self.policy.clone(), ws_config);
+        let App {
+            context,
+            policy,
+            ws_config,
+            header_timeout,
+            committed,
+        } = self;
+        let stop = context.shutdown.clone();
+        let routes = routes::routes(context.clone(), policy, ws_config);
         let accepting = tokio::spawn(server::serve(
             listener,
             warp::service(routes),
-            self.header_timeout,
+            header_timeout,
             stop.clone(),
         ));
-        tokio::spawn(self.hub.clone().flush_presence_until(stop.clone()));
-        let (hub, rooms, mut to_fan_out) = (self.hub.clone(), self.rooms.clone(), self.to_fan_out);
-        tokio::spawn(async move {
-            while let Some(outcomes) = to_fan_out.recv().await {
-                deliver(&hub, &rooms, outcomes);
-            }
-        });
+        tokio::spawn(context.hub.clone().flush_presence_until(stop.clone()));
+        tokio::spawn(fanout::run(
+            context.hub.clone(),
+            context.rooms.clone(),
+            committed,
+        ));
+        let sweeper = tokio::spawn(release_unused_names(context.identity.clone()));
 
-        let sweeper = tokio::spawn(release_unused_names(self.identity.clone()));
         shutdown.await;
         log::info!("shutting down");
         sweeper.abort();
         stop.cancel();
         let _ = accepting.await;
-        sessions.close();
-        if tokio::time::timeout(SESSION_DRAIN, sessions.wait())
+        context.sessions.close();
+        if tokio::time::timeout(SESSION_DRAIN, context.sessions.wait())
             .await
             .is_err()
         {
             log::warn!("some sessions did not close in time");
         }
-        let store = self.store.clone();
+        let store = context.store.clone();
         tokio::task::spawn_blocking(move || store.close())
             .await
             .context("the store did not close cleanly")?;
@@ -202,37 +219,6 @@ async fn release_unused_names(identity: Identity) {
         hourly.tick().await;
         identity.release_expired();
     }
-}
-
-/// Hands each committed batch to the hub: new messages to everyone in their
-/// room, duplicates and failures back to their sender only.
-fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
-    // Consecutive lobby messages go out as one run.
-    let mut lobby_run: Vec<(u64, Frame)> = Vec::new();
-    for outcome in outcomes {
-        if let Outcome::Stored(stored) = &outcome
-            && stored.message.room == LOBBY
-        {
-            lobby_run.push((stored.seq(), stored.frame.clone()));
-            continue;
-        }
-        hub.broadcast_messages(std::mem::take(&mut lobby_run));
-        match outcome {
-            Outcome::Stored(stored) => {
-                let members = rooms.members(&stored.message.room).unwrap_or_default();
-                hub.send_to_users(&members, &stored.frame, None);
-            }
-            Outcome::Duplicate { conn, stored } => {
-                hub.send_to(conn, Outbound::Event(stored.frame.clone()))
-            }
-            Outcome::Failed { conn, cid, reason } => {
-                let refusal = Refusal::new(ErrorCode::Unavailable, reason).with_cid(cid);
-                let frame = encode(&ServerFrame::error(&refusal));
-                hub.send_to(conn, Outbound::Event(Frame::from(frame)));
-            }
-        }
-    }
-    hub.broadcast_messages(lobby_run);
 }
 
 /// Binds the configured address. With no port given, tries 8080 and falls

@@ -189,7 +189,8 @@ impl Gate {
         })
     }
 
-    pub fn total(&self) -> usize {
+    #[cfg(test)]
+    fn total(&self) -> usize {
         lock(&self.counts).total
     }
 }

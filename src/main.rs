@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lanchat::config::{Args, Config};
-use lanchat::{App, banner, bind};
+use lanchat::{App, Args, Config, bind, print_banner};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -40,17 +39,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let app = App::open(&config)?;
         let (listener, note) = bind(&config).await?;
-        let (local_url, lan_urls) = banner::urls(listener.local_addr()?);
-        let key = config.password.as_deref();
-        let local_url = banner::with_key(&local_url, key);
-        let lan_urls: Vec<String> = lan_urls
-            .iter()
-            .map(|url| banner::with_key(url, key))
-            .collect();
-        banner::print(
-            &local_url,
-            &lan_urls,
-            &app.store().location().to_string(),
+        print_banner(
+            listener.local_addr()?,
+            config.password.as_deref(),
+            &app.history_location(),
             note.as_deref(),
             config.show_qr,
         );

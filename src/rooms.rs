@@ -16,40 +16,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
-use crate::hub::now_millis;
+use crate::audience::Audience;
+use crate::clock::now_millis;
+use crate::ids::UserId;
 use crate::protocol::LOBBY;
-use crate::store::{RoomChange, RoomRecord, Store};
-
-pub type UserId = Arc<str>;
+use crate::store::{Change, Kind, RoomChange, RoomRecord, Store};
+use crate::sync::lock;
 
 /// Longest room name, in characters.
 pub const MAX_ROOM_CHARS: usize = 24;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Public,
-    Private,
-    Direct,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Public => "public",
-            Kind::Private => "private",
-            Kind::Direct => "dm",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Kind> {
-        match text {
-            "public" => Some(Kind::Public),
-            "private" => Some(Kind::Private),
-            "dm" => Some(Kind::Direct),
-            _ => None,
-        }
-    }
-}
 
 /// Why a room operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,11 +118,11 @@ impl Rooms {
         }
         if !rooms.contains_key(LOBBY) {
             // Everyone is in the lobby; it is kept only for owners' read marks.
-            store.save_room_change(RoomChange::Create {
+            store.save(Change::Room(RoomChange::Create {
                 room: LOBBY.to_owned(),
                 kind: Kind::Public,
                 created: now_millis(),
-            });
+            }));
             rooms.insert(
                 LOBBY.to_owned(),
                 Room {
@@ -167,14 +142,11 @@ impl Rooms {
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {
-        self.inner
-            .rooms
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner.rooms)
     }
 
     fn save(&self, change: RoomChange) {
-        self.inner.store.save_room_change(change);
+        self.inner.store.save(Change::Room(change));
     }
 
     /// Creates a room with `user` as its first member.
@@ -353,17 +325,23 @@ impl Rooms {
             .is_some_and(|room| room.members.contains_key(user))
     }
 
-    /// Everyone in `room`, for fan-out. `None` for the lobby (everyone).
-    pub fn members(&self, name: &str) -> Option<Vec<UserId>> {
+    /// Who hears what is said in `room`: everyone in the lobby, its members
+    /// anywhere else (nobody, for a room that does not exist).
+    pub fn audience(&self, name: &str) -> Audience {
         if name == LOBBY {
-            return None;
+            Audience::Everyone
+        } else {
+            Audience::Users(self.members(name))
         }
-        Some(
-            self.rooms()
-                .get(name)
-                .map(|room| room.members.keys().cloned().collect())
-                .unwrap_or_default(),
-        )
+    }
+
+    /// The members of `room`. In the lobby, where everyone is, only the
+    /// owners who keep a read mark there are members.
+    pub fn members(&self, name: &str) -> Vec<UserId> {
+        self.rooms()
+            .get(name)
+            .map(|room| room.members.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// `room` as `user` sees it, if `user` belongs to it.

@@ -2,7 +2,7 @@
 //! accepts as a chat message obeys the documented limits.
 #![no_main]
 
-use lanchat::protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
+use lanchat::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match parse_client_frame(text, MAX_MESSAGE_CHARS) {
-        Ok(ClientFrame::Message { message, cid }) => {
+        Ok(ClientFrame::Message { message, cid, .. }) => {
             assert!(!message.trim().is_empty());
             assert!(message.chars().count() <= MAX_MESSAGE_CHARS);
             if let Some(cid) = cid {

@@ -3,7 +3,7 @@
 //! and path separators, not "system", and accepted again unchanged.
 #![no_main]
 
-use lanchat::username::{MAX_USERNAME_CHARS, parse_username};
+use lanchat::{MAX_USERNAME_CHARS, parse_username};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,0 +1,86 @@
+//! Talking: messages, typing, and paging history.
+
+use std::time::Instant;
+
+use super::Reply;
+use crate::protocol::{ErrorCode, Refusal, ServerFrame, encode};
+use crate::session::{Session, page_frame};
+use crate::store::NewMessage;
+
+/// Default and largest page for a `history` request.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+/// `message`: queued to the store. The sender hears nothing now; its
+/// acknowledgement is the stored copy, broadcast after the commit.
+pub fn message(
+    session: &mut Session,
+    message: String,
+    cid: Option<String>,
+    room: Option<String>,
+) -> Reply {
+    session
+        .allow_message()
+        .map_err(|refusal| refusal.with_cid(cid.clone()))?;
+    let room = session
+        .room_for(room)
+        .map_err(|refusal| refusal.with_cid(cid.clone()))?;
+    session.stop_typing();
+    session.context.store.append(NewMessage {
+        room,
+        username: session.username.to_string(),
+        message,
+        cid,
+        conn: session.id,
+    });
+    Ok(None)
+}
+
+/// `typing`: passed on to the room's other members, not too often.
+pub fn typing(session: &mut Session, active: bool, room: Option<String>) -> Reply {
+    let room = session.room_for(room)?;
+    if !active || room != session.typing.room() {
+        session.stop_typing();
+    }
+    if active && session.typing.start(room, Instant::now()) {
+        session.announce_typing(true);
+    }
+    Ok(None)
+}
+
+/// `history`: a page of older messages, or with `since` a resume.
+pub async fn history(
+    session: &mut Session,
+    before: Option<u64>,
+    limit: Option<u32>,
+    room: Option<String>,
+    since: Option<u64>,
+) -> Reply {
+    let room = session.room_for(room)?;
+    let store = &session.context.store;
+    let page = match since {
+        Some(since) => {
+            let cap = session.context.settings.resume_cap;
+            Ok(store.replay(&room, Some(since), cap).0)
+        }
+        None => {
+            let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+            store.page(&room, before.unwrap_or(u64::MAX), limit).await
+        }
+    };
+    match page {
+        Ok(page) => Ok(Some(page_frame(&room, &page))),
+        Err(err) => {
+            log::warn!("conn {}: cannot page history: {err:#}", session.id);
+            Err(Refusal::new(
+                ErrorCode::Unavailable,
+                "history is unavailable right now",
+            ))
+        }
+    }
+}
+
+/// `ping`: browsers cannot see WebSocket pings, so they ask for a `pong`.
+pub fn ping() -> Reply {
+    Ok(Some(encode(&ServerFrame::Pong)))
+}

@@ -1,0 +1,46 @@
+//! What each client frame does, one file per kind: [`chat`] (messages,
+//! typing, history), [`rooms`] (rooms, invitations, direct messages, read
+//! marks) and [`names`] (renames, moving a name, finding people).
+//!
+//! A command acts on its [`Session`] and the shared state, sends whatever
+//! others should hear through the hub, and answers the connection that
+//! sent it with at most one frame, or a refusal. The session writes the
+//! answer; a new kind of frame is a new function here, not a new arm in the
+//! session.
+
+mod chat;
+mod names;
+mod rooms;
+
+use crate::protocol::{ClientFrame, Refusal};
+use crate::session::Session;
+
+/// A command's answer to the connection that sent it: a frame, nothing, or
+/// a refusal (which the session sends as an `error`).
+pub type Reply = Result<Option<String>, Refusal>;
+
+/// Runs `frame` for `session`.
+pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
+    match frame {
+        ClientFrame::Message { message, cid, room } => chat::message(session, message, cid, room),
+        ClientFrame::Typing { active, room } => chat::typing(session, active, room),
+        ClientFrame::History {
+            before,
+            limit,
+            room,
+            since,
+        } => chat::history(session, before, limit, room, since).await,
+        ClientFrame::Ping => chat::ping(),
+        ClientFrame::CreateRoom { room, private } => rooms::create(session, &room, private),
+        ClientFrame::JoinRoom { room, invite } => rooms::join(session, &room, invite.as_deref()),
+        ClientFrame::LeaveRoom { room } => rooms::leave(session, &room),
+        ClientFrame::Invite { room, username } => rooms::invite(session, &room, &username),
+        ClientFrame::InviteLink { room } => rooms::invite_link(session, &room),
+        ClientFrame::Direct { username } => rooms::direct(session, &username),
+        ClientFrame::Read { room, seq } => rooms::read(session, &room, seq),
+        ClientFrame::ListRooms => rooms::list(session),
+        ClientFrame::Rename { username } => names::rename(session, &username),
+        ClientFrame::TransferCode => names::transfer_code(session),
+        ClientFrame::Who { prefix } => names::who(session, prefix),
+    }
+}

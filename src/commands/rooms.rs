@@ -1,0 +1,152 @@
+//! Rooms: creating, joining, leaving, inviting, direct messages, read
+//! marks, and the list of public rooms.
+//!
+//! Membership changes are announced as `room` frames to every member, so
+//! each sees the new member list (and a newcomer the room).
+
+use super::Reply;
+use crate::audience::Audience;
+use crate::hub::Outbound;
+use crate::identity::new_secret;
+use crate::ids::UserId;
+use crate::protocol::{ErrorCode, Frame, PublicRoom, Refusal, ServerFrame, encode};
+use crate::rooms::Membership;
+use crate::session::{Session, announce_room, room_refusal};
+
+/// `create_room`: the creator is its first member.
+pub fn create(session: &mut Session, room: &str, private: bool) -> Reply {
+    let user = session.owner()?;
+    let created = session.context.rooms.create(&user, room, private);
+    announce_members(session, created.map_err(room_refusal)?)
+}
+
+/// `join_room`: a public room, or a private one with an invitation or the
+/// invite link's secret.
+pub fn join(session: &mut Session, room: &str, invite: Option<&str>) -> Reply {
+    let user = session.owner()?;
+    let joined = session.context.rooms.join(&user, room, invite);
+    announce_members(session, joined.map_err(room_refusal)?)
+}
+
+/// `leave_room`: every tab of the leaver hears `room_left`; those who stay
+/// see the shorter member list.
+pub fn leave(session: &mut Session, room: &str) -> Reply {
+    let user = session.owner()?;
+    let context = &session.context;
+    context.rooms.leave(&user, room).map_err(room_refusal)?;
+    send_to(session, &user, encode(&ServerFrame::RoomLeft { room }));
+    for member in context.rooms.members(room) {
+        announce_room(context, room, &member);
+    }
+    Ok(None)
+}
+
+/// `invite`: the invitee hears `invited` (once, however often asked).
+pub fn invite(session: &mut Session, room: &str, username: &str) -> Reply {
+    let user = session.owner()?;
+    let invitee = owned_user(session, username)?;
+    let new = session
+        .context
+        .rooms
+        .invite(&user, room, &invitee)
+        .map_err(room_refusal)?;
+    if new {
+        let by = &session.username;
+        send_to(
+            session,
+            &invitee,
+            encode(&ServerFrame::Invited { room, by }),
+        );
+    }
+    Ok(None)
+}
+
+/// `invite_link`: a fresh secret for the room's link; older links stop
+/// working.
+pub fn invite_link(session: &mut Session, room: &str) -> Reply {
+    let user = session.owner()?;
+    let secret = new_secret();
+    session
+        .context
+        .rooms
+        .invite_link(&user, room, &secret)
+        .map_err(room_refusal)?;
+    Ok(Some(encode(&ServerFrame::InviteLink {
+        room,
+        secret: &secret,
+    })))
+}
+
+/// `dm`: opens (creating on first use) the direct-message room with an
+/// owned name; both sides hear of it.
+pub fn direct(session: &mut Session, username: &str) -> Reply {
+    let user = session.owner()?;
+    let peer = owned_user(session, username)?;
+    if peer == user {
+        return Err(Refusal::new(ErrorCode::Forbidden, "that is you"));
+    }
+    let context = &session.context;
+    let membership = context.rooms.direct(&user, &peer);
+    for member in [&user, &peer] {
+        announce_room(context, &membership.room, member);
+    }
+    Ok(None)
+}
+
+/// `read`: moves this user's read mark (never back, never past the end);
+/// every tab of the user hears the new mark.
+pub fn read(session: &mut Session, room: &str, seq: u64) -> Reply {
+    let user = session.owner()?;
+    let context = &session.context;
+    let latest = context.store.latest_seq(room);
+    let mark = context
+        .rooms
+        .mark_read(&user, room, seq.min(latest))
+        .map_err(room_refusal)?;
+    let frame = encode(&ServerFrame::Read {
+        room,
+        seq: mark,
+        unread: latest.saturating_sub(mark),
+    });
+    send_to(session, &user, frame);
+    Ok(None)
+}
+
+/// `list_rooms`: the public rooms and how many belong to each.
+pub fn list(session: &mut Session) -> Reply {
+    let rooms = session.context.rooms.public_rooms();
+    Ok(Some(encode(&ServerFrame::RoomList {
+        rooms: rooms
+            .iter()
+            .map(|(room, members)| PublicRoom {
+                room,
+                members: *members,
+            })
+            .collect(),
+    })))
+}
+
+/// Every member sees the room's new member list.
+fn announce_members(session: &Session, membership: Membership) -> Reply {
+    for member in &membership.members {
+        announce_room(&session.context, &membership.room, member);
+    }
+    Ok(None)
+}
+
+/// The user who owns `name`.
+fn owned_user(session: &Session, name: &str) -> Result<UserId, Refusal> {
+    let name = name.trim();
+    session.context.identity.user_of(name).ok_or_else(|| {
+        Refusal::new(
+            ErrorCode::NotFound,
+            format!("nobody owns the name \"{name}\""),
+        )
+    })
+}
+
+/// Sends `frame` to every tab of `user`.
+fn send_to(session: &Session, user: &UserId, frame: String) {
+    let item = Outbound::Event(Frame::from(frame));
+    session.context.hub.send(&Audience::user(user), item);
+}

@@ -1,0 +1,325 @@
+//! Who is connected, under which name, and fan-out to them.
+//!
+//! The hub is an `Arc<Mutex<..>>` map of every connection's unbounded
+//! queue. Anything for more than the connection that asked goes through
+//! [`Hub::send`] with an [`Audience`]. The parts:
+//! - [`backlog`]: what waits in a queue and the limit on it;
+//! - [`presence`]: who hears of whose comings and goings, and large lobbies;
+//! - [`roster`]: the online names, kept sorted and encoded.
+
+mod backlog;
+mod presence;
+mod roster;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+pub use backlog::{Backlog, BacklogLimit, MessageRun, Outbound};
+
+use crate::audience::Audience;
+use crate::clock::now_millis;
+use crate::ids::{ConnId, UserId};
+use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode, with_users};
+use crate::sync::lock;
+use presence::PresenceWindow;
+use roster::{Roster, sort_names};
+
+/// Most names in one `who` answer.
+pub const WHO_LIMIT: usize = 50;
+
+/// What a new connection learns when it joins.
+pub struct Joined {
+    pub id: ConnId,
+    pub outbound: mpsc::UnboundedReceiver<Outbound>,
+    pub backlog: Arc<Backlog>,
+    /// Everyone online, this user included, sorted, as a JSON array; past
+    /// the roster limit only this user and their neighbours.
+    pub users: String,
+    /// Whether `users` is everyone.
+    pub complete: bool,
+    /// How many names are online.
+    pub online: usize,
+}
+
+struct Client {
+    username: Arc<str>,
+    /// Set when the connection owns its name; rooms address users by it.
+    user_id: Option<UserId>,
+    queue: mpsc::UnboundedSender<Outbound>,
+    backlog: Arc<Backlog>,
+}
+
+#[derive(Default)]
+struct State {
+    clients: HashMap<ConnId, Client>,
+    /// Connections per online name, for presence: a name joins with its first
+    /// connection and leaves with its last.
+    names: HashMap<Arc<str>, usize>,
+    /// Connections per owned user, for rooms and direct messages.
+    users: HashMap<UserId, Vec<ConnId>>,
+    roster: Roster,
+    presence: PresenceWindow,
+    /// More names are online than the roster limit: see [`presence`].
+    large: bool,
+    /// The online count last sent while `large`, and when.
+    online_sent: (usize, Option<Instant>),
+}
+
+/// Handle to the hub. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// One lock for clients and names so presence changes are atomic. Held
+    /// only for map updates and the non-blocking queue pushes of a fan-out,
+    /// never across `.await`.
+    state: Mutex<State>,
+    next_id: AtomicU64,
+    limit: BacklogLimit,
+    roster_limit: usize,
+}
+
+impl Hub {
+    pub fn new(limit: BacklogLimit, roster_limit: usize) -> Self {
+        Hub {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                next_id: AtomicU64::new(1),
+                limit,
+                roster_limit,
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.inner.state)
+    }
+
+    /// Registers a connection. The first connection of a name announces
+    /// `join` to everyone else, or past the roster limit to its
+    /// `neighbours`: the users it shares a room with.
+    pub fn join(&self, username: &str, user_id: Option<UserId>, neighbours: &[UserId]) -> Joined {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, outbound) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let mut state = self.state();
+        // A window that is over is sent before this change, or it would
+        // list this name as it is after the change and the change's own
+        // frame would say it again.
+        self.end_presence_window(&mut state, Instant::now(), false);
+        let username: Arc<str> = match state.names.get_key_value(username) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(username),
+        };
+        let count = state.names.entry(username.clone()).or_insert(0);
+        *count += 1;
+        let first = *count == 1;
+        if first {
+            state.roster.insert(&username);
+            // Before this connection is listed, so the newcomer hears of the
+            // mode from its welcome alone.
+            self.update_roster_mode(&mut state);
+        }
+        if let Some(user) = &user_id {
+            state.users.entry(user.clone()).or_default().push(id);
+        }
+        state.clients.insert(
+            id,
+            Client {
+                username: username.clone(),
+                user_id,
+                queue,
+                backlog: backlog.clone(),
+            },
+        );
+        if first {
+            self.came_online(&mut state, &username, neighbours);
+        }
+        let (users, complete) = if state.large {
+            (neighbour_roster(&state, &username, neighbours), false)
+        } else {
+            (state.roster.to_json(), true)
+        };
+        Joined {
+            id,
+            outbound,
+            backlog,
+            users,
+            complete,
+            online: state.names.len(),
+        }
+    }
+
+    /// Removes a connection. The last connection of a name announces `leave`
+    /// if `announce` is set (past the roster limit, to its `neighbours`).
+    pub fn leave(&self, id: ConnId, announce: bool, neighbours: &[UserId]) {
+        let mut state = self.state();
+        let Some(client) = state.clients.remove(&id) else {
+            return;
+        };
+        self.end_presence_window(&mut state, Instant::now(), false);
+        if let Some(user) = &client.user_id
+            && let Some(conns) = state.users.get_mut(user)
+        {
+            conns.retain(|&conn| conn != id);
+            if conns.is_empty() {
+                state.users.remove(user);
+            }
+        }
+        let last = match state.names.get_mut(&client.username) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                false
+            }
+            _ => {
+                state.names.remove(&client.username);
+                state.roster.remove(&client.username);
+                true
+            }
+        };
+        // At shutdown nobody is leaving, and nobody needs the list back.
+        if last && announce {
+            self.went_offline(&mut state, &client.username, neighbours);
+            self.update_roster_mode(&mut state);
+        }
+    }
+
+    /// Renames the user behind `id` on all of its connections, and tells
+    /// everyone. Fails if another user holds the name.
+    pub fn rename(&self, id: ConnId, to: &str) -> Result<Arc<str>, Refusal> {
+        let mut state = self.state();
+        let from = match state.clients.get(&id) {
+            Some(client) => client.username.clone(),
+            None => return Err(Refusal::new(ErrorCode::BadRequest, "not connected")),
+        };
+        if &*from == to {
+            return Ok(from);
+        }
+        if state.names.contains_key(to) {
+            return Err(Refusal::new(
+                ErrorCode::NameTaken,
+                format!("\"{to}\" is already in use; pick another name"),
+            ));
+        }
+        // Held presence goes first, so no one hears of a rename before the
+        // join it follows.
+        self.end_presence_window(&mut state, Instant::now(), true);
+        let to: Arc<str> = Arc::from(to);
+        let count = state.names.remove(&from).unwrap_or(0);
+        state.names.insert(to.clone(), count);
+        state.roster.remove(&from);
+        state.roster.insert(&to);
+        for client in state.clients.values_mut() {
+            if client.username == from {
+                client.username = to.clone();
+            }
+        }
+        for (&conn, client) in &state.clients {
+            if conn != id && client.username == to {
+                self.deliver(client, Outbound::Renamed { to: to.clone() });
+            }
+        }
+        let frame = encode(&ServerFrame::Rename {
+            room: LOBBY,
+            from: &from,
+            to: &to,
+            timestamp: now_millis(),
+        });
+        let item = Outbound::Event(Frame::from(frame));
+        self.send_locked(&state, &Audience::Everyone, &item, None);
+        Ok(to)
+    }
+
+    /// Online names starting with `prefix`, in any letter case, as a `who`
+    /// frame.
+    pub fn who(&self, prefix: &str) -> String {
+        let state = self.state();
+        let users = state
+            .roster
+            .starting_with(&prefix.to_lowercase(), WHO_LIMIT);
+        let who = ServerFrame::Who {
+            prefix,
+            online: state.names.len(),
+        };
+        with_users(&who, &users)
+    }
+
+    /// The names of whichever of `users` are online, in roster order.
+    pub fn online_names(&self, users: &[UserId]) -> Vec<String> {
+        let state = self.state();
+        let mut names = online_among(&state, users);
+        sort_names(&mut names);
+        names.into_iter().map(|name| name.to_string()).collect()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.state().clients.len()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.state().names.len()
+    }
+
+    /// Queues `item` for every connection in `to`.
+    pub fn send(&self, to: &Audience, item: Outbound) {
+        self.send_locked(&self.state(), to, &item, None);
+    }
+
+    /// Queues a frame for every connection in `to` except those named
+    /// `name` (every tab of whoever caused it).
+    pub fn send_except(&self, to: &Audience, frame: Frame, name: &str) {
+        self.send_locked(&self.state(), to, &Outbound::Event(frame), Some(name));
+    }
+
+    fn send_locked(&self, state: &State, to: &Audience, item: &Outbound, except: Option<&str>) {
+        let deliver = |client: &Client| {
+            if except.is_none_or(|name| &*client.username != name) {
+                self.deliver(client, item.clone());
+            }
+        };
+        match to {
+            Audience::Everyone => state.clients.values().for_each(deliver),
+            Audience::Users(users) => users
+                .iter()
+                .flat_map(|user| state.users.get(user).into_iter().flatten())
+                .filter_map(|conn| state.clients.get(conn))
+                .for_each(deliver),
+            Audience::Connection(id) => state.clients.get(id).into_iter().for_each(deliver),
+        }
+    }
+
+    fn deliver(&self, client: &Client, item: Outbound) {
+        if client.backlog.admit(&item, self.inner.limit) {
+            // A send fails only when the session has already ended; its
+            // `leave` is on the way.
+            let _ = client.queue.send(item);
+        }
+    }
+}
+
+/// `username` and whichever of `neighbours` are online, in roster order, as
+/// a JSON array.
+fn neighbour_roster(state: &State, username: &Arc<str>, neighbours: &[UserId]) -> String {
+    let mut names = online_among(state, neighbours);
+    names.push(username);
+    sort_names(&mut names);
+    let names: Vec<&str> = names.into_iter().map(|name| &**name).collect();
+    serde_json::to_string(&names).expect("strings serialize")
+}
+
+/// The names of whichever of `users` are online.
+fn online_among<'a>(state: &'a State, users: &[UserId]) -> Vec<&'a Arc<str>> {
+    users
+        .iter()
+        .filter_map(|user| state.users.get(user)?.first())
+        .filter_map(|conn| Some(&state.clients.get(conn)?.username))
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! Refusals: what a client is told when a frame is not accepted.
+
+/// Why a client frame was refused. The `code` strings are part of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Empty,
+    TooLong,
+    InvalidUsername,
+    NameTaken,
+    InvalidCode,
+    RateLimited,
+    NotClaimed,
+    InvalidRoom,
+    RoomExists,
+    NotFound,
+    Forbidden,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Empty => "empty",
+            ErrorCode::TooLong => "too_long",
+            ErrorCode::InvalidUsername => "invalid_username",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::NotClaimed => "not_claimed",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::RoomExists => "room_exists",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A refused frame: the code a program matches on and words a person reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+    pub cid: Option<String>,
+    /// The room the refused frame was about, so a client can tell which
+    /// request failed.
+    pub room: Option<String>,
+    /// For `rate_limited`: when a retry would be allowed.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+            cid: None,
+            room: None,
+            retry_after_ms: None,
+        }
+    }
+
+    pub fn with_room(mut self, room: Option<String>) -> Self {
+        self.room = self.room.or(room);
+        self
+    }
+
+    pub fn with_cid(mut self, cid: Option<String>) -> Self {
+        self.cid = cid;
+        self
+    }
+
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        // Rounded up, so a client that waits exactly this long is let in.
+        self.retry_after_ms = Some(wait.as_nanos().div_ceil(1_000_000) as u64);
+        self
+    }
+}

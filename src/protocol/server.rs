@@ -1,0 +1,262 @@
+//! Frames from the server, and the records they carry.
+
+use serde::{Deserialize, Serialize};
+
+use super::Refusal;
+
+/// A stored chat message, as sent live and in history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub seq: u64,
+    pub room: String,
+    pub username: String,
+    pub message: String,
+    /// Milliseconds since the Unix epoch, taken by the server.
+    pub timestamp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
+}
+
+/// A room as one member sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoomSummary {
+    pub room: String,
+    /// "public", "private" or "dm".
+    pub kind: &'static str,
+    /// The room's latest seq.
+    pub seq: u64,
+    pub last_read: u64,
+    pub unread: u64,
+    /// Member names (empty for the lobby, where everyone is).
+    pub members: Vec<String>,
+    /// The members online now, so a client that is not told of everyone's
+    /// comings and goings (see `roster`) still knows these.
+    pub online: Vec<String>,
+    /// For a direct-message room, the other person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+}
+
+/// The limits a client must keep to, announced in `welcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Limits {
+    /// Messages per second per user; 0 means no limit.
+    pub rate: f64,
+    /// Messages a user may send at once before `rate` applies.
+    pub burst: u32,
+    /// Longest message, in characters.
+    pub message_chars: usize,
+    /// Largest WebSocket frame, in bytes.
+    pub frame_bytes: usize,
+}
+
+/// A public room in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicRoom<'a> {
+    pub room: &'a str,
+    pub members: usize,
+}
+
+/// A frame from the server. Encode with [`encode`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    /// Encode with [`with_users`].
+    Welcome {
+        protocol: u32,
+        username: &'a str,
+        room: &'a str,
+        /// The room's latest `seq`, 0 when it is empty.
+        seq: u64,
+        /// Changes only when the history starts over (new file, or a
+        /// restarted `--memory` server): then old seqs mean nothing.
+        history_id: &'a str,
+        /// How many names are online, this one included.
+        online: usize,
+        /// Whether `users` lists everyone online. Past the roster limit it
+        /// lists only this user and the people sharing a room with them.
+        complete: bool,
+        /// Whether this connection owns its name.
+        claimed: bool,
+        /// A newly issued token for the name; the client must keep it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<&'a str>,
+        /// What this server allows, so a client can pace itself.
+        limits: Limits,
+        /// Owners only: every room they belong to, and pending invitations.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rooms: Vec<RoomSummary>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        invitations: Vec<&'a str>,
+    },
+    /// A room this user now belongs to (or its current state).
+    Room(&'a RoomSummary),
+    RoomLeft {
+        room: &'a str,
+    },
+    Invited {
+        room: &'a str,
+        by: &'a str,
+    },
+    InviteLink {
+        room: &'a str,
+        secret: &'a str,
+    },
+    /// This user's read mark for a room moved (from any of its tabs).
+    Read {
+        room: &'a str,
+        seq: u64,
+        unread: u64,
+    },
+    RoomList {
+        rooms: Vec<PublicRoom<'a>>,
+    },
+    Pong,
+    TransferCode {
+        code: &'a str,
+        /// When the code stops working, in ms since the epoch.
+        expires: i64,
+    },
+    Message(&'a ChatMessage),
+    Join {
+        room: &'a str,
+        username: &'a str,
+        timestamp: i64,
+    },
+    Leave {
+        room: &'a str,
+        username: &'a str,
+        timestamp: i64,
+    },
+    /// Several presence changes at once, sent instead of one `join` or
+    /// `leave` each during a connect storm (see `hub`). A client applies it
+    /// as a set: add `joined`, remove `left`.
+    Presence {
+        room: &'a str,
+        joined: Vec<&'a str>,
+        left: Vec<&'a str>,
+        timestamp: i64,
+    },
+    /// The lobby passed the roster limit (`complete: false`: names are no
+    /// longer listed) or fell back under it (`complete: true`, encoded with
+    /// [`with_users`] listing everyone).
+    Roster {
+        complete: bool,
+        online: usize,
+    },
+    /// How many are online, while the roster is incomplete.
+    Online {
+        online: usize,
+        timestamp: i64,
+    },
+    /// The answer to `who`; encode with [`with_users`].
+    Who {
+        prefix: &'a str,
+        online: usize,
+    },
+    Rename {
+        room: &'a str,
+        from: &'a str,
+        to: &'a str,
+        timestamp: i64,
+    },
+    Typing {
+        room: &'a str,
+        username: &'a str,
+        active: bool,
+    },
+    Error {
+        code: &'static str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl<'a> ServerFrame<'a> {
+    pub fn error(refusal: &'a Refusal) -> Self {
+        ServerFrame::Error {
+            code: refusal.code.as_str(),
+            message: &refusal.message,
+            cid: refusal.cid.as_deref(),
+            room: refusal.room.as_deref(),
+            retry_after_ms: refusal.retry_after_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ErrorCode, LOBBY, PROTOCOL_VERSION, encode, with_users};
+    use serde_json::{Value, json};
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let message = ChatMessage {
+            id: "u".into(),
+            seq: 3,
+            room: LOBBY.into(),
+            username: "alice".into(),
+            message: "hi".into(),
+            timestamp: 42,
+            cid: Some("c".into()),
+        };
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"message","id":"u","seq":3,"room":"lobby","username":"alice",
+                   "message":"hi","timestamp":42,"cid":"c"})
+        );
+        let refusal = Refusal::new(ErrorCode::TooLong, "long").with_cid(Some("c".into()));
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"error","code":"too_long","message":"long","cid":"c"})
+        );
+        let refusal = Refusal::new(ErrorCode::RateLimited, "slow")
+            .retry_after(std::time::Duration::from_micros(150_001));
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"error","code":"rate_limited","message":"slow","retry_after_ms":151})
+        );
+    }
+
+    #[test]
+    fn welcome_has_the_documented_shape() {
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: "al\"ice",
+            room: LOBBY,
+            seq: 7,
+            history_id: "h",
+            online: 2,
+            complete: true,
+            claimed: false,
+            token: None,
+            limits: Limits {
+                rate: 5.0,
+                burst: 10,
+                message_chars: 4000,
+                frame_bytes: 65536,
+            },
+            rooms: Vec::new(),
+            invitations: Vec::new(),
+        };
+        let value: Value =
+            serde_json::from_str(&with_users(&welcome, r#"["al\"ice","bob"]"#)).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"welcome","protocol":1,"username":"al\"ice","room":"lobby",
+                   "users":["al\"ice","bob"],"seq":7,"history_id":"h","online":2,
+                   "complete":true,"claimed":false,
+                   "limits":{"rate":5.0,"burst":10,"message_chars":4000,"frame_bytes":65536}})
+        );
+    }
+}

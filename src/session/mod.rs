@@ -1,0 +1,488 @@
+//! One WebSocket connection, from welcome to goodbye.
+//!
+//! A session runs as one task. It admits the connection (its name, and the
+//! claim on it), sends `welcome` and the history replay, then loops: it
+//! writes what the hub queued for it, reads the client's frames and hands
+//! each to its command ([`crate::commands`]), pings, and ends typing that
+//! went quiet. It leaves the hub however it ends. The parts:
+//! - [`socket`]: writing frames, and closing without losing the close frame;
+//! - [`flood`]: how fast the connection may talk;
+//! - [`typing`]: its typing indicator;
+//! - [`summary`]: rooms as its user sees them.
+
+mod flood;
+mod socket;
+mod summary;
+mod typing;
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use summary::announce as announce_room;
+
+use crate::audience::Audience;
+use crate::hub::{Backlog, Hub, Joined, Outbound};
+use crate::identity::{self, Credential, Identity, Standing};
+use crate::ids::{ConnId, UserId};
+use crate::limits::RateLimiter;
+use crate::protocol::{
+    ClientFrame, ErrorCode, Frame, LOBBY, Limits, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
+    history_frame, parse_client_frame, with_users,
+};
+use crate::rooms::{RoomError, Rooms};
+use crate::store::{Page, Store};
+use crate::upgrade::Socket;
+use crate::username::parse_username;
+use flood::Flood;
+use typing::Typing;
+
+/// Tunables a session needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Messages replayed on a plain connect.
+    pub history: usize,
+    /// Most messages replayed on a resume with `since`.
+    pub resume_cap: usize,
+    pub ping_interval: Duration,
+    /// A connection silent this long (no frame, not even a pong) is closed.
+    pub idle_timeout: Duration,
+    /// A write that makes no progress this long closes the connection.
+    pub write_timeout: Duration,
+    pub max_message_chars: usize,
+    /// What `welcome` announces: the rate, message and frame limits.
+    pub limits: Limits,
+}
+
+/// Everything a session shares with the rest of the server.
+#[derive(Clone)]
+pub struct Context {
+    pub hub: Hub,
+    pub store: Store,
+    pub identity: Identity,
+    pub rooms: Rooms,
+    pub settings: Arc<Settings>,
+    /// Message rate per username, shared so reconnecting does not reset it.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Cancelled when the server shuts down; sessions then close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every live session holds a token, so shutdown can wait for them.
+    pub sessions: TaskTracker,
+}
+
+/// How a session ended, for the close frame.
+enum End {
+    /// The client closed or vanished; nothing more to send.
+    Gone,
+    Close(CloseCode, &'static str),
+}
+
+/// What ends a session from outside.
+enum Stop {
+    Shutdown,
+    TooSlow,
+}
+
+/// Runs one connection for `raw_username` (still percent-encoded), resuming
+/// after `since` if given.
+pub async fn run(
+    socket: Socket,
+    context: Context,
+    raw_username: String,
+    credential: Credential,
+    since: Option<u64>,
+) {
+    let _alive = context.sessions.token();
+    let (username, standing) = match admit(&context, &raw_username, &credential) {
+        Ok(admitted) => admitted,
+        Err((refusal, reason)) => return socket::refuse_and_close(socket, &refusal, reason).await,
+    };
+    if context.shutdown.is_cancelled() {
+        let mut socket = socket;
+        socket::close(&mut socket, CloseCode::Away, "server shutting down").await;
+        return;
+    }
+    let (user_id, issued) = match standing {
+        Standing::Owner { user_id, issued } => (Some(user_id), issued),
+        Standing::Anonymous => (None, None),
+    };
+    if let Some(user) = &user_id {
+        // Owners keep a read mark in the lobby like in any room.
+        let _ = context.rooms.join(user, LOBBY, None);
+    }
+    let joined = context.hub.join(
+        &username,
+        user_id.clone(),
+        &neighbours_of(&context, user_id.as_ref()),
+    );
+    let mut session = Session {
+        socket,
+        id: joined.id,
+        username: Arc::from(username.as_str()),
+        user_id,
+        backlog: joined.backlog.clone(),
+        replayed_upto: 0,
+        last_heard: Instant::now(),
+        flood: Flood::new(context.rate_limiter.rate(), std::time::Instant::now()),
+        typing: Typing::new(),
+        torn: false,
+        context,
+    };
+    let id = session.id;
+    log::debug!("conn {id}: {username} connected");
+    let end = match session.welcome(&joined, issued.as_deref(), since).await {
+        Ok(()) => session.serve(joined.outbound).await,
+        Err(end) => end,
+    };
+    if let End::Close(code, reason) = end
+        && !session.torn
+    {
+        socket::close(&mut session.socket, code, reason).await;
+    }
+    session.stop_typing();
+    let context = &session.context;
+    if session.user_id.is_some() {
+        context.identity.touch(&session.username);
+    }
+    // At shutdown nobody is leaving; everyone is about to reconnect.
+    let announce = !context.shutdown.is_cancelled();
+    let neighbours = neighbours_of(context, session.user_id.as_ref());
+    context.hub.leave(id, announce, &neighbours);
+    log::debug!("conn {id}: {} disconnected", session.username);
+}
+
+/// Checks the name and the claim on it; a refusal comes with the reason for
+/// its close frame.
+fn admit(
+    context: &Context,
+    raw_username: &str,
+    credential: &Credential,
+) -> Result<(String, Standing), (Refusal, &'static str)> {
+    let username = parse_username(raw_username, true).map_err(|reason| {
+        let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
+        (refusal, "invalid username")
+    })?;
+    let standing = context
+        .identity
+        .check(&username, credential)
+        .map_err(|refused| {
+            let code = match refused {
+                identity::Refused::Owned(_) => ErrorCode::NameTaken,
+                identity::Refused::BadCode => ErrorCode::InvalidCode,
+            };
+            let refusal = Refusal::new(code, refused.to_string());
+            (refusal, "name not available")
+        })?;
+    Ok((username, standing))
+}
+
+/// One connection as its commands see it.
+pub struct Session {
+    socket: Socket,
+    pub id: ConnId,
+    /// The name it speaks as; another tab's rename changes it.
+    pub username: Arc<str>,
+    /// Set when this connection proved it owns its name.
+    pub user_id: Option<UserId>,
+    pub context: Context,
+    backlog: Arc<Backlog>,
+    /// The lobby's latest `seq` when history was replayed; live copies of
+    /// lobby messages up to here were already sent.
+    replayed_upto: u64,
+    last_heard: Instant,
+    flood: Flood,
+    pub typing: Typing,
+    /// A write of ours stopped part way through a frame.
+    torn: bool,
+}
+
+impl Session {
+    /// Sends `welcome` and the history replay. Runs after joining the hub, so
+    /// anything committed from here on is in the queue: no gap, and the
+    /// overlap is dropped by `replayed_upto`.
+    async fn welcome(
+        &mut self,
+        joined: &Joined,
+        token: Option<&str>,
+        since: Option<u64>,
+    ) -> Result<(), End> {
+        let settings = &self.context.settings;
+        let limit = if since.is_some() {
+            settings.resume_cap
+        } else {
+            settings.history
+        };
+        let (page, latest) = self.context.store.replay(LOBBY, since, limit);
+        self.replayed_upto = latest;
+        let (rooms, invitations) = match &self.user_id {
+            Some(user) => (
+                summary::rooms_of(&self.context, user),
+                self.context.rooms.invitations(user),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            username: &self.username,
+            room: LOBBY,
+            seq: latest,
+            history_id: self.context.store.history_id(),
+            online: joined.online,
+            complete: joined.complete,
+            claimed: self.user_id.is_some(),
+            token,
+            limits: settings.limits,
+            rooms,
+            invitations: invitations.iter().map(String::as_str).collect(),
+        };
+        let welcome = with_users(&welcome, &joined.users);
+        self.write_now(welcome).await?;
+        self.write_now(page_frame(LOBBY, &page)).await
+    }
+
+    async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {
+        let settings = self.context.settings.clone();
+        let shutdown = self.context.shutdown.clone();
+        let backlog = self.backlog.clone();
+        // Registered once for the session's life: a fresh wait per loop
+        // turn took the shutdown token's shared lock twice per frame.
+        let mut stop = pin!(async {
+            tokio::select! {
+                _ = shutdown.cancelled() => Stop::Shutdown,
+                _ = backlog.overflow.notified() => Stop::TooSlow,
+            }
+        });
+        let mut ping = interval(settings.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ping.tick().await;
+        let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+        loop {
+            let typing_deadline = self.typing.deadline().map_or(far_future, Instant::from_std);
+            tokio::select! {
+                stopped = &mut stop => return self.stopped(stopped),
+                item = outbound.recv() => {
+                    let Some(item) = item else { return End::Gone };
+                    if let Err(end) = self.write_queued(item, &mut outbound, stop.as_mut()).await {
+                        return end;
+                    }
+                }
+                incoming = self.socket.next() => {
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        Some(Err(err)) => return end_for_read_error(self.id, err),
+                        None => return End::Gone,
+                    };
+                    self.last_heard = Instant::now();
+                    if let Err(end) = self.handle(message).await {
+                        return end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() >= settings.idle_timeout {
+                        log::debug!("conn {}: silent for {:?}; closing", self.id, settings.idle_timeout);
+                        return End::Close(CloseCode::Away, "idle timeout");
+                    }
+                    if let Err(end) = self.write(Message::Ping(Default::default())).await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(typing_deadline), if self.typing.deadline().is_some() => {
+                    self.stop_typing();
+                }
+            }
+        }
+    }
+
+    fn stopped(&self, stop: Stop) -> End {
+        match stop {
+            Stop::Shutdown => End::Close(CloseCode::Away, "server shutting down"),
+            Stop::TooSlow => {
+                log::info!(
+                    "conn {}: {} is not reading; closing",
+                    self.id,
+                    self.username
+                );
+                End::Close(CloseCode::Policy, "too slow: unsent backlog over limit")
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: Message) -> Result<(), End> {
+        let counts = matches!(message, Message::Text(_) | Message::Binary(_));
+        let rate = self.context.rate_limiter.rate();
+        if counts && let Err(wait) = self.flood.allow_frame(rate, std::time::Instant::now()) {
+            return self.refuse(rate_limited(wait)).await;
+        }
+        match message {
+            Message::Text(text) => {
+                match parse_client_frame(&text, self.context.settings.max_message_chars) {
+                    Ok(frame) => self.handle_frame(frame).await,
+                    Err(refusal) => {
+                        log::debug!("conn {}: refused frame: {}", self.id, refusal.message);
+                        self.refuse(refusal).await
+                    }
+                }
+            }
+            Message::Binary(_) => {
+                let refusal = Refusal::new(
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported; send JSON text",
+                );
+                self.refuse(refusal).await
+            }
+            Message::Close(_) => Err(End::Gone),
+            // tungstenite answers pings itself; a pong only proves liveness.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    async fn handle_frame(&mut self, frame: ClientFrame) -> Result<(), End> {
+        // Every refusal names the frame's room.
+        let scope = frame.room().map(str::to_owned);
+        match crate::commands::apply(frame, self).await {
+            Ok(Some(reply)) => self.write_now(reply).await,
+            Ok(None) => Ok(()),
+            Err(refusal) => self.refuse(refusal.with_room(scope)).await,
+        }
+    }
+
+    /// Sends the client an `error`. Refusals for rate are counted, and a
+    /// connection that keeps earning them is closed with 1008 instead.
+    async fn refuse(&mut self, refusal: Refusal) -> Result<(), End> {
+        if refusal.code == ErrorCode::RateLimited && self.flood.strike(std::time::Instant::now()) {
+            log::info!(
+                "conn {}: {} keeps flooding; closing",
+                self.id,
+                self.username
+            );
+            return Err(End::Close(
+                CloseCode::Policy,
+                "rate limit exceeded repeatedly",
+            ));
+        }
+        self.write_now(encode(&ServerFrame::error(&refusal))).await
+    }
+
+    /// Takes a message token from both this connection and its user; a
+    /// refusal says when to retry.
+    pub fn allow_message(&mut self) -> Result<(), Refusal> {
+        let now = std::time::Instant::now();
+        self.flood
+            .allow_message(&self.context.rate_limiter, &self.username, now)
+            .map_err(rate_limited)
+    }
+
+    /// The room a frame names: the lobby unless it says otherwise. Any other
+    /// room needs an owned name and membership; to anyone else it does not
+    /// exist.
+    pub fn room_for(&self, room: Option<String>) -> Result<String, Refusal> {
+        let room = room.unwrap_or_else(|| LOBBY.to_owned());
+        if room == LOBBY {
+            return Ok(room);
+        }
+        let user = self.owner()?;
+        if self.context.rooms.is_member(&user, &room) {
+            Ok(room)
+        } else {
+            Err(room_refusal(RoomError::NotFound(room)))
+        }
+    }
+
+    /// This connection's user id, if it owns its name.
+    pub fn owner(&self) -> Result<UserId, Refusal> {
+        self.user_id.clone().ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotClaimed,
+                "rooms and direct messages need a claimed name",
+            )
+        })
+    }
+
+    /// Ends this connection's typing indicator, telling those who saw it.
+    pub fn stop_typing(&mut self) {
+        if self.typing.stop().is_some() {
+            self.announce_typing(false);
+        }
+    }
+
+    /// Tells the typing room's other members whether this user is typing.
+    pub fn announce_typing(&self, active: bool) {
+        let room = self.typing.room();
+        let frame = Frame::from(encode(&ServerFrame::Typing {
+            room,
+            username: &self.username,
+            active,
+        }));
+        let audience: Audience = self.context.rooms.audience(room);
+        self.context
+            .hub
+            .send_except(&audience, frame, &self.username);
+    }
+}
+
+/// The refusal for a frame over the rate, saying when to retry.
+fn rate_limited(wait: Duration) -> Refusal {
+    Refusal::new(
+        ErrorCode::RateLimited,
+        "slow down: too many messages; try again in a moment",
+    )
+    .retry_after(wait)
+}
+
+/// Maps a rooms error to the refusal a client sees.
+pub fn room_refusal(err: RoomError) -> Refusal {
+    let code = match err {
+        RoomError::InvalidName => ErrorCode::InvalidRoom,
+        RoomError::Exists(_) => ErrorCode::RoomExists,
+        RoomError::NotFound(_) => ErrorCode::NotFound,
+        RoomError::Forbidden(_) => ErrorCode::Forbidden,
+    };
+    Refusal::new(code, err.to_string())
+}
+
+/// The users `user` shares a room with; nobody for an unowned name.
+fn neighbours_of(context: &Context, user: Option<&UserId>) -> Vec<UserId> {
+    user.map(|user| context.rooms.neighbours(user))
+        .unwrap_or_default()
+}
+
+/// The close for a frame the WebSocket layer refused.
+fn end_for_read_error(id: ConnId, err: tokio_tungstenite::tungstenite::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error;
+    log::debug!("conn {id}: read failed: {err}");
+    match err {
+        Error::Capacity(_) => End::Close(CloseCode::Size, "message too big"),
+        Error::Utf8(_) => End::Close(CloseCode::Invalid, "text frame is not valid UTF-8"),
+        Error::Protocol(_) => End::Close(CloseCode::Protocol, "WebSocket protocol error"),
+        _ => End::Gone,
+    }
+}
+
+/// A `history` frame of `page`, from the messages' encoded frames.
+pub fn page_frame(room: &str, page: &Page) -> String {
+    history_frame(
+        room,
+        page.messages.iter().map(|stored| stored.frame.as_str()),
+        page.has_more,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_page_frame_is_valid() {
+        let value: serde_json::Value =
+            serde_json::from_str(&page_frame(LOBBY, &Page::default())).unwrap();
+        assert_eq!(value["messages"], serde_json::json!([]));
+        assert_eq!(value["has_more"], false);
+    }
+}

@@ -1,0 +1,26 @@
+//! The interface between the store and a database.
+//!
+//! The store's writer thread owns one backend and calls it with whole
+//! batches, so a backend never sees concurrent calls and may block. SQLite
+//! ([`super::sqlite`]) is the embedded one. A backend for several instances
+//! sharing one database implements the same calls: it allocates each
+//! room's next `seq` inside the transaction that inserts the message, so the
+//! sequence stays gap-free whoever writes.
+
+use super::records::{Change, NewMessage, Outcome, Page};
+
+pub trait Backend: Send + 'static {
+    /// Applies changes to names and rooms in one transaction. Called before
+    /// the messages of the same batch: a message to a room must not be on
+    /// disk without the room.
+    fn apply(&mut self, changes: &[Change]) -> anyhow::Result<()>;
+
+    /// Stores `appends` in one transaction, all or nothing, and says what
+    /// became of each, in order: stored with the next `seq` of its room, or
+    /// a duplicate of what its user already stored under the same `cid`
+    /// (within this batch too). Nothing counts as stored until this returns.
+    fn append(&mut self, appends: &[NewMessage]) -> anyhow::Result<Vec<Outcome>>;
+
+    /// Up to `limit` messages of `room` with `seq < before`, oldest first.
+    fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page>;
+}

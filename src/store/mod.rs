@@ -1,0 +1,191 @@
+//! Durable state: chat history, name claims and rooms.
+//!
+//! - [`records`]: the values stored and handed back;
+//! - [`backend`]: the interface a database implements, and [`sqlite`], the
+//!   embedded one (WAL, `synchronous=FULL`);
+//! - [`tail`]: each room's newest messages in memory, already encoded;
+//! - [`writer`]: the thread that commits in batches and reports outcomes.
+//!
+//! A [`Store`] is the handle the rest of the server uses: it queues writes
+//! to the writer and answers replays from the tail without touching disk.
+
+mod backend;
+mod records;
+mod sqlite;
+mod tail;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use anyhow::Context as _;
+use tokio::sync::{mpsc as async_mpsc, oneshot};
+
+pub use backend::Backend;
+pub use records::{
+    Change, ClaimRecord, Kind, Loaded, NewMessage, Outcome, Page, RoomChange, RoomRecord, Stored,
+};
+
+use crate::sync::lock;
+use tail::Tail;
+use writer::{Request, Writer};
+
+/// Where history lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{} (SQLite)", path.display()),
+            Location::Memory => f.write_str("memory only (lost when the server stops)"),
+        }
+    }
+}
+
+/// Each committed batch's outcomes, in `seq` order, for the fan-out.
+pub type Committed = async_mpsc::UnboundedReceiver<Vec<Outcome>>;
+
+/// A store just opened, with what the rest of the server rebuilds from.
+pub struct Opened {
+    pub store: Store,
+    pub claims: Vec<ClaimRecord>,
+    pub rooms: Vec<RoomRecord>,
+    pub committed: Committed,
+}
+
+/// Handle to the history store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Requests for the writer thread. Unbounded: each session sends at most
+    /// one append per frame it receives, and rate limits bound that.
+    requests: Mutex<mpsc::Sender<Request>>,
+    /// Read by sessions on connect; written by the writer after each commit.
+    /// Never held across I/O.
+    tail: Arc<Mutex<Tail>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    location: Location,
+    history_id: String,
+}
+
+impl Store {
+    /// Opens (or creates) the history at `location` and starts the writer.
+    /// `recent_capacity` is how many messages per room stay in memory; it
+    /// caps what a connect or a resume replays.
+    pub fn open(location: Location, recent_capacity: usize) -> anyhow::Result<Opened> {
+        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity)?;
+        Store::start(Box::new(backend), loaded, location, recent_capacity)
+    }
+
+    /// Starts the writer over an opened backend.
+    fn start(
+        backend: Box<dyn Backend>,
+        loaded: Loaded,
+        location: Location,
+        recent_capacity: usize,
+    ) -> anyhow::Result<Opened> {
+        let Loaded {
+            history_id,
+            claims,
+            rooms,
+            recent,
+        } = loaded;
+        let tail = Arc::new(Mutex::new(Tail::new(recent_capacity, recent)));
+        let (requests, receiver) = mpsc::channel();
+        let (outcomes, committed) = async_mpsc::unbounded_channel();
+        let writer = Writer {
+            backend,
+            tail: tail.clone(),
+            committed: Box::new(move |batch| {
+                let _ = outcomes.send(batch);
+            }),
+        };
+        let handle = std::thread::Builder::new()
+            .name("lanchat-store".into())
+            .spawn(move || writer.run(receiver))
+            .context("cannot start the store thread")?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                requests: Mutex::new(requests),
+                tail,
+                writer: Mutex::new(Some(handle)),
+                location,
+                history_id,
+            }),
+        };
+        Ok(Opened {
+            store,
+            claims,
+            rooms,
+            committed,
+        })
+    }
+
+    pub fn history_id(&self) -> &str {
+        &self.inner.history_id
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
+    /// Queues a change to names or rooms, in order with the messages.
+    pub fn save(&self, change: Change) {
+        self.send(Request::Change(change));
+    }
+
+    /// Queues a message. Its outcome arrives through [`Committed`].
+    pub fn append(&self, message: NewMessage) {
+        self.send(Request::Append(message));
+    }
+
+    /// The room's latest `seq`, 0 when it is empty.
+    pub fn latest_seq(&self, room: &str) -> u64 {
+        lock(&self.inner.tail).latest_seq(room)
+    }
+
+    /// Messages with `seq > since` (all when `since` is `None`), newest
+    /// `limit` of them. Served from memory. Also returns the room's latest
+    /// `seq` at the moment of the read, so a session can drop live copies of
+    /// what it replayed.
+    pub fn replay(&self, room: &str, since: Option<u64>, limit: usize) -> (Page, u64) {
+        lock(&self.inner.tail).replay(room, since, limit)
+    }
+
+    /// Up to `limit` messages with `seq < before`, oldest first.
+    pub async fn page(&self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page> {
+        if let Some(page) = lock(&self.inner.tail).page(room, before, limit) {
+            return Ok(page);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Page {
+            room: room.to_owned(),
+            before,
+            limit,
+            reply,
+        });
+        answer.await.context("the store has stopped")?
+    }
+
+    /// Commits everything queued so far and stops the writer. Blocks.
+    pub fn close(&self) {
+        self.send(Request::Close);
+        if let Some(handle) = lock(&self.inner.writer).take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn send(&self, request: Request) {
+        // Fails only after `close`; then the request is dropped, and a page
+        // request's caller sees its reply channel closed.
+        let _ = lock(&self.inner.requests).send(request);
+    }
+}

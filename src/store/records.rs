@@ -1,0 +1,168 @@
+//! What the store keeps and hands back: messages, outcomes of appends, name
+//! claims and rooms, as plain values every backend reads and writes.
+
+use std::sync::Arc;
+
+use crate::ids::ConnId;
+use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
+
+/// A message to store, as a session asks for it.
+#[derive(Debug)]
+pub struct NewMessage {
+    pub room: String,
+    pub username: String,
+    pub message: String,
+    pub cid: Option<String>,
+    /// The connection that sent it, to route its duplicate or error reply.
+    pub conn: ConnId,
+}
+
+/// A committed message with its frame, encoded once for every recipient.
+#[derive(Debug)]
+pub struct Stored {
+    pub message: ChatMessage,
+    pub frame: Frame,
+}
+
+impl Stored {
+    pub fn new(message: ChatMessage) -> Arc<Self> {
+        let frame = Frame::from(encode(&ServerFrame::Message(&message)));
+        Arc::new(Stored { message, frame })
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.message.seq
+    }
+}
+
+/// What became of one append, reported after its batch committed (or failed).
+#[derive(Debug)]
+pub enum Outcome {
+    /// Newly stored: everyone in its room hears it.
+    Stored(Arc<Stored>),
+    /// Its `cid` was already stored for this user: the sender gets the
+    /// stored copy back, nobody else hears anything.
+    Duplicate { conn: ConnId, stored: Arc<Stored> },
+    /// Could not be stored; nothing was broadcast.
+    Failed {
+        conn: ConnId,
+        cid: Option<String>,
+        reason: String,
+    },
+}
+
+/// A slice of a room's history, oldest first.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub messages: Vec<Arc<Stored>>,
+    /// Older messages exist before the first one here.
+    pub has_more: bool,
+}
+
+/// A claimed name as stored: only a hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    /// Stable across renames; rooms refer to users by it.
+    pub user_id: String,
+    pub name: String,
+    pub token_hash: [u8; 32],
+    /// Milliseconds since the epoch.
+    pub last_seen: i64,
+}
+
+/// What kind of room a room is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Anyone may join.
+    Public,
+    /// Only members see it; entered by invitation or an invite link.
+    Private,
+    /// Exactly two users, for direct messages.
+    Direct,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Public => "public",
+            Kind::Private => "private",
+            Kind::Direct => "dm",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "public" => Some(Kind::Public),
+            "private" => Some(Kind::Private),
+            "dm" => Some(Kind::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// A room as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub room: String,
+    pub kind: Kind,
+    pub invite_hash: Option<[u8; 32]>,
+    /// Member user ids and their last read seq.
+    pub members: Vec<(String, u64)>,
+    /// User ids invited by name, not yet joined.
+    pub invited: Vec<String>,
+}
+
+/// A change to rooms, stored in order with the messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomChange {
+    Create {
+        room: String,
+        kind: Kind,
+        created: i64,
+    },
+    Join {
+        room: String,
+        user: String,
+    },
+    Leave {
+        room: String,
+        user: String,
+    },
+    Invite {
+        room: String,
+        user: String,
+    },
+    InviteLink {
+        room: String,
+        hash: [u8; 32],
+    },
+    Read {
+        room: String,
+        user: String,
+        seq: u64,
+    },
+}
+
+/// A change to names or rooms, queued to the store like a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Store a claim, replacing the one with its name.
+    SaveClaim(ClaimRecord),
+    /// Remove the claim on this name.
+    DeleteClaim(String),
+    Room(RoomChange),
+}
+
+/// What a backend found when it opened: everything the server rebuilds its
+/// memory from.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Made when the history was created. A client that sees it change knows
+    /// seqs started over (a new file, or `--memory` restarted).
+    pub history_id: String,
+    pub claims: Vec<ClaimRecord>,
+    pub rooms: Vec<RoomRecord>,
+    /// The newest messages of each room, oldest first, up to the tail's
+    /// capacity.
+    pub recent: Vec<(String, Vec<Arc<Stored>>)>,
+}

@@ -1,0 +1,104 @@
+//! Reading back, at start-up, everything the server keeps in memory.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use rusqlite::Connection;
+
+use super::read_page;
+use crate::store::records::{ClaimRecord, Kind, Loaded, RoomRecord};
+
+/// Everything [`Loaded`] holds, with the newest `capacity` messages of each
+/// room.
+pub fn load(conn: &Connection, capacity: usize) -> anyhow::Result<Loaded> {
+    let history_id: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'history_id'",
+            [],
+            |row| row.get(0),
+        )
+        .context("cannot read the history id")?;
+    Ok(Loaded {
+        history_id,
+        claims: load_claims(conn).context("cannot read name claims")?,
+        rooms: load_rooms(conn).context("cannot read rooms")?,
+        recent: load_recent(conn, capacity).context("cannot read history")?,
+    })
+}
+
+fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
+    conn.prepare("SELECT user_id, name, token_hash, last_seen FROM claims")?
+        .query_map([], |row| {
+            let hash: Vec<u8> = row.get(2)?;
+            Ok(ClaimRecord {
+                user_id: row.get(0)?,
+                name: row.get(1)?,
+                token_hash: hash.try_into().unwrap_or([0; 32]),
+                last_seen: row.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
+    let mut rooms: Vec<RoomRecord> = conn
+        .prepare("SELECT room, kind, invite_hash FROM rooms ORDER BY room")?
+        .query_map([], |row| {
+            let kind: String = row.get(1)?;
+            let hash: Option<Vec<u8>> = row.get(2)?;
+            Ok(RoomRecord {
+                room: row.get(0)?,
+                kind: Kind::parse(&kind).unwrap_or(Kind::Private),
+                invite_hash: hash.and_then(|h| h.try_into().ok()),
+                members: Vec::new(),
+                invited: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (i, room) in rooms.iter().enumerate() {
+        by_name.insert(room.room.clone(), i);
+    }
+    let mut members = conn.prepare("SELECT room, user_id, last_read FROM members")?;
+    let rows = members.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)? as u64,
+        ))
+    })?;
+    for row in rows {
+        let (room, user, read) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].members.push((user, read));
+        }
+    }
+    let mut invites = conn.prepare("SELECT room, user_id FROM invites")?;
+    let rows = invites.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (room, user) = row?;
+        if let Some(&i) = by_name.get(&room) {
+            rooms[i].invited.push(user);
+        }
+    }
+    Ok(rooms)
+}
+
+fn load_recent(
+    conn: &Connection,
+    capacity: usize,
+) -> rusqlite::Result<Vec<(String, Vec<std::sync::Arc<crate::store::Stored>>)>> {
+    let rooms: Vec<String> = conn
+        .prepare("SELECT DISTINCT room FROM messages")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    rooms
+        .into_iter()
+        .map(|room| {
+            let page = read_page(conn, &room, u64::MAX, capacity)?;
+            Ok((room, page.messages))
+        })
+        .collect()
+}

@@ -1,0 +1,121 @@
+//! The SQLite file: opening it safely, and creating or upgrading its
+//! schema.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use rusqlite::{Connection, OpenFlags};
+
+/// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
+const APPLICATION_ID: i64 = 0x4C4E_4348;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Opens the history file at `path`, refusing a file that is not ours, is
+/// corrupt, or cannot take WAL mode. Nothing is written to an existing file
+/// until it is known to be lanchat's.
+pub fn open_file(path: &Path) -> anyhow::Result<Connection> {
+    let shown = path.display();
+    let existing = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => bail!("{shown} is a directory, not a history file"),
+        Ok(meta) => meta.len() > 0,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => false,
+        Err(err) => return Err(err).with_context(|| format!("cannot read {shown}")),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("cannot open history file {shown}"))?;
+    if existing {
+        // Read-only checks first: nothing is written to a file until we know
+        // it is ours.
+        let application_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |row| row.get(0))
+            .with_context(|| format!("{shown} is not a lanchat history file (not SQLite)"))?;
+        if application_id != APPLICATION_ID {
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+                .with_context(|| format!("{shown} is corrupt or unreadable"))?;
+            if tables > 0 {
+                bail!(
+                    "{shown} is a SQLite database that belongs to another program; \
+                     refusing to touch it (choose another file with --db)"
+                );
+            }
+        }
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .with_context(|| format!("{shown} is corrupt"))?;
+        if check != "ok" {
+            bail!("{shown} is corrupt: {check}");
+        }
+    }
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .with_context(|| format!("cannot write to {shown}"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        bail!("{shown}: SQLite refused WAL mode (got {mode})");
+    }
+    Ok(conn)
+}
+
+/// Sets the durability pragmas and brings the schema to the current version.
+pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
+    // FULL: a commit is on disk before its message is acknowledged. Batching
+    // makes that one fsync per batch rather than per message.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "busy_timeout", 5000)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Each step is idempotent, so a file at any earlier version catches up.
+    let history_id = uuid::Uuid::new_v4();
+    conn.execute_batch(&format!(
+        "BEGIN;
+         CREATE TABLE IF NOT EXISTS meta (
+             key   TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         );
+         INSERT OR IGNORE INTO meta (key, value) VALUES ('history_id', '{history_id}');
+         CREATE TABLE IF NOT EXISTS claims (
+             name_key   TEXT    PRIMARY KEY,
+             user_id    TEXT    NOT NULL UNIQUE,
+             name       TEXT    NOT NULL,
+             token_hash BLOB    NOT NULL,
+             last_seen  INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS rooms (
+             room        TEXT    PRIMARY KEY,
+             kind        TEXT    NOT NULL,
+             created     INTEGER NOT NULL,
+             invite_hash BLOB
+         );
+         CREATE TABLE IF NOT EXISTS members (
+             room      TEXT    NOT NULL,
+             user_id   TEXT    NOT NULL,
+             last_read INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS invites (
+             room    TEXT NOT NULL,
+             user_id TEXT NOT NULL,
+             PRIMARY KEY (room, user_id)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS messages (
+             room     TEXT    NOT NULL,
+             seq      INTEGER NOT NULL,
+             id       TEXT    NOT NULL,
+             username TEXT    NOT NULL,
+             body     TEXT    NOT NULL,
+             ts       INTEGER NOT NULL,
+             cid      TEXT,
+             PRIMARY KEY (room, seq)
+         ) WITHOUT ROWID;
+         CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid
+             ON messages (room, username, cid) WHERE cid IS NOT NULL;
+         PRAGMA application_id = {APPLICATION_ID};
+         PRAGMA user_version = {SCHEMA_VERSION};
+         COMMIT;"
+    ))
+}

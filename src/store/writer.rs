@@ -1,0 +1,124 @@
+//! The writer thread: it drains whatever has queued since its last commit,
+//! stores it in one transaction, and only then hands the outcomes on, in
+//! `seq` order. So a message is broadcast only once it is durable, and a
+//! burst of senders costs one commit, not many.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+
+use super::backend::Backend;
+use super::records::{Change, NewMessage, Outcome, Page};
+use super::tail::Tail;
+use crate::sync::lock;
+
+/// Most appends, and most bytes of text, committed in one transaction. A
+/// batch reaches every client at once, so it must stay well inside a
+/// client's backlog limit (about 1000 frames or 1 MiB by default), or a
+/// healthy client that is one batch behind would be cut off.
+const MAX_BATCH: usize = 256;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// What the rest of the server asks of the writer.
+pub enum Request {
+    Append(NewMessage),
+    Change(Change),
+    Page {
+        room: String,
+        before: u64,
+        limit: usize,
+        reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
+    /// Commit what is queued and stop.
+    Close,
+}
+
+/// Owns the backend; runs on its own thread. It holds only what it writes
+/// to: the backend, the tail it updates, and where outcomes go.
+pub struct Writer {
+    pub backend: Box<dyn Backend>,
+    pub tail: Arc<Mutex<Tail>>,
+    /// Receives each batch's outcomes; must not block.
+    pub committed: Box<dyn Fn(Vec<Outcome>) + Send>,
+}
+
+impl Writer {
+    pub fn run(mut self, requests: mpsc::Receiver<Request>) {
+        let mut appends = Vec::new();
+        let mut changes = Vec::new();
+        let mut batch_bytes = 0;
+        let mut closing = false;
+        while !closing {
+            let Ok(first) = requests.recv() else { break };
+            let mut next = Some(first);
+            while let Some(request) = next {
+                match request {
+                    Request::Append(message) => {
+                        batch_bytes += message.message.len();
+                        appends.push(message);
+                    }
+                    Request::Change(change) => changes.push(change),
+                    Request::Page {
+                        room,
+                        before,
+                        limit,
+                        reply,
+                    } => {
+                        let page = self
+                            .backend
+                            .page(&room, before, limit)
+                            .context("cannot read history");
+                        let _ = reply.send(page);
+                    }
+                    Request::Close => closing = true,
+                }
+                next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
+                    requests.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            if !changes.is_empty()
+                && let Err(err) = self.backend.apply(&std::mem::take(&mut changes))
+            {
+                // A lost claim is made again from the token the client still
+                // holds; a lost room change is redone by the user.
+                log::error!("cannot save names and rooms: {err:#}");
+            }
+            if !appends.is_empty() {
+                batch_bytes = 0;
+                let outcomes = self.commit(std::mem::take(&mut appends));
+                (self.committed)(outcomes);
+            }
+        }
+        log::debug!("store writer stopped");
+    }
+
+    fn commit(&mut self, appends: Vec<NewMessage>) -> Vec<Outcome> {
+        match self.backend.append(&appends) {
+            Ok(outcomes) => {
+                let mut tail = lock(&self.tail);
+                for outcome in &outcomes {
+                    if let Outcome::Stored(stored) = outcome {
+                        tail.push(stored.clone());
+                    }
+                }
+                outcomes
+            }
+            Err(err) => {
+                log::error!("cannot store {} message(s): {err:#}", appends.len());
+                let reason = "the server cannot save messages right now; try again".to_owned();
+                appends
+                    .into_iter()
+                    .map(|append| Outcome::Failed {
+                        conn: append.conn,
+                        cid: append.cid,
+                        reason: reason.clone(),
+                    })
+                    .collect()
+            }
+        }
+    }
+}
