@@ -3,28 +3,10 @@
 
 mod common;
 
-use common::{Client, Server};
+use common::Server;
+use common::owner::{expect_refused, first_frame};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-
-/// Connects as `name` offering `protocols`; returns the first frame.
-async fn first_frame(
-    server: &Server,
-    name: &str,
-    protocols: &[&str],
-) -> (Client, serde_json::Value) {
-    let mut client = Client::connect_offering(server, name, protocols).await;
-    let first = client.recv().await;
-    (client, first)
-}
-
-async fn expect_refused(server: &Server, name: &str, protocols: &[&str], code: &str) {
-    let (mut client, first) = first_frame(server, name, protocols).await;
-    assert_eq!(first["type"], "error", "{name} {protocols:?}: {first}");
-    assert_eq!(first["code"], code, "{name} {protocols:?}");
-    let close = client.expect_close().await.expect("close frame");
-    assert_eq!(u16::from(close.code), 1008);
-}
 
 /// The first claim issues a token; the name then needs it, in any case of
 /// letters; the server stores only the token's hash; claims survive a restart.

@@ -3,91 +3,10 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::owner::Owner;
 use common::{Client, Server};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-/// A user who owns their name, with the token to come back.
-struct Owner {
-    client: Client,
-    token: String,
-    welcome: Value,
-}
-
-impl Owner {
-    /// Claims `name` and reads past welcome and the lobby history.
-    async fn claim(server: &Server, name: &str) -> Owner {
-        let mut client = Client::connect_offering(server, name, &["claim"]).await;
-        let welcome = client.recv_type("welcome").await;
-        assert_eq!(welcome["claimed"], true, "{welcome}");
-        let token = format!("token.{}", welcome["token"].as_str().unwrap());
-        client.recv_type("history").await;
-        Owner {
-            client,
-            token,
-            welcome,
-        }
-    }
-
-    /// Reconnects with the token (a reload, another tab).
-    async fn again(&self, server: &Server, name: &str) -> Owner {
-        Owner::claim_with(server, name, &self.token).await
-    }
-
-    /// Connects as `name` with `token` (`token.<hex>`).
-    async fn claim_with(server: &Server, name: &str, token: &str) -> Owner {
-        let mut client = Client::connect_offering(server, name, &[token]).await;
-        let welcome = client.recv_type("welcome").await;
-        assert_eq!(welcome["claimed"], true, "{welcome}");
-        client.recv_type("history").await;
-        Owner {
-            client,
-            token: token.to_owned(),
-            welcome,
-        }
-    }
-
-    async fn send(&mut self, frame: Value) {
-        self.client.send_json(frame).await;
-    }
-
-    async fn say_in(&mut self, room: &str, text: &str) -> Value {
-        let cid = format!("{room}-{text}");
-        self.send(json!({"type":"message","room":room,"message":text,"cid":cid}))
-            .await;
-        loop {
-            let frame = self.client.recv().await;
-            if frame["type"] == "message" && frame["cid"] == cid.as_str() {
-                return frame;
-            }
-            assert_ne!(frame["type"], "error", "{frame}");
-        }
-    }
-
-    /// Frames of `kind` that arrive within a short quiet period.
-    async fn collect(&mut self, kind: &str) -> Vec<Value> {
-        let mut found = Vec::new();
-        while let Ok(frame) =
-            tokio::time::timeout(Duration::from_millis(400), self.client.recv()).await
-        {
-            if frame["type"] == kind {
-                found.push(frame);
-            }
-        }
-        found
-    }
-
-    async fn expect_error(&mut self, frame: Value, code: &str) {
-        self.send(frame.clone()).await;
-        let error = self.client.recv_type("error").await;
-        assert_eq!(error["code"], code, "{frame}");
-        if let Some(room) = frame["room"].as_str() {
-            assert_eq!(error["room"], room, "the error names the request's room");
-        }
-    }
-}
 
 fn room_in<'a>(welcome: &'a Value, room: &str) -> Option<&'a Value> {
     welcome["rooms"]
@@ -133,7 +52,7 @@ async fn rooms_stay_isolated() {
     alice.say_in("lobby", "for everyone").await;
     assert_eq!(bob.client.recv_type("message").await["room"], "lobby");
 
-    let carol_saw = carol.collect("message").await;
+    let carol_saw = carol.heard("message").await;
     assert_eq!(
         carol_saw.len(),
         1,
@@ -161,7 +80,7 @@ async fn rooms_stay_isolated() {
         .send(json!({"type":"typing","room":"random","active":true}))
         .await;
     assert_eq!(bob.client.recv_type("typing").await["room"], "random");
-    assert!(carol.collect("typing").await.is_empty());
+    assert!(carol.heard("typing").await.is_empty());
 
     // Non-members cannot write, read or page a room.
     carol
@@ -315,7 +234,7 @@ async fn direct_messages_are_private() {
         "psst, bob"
     );
     assert!(
-        carol.collect("message").await.is_empty(),
+        carol.heard("message").await.is_empty(),
         "carol heard nothing"
     );
     carol
@@ -377,7 +296,7 @@ async fn unread_counts_follow_the_user() {
     for text in ["one", "two", "three"] {
         alice.say_in("projects", text).await;
     }
-    let mut bob = Owner::claim_with(&server, "bob", &token).await;
+    let mut bob = Owner::with_token(&server, "bob", &token).await;
     let projects = room_in(&bob.welcome, "projects").expect("listed").clone();
     assert_eq!(
         (projects["seq"].as_u64(), projects["unread"].as_u64()),
@@ -385,7 +304,7 @@ async fn unread_counts_follow_the_user() {
     );
 
     // Reading in one tab clears the count in every tab.
-    let mut other_tab = Owner::claim_with(&server, "bob", &token).await;
+    let mut other_tab = Owner::with_token(&server, "bob", &token).await;
     bob.send(json!({"type":"read","room":"projects","seq":2}))
         .await;
     let read = other_tab.client.recv_type("read").await;
@@ -403,7 +322,7 @@ async fn unread_counts_follow_the_user() {
     drop(alice);
     assert!(server.terminate().success());
     let server = Server::start_on_db(&db, &[]);
-    let bob = Owner::claim_with(&server, "bob", &token).await;
+    let bob = Owner::with_token(&server, "bob", &token).await;
     let projects = room_in(&bob.welcome, "projects").expect("listed after restart");
     assert_eq!(projects["last_read"], 2);
     assert_eq!(projects["unread"], 2);
@@ -485,7 +404,7 @@ async fn a_large_lobby_lists_only_room_peers_and_answers_who() {
     let bob_token = bob.token.clone();
     drop(bob);
     assert_eq!(alice.client.recv_type("leave").await["username"], "bob");
-    let bob = Owner::claim_with(&server, "bob", &bob_token).await;
+    let bob = Owner::with_token(&server, "bob", &bob_token).await;
     assert_eq!(bob.welcome["complete"], false);
     assert_eq!(bob.welcome["users"], json!(["alice", "bob"]));
     assert_eq!(alice.client.recv_type("join").await["username"], "bob");

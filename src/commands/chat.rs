@@ -3,7 +3,9 @@
 use std::time::Instant;
 
 use super::Reply;
-use crate::protocol::{ErrorCode, Refusal, ServerFrame, encode};
+use crate::audience::Audience;
+use crate::hub::Outbound;
+use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
 use crate::session::{Session, page_frame};
 use crate::store::NewMessage;
 
@@ -81,6 +83,13 @@ pub async fn history(
 }
 
 /// `ping`: browsers cannot see WebSocket pings, so they ask for a `pong`.
-pub fn ping() -> Reply {
-    Ok(Some(encode(&ServerFrame::Pong)))
+/// It goes through this connection's queue, behind everything queued for it
+/// before the ping was read: so a `pong` also says "you have caught up".
+pub fn ping(session: &mut Session) -> Reply {
+    let pong = Outbound::Event(Frame::from(encode(&ServerFrame::Pong)));
+    session
+        .context
+        .hub
+        .send(&Audience::Connection(session.id), pong);
+    Ok(None)
 }

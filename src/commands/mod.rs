@@ -30,7 +30,7 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
             room,
             since,
         } => chat::history(session, before, limit, room, since).await,
-        ClientFrame::Ping => chat::ping(),
+        ClientFrame::Ping => chat::ping(session),
         ClientFrame::CreateRoom { room, private } => rooms::create(session, &room, private),
         ClientFrame::JoinRoom { room, invite } => rooms::join(session, &room, invite.as_deref()),
         ClientFrame::LeaveRoom { room } => rooms::leave(session, &room),

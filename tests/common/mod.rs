@@ -2,6 +2,7 @@
 //! connect real WebSocket clients, and read JSON frames with a timeout.
 #![allow(dead_code)] // each test crate uses a different part of this file
 
+pub mod owner;
 pub mod raw;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -341,11 +342,20 @@ impl Client {
         }
     }
 
-    /// Asserts nothing (but pings) arrives for `quiet`.
-    pub async fn expect_silence(&mut self, quiet: Duration) {
-        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(quiet, self.ws.next()).await
-        {
-            panic!("expected silence, got {text}");
+    /// Every frame the server queued for this client before it read a
+    /// `ping` of ours, up to the `pong`. A barrier: once whatever a test
+    /// waits on has happened (its sender was answered), anything it caused
+    /// for this client is in here, so "X never arrived" needs no quiet
+    /// period.
+    pub async fn caught_up(&mut self) -> Vec<Value> {
+        self.send_json(serde_json::json!({"type":"ping"})).await;
+        let mut seen = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "pong" {
+                return seen;
+            }
+            seen.push(frame);
         }
     }
 }
