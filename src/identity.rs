@@ -20,6 +20,7 @@ use crate::clock::now_millis;
 use crate::ids::UserId;
 use crate::store::{Change, ClaimRecord, Store};
 use crate::sync::lock;
+use crate::username::look_alike_key;
 
 /// How long a transfer code stays valid.
 const TRANSFER_CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -59,6 +60,8 @@ pub enum Standing {
 pub enum Refused {
     #[error("\"{0}\" belongs to someone else; pick another name")]
     Owned(String),
+    #[error("that looks too much like \"{0}\", a name someone owns; pick another name")]
+    LooksLike(String),
     #[error("that transfer code is wrong or has expired")]
     BadCode,
 }
@@ -80,10 +83,9 @@ pub struct Identity {
 }
 
 struct Inner {
-    /// Claims by lowercased name, so "Alice" and "alice" are one claim.
     /// Held only for map lookups and updates, never across I/O: writes to
     /// disk are queued to the store.
-    claims: Mutex<HashMap<String, Claim>>,
+    claims: Mutex<Claims>,
     store: Store,
     ttl: Duration,
 }
@@ -93,7 +95,7 @@ impl Identity {
     pub fn load(store: Store, records: Vec<ClaimRecord>, ttl: Duration) -> Identity {
         let identity = Identity {
             inner: Arc::new(Inner {
-                claims: Mutex::new(HashMap::new()),
+                claims: Mutex::new(Claims::default()),
                 store,
                 ttl,
             }),
@@ -101,23 +103,20 @@ impl Identity {
         {
             let mut claims = identity.claims();
             for record in records {
-                claims.insert(
-                    key(&record.name),
-                    Claim {
-                        user_id: Arc::from(record.user_id),
-                        name: record.name,
-                        token_hash: record.token_hash,
-                        last_seen: record.last_seen,
-                        transfer: None,
-                    },
-                );
+                claims.insert(Claim {
+                    user_id: Arc::from(record.user_id),
+                    name: record.name,
+                    token_hash: record.token_hash,
+                    last_seen: record.last_seen,
+                    transfer: None,
+                });
             }
         }
         identity.release_expired();
         identity
     }
 
-    fn claims(&self) -> MutexGuard<'_, HashMap<String, Claim>> {
+    fn claims(&self) -> MutexGuard<'_, Claims> {
         lock(&self.inner.claims)
     }
 
@@ -126,7 +125,10 @@ impl Identity {
     pub fn check(&self, name: &str, credential: &Credential) -> Result<Standing, Refused> {
         let now = now_millis();
         let mut claims = self.claims();
-        let existing = claims.get_mut(&key(name));
+        if let Some(owned) = claims.look_alike(name) {
+            return Err(Refused::LooksLike(owned.to_owned()));
+        }
+        let existing = claims.by_name.get_mut(&key(name));
         let standing = match (existing, credential) {
             (None, Credential::None) => return Ok(Standing::Anonymous),
             (None, Credential::TransferCode(_)) => return Err(Refused::BadCode),
@@ -134,7 +136,7 @@ impl Identity {
                 let token = new_token();
                 let claim = Claim::new(name, &token, now);
                 let user_id = claim.user_id.clone();
-                claims.insert(key(name), claim);
+                claims.insert(claim);
                 Standing::Owner {
                     user_id,
                     issued: Some(token),
@@ -145,7 +147,7 @@ impl Identity {
             (None, Credential::Token(token)) => {
                 let claim = Claim::new(name, token, now);
                 let user_id = claim.user_id.clone();
-                claims.insert(key(name), claim);
+                claims.insert(claim);
                 Standing::Owner {
                     user_id,
                     issued: None,
@@ -178,7 +180,7 @@ impl Identity {
             }
             (Some(claim), _) => return Err(Refused::Owned(claim.name.clone())),
         };
-        if let Some(claim) = claims.get(&key(name)) {
+        if let Some(claim) = claims.by_name.get(&key(name)) {
             self.inner.store.save(Change::SaveClaim(claim.record()));
         }
         Ok(standing)
@@ -187,6 +189,7 @@ impl Identity {
     /// The user who owns `name`, if anyone does.
     pub fn user_of(&self, name: &str) -> Option<UserId> {
         self.claims()
+            .by_name
             .get(&key(name))
             .map(|claim| claim.user_id.clone())
     }
@@ -198,6 +201,7 @@ impl Identity {
             .iter()
             .filter_map(|user| {
                 claims
+                    .by_name
                     .values()
                     .find(|claim| &claim.user_id == user)
                     .map(|claim| claim.name.clone())
@@ -209,8 +213,13 @@ impl Identity {
     /// it is the same name in another case.
     pub fn rename(&self, from: &str, to: &str) -> Result<(), Refused> {
         let mut claims = self.claims();
-        if key(from) != key(to) && claims.contains_key(&key(to)) {
+        if key(from) != key(to) && claims.by_name.contains_key(&key(to)) {
             return Err(Refused::Owned(to.to_owned()));
+        }
+        if let Some(owned) = claims.look_alike(to)
+            && key(owned) != key(from)
+        {
+            return Err(Refused::LooksLike(owned.to_owned()));
         }
         if let Some(mut claim) = claims.remove(&key(from)) {
             self.inner
@@ -219,7 +228,7 @@ impl Identity {
             claim.name = to.to_owned();
             claim.last_seen = now_millis();
             self.inner.store.save(Change::SaveClaim(claim.record()));
-            claims.insert(key(to), claim);
+            claims.insert(claim);
         }
         Ok(())
     }
@@ -228,7 +237,7 @@ impl Identity {
     /// it expires (ms since the epoch). Only for owned names.
     pub fn transfer_code(&self, name: &str) -> Option<(String, i64)> {
         let mut claims = self.claims();
-        let claim = claims.get_mut(&key(name))?;
+        let claim = claims.by_name.get_mut(&key(name))?;
         let code = new_code();
         let expires = now_millis() + TRANSFER_CODE_LIFETIME.as_millis() as i64;
         claim.transfer = Some((code.clone(), expires));
@@ -238,7 +247,7 @@ impl Identity {
     /// Notes that the owner of `name` was here now, so the claim stays.
     pub fn touch(&self, name: &str) {
         let mut claims = self.claims();
-        if let Some(claim) = claims.get_mut(&key(name)) {
+        if let Some(claim) = claims.by_name.get_mut(&key(name)) {
             claim.last_seen = now_millis();
             self.inner.store.save(Change::SaveClaim(claim.record()));
         }
@@ -248,18 +257,60 @@ impl Identity {
     pub fn release_expired(&self) -> usize {
         let cutoff = now_millis() - self.inner.ttl.as_millis() as i64;
         let mut claims = self.claims();
-        let before = claims.len();
-        claims.retain(|_, claim| {
-            let keep = claim.last_seen >= cutoff;
-            if !keep {
+        let expired: Vec<String> = claims
+            .by_name
+            .iter()
+            .filter(|(_, claim)| claim.last_seen < cutoff)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &expired {
+            if let Some(claim) = claims.remove(key) {
                 log::info!("released the unused name \"{}\"", claim.name);
                 self.inner
                     .store
                     .save(Change::DeleteClaim(claim.name.clone()));
             }
-            keep
-        });
-        before - claims.len()
+        }
+        expired.len()
+    }
+}
+
+/// Every claim, by lowercased name (so "Alice" and "alice" are one claim),
+/// and which claim each look ([`look_alike_key`]) belongs to.
+#[derive(Default)]
+struct Claims {
+    by_name: HashMap<String, Claim>,
+    by_look: HashMap<String, String>,
+}
+
+impl Claims {
+    fn insert(&mut self, claim: Claim) {
+        let name_key = key(&claim.name);
+        self.by_look
+            .insert(look_alike_key(&claim.name), name_key.clone());
+        self.by_name.insert(name_key, claim);
+    }
+
+    fn remove(&mut self, name_key: &str) -> Option<Claim> {
+        let claim = self.by_name.remove(name_key)?;
+        let look = look_alike_key(&claim.name);
+        if self
+            .by_look
+            .get(&look)
+            .is_some_and(|owner| owner == name_key)
+        {
+            self.by_look.remove(&look);
+        }
+        Some(claim)
+    }
+
+    /// The owned name that `name` looks like, if that is another name.
+    fn look_alike(&self, name: &str) -> Option<&str> {
+        let owner = self.by_look.get(&look_alike_key(name))?;
+        if *owner == key(name) {
+            return None;
+        }
+        self.by_name.get(owner).map(|claim| claim.name.as_str())
     }
 }
 

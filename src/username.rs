@@ -1,6 +1,9 @@
-//! Which usernames are allowed, and how the raw path segment becomes one.
+//! Which usernames are allowed, how the raw path segment becomes one, and
+//! when two names look alike.
 
 use percent_encoding::percent_decode_str;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::confusable_detection::skeleton;
 
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
@@ -10,6 +13,8 @@ const RESERVED: &str = "system";
 
 /// Turns a raw `/ws/:username` segment (or a `rename` value, with
 /// `percent_decode` false) into a valid username, or says why it is not one.
+/// Names are NFKC-normalized, so compatibility forms (fullwidth letters,
+/// ligatures) become the ordinary characters they stand for.
 pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String> {
     let decoded = if percent_decode {
         percent_decode_str(raw)
@@ -19,7 +24,8 @@ pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String>
     } else {
         raw.to_owned()
     };
-    let name = decoded.trim();
+    let normalized: String = decoded.nfkc().collect();
+    let name = normalized.trim();
     let chars = name.chars().count();
     if chars == 0 {
         return Err("username is empty".to_owned());
@@ -39,6 +45,17 @@ pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String>
         return Err(format!("\"{name}\" is reserved"));
     }
     Ok(name.to_owned())
+}
+
+/// What `name` looks like: two names with the same key are hard to tell
+/// apart on screen, so "bob", "Bob" and "bоb" (with a Cyrillic о) share one.
+/// It is the UTS #39 confusable skeleton, lowercased, and skeletonized again:
+/// lowercasing first would turn some look-alike capitals (Cherokee Ꮟ for b)
+/// into letters that no longer map, and the second pass catches lowercase
+/// look-alikes that lowercasing produced.
+pub fn look_alike_key(name: &str) -> String {
+    let first: String = skeleton(name).collect();
+    skeleton(&first.to_lowercase()).collect()
 }
 
 /// Control characters, characters that render as nothing or reorder text
@@ -130,6 +147,25 @@ mod tests {
                     assert!(!name.eq_ignore_ascii_case(RESERVED));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn compatibility_forms_become_ordinary_letters() {
+        assert_eq!(parse_username("ｂｏｂ", false).unwrap(), "bob");
+        assert_eq!(parse_username("%EF%BD%82ob", true).unwrap(), "bob");
+        assert_eq!(parse_username("ﬁona", false).unwrap(), "fiona");
+    }
+
+    #[test]
+    fn look_alikes_share_a_key_and_different_names_do_not() {
+        let bob = look_alike_key("bob");
+        for alike in ["Bob", "BOB", "b\u{043E}b", "b\u{03BF}b", "bo\u{13CF}"] {
+            assert_eq!(look_alike_key(alike), bob, "{alike:?}");
+        }
+        assert_eq!(look_alike_key("rn"), look_alike_key("m"));
+        for other in ["rob", "bobby", "b0b2", "ana"] {
+            assert_ne!(look_alike_key(other), bob, "{other:?}");
         }
     }
 

@@ -155,3 +155,53 @@ async fn unused_claims_are_released() {
     assert_eq!(welcome["type"], "welcome", "alice was released");
     expect_refused(&server, "carol", &[], "name_taken").await;
 }
+
+/// Names that look like one online or owned (fullwidth letters, a Cyrillic
+/// о, other letter case) are refused with `name_taken`, on connect, claim
+/// and rename; a fullwidth name is the ordinary one.
+#[tokio::test]
+async fn look_alike_names_are_refused() {
+    let server = Server::start();
+    let (_bob, welcome) = first_frame(&server, "bob", &["claim"]).await;
+    assert_eq!(welcome["claimed"], true);
+    let (_ana, _) = first_frame(&server, "ana", &[]).await;
+
+    // Owned: bob. Online without a claim: ana.
+    for (name, protocols) in [
+        ("%EF%BD%82%EF%BD%8F%EF%BD%82", &[][..]), // ｂｏｂ, which is bob
+        ("b%D0%BEb", &[][..]),                    // bоb, Cyrillic о
+        ("b%D0%BEb", &["claim"][..]),
+        ("B%CE%BFB", &[][..]), // BοB, Greek omicron
+        ("%D0%B0na", &[][..]), // аna, Cyrillic а
+        ("Ana", &["claim"][..]),
+    ] {
+        expect_refused(&server, name, protocols, "name_taken").await;
+    }
+
+    let (mut carol, _) = first_frame(&server, "carol", &[]).await;
+    carol.recv_type("history").await;
+    for to in ["b\u{043E}b", "ANA", "\u{FF41}na"] {
+        carol
+            .send_json(serde_json::json!({"type":"rename","username":to}))
+            .await;
+        let error = carol.recv_type("error").await;
+        assert_eq!(error["code"], "name_taken", "rename to {to:?}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("looks too much like")
+                || error["message"].as_str().unwrap().contains("in use"),
+            "{error}"
+        );
+    }
+    // Her own name in another case is still hers to take.
+    carol
+        .send_json(serde_json::json!({"type":"rename","username":"Carol"}))
+        .await;
+    assert_eq!(carol.recv_type("rename").await["to"], "Carol");
+
+    // Once nobody holds it, the fullwidth form is simply the name.
+    let (_, welcome) = first_frame(&server, "%EF%BD%84%EF%BD%81%EF%BD%96%EF%BD%85", &[]).await;
+    assert_eq!(welcome["username"], "dave");
+}

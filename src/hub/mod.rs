@@ -27,6 +27,7 @@ use crate::clock::now_millis;
 use crate::ids::{ConnId, UserId};
 use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode, with_users};
 use crate::sync::lock;
+use crate::username::look_alike_key;
 use presence::PresenceWindow;
 use roster::{Roster, sort_names};
 
@@ -63,6 +64,9 @@ struct State {
     names: HashMap<Arc<str>, usize>,
     /// Connections per owned user, for rooms and direct messages.
     users: HashMap<UserId, Vec<ConnId>>,
+    /// The online name each look ([`look_alike_key`]) belongs to, so nobody
+    /// can come online as a look-alike of someone who is.
+    looks: HashMap<String, Arc<str>>,
     roster: Roster,
     presence: PresenceWindow,
     /// More names are online than the roster limit: see [`presence`].
@@ -124,6 +128,10 @@ impl Hub {
         let first = *count == 1;
         if first {
             state.roster.insert(&username);
+            state
+                .looks
+                .entry(look_alike_key(&username))
+                .or_insert_with(|| username.clone());
             // Before this connection is listed, so the newcomer hears of the
             // mode from its welcome alone.
             self.update_roster_mode(&mut state);
@@ -182,6 +190,7 @@ impl Hub {
             _ => {
                 state.names.remove(&client.username);
                 state.roster.remove(&client.username);
+                forget_look(&mut state, &client.username);
                 true
             }
         };
@@ -209,6 +218,11 @@ impl Hub {
                 format!("\"{to}\" is already in use; pick another name"),
             ));
         }
+        if let Some(online) = state.looks.get(&look_alike_key(to))
+            && *online != from
+        {
+            return Err(look_alike_refusal(online));
+        }
         // Held presence goes first, so no one hears of a rename before the
         // join it follows.
         self.end_presence_window(&mut state, Instant::now(), true);
@@ -217,6 +231,8 @@ impl Hub {
         state.names.insert(to.clone(), count);
         state.roster.remove(&from);
         state.roster.insert(&to);
+        forget_look(&mut state, &from);
+        state.looks.insert(look_alike_key(&to), to.clone());
         for client in state.clients.values_mut() {
             if client.username == from {
                 client.username = to.clone();
@@ -236,6 +252,14 @@ impl Hub {
         let item = Outbound::Event(Frame::from(frame));
         self.send_locked(&state, &Audience::Everyone, &item, None);
         Ok(to)
+    }
+
+    /// Refuses `name` if it looks like a different name that is online.
+    pub fn check_look_alike(&self, name: &str) -> Result<(), Refusal> {
+        match self.state().looks.get(&look_alike_key(name)) {
+            Some(online) if &**online != name => Err(look_alike_refusal(online)),
+            _ => Ok(()),
+        }
     }
 
     /// Online names starting with `prefix`, in any letter case, as a `who`
@@ -303,6 +327,21 @@ impl Hub {
             let _ = client.queue.send(item);
         }
     }
+}
+
+/// Stops reserving `name`'s look, if it was the name holding it.
+fn forget_look(state: &mut State, name: &Arc<str>) {
+    let look = look_alike_key(name);
+    if state.looks.get(&look) == Some(name) {
+        state.looks.remove(&look);
+    }
+}
+
+fn look_alike_refusal(online: &str) -> Refusal {
+    Refusal::new(
+        ErrorCode::NameTaken,
+        format!("that looks too much like \"{online}\", who is online; pick another name"),
+    )
 }
 
 /// `username` and whichever of `neighbours` are online, in roster order, as

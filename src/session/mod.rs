@@ -169,12 +169,18 @@ fn admit(
         let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
         (refusal, "invalid username")
     })?;
+    context
+        .hub
+        .check_look_alike(&username)
+        .map_err(|refusal| (refusal, "name not available"))?;
     let standing = context
         .identity
         .check(&username, credential)
         .map_err(|refused| {
             let code = match refused {
-                identity::Refused::Owned(_) => ErrorCode::NameTaken,
+                identity::Refused::Owned(_) | identity::Refused::LooksLike(_) => {
+                    ErrorCode::NameTaken
+                }
                 identity::Refused::BadCode => ErrorCode::InvalidCode,
             };
             let refusal = Refusal::new(code, refused.to_string());
