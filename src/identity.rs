@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::clock::now_millis;
-use crate::ids::UserId;
+use crate::ids::{UserId, hex, random_bytes};
 use crate::store::{Change, ClaimRecord, Store};
 use crate::sync::lock;
 use crate::username::look_alike_key;
@@ -343,28 +343,14 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // The OS's generator; failing means the machine cannot make secrets at
-    // all, and handing out guessable tokens would be worse than stopping.
-    getrandom::fill(&mut bytes).expect("the OS random number generator failed");
-    bytes
-}
-
 /// 128 random bits, as hex: enough for an invite link.
 pub fn new_secret() -> String {
-    random_bytes::<16>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&random_bytes::<16>())
 }
 
 /// 256 random bits, as hex: a name's token.
 fn new_token() -> String {
-    random_bytes::<32>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&random_bytes::<32>())
 }
 
 fn new_code() -> String {

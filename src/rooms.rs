@@ -4,8 +4,12 @@
 //! `lobby` always exists and everyone is in it, claimed name or not. Every
 //! other room is for owned names (see [`crate::identity`]), identified by
 //! their stable user id so renames change nothing here. Public rooms anyone
-//! may join; private rooms only members see, entered by a member's invitation
-//! or an invite link's secret; a direct-message room holds exactly two users.
+//! may join; their id is their name, unique among them. Private rooms only
+//! members see, entered by a member's invitation or an invite link's secret;
+//! each has an id of its own (`p:` and random hex) beside its name, so
+//! creating a room can never collide with one, and nobody can learn that a
+//! private room of some name exists. A direct-message room holds exactly two
+//! users.
 //!
 //! The state lives in memory and every change is queued to the store, in
 //! order with the messages, so it is on disk before anything that depends
@@ -18,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audience::Audience;
 use crate::clock::now_millis;
-use crate::ids::UserId;
+use crate::ids::{UserId, private_room_id};
 use crate::protocol::LOBBY;
 use crate::store::{Change, Kind, RoomChange, RoomRecord, Store};
 use crate::sync::lock;
@@ -45,6 +49,8 @@ pub enum RoomError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     pub room: String,
+    /// What people call it (the id, for a public room).
+    pub name: String,
     pub kind: Kind,
     /// The highest `seq` this member has read.
     pub last_read: u64,
@@ -53,6 +59,8 @@ pub struct Membership {
 
 #[derive(Debug)]
 struct Room {
+    /// What people call it; the id is the key of the map.
+    name: String,
     kind: Kind,
     /// SHA-256 of the current invite link secret, if any.
     invite_hash: Option<[u8; 32]>,
@@ -88,6 +96,23 @@ pub fn parse_room_name(raw: &str) -> Result<String, RoomError> {
     }
 }
 
+/// The room a client asks for: a private room's id as it is, anything else
+/// as a room name. `None` if it can be neither.
+fn room_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let is_private_id = raw.strip_prefix("p:").is_some_and(|hex| {
+        !hex.is_empty()
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    });
+    if is_private_id {
+        Some(raw.to_owned())
+    } else {
+        parse_room_name(raw).ok()
+    }
+}
+
 /// The room id two users share for direct messages. It depends only on the
 /// pair, so either side finds the same room.
 pub fn direct_room(a: &str, b: &str) -> String {
@@ -105,6 +130,7 @@ impl Rooms {
             rooms.insert(
                 record.room,
                 Room {
+                    name: record.name,
                     kind: record.kind,
                     invite_hash: record.invite_hash,
                     members: record
@@ -120,12 +146,14 @@ impl Rooms {
             // Everyone is in the lobby; it is kept only for owners' read marks.
             store.save(Change::Room(RoomChange::Create {
                 room: LOBBY.to_owned(),
+                name: LOBBY.to_owned(),
                 kind: Kind::Public,
                 created: now_millis(),
             }));
             rooms.insert(
                 LOBBY.to_owned(),
                 Room {
+                    name: LOBBY.to_owned(),
                     kind: Kind::Public,
                     invite_hash: None,
                     members: BTreeMap::new(),
@@ -149,17 +177,24 @@ impl Rooms {
         self.inner.store.save(Change::Room(change));
     }
 
-    /// Creates a room with `user` as its first member.
+    /// Creates a room with `user` as its first member. A public room's
+    /// name must be free among public rooms; a private room gets an id of
+    /// its own, so it never collides.
     pub fn create(&self, user: &UserId, raw: &str, private: bool) -> Result<Membership, RoomError> {
         let name = parse_room_name(raw)?;
         let mut rooms = self.rooms();
-        if name == LOBBY || rooms.contains_key(&name) {
+        let (id, kind) = if private {
+            (private_room_id(), Kind::Private)
+        } else {
+            (name.clone(), Kind::Public)
+        };
+        if name == LOBBY || rooms.contains_key(&id) {
             return Err(RoomError::Exists(name));
         }
-        let kind = if private { Kind::Private } else { Kind::Public };
         rooms.insert(
-            name.clone(),
+            id.clone(),
             Room {
+                name: name.clone(),
                 kind,
                 invite_hash: None,
                 members: BTreeMap::from([(user.clone(), 0)]),
@@ -167,30 +202,31 @@ impl Rooms {
             },
         );
         self.save(RoomChange::Create {
-            room: name.clone(),
+            room: id.clone(),
+            name,
             kind,
             created: now_millis(),
         });
         self.save(RoomChange::Join {
-            room: name.clone(),
+            room: id.clone(),
             user: user.to_string(),
         });
-        Ok(membership(&name, &rooms[&name], user))
+        Ok(membership(&id, &rooms[&id], user))
     }
 
-    /// Joins a public room, a private one the user was invited to, or one
-    /// whose invite link secret is `secret`.
+    /// Joins a public room (by name), or a private one (by id) the user was
+    /// invited to or whose invite link secret is `secret`.
     pub fn join(
         &self,
         user: &UserId,
         raw: &str,
         secret: Option<&str>,
     ) -> Result<Membership, RoomError> {
-        let name = parse_room_name(raw).map_err(|_| RoomError::NotFound(raw.to_owned()))?;
+        let id = room_id(raw).ok_or_else(|| RoomError::NotFound(raw.trim().to_owned()))?;
         let mut rooms = self.rooms();
         let room = rooms
-            .get_mut(&name)
-            .ok_or_else(|| RoomError::NotFound(name.clone()))?;
+            .get_mut(&id)
+            .ok_or_else(|| RoomError::NotFound(id.clone()))?;
         if !room.members.contains_key(user) {
             let allowed = match room.kind {
                 Kind::Public => true,
@@ -203,16 +239,16 @@ impl Rooms {
                 Kind::Direct => false,
             };
             if !allowed {
-                return Err(RoomError::NotFound(name));
+                return Err(RoomError::NotFound(id));
             }
             room.invited.remove(user);
             room.members.insert(user.clone(), 0);
             self.save(RoomChange::Join {
-                room: name.clone(),
+                room: id.clone(),
                 user: user.to_string(),
             });
         }
-        Ok(membership(&name, room, user))
+        Ok(membership(&id, room, user))
     }
 
     /// Leaves a room. The lobby and direct messages cannot be left.
@@ -281,6 +317,7 @@ impl Rooms {
         let room = rooms.entry(name.clone()).or_insert_with(|| {
             self.save(RoomChange::Create {
                 room: name.clone(),
+                name: String::new(),
                 kind: Kind::Direct,
                 created: now_millis(),
             });
@@ -291,6 +328,7 @@ impl Rooms {
                 });
             }
             Room {
+                name: String::new(),
                 kind: Kind::Direct,
                 invite_hash: None,
                 members: BTreeMap::from([(a.clone(), 0), (b.clone(), 0)]),
@@ -384,16 +422,22 @@ impl Rooms {
         found.into_iter().collect()
     }
 
-    /// Rooms `user` was invited to and has not joined yet.
-    pub fn invitations(&self, user: &UserId) -> Vec<String> {
+    /// Rooms `user` was invited to and has not joined yet, as (id, name),
+    /// sorted by name.
+    pub fn invitations(&self, user: &UserId) -> Vec<(String, String)> {
         let rooms = self.rooms();
-        let mut list: Vec<String> = rooms
+        let mut list: Vec<(String, String)> = rooms
             .iter()
             .filter(|(_, room)| room.invited.contains(user))
-            .map(|(name, _)| name.clone())
+            .map(|(id, room)| (id.clone(), room.name.clone()))
             .collect();
-        list.sort();
+        list.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
         list
+    }
+
+    /// What people call `room`, if it exists.
+    pub fn name_of(&self, id: &str) -> Option<String> {
+        self.rooms().get(id).map(|room| room.name.clone())
     }
 
     /// Public rooms and how many belong to each, for browsing.
@@ -413,6 +457,7 @@ impl Rooms {
 fn membership(name: &str, room: &Room, user: &UserId) -> Membership {
     Membership {
         room: name.to_owned(),
+        name: room.name.clone(),
         kind: room.kind,
         last_read: room.members.get(user).copied().unwrap_or(0),
         members: room.members.keys().cloned().collect(),

@@ -150,13 +150,20 @@ async fn private_rooms_need_an_invitation() {
     alice
         .send(json!({"type":"create_room","room":"secret","private":true}))
         .await;
-    assert_eq!(alice.client.recv_type("room").await["kind"], "private");
-    alice.say_in("secret", "plans").await;
+    let created = alice.client.recv_type("room").await;
+    assert_eq!(created["kind"], "private");
+    assert_eq!(created["name"], "secret");
+    // Its own id, which no room name can be.
+    let id = created["room"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("p:") && id.len() == 18, "{id}");
+    alice.say_in(&id, "plans").await;
 
     bob.expect_error(json!({"type":"join_room","room":"secret"}), "not_found")
         .await;
+    bob.expect_error(json!({"type":"join_room","room":id}), "not_found")
+        .await;
     bob.expect_error(
-        json!({"type":"join_room","room":"secret","invite":"guess"}),
+        json!({"type":"join_room","room":id,"invite":"guess"}),
         "not_found",
     )
     .await;
@@ -167,45 +174,149 @@ async fn private_rooms_need_an_invitation() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["room"] == "secret")
+            .any(|r| r["room"] == id.as_str() || r["room"] == "secret")
     );
 
     alice
-        .send(json!({"type":"invite","room":"secret","username":"bob"}))
+        .send(json!({"type":"invite","room":id,"username":"bob"}))
         .await;
     let invited = bob.client.recv_type("invited").await;
     assert_eq!(
         invited,
-        json!({"type":"invited","room":"secret","by":"alice"})
+        json!({"type":"invited","room":id,"name":"secret","by":"alice"})
     );
-    bob.send(json!({"type":"join_room","room":"secret"})).await;
+    bob.send(json!({"type":"join_room","room":id})).await;
     let joined = bob.client.recv_type("room").await;
     assert_eq!(joined["unread"], 1, "the plan is waiting");
-    alice.say_in("secret", "welcome bob").await;
+    alice.say_in(&id, "welcome bob").await;
     assert_eq!(
         bob.client.recv_type("message").await["message"],
         "welcome bob"
     );
 
-    alice
-        .send(json!({"type":"invite_link","room":"secret"}))
-        .await;
+    alice.send(json!({"type":"invite_link","room":id})).await;
     let link = alice.client.recv_type("invite_link").await;
     let secret = link["secret"].as_str().unwrap();
     assert_eq!(secret.len(), 32);
     carol
-        .send(json!({"type":"join_room","room":"secret","invite":secret}))
+        .send(json!({"type":"join_room","room":id,"invite":secret}))
         .await;
-    assert_eq!(carol.client.recv_type("room").await["room"], "secret");
+    assert_eq!(carol.client.recv_type("room").await["room"], id.as_str());
 
     // An invitation survives a reconnect, shown in welcome.
     let mut dave = Owner::claim(&server, "dave").await;
     alice
-        .send(json!({"type":"invite","room":"secret","username":"dave"}))
+        .send(json!({"type":"invite","room":id,"username":"dave"}))
         .await;
     dave.client.recv_type("invited").await;
     let dave = dave.again(&server, "dave").await;
-    assert_eq!(dave.welcome["invitations"], json!(["secret"]));
+    assert_eq!(
+        dave.welcome["invitations"],
+        json!([{"room":id,"name":"secret"}])
+    );
+}
+
+/// Creating a room never tells anyone that a private room of that name
+/// exists: private rooms have ids of their own, so the same name can be
+/// taken again, privately or publicly, and a private room's id answers
+/// exactly like one that does not exist.
+#[tokio::test]
+async fn private_room_names_cannot_be_found_by_guessing() {
+    let server = Server::start();
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    alice
+        .send(json!({"type":"create_room","room":"payroll","private":true}))
+        .await;
+    let hers = alice.client.recv_type("room").await;
+    let hers = hers["room"].as_str().unwrap().to_owned();
+
+    for private in [true, false] {
+        bob.send(json!({"type":"create_room","room":"payroll","private":private}))
+            .await;
+        let mine = bob.client.recv_type("room").await;
+        assert_eq!(mine["name"], "payroll", "private: {private}");
+        assert_ne!(mine["room"], hers.as_str(), "private: {private}");
+        assert_eq!(mine["members"], json!(["bob"]), "private: {private}");
+    }
+    // Public names are public: the second public "payroll" is refused.
+    alice
+        .expect_error(
+            json!({"type":"create_room","room":"payroll"}),
+            "room_exists",
+        )
+        .await;
+
+    // Her room's id and an id nobody has answer alike.
+    let nobody = "p:0123456789abcdef";
+    let mut answers = Vec::new();
+    for room in [hers.as_str(), nobody] {
+        for frame in [
+            json!({"type":"join_room","room":room}),
+            json!({"type":"history","room":room,"before":5}),
+            json!({"type":"message","room":room,"message":"hi","cid":"x"}),
+        ] {
+            bob.send(frame).await;
+            let error = bob.client.recv_type("error").await;
+            assert_eq!(error["code"], "not_found", "{error}");
+            let message = error["message"].as_str().unwrap().replace(room, "<id>");
+            answers.push((error["room"].is_string(), message));
+        }
+    }
+    assert_eq!(answers[..3], answers[3..], "{answers:?}");
+}
+
+/// A history from before private rooms had ids of their own keeps them:
+/// the room moves to a new id with its name, members and messages.
+#[tokio::test]
+async fn an_older_history_keeps_its_private_rooms() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = Server::start_on_db(&db, &[]);
+    let mut alice = Owner::claim(&server, "alice").await;
+    alice
+        .send(json!({"type":"create_room","room":"secret","private":true}))
+        .await;
+    let id = alice.client.recv_type("room").await["room"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice.say_in(&id, "kept").await;
+    let token = alice.token.clone();
+    drop(alice);
+    assert!(server.terminate().success());
+
+    // Back to version 3, where a private room's id was its name.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for table in ["rooms", "members", "invites", "messages"] {
+        conn.execute(
+            &format!("UPDATE {table} SET room = 'secret' WHERE room = ?1"),
+            [&id],
+        )
+        .unwrap();
+    }
+    conn.execute_batch("ALTER TABLE rooms DROP COLUMN name; PRAGMA user_version = 3;")
+        .unwrap();
+    drop(conn);
+
+    let server = Server::start_on_db(&db, &[]);
+    let mut alice = Owner::with_token(&server, "alice", &token).await;
+    let room = alice.welcome["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "secret")
+        .expect("the private room is still hers")
+        .clone();
+    let moved = room["room"].as_str().unwrap().to_owned();
+    assert!(moved.starts_with("p:") && moved != id, "{moved}");
+    assert_eq!(room["kind"], "private");
+    alice
+        .send(json!({"type":"history","room":moved,"before":10}))
+        .await;
+    let history = alice.client.recv_type("history").await;
+    assert_eq!(history["messages"][0]["message"], "kept");
+    assert_eq!(history["messages"][0]["room"], moved.as_str());
 }
 
 /// A direct message reaches only its two users, live, in history and in

@@ -51,12 +51,13 @@ pub fn invite(session: &mut Session, room: &str, username: &str) -> Reply {
         .invite(&user, room, &invitee)
         .map_err(room_refusal)?;
     if new {
-        let by = &session.username;
-        send_to(
-            session,
-            &invitee,
-            encode(&ServerFrame::Invited { room, by }),
-        );
+        let name = session.context.rooms.name_of(room).unwrap_or_default();
+        let invited = ServerFrame::Invited {
+            room,
+            name: &name,
+            by: &session.username,
+        };
+        send_to(session, &invitee, encode(&invited));
     }
     Ok(None)
 }

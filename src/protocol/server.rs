@@ -21,7 +21,11 @@ pub struct ChatMessage {
 /// A room as one member sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoomSummary {
+    /// Its id, which frames about it carry.
     pub room: String,
+    /// What to call it: a public room's id, a private room's own name, the
+    /// other person of a direct message.
+    pub name: String,
     /// "public", "private" or "dm".
     pub kind: &'static str,
     /// The room's latest seq.
@@ -36,6 +40,13 @@ pub struct RoomSummary {
     /// For a direct-message room, the other person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
+}
+
+/// A room this user was invited to and has not joined yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invitation<'a> {
+    pub room: &'a str,
+    pub name: &'a str,
 }
 
 /// The limits a client must keep to, announced in `welcome`.
@@ -88,7 +99,7 @@ pub enum ServerFrame<'a> {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         rooms: Vec<RoomSummary>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
-        invitations: Vec<&'a str>,
+        invitations: Vec<Invitation<'a>>,
     },
     /// A room this user now belongs to (or its current state).
     Room(&'a RoomSummary),
@@ -97,6 +108,7 @@ pub enum ServerFrame<'a> {
     },
     Invited {
         room: &'a str,
+        name: &'a str,
         by: &'a str,
     },
     InviteLink {

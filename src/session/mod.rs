@@ -34,8 +34,8 @@ use crate::identity::{self, Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
 use crate::limits::RateLimiter;
 use crate::protocol::{
-    ClientFrame, ErrorCode, Frame, LOBBY, Limits, PROTOCOL_VERSION, Refusal, ServerFrame, encode,
-    history_frame, parse_client_frame, with_users,
+    ClientFrame, ErrorCode, Frame, Invitation, LOBBY, Limits, PROTOCOL_VERSION, Refusal,
+    ServerFrame, encode, history_frame, parse_client_frame, with_users,
 };
 use crate::rooms::{RoomError, Rooms};
 use crate::store::{Page, Store};
@@ -246,7 +246,10 @@ impl Session {
             token,
             limits: settings.limits,
             rooms,
-            invitations: invitations.iter().map(String::as_str).collect(),
+            invitations: invitations
+                .iter()
+                .map(|(room, name)| Invitation { room, name })
+                .collect(),
         };
         let welcome = with_users(&welcome, &joined.users);
         self.write_now(welcome).await?;

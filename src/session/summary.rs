@@ -32,8 +32,13 @@ fn summarize(context: &Context, membership: &Membership, user: &UserId) -> RoomS
             context.identity.names_of(&others).into_iter().next()
         })
         .flatten();
+    let name = match &peer {
+        Some(peer) => peer.clone(),
+        None => membership.name.clone(),
+    };
     RoomSummary {
         room: membership.room.clone(),
+        name,
         kind: membership.kind.as_str(),
         seq,
         last_read: membership.last_read,

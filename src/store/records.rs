@@ -103,7 +103,11 @@ impl Kind {
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
+    /// Its id: a public room's name, `p:<hex>` for a private room,
+    /// `dm:<hex>` for a direct message.
     pub room: String,
+    /// What people call it.
+    pub name: String,
     pub kind: Kind,
     pub invite_hash: Option<[u8; 32]>,
     /// Member user ids and their last read seq.
@@ -117,6 +121,7 @@ pub struct RoomRecord {
 pub enum RoomChange {
     Create {
         room: String,
+        name: String,
         kind: Kind,
         created: i64,
     },

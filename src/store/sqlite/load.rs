@@ -42,12 +42,13 @@ fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
 
 fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
     let mut rooms: Vec<RoomRecord> = conn
-        .prepare("SELECT room, kind, invite_hash FROM rooms ORDER BY room")?
+        .prepare("SELECT room, kind, invite_hash, name FROM rooms ORDER BY room")?
         .query_map([], |row| {
             let kind: String = row.get(1)?;
             let hash: Option<Vec<u8>> = row.get(2)?;
             Ok(RoomRecord {
                 room: row.get(0)?,
+                name: row.get(3)?,
                 kind: Kind::parse(&kind).unwrap_or(Kind::Private),
                 invite_hash: hash.and_then(|h| h.try_into().ok()),
                 members: Vec::new(),

@@ -181,13 +181,14 @@ fn apply_room_change(tx: &rusqlite::Transaction<'_>, change: &RoomChange) -> rus
     match change {
         RoomChange::Create {
             room,
+            name,
             kind,
             created,
         } => {
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO rooms (room, kind, created) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO rooms (room, name, kind, created) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![room, kind.as_str(), created])?;
+            .execute(params![room, name, kind.as_str(), created])?;
         }
         RoomChange::Join { room, user } => {
             tx.prepare_cached("INSERT OR IGNORE INTO members (room, user_id) VALUES (?1, ?2)")?

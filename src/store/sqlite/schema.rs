@@ -6,9 +6,13 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::ids::private_room_id;
+
 /// Marks a SQLite file as ours ("LNCH"), so we never adopt someone else's.
 const APPLICATION_ID: i64 = 0x4C4E_4348;
-const SCHEMA_VERSION: i64 = 3;
+/// The schema this build writes; each step in [`init_schema`] takes a file
+/// one version further.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -66,10 +70,18 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version >= SCHEMA_VERSION {
-        return Ok(());
+    if version < 3 {
+        create_tables(conn)?;
     }
-    // Each step is idempotent, so a file at any earlier version catches up.
+    if version < 4 {
+        name_rooms_and_move_private_ones(conn)?;
+    }
+    Ok(())
+}
+
+/// Versions 1 to 3: every table, created if it is missing. Each statement is
+/// idempotent, so a file at any of those versions catches up.
+fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     let history_id = uuid::Uuid::new_v4();
     conn.execute_batch(&format!(
         "BEGIN;
@@ -115,7 +127,33 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
          CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid
              ON messages (room, username, cid) WHERE cid IS NOT NULL;
          PRAGMA application_id = {APPLICATION_ID};
-         PRAGMA user_version = {SCHEMA_VERSION};
+         PRAGMA user_version = 3;
          COMMIT;"
     ))
+}
+
+/// Version 4: rooms get a name beside their id, and private rooms move to
+/// ids of their own (`p:` and random hex), so that creating a room can never
+/// collide with a private one and so reveal that it exists.
+fn name_rooms_and_move_private_ones(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "ALTER TABLE rooms ADD COLUMN name TEXT NOT NULL DEFAULT '';
+         UPDATE rooms SET name = room WHERE kind != 'dm';",
+    )?;
+    let private: Vec<String> = tx
+        .prepare("SELECT room FROM rooms WHERE kind = 'private' AND room NOT LIKE 'p:%'")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for old in private {
+        let new = private_room_id();
+        for table in ["rooms", "members", "invites", "messages"] {
+            tx.execute(
+                &format!("UPDATE {table} SET room = ?1 WHERE room = ?2"),
+                [&new, &old],
+            )?;
+        }
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
 }
