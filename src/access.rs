@@ -12,6 +12,13 @@ pub const SUBPROTOCOL: &str = "lanchat";
 /// string would put the key in logs.
 const KEY_PROTOCOL_PREFIX: &str = "key.";
 
+/// Where plain HTTP requests carry an owned name's token and the access
+/// key. The page sets the cookies (`SameSite=Strict`, so other sites'
+/// requests never carry them).
+pub const TOKEN_HEADER: &str = "lanchat-token";
+const TOKEN_COOKIE: &str = "lanchat_token";
+const KEY_COOKIE: &str = "lanchat_key";
+
 /// An origin reduced to what decides "same site": scheme, host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -125,8 +132,9 @@ pub fn credential(headers: &HeaderMap) -> Credential {
     credential
 }
 
-/// Whether the request carries `key`: as `Authorization: Bearer <key>`, or as
-/// the `key.<hex>` subprotocol.
+/// Whether the request carries `key`: as `Authorization: Bearer <key>`, as
+/// the `key.<hex>` subprotocol, or (for the page's images and downloads,
+/// which cannot set headers) as the `lanchat_key` cookie.
 pub fn has_key(headers: &HeaderMap, key: &str) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -137,9 +145,36 @@ pub fn has_key(headers: &HeaderMap, key: &str) -> bool {
             .find_map(|p| p.strip_prefix(KEY_PROTOCOL_PREFIX))
             .and_then(decode_hex)
     };
+    let from_cookie = || {
+        cookie(headers, KEY_COOKIE)
+            .map(|value| percent_encoding::percent_decode_str(value).collect::<Vec<u8>>())
+    };
     bearer
         .or_else(from_protocol)
+        .or_else(from_cookie)
         .is_some_and(|offered| constant_time_eq(&offered, key.as_bytes()))
+}
+
+/// An owned name's token on a plain HTTP request: the `Lanchat-Token`
+/// header (tus clients), or the `lanchat_token` cookie (the page).
+pub fn token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(TOKEN_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| cookie(headers, TOKEN_COOKIE))
+        .filter(|token| !token.is_empty())
+}
+
+/// The value of cookie `name`.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -247,6 +282,21 @@ mod tests {
             "sec-websocket-protocol",
             &offered
         )])));
+    }
+
+    #[test]
+    fn files_read_the_token_and_key_from_headers_or_cookies() {
+        let from = |pairs: &[(&'static str, &str)]| token(&headers(pairs)).map(str::to_owned);
+        assert_eq!(from(&[("lanchat-token", "ab12")]).as_deref(), Some("ab12"));
+        assert_eq!(
+            from(&[("cookie", "theme=dark; lanchat_token=cd34")]).as_deref(),
+            Some("cd34")
+        );
+        assert_eq!(from(&[("cookie", "lanchat_token=")]), None);
+        assert_eq!(from(&[]), None);
+        let cookie = headers(&[("cookie", "lanchat_key=pa55%20w%C3%B6rd")]);
+        assert!(has_key(&cookie, "pa55 wörd"));
+        assert!(!has_key(&cookie, "pa55"));
     }
 
     #[test]

@@ -131,6 +131,62 @@ pub struct Args {
     /// Don't print the QR code
     #[arg(long, env = "LANCHAT_NO_QR")]
     pub no_qr: bool,
+
+    /// Folder for shared files [default: lanchat-files beside the history file; with --memory, a temporary folder removed at exit]
+    #[arg(long, env = "LANCHAT_FILES", conflicts_with = "memory")]
+    pub files: Option<PathBuf>,
+
+    /// Largest file one may share, like 4GiB, 500MB or 1048576 (bytes)
+    #[arg(long, env = "LANCHAT_MAX_FILE_SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+
+    /// Most space all shared files may take together, unfinished uploads included
+    #[arg(long, env = "LANCHAT_FILES_QUOTA", default_value = "20GiB", value_parser = parse_size)]
+    pub files_quota: u64,
+
+    /// Uploads are refused while the disk holding the files has less free space than this
+    #[arg(long, env = "LANCHAT_MIN_FREE_DISK", default_value = "1GiB", value_parser = parse_size)]
+    pub min_free_disk: u64,
+
+    /// Unfinished uploads one person may have at once
+    #[arg(long, env = "LANCHAT_MAX_UPLOADS_PER_USER", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_uploads_per_user: u32,
+
+    /// Hours an unfinished upload, or a file no message shares, is kept
+    #[arg(long, env = "LANCHAT_UPLOAD_EXPIRY_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub upload_expiry_hours: u64,
+}
+
+/// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or
+/// KiB/MiB/GiB (1024s), like 4GiB or 500MB.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 4GiB, 500MB or 1048576"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1000_u64.pow(2),
+        "gb" => 1000_u64.pow(3),
+        "tb" => 1000_u64.pow(4),
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    Ok((number * scale as f64) as u64)
 }
 
 /// Settings after validation.
@@ -158,6 +214,13 @@ pub struct Config {
     /// How long a claimed name may go unused before it is released.
     pub claim_ttl: Duration,
     pub show_qr: bool,
+    /// Where shared files go; `None` for a temporary folder (`--memory`).
+    pub files_dir: Option<PathBuf>,
+    pub max_file_size: u64,
+    pub files_quota: u64,
+    pub min_free_disk: u64,
+    pub max_uploads_per_user: usize,
+    pub upload_expiry: Duration,
 }
 
 impl Config {
@@ -199,6 +262,11 @@ impl Config {
         } else {
             Location::File(absolute(args.db))
         };
+        let files_dir = match (&history_location, args.files) {
+            (_, Some(dir)) => Some(absolute(dir)),
+            (Location::File(db), None) => Some(db.with_file_name("lanchat-files")),
+            (Location::Memory, None) => None,
+        };
         Ok(Config {
             port: args.port,
             bind: args.bind,
@@ -225,6 +293,12 @@ impl Config {
             password,
             claim_ttl: Duration::from_secs(u64::from(args.claim_ttl_days) * 86_400),
             show_qr: !args.no_qr,
+            files_dir,
+            max_file_size: args.max_file_size,
+            files_quota: args.files_quota,
+            min_free_disk: args.min_free_disk,
+            max_uploads_per_user: args.max_uploads_per_user as usize,
+            upload_expiry: Duration::from_secs(args.upload_expiry_hours * 3600),
         })
     }
 }
@@ -255,6 +329,29 @@ mod tests {
         assert!(
             matches!(config.history_location, Location::File(ref p) if p.ends_with("lanchat.db"))
         );
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("4g"), Ok(4 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5 GB"), Ok(1_500_000_000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn files_go_beside_the_history_or_in_a_temporary_folder() {
+        let config = parse(&["--db", "/srv/chat/history.db"]).unwrap();
+        assert_eq!(
+            config.files_dir,
+            Some(PathBuf::from("/srv/chat/lanchat-files"))
+        );
+        assert_eq!(parse(&["--memory"]).unwrap().files_dir, None);
+        assert!(parse(&["--memory", "--files", "x"]).is_err());
+        assert_eq!(config.max_file_size, 4 << 30);
     }
 
     #[test]

@@ -186,6 +186,20 @@ impl Identity {
         Ok(standing)
     }
 
+    /// Whose token this is, for requests that carry only the token (file
+    /// uploads and downloads): the user and their current name. A scan, not
+    /// an index: it compares one hash per claim, and tokens change on a
+    /// device move, where an index would have to follow.
+    pub fn user_by_token(&self, token: &str) -> Option<(UserId, String)> {
+        let wanted = hash(token);
+        let claims = self.claims();
+        let claim = claims
+            .by_name
+            .values()
+            .find(|claim| claim.token_hash == wanted)?;
+        Some((claim.user_id.clone(), claim.name.clone()))
+    }
+
     /// The user who owns `name`, if anyone does.
     pub fn user_of(&self, name: &str) -> Option<UserId> {
         self.claims()

@@ -18,6 +18,8 @@
 //! - State: [`store`] (history, claims and rooms behind a backend
 //!   interface; SQLite today), [`identity`] (owned names), [`rooms`]
 //!   (rooms and members), [`username`] (which names are allowed).
+//! - Files: [`files`] (tus uploads, blobs by content, thumbnails, and
+//!   fetching them, for the room's members only).
 //! - Small shared pieces: [`clock`], [`ids`], [`sync`].
 //!
 //! # The path of one chat message
@@ -43,6 +45,7 @@ mod clock;
 mod commands;
 mod config;
 mod fanout;
+mod files;
 mod hub;
 mod identity;
 mod ids;
@@ -113,6 +116,7 @@ impl App {
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         let opened = Store::open(config.history_location.clone(), resume_cap)?;
         let store = opened.store;
+        let files = open_files(config, store.clone(), opened.files)?;
         let settings = session::Settings {
             history: config.history,
             resume_cap,
@@ -131,6 +135,7 @@ impl App {
             hub: Hub::new(config.backlog, config.roster_limit),
             identity: Identity::load(store.clone(), opened.claims, config.claim_ttl),
             rooms: Rooms::load(store.clone(), opened.rooms),
+            files,
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -190,7 +195,7 @@ impl App {
             context.rooms.clone(),
             committed,
         ));
-        let sweeper = tokio::spawn(release_unused_names(context.identity.clone()));
+        let sweeper = tokio::spawn(sweep_hourly(context.clone()));
 
         shutdown.await;
         log::info!("shutting down");
@@ -212,13 +217,42 @@ impl App {
     }
 }
 
-/// Releases names unused for the configured time, once an hour.
-async fn release_unused_names(identity: Identity) {
+/// Once an hour (and at start): releases names unused for the configured
+/// time, and collects expired uploads and files no message shares.
+async fn sweep_hourly(context: session::Context) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        identity.release_expired();
+        context.identity.release_expired();
+        context.files.sweep().await;
     }
+}
+
+/// The files folder the configuration names, or a temporary one.
+fn open_files(
+    config: &Config,
+    store: Store,
+    records: Vec<store::FileRecord>,
+) -> anyhow::Result<files::Files> {
+    let (dir, temp) = match &config.files_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("lanchat-files-")
+                .tempdir()
+                .context("cannot make a temporary folder for files")?;
+            (temp.path().to_owned(), Some(temp))
+        }
+    };
+    let settings = files::Settings {
+        dir,
+        max_file: config.max_file_size,
+        quota: config.files_quota,
+        min_free: config.min_free_disk,
+        uploads_per_user: config.max_uploads_per_user,
+        expiry: config.upload_expiry,
+    };
+    files::Files::open(settings, store, records, temp)
 }
 
 /// Binds the configured address. With no port given, tries 8080 and falls

@@ -14,17 +14,19 @@ use std::sync::Arc;
 
 use crate::access::{self, Origin};
 use crate::assets;
+use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
 use crate::upgrade::{self, BadHandshake, Upgrade};
 
-/// Sent with every response. The page has no inline script or style, so the
-/// policy can forbid both.
+/// Sent with every response but files. The page has no inline script or
+/// style, so the policy can forbid both; `blob:` lets it show a picked or
+/// pasted image before it is uploaded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+     style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Who may use the WebSocket and the API.
 #[derive(Clone)]
@@ -58,12 +60,21 @@ pub fn routes(
     ws_config: WebSocketConfig,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
+    let gate = FileAccess {
+        files: context.files.clone(),
+        identity: context.identity.clone(),
+        rooms: context.rooms.clone(),
+        key: policy.key.clone(),
+        allowed_origins: policy.allowed_origins.clone(),
+    };
     healthz(context.clone(), policy.clone(), started)
         .or(access_check(policy.clone()))
         .or(websocket(context, policy, ws_config))
+        .or(tus::routes(gate.clone()))
+        .or(serve::routes(gate))
         .or(asset())
         .recover(handle_rejection)
-        .with(warp::reply::with::headers(security_headers()))
+        .map(with_security_headers)
 }
 
 /// Passes requests that carry the access key (or all, when none is set).
@@ -213,22 +224,22 @@ fn asset() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
         })
 }
 
-fn security_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers
+/// Adds the headers every response carries, unless the route set its own
+/// (a file's `Content-Security-Policy: sandbox`).
+fn with_security_headers(reply: impl Reply) -> warp::reply::Response {
+    let mut response = reply.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::raw::{CONTINUATION, PING, RawSocket, TEXT, masked_frame};
+use common::tmpfs::Tmpfs;
 use common::{Client, Server, process_usage, wait_until};
 use serde_json::{Value, json};
 
@@ -548,15 +549,7 @@ async fn churn_returns_to_baseline() {
 /// nothing acknowledged is lost, and sending works again once space returns.
 #[tokio::test]
 async fn full_disk_gives_unavailable_and_recovers() {
-    let Some(mount) = TmpfsMount::new("4m") else {
-        let required = std::env::var_os("LANCHAT_REQUIRE_TMPFS").is_some();
-        assert!(
-            !required,
-            "LANCHAT_REQUIRE_TMPFS is set but a tmpfs could not be mounted"
-        );
-        eprintln!(
-            "SKIPPED full_disk_gives_unavailable_and_recovers: cannot mount a tmpfs (needs root)"
-        );
+    let Some(mount) = Tmpfs::mount("4m", "full_disk_gives_unavailable_and_recovers") else {
         return;
     };
     let db = mount.path.join("chat.db");
@@ -565,12 +558,7 @@ async fn full_disk_gives_unavailable_and_recovers() {
     alice.say("before the disk fills", "before").await;
     alice.recv_type("message").await;
 
-    // Fill what is left.
-    let filler = mount.path.join("filler");
-    let mut file = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![0u8; 64 * 1024];
-    while file.write_all(&chunk).is_ok() {}
-    let _ = file.sync_all();
+    let filler = mount.fill();
 
     let mut acked = vec!["before".to_owned()];
     let mut unavailable = 0;
@@ -593,8 +581,7 @@ async fn full_disk_gives_unavailable_and_recovers() {
     }
     assert!(unavailable >= 3, "the disk never filled");
 
-    drop(file);
-    std::fs::remove_file(&filler).unwrap();
+    drop(filler);
     let mut recovered = false;
     for i in 0..20 {
         let cid = format!("after-{i}");
@@ -624,35 +611,4 @@ async fn full_disk_gives_unavailable_and_recovers() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-}
-
-/// A small tmpfs, unmounted when dropped.
-struct TmpfsMount {
-    path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl TmpfsMount {
-    fn new(size: &str) -> Option<TmpfsMount> {
-        let dir = tempfile::TempDir::new().ok()?;
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then(|| TmpfsMount {
-            path: dir.path().to_owned(),
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for TmpfsMount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.path)
-            .status();
-    }
 }

@@ -10,8 +10,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match parse_client_frame(text, MAX_MESSAGE_CHARS) {
-        Ok(ClientFrame::Message { message, cid, .. }) => {
-            assert!(!message.trim().is_empty());
+        Ok(ClientFrame::Message {
+            message,
+            cid,
+            files,
+            ..
+        }) => {
+            // Text, or files to share, or both.
+            assert!(!message.trim().is_empty() || !files.is_empty());
             assert!(message.chars().count() <= MAX_MESSAGE_CHARS);
             if let Some(cid) = cid {
                 assert!(!cid.is_empty() && cid.chars().count() <= MAX_CID_CHARS);

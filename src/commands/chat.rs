@@ -1,41 +1,75 @@
 //! Talking: messages, typing, and paging history.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::Reply;
 use crate::audience::Audience;
+use crate::files::human_size;
 use crate::hub::Outbound;
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
 use crate::session::{Session, page_frame};
-use crate::store::NewMessage;
+use crate::store::{FileRecord, NewMessage};
 
 /// Default and largest page for a `history` request.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
 /// `message`: queued to the store. The sender hears nothing now; its
-/// acknowledgement is the stored copy, broadcast after the commit.
+/// acknowledgement is the stored copy, broadcast after the commit. Files it
+/// shares must be the sender's finished uploads for this room; with no text,
+/// the message describes them, for clients that do not show files.
 pub fn message(
     session: &mut Session,
     message: String,
     cid: Option<String>,
     room: Option<String>,
+    files: Vec<String>,
 ) -> Reply {
-    session
-        .allow_message()
-        .map_err(|refusal| refusal.with_cid(cid.clone()))?;
-    let room = session
-        .room_for(room)
-        .map_err(|refusal| refusal.with_cid(cid.clone()))?;
+    let with_cid = |refusal: Refusal| refusal.with_cid(cid.clone());
+    session.allow_message().map_err(with_cid)?;
+    let room = session.room_for(room).map_err(with_cid)?;
+    let files = if files.is_empty() {
+        Vec::new()
+    } else {
+        let user = session.owner().map_err(with_cid)?;
+        let context = &session.context;
+        context
+            .files
+            .for_message(&files, &user, &room)
+            .map_err(with_cid)?
+    };
+    let (message, generated) = if message.trim().is_empty() {
+        (describe(&files), true)
+    } else {
+        (message, false)
+    };
     session.stop_typing();
     session.context.store.append(NewMessage {
         room,
         username: session.username.to_string(),
         message,
         cid,
+        files,
+        generated,
         conn: session.id,
     });
     Ok(None)
+}
+
+/// "shared photo.jpg (2.1 MB)", or "shared 3 files (12 MB): a.jpg, …".
+fn describe(files: &[Arc<FileRecord>]) -> String {
+    let total: u64 = files.iter().map(|file| file.size).sum();
+    let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();
+    match names.as_slice() {
+        [one] => format!("shared {one} ({})", human_size(total)),
+        many => format!(
+            "shared {} files ({}): {}",
+            many.len(),
+            human_size(total),
+            many.join(", ")
+        ),
+    }
 }
 
 /// `typing`: passed on to the room's other members, not too often.

@@ -22,7 +22,12 @@ pub type Reply = Result<Option<String>, Refusal>;
 /// Runs `frame` for `session`.
 pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
     match frame {
-        ClientFrame::Message { message, cid, room } => chat::message(session, message, cid, room),
+        ClientFrame::Message {
+            message,
+            cid,
+            room,
+            files,
+        } => chat::message(session, message, cid, room, files),
         ClientFrame::Typing { active, room } => chat::typing(session, active, room),
         ClientFrame::History {
             before,

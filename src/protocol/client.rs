@@ -14,11 +14,15 @@ pub enum ClientFrame {
     /// Post a chat message (to `lobby` unless `room` says otherwise).
     /// `cid` makes retries idempotent.
     Message {
+        /// The text; may be empty (`""`) when the message shares files.
         message: String,
         #[serde(default)]
         cid: Option<String>,
         #[serde(default)]
         room: Option<String>,
+        /// Ids of finished uploads to share (see `/api/uploads`).
+        #[serde(default)]
+        files: Vec<String>,
     },
     /// Change this user's name, on every connection that holds it.
     Rename {
@@ -120,8 +124,14 @@ pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, R
         Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
             .with_cid(cid_of_unparsed(text))
     })?;
-    if let ClientFrame::Message { message, cid, .. } = &frame {
-        check_message(message, cid.as_deref(), max_chars)
+    if let ClientFrame::Message {
+        message,
+        cid,
+        files,
+        ..
+    } = &frame
+    {
+        check_message(message, cid.as_deref(), !files.is_empty(), max_chars)
             .map_err(|refusal| refusal.with_cid(cid.clone()))?;
     }
     Ok(frame)
@@ -143,14 +153,19 @@ fn cid_of_unparsed(text: &str) -> Option<String> {
     (cid.chars().count() <= MAX_CID_CHARS).then(|| cid.to_owned())
 }
 
-fn check_message(message: &str, cid: Option<&str>, max_chars: usize) -> Result<(), Refusal> {
+fn check_message(
+    message: &str,
+    cid: Option<&str>,
+    shares_files: bool,
+    max_chars: usize,
+) -> Result<(), Refusal> {
     if cid.is_some_and(|cid| cid.is_empty() || cid.chars().count() > MAX_CID_CHARS) {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
             format!("cid must be 1 to {MAX_CID_CHARS} characters"),
         ));
     }
-    if message.trim().is_empty() {
+    if message.trim().is_empty() && !shares_files {
         return Err(Refusal::new(ErrorCode::Empty, "message is empty"));
     }
     let chars = message.chars().count();
@@ -181,6 +196,7 @@ mod tests {
                 message: "hi".into(),
                 cid: Some("c1".into()),
                 room: None,
+                files: Vec::new(),
             })
         );
         assert_eq!(
@@ -264,14 +280,22 @@ mod tests {
                 continue;
             };
             match parse(text) {
-                Ok(ClientFrame::Message { message, .. }) => {
-                    assert!(!message.trim().is_empty());
+                Ok(ClientFrame::Message { message, files, .. }) => {
+                    assert!(!message.trim().is_empty() || !files.is_empty());
                     assert!(message.chars().count() <= MAX_MESSAGE_CHARS);
                 }
                 Ok(_) => {}
                 Err(refusal) => assert!(!refusal.message.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn a_message_sharing_files_may_have_no_text() {
+        let frame = parse(r#"{"type":"message","message":"","files":["f1"]}"#).unwrap();
+        assert!(matches!(frame, ClientFrame::Message { files, .. } if files == ["f1"]));
+        let refusal = parse(r#"{"type":"message","message":" ","files":[]}"#).unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::Empty);
     }
 
     #[test]

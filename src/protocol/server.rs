@@ -16,6 +16,34 @@ pub struct ChatMessage {
     pub timestamp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// Files shared with it, in the order the sender gave them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+    /// The sender wrote no text: `message` describes the files, for clients
+    /// that do not show them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated: bool,
+}
+
+/// A file as a message carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Sniffed from the content, not taken from the sender.
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// Where to fetch it: `/files/<id>/<name>`.
+    pub url: String,
+    /// For images: the size as shown (orientation applied) and a thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<String>,
 }
 
 /// A room as one member sees it.
@@ -218,6 +246,8 @@ mod tests {
             message: "hi".into(),
             timestamp: 42,
             cid: Some("c".into()),
+            files: Vec::new(),
+            generated: false,
         };
         let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
         assert_eq!(

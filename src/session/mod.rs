@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 pub use summary::announce as announce_room;
 
 use crate::audience::Audience;
+use crate::files::Files;
 use crate::hub::{Backlog, Hub, Joined, Outbound};
 use crate::identity::{self, Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
@@ -68,6 +69,7 @@ pub struct Context {
     pub store: Store,
     pub identity: Identity,
     pub rooms: Rooms,
+    pub files: Files,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,

@@ -23,4 +23,9 @@ pub trait Backend: Send + 'static {
 
     /// Up to `limit` messages of `room` with `seq < before`, oldest first.
     fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page>;
+
+    /// The ids of files made before `created_before` (ms since the epoch)
+    /// that no message shares: uploads nobody posted, or whose messages
+    /// are gone.
+    fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
 }

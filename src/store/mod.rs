@@ -24,7 +24,8 @@ use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 pub use backend::Backend;
 pub use records::{
-    Change, ClaimRecord, Kind, Loaded, NewMessage, Outcome, Page, RoomChange, RoomRecord, Stored,
+    Change, ClaimRecord, FileRecord, Kind, Loaded, NewMessage, Outcome, Page, RoomChange,
+    RoomRecord, Stored,
 };
 
 use crate::sync::lock;
@@ -55,6 +56,7 @@ pub struct Opened {
     pub store: Store,
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
+    pub files: Vec<FileRecord>,
     pub committed: Committed,
 }
 
@@ -96,6 +98,7 @@ impl Store {
             history_id,
             claims,
             rooms,
+            files,
             recent,
         } = loaded;
         let tail = Arc::new(Mutex::new(Tail::new(recent_capacity, recent)));
@@ -125,6 +128,7 @@ impl Store {
             store,
             claims,
             rooms,
+            files,
             committed,
         })
     }
@@ -137,9 +141,35 @@ impl Store {
         &self.inner.location
     }
 
-    /// Queues a change to names or rooms, in order with the messages.
+    /// Queues a change to names, rooms or files, in order with the
+    /// messages.
     pub fn save(&self, change: Change) {
-        self.send(Request::Change(change));
+        self.send(Request::Change {
+            change,
+            committed: None,
+        });
+    }
+
+    /// Stores a change and waits until it is on disk; false if it could
+    /// not be saved.
+    pub async fn save_now(&self, change: Change) -> bool {
+        let (committed, answer) = oneshot::channel();
+        self.send(Request::Change {
+            change,
+            committed: Some(committed),
+        });
+        answer.await.unwrap_or(false)
+    }
+
+    /// Files made before `created_before` (ms since the epoch) that no
+    /// message shares.
+    pub async fn unshared_files(&self, created_before: i64) -> anyhow::Result<Vec<String>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::UnsharedFiles {
+            created_before,
+            reply,
+        });
+        answer.await.context("the store has stopped")?
     }
 
     /// Queues a message. Its outcome arrives through [`Committed`].

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, Frame, ServerFrame, encode};
+use crate::protocol::{ChatMessage, FileInfo, Frame, ServerFrame, encode};
 
 /// A message to store, as a session asks for it.
 #[derive(Debug)]
@@ -13,6 +13,11 @@ pub struct NewMessage {
     pub username: String,
     pub message: String,
     pub cid: Option<String>,
+    /// Finished uploads it shares, already checked to be the sender's and
+    /// this room's.
+    pub files: Vec<Arc<FileRecord>>,
+    /// `message` was written by the server to describe `files`.
+    pub generated: bool,
     /// The connection that sent it, to route its duplicate or error reply.
     pub conn: ConnId,
 }
@@ -69,6 +74,54 @@ pub struct ClaimRecord {
     /// Milliseconds since the epoch.
     pub last_seen: i64,
 }
+
+/// A finished upload, as stored. Its bytes are the blob named by `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    /// The upload's id: random, so it cannot be guessed.
+    pub id: String,
+    /// SHA-256 of the content, in hex: the key of its blob. Two uploads of the
+    /// same bytes share one.
+    pub sha256: String,
+    pub name: String,
+    pub size: u64,
+    /// Sniffed from the bytes.
+    pub mime: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The thumbnail's blob, for images.
+    pub thumb: Option<String>,
+    /// Where it may be shared; only this room's members may fetch it.
+    pub room: String,
+    /// The user id of whoever uploaded it.
+    pub uploader: String,
+    /// Milliseconds since the epoch.
+    pub created: i64,
+}
+
+impl FileRecord {
+    /// As a message carries it.
+    pub fn info(&self) -> FileInfo {
+        let name = percent_encoding::utf8_percent_encode(&self.name, URL_PART).to_string();
+        FileInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            size: self.size,
+            mime: self.mime.clone(),
+            url: format!("/files/{}/{name}", self.id),
+            width: self.width,
+            height: self.height,
+            thumb: self.thumb.as_ref().map(|_| format!("/thumbs/{}", self.id)),
+        }
+    }
+}
+
+/// What a file name may keep as it is in a URL path segment.
+const URL_PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// What kind of room a room is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +209,10 @@ pub enum Change {
     /// Remove the claim on this name.
     DeleteClaim(String),
     Room(RoomChange),
+    /// A finished upload.
+    File(FileRecord),
+    /// An upload no message shared in time, or whose last message went.
+    DeleteFile(String),
 }
 
 /// What a backend found when it opened: everything the server rebuilds its
@@ -167,6 +224,7 @@ pub struct Loaded {
     pub history_id: String,
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
+    pub files: Vec<FileRecord>,
     /// The newest messages of each room, oldest first, up to the tail's
     /// capacity.
     pub recent: Vec<(String, Vec<Arc<Stored>>)>,

@@ -24,12 +24,20 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the rest of the server asks of the writer.
 pub enum Request {
     Append(NewMessage),
-    Change(Change),
+    /// A change; `committed` hears whether it is on disk.
+    Change {
+        change: Change,
+        committed: Option<oneshot::Sender<bool>>,
+    },
     Page {
         room: String,
         before: u64,
         limit: usize,
         reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
+    UnsharedFiles {
+        created_before: i64,
+        reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
     /// Commit what is queued and stop.
     Close,
@@ -48,6 +56,7 @@ impl Writer {
     pub fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
         let mut changes = Vec::new();
+        let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         while !closing {
@@ -59,7 +68,10 @@ impl Writer {
                         batch_bytes += message.message.len();
                         appends.push(message);
                     }
-                    Request::Change(change) => changes.push(change),
+                    Request::Change { change, committed } => {
+                        changes.push(change);
+                        waiting.extend(committed);
+                    }
                     Request::Page {
                         room,
                         before,
@@ -72,6 +84,12 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
+                    Request::UnsharedFiles {
+                        created_before,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.backend.unshared_files(created_before));
+                    }
                     Request::Close => closing = true,
                 }
                 next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
@@ -80,12 +98,17 @@ impl Writer {
                     None
                 };
             }
-            if !changes.is_empty()
-                && let Err(err) = self.backend.apply(&std::mem::take(&mut changes))
-            {
-                // A lost claim is made again from the token the client still
-                // holds; a lost room change is redone by the user.
-                log::error!("cannot save names and rooms: {err:#}");
+            if !changes.is_empty() {
+                let applied = self.backend.apply(&std::mem::take(&mut changes));
+                if let Err(err) = &applied {
+                    // A lost claim is made again from the token the client
+                    // still holds; a lost room change is redone by the user;
+                    // a file's uploader hears that it was not saved.
+                    log::error!("cannot save names, rooms and files: {err:#}");
+                }
+                for committed in waiting.drain(..) {
+                    let _ = committed.send(applied.is_ok());
+                }
             }
             if !appends.is_empty() {
                 batch_bytes = 0;

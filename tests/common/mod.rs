@@ -4,6 +4,8 @@
 
 pub mod owner;
 pub mod raw;
+pub mod tmpfs;
+pub mod tus;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -222,9 +224,16 @@ pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
 
 /// Sends `raw` and parses the response (which must close the connection).
 pub fn http_request(addr: SocketAddr, raw: &str) -> HttpResponse {
+    http_send(addr, raw, &[])
+}
+
+/// Sends a request's `head` (ending in a blank line) and `body`, and parses
+/// the response (which must close the connection).
+pub fn http_send(addr: SocketAddr, head: &str, body: &[u8]) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.write_all(raw.as_bytes()).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).expect("read response");
     let split = bytes

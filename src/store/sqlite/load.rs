@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use rusqlite::Connection;
 
-use super::read_page;
-use crate::store::records::{ClaimRecord, Kind, Loaded, RoomRecord};
+use super::messages::{FILE_COLUMNS, file_from_row, read_page};
+use crate::store::records::{ClaimRecord, FileRecord, Kind, Loaded, RoomRecord};
 
 /// Everything [`Loaded`] holds, with the newest `capacity` messages of each
 /// room.
@@ -22,6 +22,7 @@ pub fn load(conn: &Connection, capacity: usize) -> anyhow::Result<Loaded> {
         history_id,
         claims: load_claims(conn).context("cannot read name claims")?,
         rooms: load_rooms(conn).context("cannot read rooms")?,
+        files: load_files(conn).context("cannot read the list of files")?,
         recent: load_recent(conn, capacity).context("cannot read history")?,
     })
 }
@@ -85,6 +86,12 @@ fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
         }
     }
     Ok(rooms)
+}
+
+fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
+    conn.prepare(&format!("SELECT {FILE_COLUMNS} FROM files"))?
+        .query_map([], |row| file_from_row(row, 0))?
+        .collect()
 }
 
 fn load_recent(

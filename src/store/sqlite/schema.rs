@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -75,6 +75,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 4 {
         name_rooms_and_move_private_ones(conn)?;
+    }
+    if version < 5 {
+        add_files(conn)?;
     }
     Ok(())
 }
@@ -154,6 +157,39 @@ fn name_rooms_and_move_private_ones(conn: &Connection) -> rusqlite::Result<()> {
             )?;
         }
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.pragma_update(None, "user_version", 4)?;
     tx.commit()
+}
+
+/// Version 5: finished uploads, and which messages share them. A message
+/// with files but no text of its own keeps a generated description for
+/// clients that do not show files, marked so the page knows.
+fn add_files(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "BEGIN;
+         CREATE TABLE files (
+             id       TEXT    PRIMARY KEY,
+             sha256   TEXT    NOT NULL,
+             name     TEXT    NOT NULL,
+             size     INTEGER NOT NULL,
+             mime     TEXT    NOT NULL,
+             width    INTEGER,
+             height   INTEGER,
+             thumb    TEXT,
+             room     TEXT    NOT NULL,
+             uploader TEXT    NOT NULL,
+             created  INTEGER NOT NULL
+         );
+         CREATE TABLE message_files (
+             room     TEXT    NOT NULL,
+             seq      INTEGER NOT NULL,
+             position INTEGER NOT NULL,
+             file_id  TEXT    NOT NULL,
+             PRIMARY KEY (room, seq, position)
+         ) WITHOUT ROWID;
+         CREATE INDEX message_files_by_file ON message_files (file_id);
+         ALTER TABLE messages ADD COLUMN generated INTEGER NOT NULL DEFAULT 0;
+         PRAGMA user_version = {SCHEMA_VERSION};
+         COMMIT;"
+    ))
 }
