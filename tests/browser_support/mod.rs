@@ -176,14 +176,45 @@ pub fn sidebar_rooms(page: &Page) -> Value {
 /// Whether the page has `text` anywhere: on screen, in the timelines it
 /// keeps of rooms not on screen, or in its storage.
 pub fn page_knows(page: &Page, text: &str) -> bool {
-    page.eval(
-        "const text = arguments[0];
-         return document.body.innerText.includes(text)
-             || JSON.stringify(localStorage).includes(text)
-             || [...state.rooms.values()].some(room => room.timeline.some(
-                    entry => entry.kind === 'message' && entry.frame.message.includes(text)));",
-        json!([text]),
-    ) == json!(true)
+    let expression = format!(
+        "(() => {{ const text = {text};
+             return document.body.innerText.includes(text)
+                 || JSON.stringify(localStorage).includes(text)
+                 || [...state.rooms.values()].some(room => room.timeline.some(
+                        entry => entry.kind === 'message' && entry.frame.message.includes(text))); }})()",
+        text = json!(text)
+    );
+    store_value(page, &expression) == json!(true)
+}
+
+/// Evaluates `expression` with the page's store in scope as `state` (the
+/// page is ES modules, so nothing of it is global: this imports the same
+/// module instance the page uses).
+pub fn store_value(page: &Page, expression: &str) -> Value {
+    page.eval_async(
+        &format!(
+            "const done = arguments[arguments.length - 1];
+             import('/state.js').then(({{ state }}) => done({expression}),
+                 error => done({{ error: String(error) }}));"
+        ),
+        json!([]),
+    )
+}
+
+/// Hands the page `frame` as if the server had sent it, and returns once
+/// the page has rendered it.
+pub fn feed_frame(page: &Page, frame: Value) {
+    let result = page.eval_async(
+        "const [frame, done] = arguments;
+         Promise.all([import('/connection.js'), import('/render/index.js')])
+             .then(([connection, render]) => {
+                 connection.receive(JSON.stringify(frame));
+                 return render.rendered();
+             })
+             .then(() => done(null), error => done(String(error)));",
+        json!([frame]),
+    );
+    assert_eq!(result, Value::Null, "feeding {frame} to the page");
 }
 
 /// Records Content-Security-Policy violations in `window.cspViolations`,

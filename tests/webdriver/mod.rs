@@ -178,6 +178,21 @@ impl Page {
         )
     }
 
+    /// Runs `script` as an async function body: it ends by calling the last
+    /// of its `arguments` with the result (WebDriver's execute/async).
+    pub fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Closes the current tab; switch to another before the next command.
+    pub fn close_tab(&self) {
+        self.command("DELETE", "/window", None);
+    }
+
     /// Evaluates a JavaScript expression.
     pub fn js(&self, expression: &str) -> Value {
         self.eval(&format!("return ({expression});"), json!([]))
