@@ -112,7 +112,7 @@ export function describeClose(code, reason) {
     case 1001:
       words = reason === 'idle timeout'
         ? 'The server closed the connection because it heard nothing from this page for too long.'
-        : `The server is restarting or shutting down${reason ? ` (${reason})` : ''}.`;
+        : 'The server is restarting or shutting down.';
       break;
     case 1002:
     case 1007:
