@@ -289,3 +289,59 @@ pub fn use_phone(page: &Page) {
         "document.documentElement.clientWidth === 360",
     );
 }
+
+/// Keeps every WebSocket the page opens in `window.sockets` (so a test can
+/// send on the live one), the close codes and reasons it saw in
+/// `window.closes`, the `rate_limited` refusals it got in
+/// `window.rateLimited`, and whether a refused ("failed") message ever
+/// showed in `window.sawFailed`, from the first byte of every page this
+/// browser opens.
+pub fn record_sockets(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "(() => {
+            window.sockets = [];
+            window.closes = [];
+            window.rateLimited = 0;
+            window.sawFailed = false;
+            const Native = window.WebSocket;
+            window.WebSocket = class extends Native {
+                constructor(...args) {
+                    super(...args);
+                    window.sockets.push(this);
+                    this.addEventListener('close', e => window.closes.push([e.code, e.reason]));
+                    this.addEventListener('message', e => {
+                        try {
+                            const frame = JSON.parse(e.data);
+                            if (frame.type === 'error' && frame.code === 'rate_limited') window.rateLimited += 1;
+                        } catch {}
+                    });
+                }
+            };
+            new MutationObserver(() => {
+                if (document.querySelector('.msg.failed')) window.sawFailed = true;
+            }).observe(document, { subtree: true, childList: true, attributes: true });
+        })();" }),
+    );
+}
+
+/// The texts of the messages in this browser's outbox, in localStorage
+/// (shared by its tabs), sorted.
+pub fn outbox_texts(page: &Page) -> Vec<String> {
+    let value = page.js(
+        "Object.keys(localStorage).filter(k => k.startsWith('lanchat.outbox.'))
+            .map(k => JSON.parse(localStorage.getItem(k)).text).sort()",
+    );
+    serde_json::from_value(value).expect("list of strings")
+}
+
+/// Presses "Retry now" whenever the page offers it, until it is connected:
+/// the server is back, and the test is not about the backoff.
+pub fn retry_now(page: &Page) {
+    page.wait_for(
+        "the page to reconnect, pressing Retry now",
+        "(() => { const retry = document.getElementById('retry-now');
+                  if (!retry.hidden) retry.click();
+                  return document.getElementById('conn-text').textContent === 'Connected'; })()",
+    );
+}
