@@ -29,8 +29,9 @@
  *
  * `users` is everyone online while `complete`; past the server's roster
  * limit it is only this user and the people who share a room or a direct
- * message with them, and `online` counts everyone.
- * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms: RoomSummary[], invitations: string[], limits: Limits}} WelcomeFrame
+ * message with them, and `online` counts everyone. `rooms` and
+ * `invitations` are left out when empty (always, for a name nobody owns).
+ * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: string[], limits: Limits}} WelcomeFrame
  * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
  * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame

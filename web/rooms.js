@@ -80,11 +80,13 @@ export function upsertRoom(summary) {
 export function syncRooms(frame) {
   const lobby = lobbyRoom();
   lobby.seq = Math.max(lobby.seq, frame.seq);
-  const listed = new Set(frame.rooms.map((summary) => summary.room));
+  // Only owned names have rooms; the list is left out when it is empty.
+  const summaries = frame.rooms || [];
+  const listed = new Set(summaries.map((summary) => summary.room));
   for (const name of [...state.rooms.keys()]) {
     if (name !== LOBBY && !listed.has(name)) state.rooms.delete(name);
   }
-  for (const summary of frame.rooms) upsertRoom(summary);
+  for (const summary of summaries) upsertRoom(summary);
   // Without an owned name there are no read marks: nothing counts as unread.
   if (!state.claimed) lobby.lastRead = lobby.seq;
 }
@@ -97,7 +99,7 @@ export function syncRooms(frame) {
 export function historyWasReset(frame) {
   if (state.historyId && frame.history_id !== state.historyId) return true;
   if (frame.seq < lobbyRoom().lastSeq) return true;
-  return frame.rooms.some((summary) => {
+  return (frame.rooms || []).some((summary) => {
     const room = state.rooms.get(summary.room);
     return room !== undefined && summary.seq < room.lastSeq;
   });

@@ -5,8 +5,7 @@ import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
 import { addMessage, lobbyRoom, markReadIfSeen, requestRoom, resetTimeline } from '../rooms.js';
 import { searchIfShown } from '../people.js';
-import { followLink } from '../navigation.js';
-import { openRoom } from '../navigation.js';
+import { followLink, openRoom } from '../navigation.js';
 import { outboxConnected } from '../outbox.js';
 
 /** @param {import('../protocol.js').HistoryFrame} frame */
