@@ -34,6 +34,12 @@ const LEASE_RENEW_MS = 1000;
  * slept): drop it and reconnect. Re-sending with the same cid is safe.
  */
 const ACK_TIMEOUT_MS = 10000;
+/**
+ * Waiting for a token, wait this much longer: the server counts from when
+ * each message arrives, and a message that took longer on the way than the
+ * next one leaves its bucket a little behind ours.
+ */
+const PACE_MARGIN_MS = 100;
 /** `unavailable` (the server cannot save, say a full disk) says no wait; try again after this. */
 const UNAVAILABLE_RETRY_MS = 2000;
 
@@ -254,7 +260,7 @@ function tokenWait(now) {
   if (rate <= 0) return 0;
   bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updated) / 1000) * rate);
   bucket.updated = now;
-  return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate) * 1000);
+  return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate) * 1000) + PACE_MARGIN_MS;
 }
 
 /**
