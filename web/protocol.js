@@ -13,8 +13,12 @@
  * @property {number} timestamp milliseconds since the epoch, from the server
  * @property {string} [cid]     the sender's id for this message
  *
+ * A room's `room` is its id, which every frame about it carries: a public
+ * room's name, `p:` and hex for a private room, `dm:` and hex for a direct
+ * message. `name` is what to call it.
  * @typedef {object} RoomSummary
  * @property {string} room
+ * @property {string} name
  * @property {'public' | 'private' | 'dm'} kind
  * @property {number} seq        the room's latest seq
  * @property {number} last_read
@@ -31,7 +35,7 @@
  * limit it is only this user and the people who share a room or a direct
  * message with them, and `online` counts everyone. `rooms` and
  * `invitations` are left out when empty (always, for a name nobody owns).
- * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: string[], limits: Limits}} WelcomeFrame
+ * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: {room: string, name: string}[], limits: Limits}} WelcomeFrame
  * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
  * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
@@ -43,7 +47,7 @@
  * @typedef {{type: 'who', prefix: string, users: string[], online: number}} WhoFrame
  * @typedef {RoomSummary & {type: 'room'}} RoomFrame
  * @typedef {{type: 'room_left', room: string}} RoomLeftFrame
- * @typedef {{type: 'invited', room: string, by: string}} InvitedFrame
+ * @typedef {{type: 'invited', room: string, name: string, by: string}} InvitedFrame
  * @typedef {{type: 'invite_link', room: string, secret: string}} InviteLinkFrame
  * @typedef {{type: 'read', room: string, seq: number, unread: number}} ReadFrame
  * @typedef {{type: 'room_list', rooms: {room: string, members: number}[]}} RoomListFrame

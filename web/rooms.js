@@ -13,6 +13,7 @@ import { settleOutbox } from './outbox.js';
 function newRoom(name) {
   return {
     name,
+    title: name,
     kind: name.startsWith('dm:') ? 'dm' : 'public',
     peer: '',
     members: [],
@@ -53,7 +54,7 @@ export function activeRoom() {
 
 /** @param {Room} room */
 export function roomLabel(room) {
-  return room.kind === 'dm' ? room.peer || 'Direct message' : room.name;
+  return room.kind === 'dm' ? room.peer || 'Direct message' : room.title || room.name;
 }
 
 /** @param {Room} room */
@@ -65,6 +66,7 @@ export function unreadOf(room) {
 export function upsertRoom(summary) {
   const room = roomFor(summary.room);
   room.kind = summary.kind;
+  room.title = summary.name || summary.room;
   room.peer = summary.peer || '';
   room.members = summary.members.slice();
   room.seq = Math.max(room.seq, summary.seq);

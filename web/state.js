@@ -24,7 +24,8 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  *
  * A room this user belongs to, with what the page has of it.
  * @typedef {object} Room
- * @property {string} name
+ * @property {string} name        its id (a private room's is `p:` and hex)
+ * @property {string} title       what to call it (a private room's own name)
  * @property {'public' | 'private' | 'dm'} kind
  * @property {string} peer        the other person, for a direct message
  * @property {string[]} members   names; empty for the lobby (everyone)
@@ -80,7 +81,7 @@ export const state = {
   active: LOBBY,
   /** A room the address asked for, to open once connected. */
   wanted: '',
-  /** Rooms we were invited to, and by whom. @type {Map<string, string>} */
+  /** Rooms we were invited to, by id: what they are called and by whom. @type {Map<string, {name: string, by: string}>} */
   invitations: new Map(),
   /** An invite link to accept once connected. @type {{room: string, secret: string} | null} */
   pendingLink: null,

@@ -121,8 +121,9 @@ pub fn wait_in_room(page: &Page, room: &str) {
     );
 }
 
-/// Creates a room through the rooms dialog and waits to be in it.
-pub fn create_room(page: &Page, room: &str, private: bool) {
+/// Creates a room through the rooms dialog, waits to be in it, and returns
+/// its id: the name for a public room, the id the server gave a private one.
+pub fn create_room(page: &Page, room: &str, private: bool) -> String {
     page.click("#room-add");
     page.wait_for(
         "the rooms dialog",
@@ -133,11 +134,26 @@ pub fn create_room(page: &Page, room: &str, private: bool) {
         page.click("#create-private");
     }
     page.type_into("#create-name", ENTER);
-    wait_in_room(page, room);
+    page.wait_eq(
+        &format!("#{room} on screen"),
+        "document.getElementById('room-name').textContent",
+        json!(room),
+    );
     page.wait_for(
         "the rooms dialog to close",
         "!document.getElementById('room-dialog').open",
     );
+    let id = page.js("document.body.dataset.room");
+    let id = id.as_str().expect("the room's id").to_owned();
+    if private {
+        assert!(
+            id.starts_with("p:"),
+            "a private room has an id of its own: {id}"
+        );
+    } else {
+        assert_eq!(id, room);
+    }
+    id
 }
 
 /// Opens a room (or direct message) from the sidebar.

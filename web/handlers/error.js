@@ -35,7 +35,9 @@ export function error(frame) {
   if (state.pendingLink) {
     const { room } = state.pendingLink;
     state.pendingLink = null;
-    noticeHere(`This invite link to #${room} does not work anymore. Ask for a new one.`);
+    // A private room's id says nothing to a reader; its name is not ours to know yet.
+    const which = room.startsWith('p:') ? '' : ` to #${room}`;
+    noticeHere(`This invite link${which} does not work anymore. Ask for a new one.`);
     return;
   }
   const named = frame.room ? state.rooms.get(frame.room) : undefined;

@@ -5,7 +5,8 @@ import { changed, state, announce } from '../state.js';
 /** @param {import('../protocol.js').InvitedFrame} frame */
 export function invited(frame) {
   if (state.rooms.has(frame.room)) return;
-  state.invitations.set(frame.room, frame.by);
-  announce(`${frame.by} invited you to #${frame.room}.`);
+  const name = frame.name || frame.room;
+  state.invitations.set(frame.room, { name, by: frame.by });
+  announce(`${frame.by} invited you to #${name}.`);
   changed('invited');
 }

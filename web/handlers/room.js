@@ -28,8 +28,11 @@ export function room(frame) {
   // Opened here if this tab asked for it; news of a member joining or
   // leaving (sent to every member) opens nothing.
   const pending = state.pendingAction;
+  // A private room gets its id from the server, so its creation is matched
+  // by the name asked for.
   const asked = pending !== null && (
     (['create', 'join', 'open'].includes(pending.kind) && pending.room === frame.room) ||
+    (pending.kind === 'create' && frame.kind === 'private' && pending.room === frame.name) ||
     (pending.kind === 'dm' && frame.kind === 'dm' && pending.username === frame.peer));
   const linked = state.pendingLink !== null && state.pendingLink.room === frame.room;
   if (asked || linked) {

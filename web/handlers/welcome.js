@@ -41,7 +41,8 @@ export function welcome(frame) {
     state.wanted = '';
   }
   if (!state.rooms.has(state.active)) state.active = LOBBY;
-  state.invitations = new Map((frame.invitations || []).map((room) => [room, '']));
+  state.invitations = new Map((frame.invitations || [])
+    .map(({ room, name }) => [room, { name: name || room, by: '' }]));
   for (const room of state.rooms.values()) clearTyping(room);
   changed('welcome');
 }

@@ -3,7 +3,7 @@
 // or a link).
 
 import { state } from '../state.js';
-import { activeRoom } from '../rooms.js';
+import { activeRoom, roomLabel } from '../rooms.js';
 import { els, plural, setText } from '../dom.js';
 
 export function renderDialogs() {
@@ -59,7 +59,7 @@ function publicRoomItem(room, members) {
 
 function renderInviteDialog() {
   const { forms } = state;
-  setText(els.inviteTitle, `Invite people to #${activeRoom().name}`);
+  setText(els.inviteTitle, `Invite people to #${roomLabel(activeRoom())}`);
   setText(els.inviteStatus, forms.inviteStatus);
   els.inviteStatus.classList.toggle('error', forms.inviteError);
   els.linkBox.hidden = forms.link === '';

@@ -101,8 +101,8 @@ function renderRoomHead() {
   const own = room.name !== LOBBY && !dm;
   els.roomInvite.hidden = !own;
   els.roomLeave.hidden = !own;
-  els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${room.name}`);
-  const target = dm ? room.peer : `#${room.name}`;
+  els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${roomLabel(room)}`);
+  const target = dm ? room.peer : `#${roomLabel(room)}`;
   // A long name would wrap the placeholder on a phone.
   els.input.placeholder = target.length > 14 ? 'Write a message…' : `Message ${target}…`;
   els.input.maxLength = state.limits.message_chars;

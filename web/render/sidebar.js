@@ -22,12 +22,14 @@ export function renderSidebar() {
   renderList(els.roomList, channels.map(name), roomItem, fillRoomItem);
   renderList(els.dmList, directs.map(name), roomItem, fillRoomItem);
   els.dmEmpty.hidden = directs.length > 0;
-  const invitations = [...state.invitations].sort(([a], [b]) => a.localeCompare(b));
+  const invitations = [...state.invitations]
+    .sort(([a, x], [b, y]) => x.name.localeCompare(y.name) || a.localeCompare(b));
   els.invitationsBox.hidden = invitations.length === 0;
-  // Keyed by room and inviter, so a row is rebuilt when either changes.
-  renderList(els.invitationList, invitations.map(([room, by]) => `${room}\n${by}`), (key) => {
-    const [room, by] = key.split('\n');
-    return invitationItem(room, by);
+  // Keyed by room, name and inviter, so a row is rebuilt when one changes.
+  const keys = invitations.map(([room, { name, by }]) => `${room}\n${name}\n${by}`);
+  renderList(els.invitationList, keys, (key) => {
+    const [room, name, by] = key.split('\n');
+    return invitationItem(room, name, by);
   });
 }
 
@@ -88,21 +90,21 @@ function fillRoomItem(item, name) {
   link.replaceChildren(...parts);
 }
 
-/** @param {string} room @param {string} by */
-function invitationItem(room, by) {
+/** @param {string} room its id @param {string} name @param {string} by */
+function invitationItem(room, name, by) {
   const item = document.createElement('li');
   item.className = 'invitation';
   const text = document.createElement('span');
   text.className = 'invitation-text';
   const strong = document.createElement('strong');
-  strong.textContent = `#${room}`;
+  strong.textContent = `#${name}`;
   text.append(strong, by ? ` from ${by}` : '');
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'button small primary';
   button.textContent = 'Join';
   button.dataset.join = room;
-  button.setAttribute('aria-label', `Join #${room}`);
+  button.setAttribute('aria-label', `Join #${name}`);
   item.append(text, button);
   return item;
 }

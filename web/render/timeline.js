@@ -6,7 +6,7 @@
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
-import { activeRoom } from '../rooms.js';
+import { activeRoom, roomLabel } from '../rooms.js';
 import {
   appendLinkified, dayKey, dayLabel, els, isOwnName, nameHue, setText, timeElement,
 } from '../dom.js';
@@ -258,7 +258,7 @@ function renderHistoryEdge(room) {
   els.historyStart.hidden = room.hasOlder || state.me === '' || !room.loaded;
   let start = 'This is the beginning of the chat.';
   if (room.kind === 'dm') start = `This is the beginning of your messages with ${room.peer}.`;
-  else if (room.name !== LOBBY) start = `This is the beginning of #${room.name}.`;
+  else if (room.name !== LOBBY) start = `This is the beginning of #${roomLabel(room)}.`;
   setText(els.historyStart, any ? start : 'No messages yet. Say hello!');
 }
 
