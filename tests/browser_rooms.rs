@@ -120,7 +120,7 @@ fn private_room_invitation_accepted() {
     join(&bob, &server, "bob");
     join(&carol, &server, "carol");
 
-    create_room(&alice, "secret", true);
+    let secret = create_room(&alice, "secret", true);
     assert_eq!(
         alice.js("document.getElementById('room-info').textContent"),
         json!("Private room · 1 member, by invitation")
@@ -140,16 +140,18 @@ fn private_room_invitation_accepted() {
         "the invitation confirmed",
         "document.getElementById('invite-status').textContent.startsWith('Invited bob')",
     );
+    let invitation = format!("#invitation-list button[data-join='{secret}']");
     bob.wait_for(
         "the invitation in bob's sidebar",
-        "document.querySelector('#invitation-list button[data-join=secret]')",
+        &format!("document.querySelector({})", json!(invitation)),
     );
     assert_eq!(
-        bob.js("document.getElementById('invitation-list').textContent.includes('from alice')"),
-        json!(true)
+        bob.js("document.getElementById('invitation-list').textContent"),
+        json!("#secret from aliceJoin"),
+        "named, not by its id"
     );
-    bob.click("#invitation-list button[data-join=secret]");
-    wait_in_room(&bob, "secret");
+    bob.click(&invitation);
+    wait_in_room(&bob, &secret);
     wait_delivered(&bob, "before anyone came");
     assert_eq!(
         bob.js("document.getElementById('invitations').hidden"),
@@ -166,13 +168,17 @@ fn private_room_invitation_accepted() {
         json!("No public rooms yet. Create one above."),
     );
     carol.js("document.getElementById('room-dialog').close()");
-    carol.goto(&format!("{}#secret", server.url));
-    carol.wait_for(
-        "a refusal",
-        "[...document.querySelectorAll('.notice.error')].some(n =>
-            n.textContent.includes('There is no room #secret you can open'))",
-    );
-    wait_in_room(&carol, "lobby");
+    for guess in ["secret", secret.as_str()] {
+        carol.goto(&format!("{}#{guess}", server.url));
+        carol.wait_for(
+            "a refusal",
+            &format!(
+                "[...document.querySelectorAll('.notice.error')].some(n =>
+                    n.textContent.includes('There is no room #{guess} you can open'))"
+            ),
+        );
+        wait_in_room(&carol, "lobby");
+    }
     assert!(!page_knows(&carol, "before anyone came"));
 
     // With an invite link from alice, carol gets in.
@@ -182,19 +188,24 @@ fn private_room_invitation_accepted() {
         "document.getElementById('link-input').value",
     );
     let link = link.as_str().unwrap().to_owned();
-    assert!(link.contains("#join=secret:"), "{link}");
+    let encoded = secret.replace(':', "%3A");
+    assert!(link.contains(&format!("#join={encoded}:")), "{link}");
     alice.click("#link-copy");
     alice.wait_for(
         "the copy confirmed",
         "document.getElementById('link-status').textContent.startsWith('Copied')",
     );
     carol.goto(&link);
-    wait_in_room(&carol, "secret");
+    wait_in_room(&carol, &secret);
     wait_delivered(&carol, "thanks for the invite");
     assert_eq!(
         carol.js("location.hash"),
-        json!("#secret"),
+        json!(format!("#{secret}")),
         "the secret is gone from the address"
+    );
+    assert_eq!(
+        carol.js("document.getElementById('room-name').textContent"),
+        json!("secret")
     );
     assert_eq!(
         texts(&carol),
@@ -498,8 +509,8 @@ fn screenshots_of_rooms_desktop_and_phone_light_and_dark() {
         dave.recv_type("history").await;
         dave.send_json(json!({"type": "create_room", "room": "lan-party", "private": true}))
             .await;
-        dave.recv_type("room").await;
-        dave.send_json(json!({"type": "invite", "room": "lan-party", "username": "alice"}))
+        let party = dave.recv_type("room").await["room"].clone();
+        dave.send_json(json!({"type": "invite", "room": party, "username": "alice"}))
             .await;
         for n in 1..=4 {
             dave.send_json(json!({"type": "message", "message": format!("lobby {n}"), "cid": format!("d-{n}")}))
@@ -511,7 +522,7 @@ fn screenshots_of_rooms_desktop_and_phone_light_and_dark() {
     });
     alice.wait_for(
         "the invitation",
-        "document.querySelector('#invitation-list button[data-join=lan-party]')",
+        "document.querySelector('#invitation-list button[data-join^=\"p:\"]')",
     );
     alice.wait_eq(
         "two direct messages",

@@ -100,8 +100,11 @@ impl Drop for Server {
     }
 }
 
-pub fn lanchat_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_lanchat")
+/// The lanchat to start: this build's, or `LANCHAT_BENCH_BINARY` (another
+/// build, to compare two in one session).
+pub fn lanchat_binary() -> String {
+    std::env::var("LANCHAT_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lanchat").to_owned())
 }
 
 fn start_lanchat(logs: &Path, extra: &[String]) -> anyhow::Result<Server> {

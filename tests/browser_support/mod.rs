@@ -121,8 +121,9 @@ pub fn wait_in_room(page: &Page, room: &str) {
     );
 }
 
-/// Creates a room through the rooms dialog and waits to be in it.
-pub fn create_room(page: &Page, room: &str, private: bool) {
+/// Creates a room through the rooms dialog, waits to be in it, and returns
+/// its id: the name for a public room, the id the server gave a private one.
+pub fn create_room(page: &Page, room: &str, private: bool) -> String {
     page.click("#room-add");
     page.wait_for(
         "the rooms dialog",
@@ -133,11 +134,26 @@ pub fn create_room(page: &Page, room: &str, private: bool) {
         page.click("#create-private");
     }
     page.type_into("#create-name", ENTER);
-    wait_in_room(page, room);
+    page.wait_eq(
+        &format!("#{room} on screen"),
+        "document.getElementById('room-name').textContent",
+        json!(room),
+    );
     page.wait_for(
         "the rooms dialog to close",
         "!document.getElementById('room-dialog').open",
     );
+    let id = page.js("document.body.dataset.room");
+    let id = id.as_str().expect("the room's id").to_owned();
+    if private {
+        assert!(
+            id.starts_with("p:"),
+            "a private room has an id of its own: {id}"
+        );
+    } else {
+        assert_eq!(id, room);
+    }
+    id
 }
 
 /// Opens a room (or direct message) from the sidebar.
@@ -176,14 +192,45 @@ pub fn sidebar_rooms(page: &Page) -> Value {
 /// Whether the page has `text` anywhere: on screen, in the timelines it
 /// keeps of rooms not on screen, or in its storage.
 pub fn page_knows(page: &Page, text: &str) -> bool {
-    page.eval(
-        "const text = arguments[0];
-         return document.body.innerText.includes(text)
-             || JSON.stringify(localStorage).includes(text)
-             || [...state.rooms.values()].some(room => room.timeline.some(
-                    entry => entry.kind === 'message' && entry.frame.message.includes(text)));",
-        json!([text]),
-    ) == json!(true)
+    let expression = format!(
+        "(() => {{ const text = {text};
+             return document.body.innerText.includes(text)
+                 || JSON.stringify(localStorage).includes(text)
+                 || [...state.rooms.values()].some(room => room.timeline.some(
+                        entry => entry.kind === 'message' && entry.frame.message.includes(text))); }})()",
+        text = json!(text)
+    );
+    store_value(page, &expression) == json!(true)
+}
+
+/// Evaluates `expression` with the page's store in scope as `state` (the
+/// page is ES modules, so nothing of it is global: this imports the same
+/// module instance the page uses).
+pub fn store_value(page: &Page, expression: &str) -> Value {
+    page.eval_async(
+        &format!(
+            "const done = arguments[arguments.length - 1];
+             import('/state.js').then(({{ state }}) => done({expression}),
+                 error => done({{ error: String(error) }}));"
+        ),
+        json!([]),
+    )
+}
+
+/// Hands the page `frame` as if the server had sent it, and returns once
+/// the page has rendered it.
+pub fn feed_frame(page: &Page, frame: Value) {
+    let result = page.eval_async(
+        "const [frame, done] = arguments;
+         Promise.all([import('/connection.js'), import('/render/index.js')])
+             .then(([connection, render]) => {
+                 connection.receive(JSON.stringify(frame));
+                 return render.rendered();
+             })
+             .then(() => done(null), error => done(String(error)));",
+        json!([frame]),
+    );
+    assert_eq!(result, Value::Null, "feeding {frame} to the page");
 }
 
 /// Records Content-Security-Policy violations in `window.cspViolations`,
@@ -256,5 +303,61 @@ pub fn use_phone(page: &Page) {
     page.wait_for(
         "phone layout",
         "document.documentElement.clientWidth === 360",
+    );
+}
+
+/// Keeps every WebSocket the page opens in `window.sockets` (so a test can
+/// send on the live one), the close codes and reasons it saw in
+/// `window.closes`, the `rate_limited` refusals it got in
+/// `window.rateLimited`, and whether a refused ("failed") message ever
+/// showed in `window.sawFailed`, from the first byte of every page this
+/// browser opens.
+pub fn record_sockets(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "(() => {
+            window.sockets = [];
+            window.closes = [];
+            window.rateLimited = 0;
+            window.sawFailed = false;
+            const Native = window.WebSocket;
+            window.WebSocket = class extends Native {
+                constructor(...args) {
+                    super(...args);
+                    window.sockets.push(this);
+                    this.addEventListener('close', e => window.closes.push([e.code, e.reason]));
+                    this.addEventListener('message', e => {
+                        try {
+                            const frame = JSON.parse(e.data);
+                            if (frame.type === 'error' && frame.code === 'rate_limited') window.rateLimited += 1;
+                        } catch {}
+                    });
+                }
+            };
+            new MutationObserver(() => {
+                if (document.querySelector('.msg.failed')) window.sawFailed = true;
+            }).observe(document, { subtree: true, childList: true, attributes: true });
+        })();" }),
+    );
+}
+
+/// The texts of the messages in this browser's outbox, in localStorage
+/// (shared by its tabs), sorted.
+pub fn outbox_texts(page: &Page) -> Vec<String> {
+    let value = page.js(
+        "Object.keys(localStorage).filter(k => k.startsWith('lanchat.outbox.'))
+            .map(k => JSON.parse(localStorage.getItem(k)).text).sort()",
+    );
+    serde_json::from_value(value).expect("list of strings")
+}
+
+/// Presses "Retry now" whenever the page offers it, until it is connected:
+/// the server is back, and the test is not about the backoff.
+pub fn retry_now(page: &Page) {
+    page.wait_for(
+        "the page to reconnect, pressing Retry now",
+        "(() => { const retry = document.getElementById('retry-now');
+                  if (!retry.hidden) retry.click();
+                  return document.getElementById('conn-text').textContent === 'Connected'; })()",
     );
 }

@@ -134,6 +134,14 @@ impl Chrome {
         };
         // The window's size includes browser chrome; make the page 1280×800.
         page.set_viewport(1280, 800, false);
+        // Every uncaught error of every page this browser opens, so a test
+        // can tell a script that broke from one that is slow.
+        page.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "window.pageErrors = [];
+                addEventListener('error', e => window.pageErrors.push(String(e.message)));
+                addEventListener('unhandledrejection', e => window.pageErrors.push(String(e.reason)));" }),
+        );
         page
     }
 }
@@ -178,6 +186,21 @@ impl Page {
         )
     }
 
+    /// Runs `script` as an async function body: it ends by calling the last
+    /// of its `arguments` with the result (WebDriver's execute/async).
+    pub fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Closes the current tab; switch to another before the next command.
+    pub fn close_tab(&self) {
+        self.command("DELETE", "/window", None);
+    }
+
     /// Evaluates a JavaScript expression.
     pub fn js(&self, expression: &str) -> Value {
         self.eval(&format!("return ({expression});"), json!([]))
@@ -185,11 +208,17 @@ impl Page {
 
     /// Polls `expression` until it is truthy and returns its value. Panics
     /// with `what` and the last value seen if that takes longer than
-    /// `PAGE_WAIT`.
+    /// `PAGE_WAIT`, and at once if the page's script threw.
     pub fn wait_for(&self, what: &str, expression: &str) -> Value {
         let deadline = Instant::now() + PAGE_WAIT;
         loop {
             let value = self.js(expression);
+            let errors = self.js("window.pageErrors ?? []");
+            assert_eq!(
+                errors,
+                json!([]),
+                "the page's script threw while waiting for {what}"
+            );
             if truthy(&value) {
                 return value;
             }

@@ -1,0 +1,238 @@
+//! An accessibility audit of the page with axe-core (WCAG 2.1 A and AA, the
+//! colour contrast included), in real headless Chromium against the real
+//! server: the join screen, and the chat with messages, notices, a message
+//! being sent and a refused one, the people panel, the rooms drawer and a
+//! dialog, in light and dark, on a desktop and a phone.
+//!
+//! axe-core comes from npm, pinned in `tests/npm/package.json`: install it
+//! with `npm ci --prefix tests/npm`. Without it (or without Chromium) the
+//! audit prints a loud `SKIPPING` notice and passes; with
+//! `LANCHAT_REQUIRE_BROWSER=1` (as in CI) it fails instead.
+
+mod browser_support;
+mod common;
+mod webdriver;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use browser_support::*;
+use common::{Client, Server};
+use serde_json::{Value, json};
+use webdriver::{Chrome, ENTER, Page};
+
+/// The rule sets of WCAG 2.0 and 2.1, levels A and AA.
+const WCAG_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/// The join screen and the chat, each in light and dark, on a desktop and a
+/// phone, have no WCAG 2.1 A or AA violation.
+#[test]
+fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone() {
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let mut server = Server::start();
+    let rt = runtime();
+    let (mut bob, _carol) = rt.block_on(async {
+        let (mut bob, _, _) = Client::join(&server, "bob").await;
+        let (carol, _, _) = Client::join(&server, "carol").await;
+        bob.say("Morning! Anyone up for lunch at 12:30?", "b-1")
+            .await;
+        bob.recv_type("message").await;
+        (bob, carol)
+    });
+    let alice = chrome.open();
+    let mut violations = Vec::new();
+
+    alice.goto(&server.url);
+    alice.wait_for("the join form", "!document.getElementById('join').hidden");
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(&alice, &axe, &format!("join, {layout}, {scheme}")));
+        }
+    }
+
+    // The chat: messages both ways, notices, a refused message (too long for
+    // the server) and one still being sent.
+    use_desktop(&alice);
+    alice.type_into("#join-name", "alice");
+    alice.type_into("#join-name", ENTER);
+    wait_connected(&alice);
+    say(&alice, "Count me in. https://example.com/menu");
+    wait_delivered(&alice, "Count me in. https://example.com/menu");
+    // A message the server refused before a reload, as the outbox keeps it.
+    alice.js(
+        "localStorage.setItem('lanchat.outbox.refused-1', JSON.stringify({ cid: 'refused-1',
+            text: 'The whole menu, pasted twice…', createdAt: Date.now(), sentAs: 'alice',
+            room: 'lobby', status: 'failed',
+            reason: 'message too long: the limit is 4000 characters' }))",
+    );
+    alice.refresh();
+    wait_connected(&alice);
+    alice.wait_for(
+        "the refused message",
+        "document.querySelector('.msg.failed')",
+    );
+    rt.block_on(async {
+        let (_dave, _, _) = Client::join(&server, "dave").await;
+        bob.say("Great, I'll book a table for four.", "b-2").await;
+        bob.recv_type("message").await;
+    });
+    wait_delivered(&alice, "Great, I'll book a table for four.");
+    alice.wait_for(
+        "the notice that dave left",
+        "[...document.querySelectorAll('.notice')].some(n => n.textContent.startsWith('dave left'))",
+    );
+    // The audit finds what it looks for: a line of light grey on white.
+    alice.js(
+        "(() => { const p = document.createElement('p'); p.id = 'too-faint';
+                  p.textContent = 'too faint to read'; p.style.color = '#bbb';
+                  p.style.background = '#fff'; document.getElementById('chat').append(p); })()",
+    );
+    let found = audit(&alice, &axe, "a planted faint line");
+    assert!(
+        found
+            .iter()
+            .any(|line| line.contains("color-contrast") && line.contains("#too-faint")),
+        "axe-core missed a 1.9:1 line: {found:?}"
+    );
+    alice.js("document.getElementById('too-faint').remove()");
+
+    // The server goes away: the page says why, and what it will do, and a
+    // message written meanwhile waits in the outbox.
+    assert!(server.terminate().success());
+    alice.wait_for(
+        "the reason the connection ended",
+        "!document.getElementById('conn-banner').hidden",
+    );
+    say(&alice, "On my way");
+    alice.wait_for(
+        "a message being sent",
+        "document.querySelector('.msg.pending')",
+    );
+
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            alice.js("document.getElementById('messages').scrollTop = 1e9");
+            violations.extend(audit(&alice, &axe, &format!("chat, {layout}, {scheme}")));
+            if layout == "phone" {
+                alice.click("#people-toggle");
+                alice.wait_for(
+                    "the people drawer",
+                    "getComputedStyle(document.getElementById('people')).visibility === 'visible'",
+                );
+                violations.extend(audit(&alice, &axe, &format!("people drawer, {scheme}")));
+                alice.click("#people-close");
+                alice.click("#rooms-toggle");
+                alice.wait_for(
+                    "the rooms drawer",
+                    "getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'",
+                );
+                violations.extend(audit(&alice, &axe, &format!("rooms drawer, {scheme}")));
+            }
+            // On a phone the "+" is in the rooms drawer, open now.
+            alice.click("#room-add");
+            alice.wait_for(
+                "the rooms dialog",
+                "document.getElementById('room-dialog').open",
+            );
+            violations.extend(audit(
+                &alice,
+                &axe,
+                &format!("rooms dialog, {layout}, {scheme}"),
+            ));
+            alice.js("document.getElementById('room-dialog').close()");
+            if layout == "phone" {
+                alice.click("#sidebar-close");
+                alice.wait_for(
+                    "the rooms drawer closed",
+                    "getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'",
+                );
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "accessibility violations (WCAG 2.1 A/AA):\n{}",
+        violations.join("\n")
+    );
+}
+
+fn set_layout(page: &Page, layout: &str) {
+    if layout == "phone" {
+        use_phone(page);
+    } else {
+        use_desktop(page);
+    }
+}
+
+/// axe-core's browser build, or `None` after a loud notice when it is not
+/// installed (a failure with `LANCHAT_REQUIRE_BROWSER=1`).
+fn axe_source() -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/npm/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(err) => {
+            let message = format!(
+                "axe-core was not found at {} ({err}). Install it with \
+                 `npm ci --prefix tests/npm`.",
+                path.display()
+            );
+            if std::env::var("LANCHAT_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+                panic!("LANCHAT_REQUIRE_BROWSER=1: {message}");
+            }
+            let line = "=".repeat(72);
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n{line}\nSKIPPING the accessibility audit. {message}\n{line}"
+            );
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the page as it is (injected through WebDriver, which
+/// the page's CSP does not govern) and returns its violations, one readable
+/// line per element, each starting with `what`.
+fn audit(page: &Page, axe: &str, what: &str) -> Vec<String> {
+    if page.js("typeof window.axe") != json!("object") {
+        page.eval(axe, json!([]));
+    }
+    let result = page.eval_async(
+        "const [tags, done] = arguments;
+         axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+             .then(result => done(result.violations.map(v => ({
+                 id: v.id, impact: v.impact, help: v.help,
+                 nodes: v.nodes.map(n => ({ target: n.target.join(' '), summary: n.failureSummary })),
+             }))), error => done({ error: String(error) }));",
+        json!([WCAG_TAGS]),
+    );
+    let Value::Array(found) = result else {
+        panic!("axe-core did not run on {what}: {result}");
+    };
+    let mut lines = Vec::new();
+    for violation in &found {
+        for node in violation["nodes"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "{what}: {} ({}): {}\n    at {}\n    {}",
+                violation["id"].as_str().unwrap_or_default(),
+                violation["impact"].as_str().unwrap_or_default(),
+                violation["help"].as_str().unwrap_or_default(),
+                node["target"].as_str().unwrap_or_default(),
+                node["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace('\n', "\n    "),
+            ));
+        }
+    }
+    lines
+}

@@ -1,0 +1,347 @@
+// What the person does: enter a key or a name, write, rename, open rooms,
+// dialogs and drawers, invite. Each action changes the state (and sends a
+// frame when the server must know); focus moves once the page shows it.
+
+import { LOBBY, NAME_REFUSALS, ROOM_ERRORS, ROOM_NAME, TYPING_REFRESH_MS, checkName } from './protocol.js';
+import { changed, state } from './state.js';
+import { ACCESS_KEY, NAME_KEY, removeStorage, writeStorage } from './storage.js';
+import { checkAccess, clearRetry, connect, isReady, send } from './connection.js';
+import { queueMessage, spendToken } from './outbox.js';
+import { activeRoom } from './rooms.js';
+import { searchIfShown } from './people.js';
+import { navigate } from './navigation.js';
+import { els, isLoopback } from './dom.js';
+import { afterRender } from './render/index.js';
+
+const coarsePointer = window.matchMedia('(pointer: coarse)');
+
+/** Moves focus to `element` once the page shows it. @param {HTMLElement} element */
+function focusLater(element, select = false) {
+  afterRender(() => {
+    element.focus();
+    if (select && element instanceof HTMLInputElement) element.select();
+  });
+}
+
+/** On a keyboard, back to writing; a phone's keyboard stays down. */
+export function focusComposer() {
+  if (!coarsePointer.matches) focusLater(els.input);
+}
+
+/** Asks for the access key. @param {string} [error] */
+export function showKeyGate(error = '') {
+  state.screen = 'key';
+  state.forms.keyError = error;
+  changed('screen');
+  focusLater(els.keyInput);
+}
+
+/** @param {string} [error] */
+export function showJoin(error = '') {
+  state.screen = 'join';
+  state.forms.joinError = error;
+  changed('screen');
+  focusLater(els.joinName);
+}
+
+/** After the key (if any): straight in with a remembered name, else the join form. */
+export function enter() {
+  if (!state.name) {
+    showJoin();
+    return;
+  }
+  state.screen = 'app';
+  state.view.toEnd = true;
+  changed('screen');
+  focusComposer();
+  connect();
+}
+
+/** @param {string} key */
+export async function submitKey(key) {
+  if (key === '') {
+    showKeyGate('Please enter the access key.');
+    return;
+  }
+  const access = await checkAccess(key);
+  if (access === 'denied') {
+    showKeyGate('That key is not right. Check it with whoever started the chat, and try again.');
+    focusLater(els.keyInput, true);
+    return;
+  }
+  if (access === 'unknown') {
+    showKeyGate('The chat server cannot be reached right now. Try again in a moment.');
+    return;
+  }
+  state.key = key;
+  writeStorage(ACCESS_KEY, key);
+  els.keyInput.value = '';
+  state.connection = 'connecting';
+  state.attempt = 0;
+  enter();
+}
+
+/** @param {string} name @param {string} code a transfer code, or '' */
+export function submitJoin(name, code) {
+  const problem = checkName(name);
+  if (problem) {
+    showJoin(problem);
+    return;
+  }
+  state.code = code;
+  state.name = name;
+  writeStorage(NAME_KEY, name);
+  state.connection = 'connecting';
+  state.attempt = 0;
+  enter();
+}
+
+/**
+ * The server refused the name we connected with.
+ * @param {string} code one of NAME_REFUSALS
+ * @param {string} reason
+ */
+export function refuseName(code, reason) {
+  if (!NAME_REFUSALS.has(code)) return;
+  state.connection = 'refused';
+  clearRetry();
+  removeStorage(NAME_KEY);
+  els.joinName.value = state.name;
+  const name = state.name;
+  state.name = '';
+  state.code = '';
+  if (code === 'name_taken') {
+    els.joinCodeBox.open = true;
+    showJoin(`"${name}" belongs to someone else; pick another name. If it is yours, ` +
+      'move it here from your other device: there, choose "Use this name on another device" ' +
+      'and type the code below.');
+  } else if (code === 'invalid_code') {
+    els.joinCodeBox.open = true;
+    showJoin('That code is wrong or has expired. Ask your other device for a new one.');
+  } else {
+    showJoin(`That name does not work: ${reason}`);
+  }
+}
+
+/** @param {string} text */
+export function sendMessage(text) {
+  if (text.trim() === '' || [...text].length > state.limits.message_chars) return;
+  state.typingSentAt = 0;
+  state.view.toEnd = true;
+  queueMessage(text, activeRoom().name);
+}
+
+/** Tells the server we are typing (at most every 2 s) or that we stopped. @param {string} text */
+export function noteTyping(text) {
+  const typing = text.trim() !== '';
+  const now = Date.now();
+  const room = state.active;
+  if (typing && (now - state.typingSentAt >= TYPING_REFRESH_MS || room !== state.typingRoom) && isReady()) {
+    state.typingSentAt = now;
+    state.typingRoom = room;
+    send({ type: 'typing', active: true, room });
+  } else if (!typing && state.typingSentAt !== 0) {
+    state.typingSentAt = 0;
+    send({ type: 'typing', active: false, room: state.typingRoom });
+  }
+}
+
+/**
+ * Opens a drawer on narrow screens ('sidebar' or 'people'), or closes both
+ * (''). Focus goes into an opened drawer, and back to its button on closing.
+ * @param {'' | 'sidebar' | 'people'} which
+ */
+export function setDrawer(which) {
+  const was = state.drawer;
+  if (was === which) return;
+  state.drawer = which;
+  changed('drawer');
+  if (which === 'people') {
+    focusLater(els.peopleClose);
+    searchIfShown();
+  } else if (which === 'sidebar') {
+    focusLater(els.sidebarClose);
+  } else if (was === 'sidebar') {
+    focusLater(els.roomsToggle);
+  } else if (was === 'people') {
+    focusLater(els.peopleToggle);
+  }
+}
+
+export function openRoomDialog() {
+  state.forms.createError = '';
+  els.createForm.reset();
+  state.publicRooms = null;
+  send({ type: 'list_rooms' });
+  state.dialog = 'rooms';
+  els.roomDialog.showModal();
+  changed('dialog');
+  els.createName.focus();
+}
+
+export function openInviteDialog() {
+  Object.assign(state.forms, { inviteStatus: '', inviteError: false, link: '', linkStatus: '' });
+  els.inviteForm.reset();
+  state.dialog = 'invite';
+  els.inviteDialog.showModal();
+  changed('dialog');
+  els.inviteName.focus();
+}
+
+export function closeDialogs() {
+  if (els.roomDialog.open) els.roomDialog.close();
+  if (els.inviteDialog.open) els.inviteDialog.close();
+}
+
+/** A dialog closed (Escape, its button, a click beside it, or done). */
+export function dialogClosed() {
+  state.dialog = els.roomDialog.open ? 'rooms' : els.inviteDialog.open ? 'invite' : '';
+  // An answer that comes after the dialog closed goes to the timeline.
+  const kind = state.pendingAction ? state.pendingAction.kind : '';
+  if (['create', 'join', 'invite', 'link'].includes(kind)) state.pendingAction = null;
+  changed('dialog');
+}
+
+/** @param {string} name what the create field says @param {boolean} isPrivate */
+export function createRoom(name, isPrivate) {
+  const room = name.trim().replace(/^#/, '').toLowerCase();
+  if (!ROOM_NAME.test(room)) {
+    state.forms.createError = ROOM_ERRORS.invalid_room;
+    changed('form');
+    els.createName.focus();
+    return;
+  }
+  if (!isReady()) {
+    state.forms.createError = 'You are offline; try again once connected.';
+    changed('form');
+    return;
+  }
+  state.forms.createError = '';
+  state.pendingAction = { kind: 'create', room };
+  send({ type: 'create_room', room, private: isPrivate });
+  changed('form');
+}
+
+/** Joins a public room or an invitation, or opens one we are in. @param {string} room */
+export function joinRoom(room) {
+  if (state.rooms.has(room)) {
+    closeDialogs();
+    navigate(room);
+    return;
+  }
+  state.pendingAction = { kind: 'join', room };
+  send({ type: 'join_room', room });
+}
+
+export function leaveRoom() {
+  const room = activeRoom();
+  if (room.name === LOBBY || room.kind === 'dm' || !isReady()) return;
+  state.pendingAction = { kind: 'leave', room: room.name };
+  send({ type: 'leave_room', room: room.name });
+}
+
+/** @param {string} username */
+export function invite(username) {
+  const { forms } = state;
+  forms.inviteError = false;
+  if (username === '') {
+    forms.inviteStatus = 'Type the name of the person to invite.';
+  } else if (!isReady()) {
+    forms.inviteStatus = 'You are offline; try again once connected.';
+  } else {
+    const room = activeRoom().name;
+    state.pendingAction = { kind: 'invite', room, username };
+    send({ type: 'invite', room, username });
+    // The server answers only a refusal; no news is good news.
+    forms.inviteStatus = `Invited ${username}. They will see the invitation in their list of rooms.`;
+    els.inviteName.value = '';
+  }
+  changed('form');
+}
+
+export function makeLink() {
+  if (!isReady()) return;
+  const room = activeRoom().name;
+  state.pendingAction = { kind: 'link', room };
+  send({ type: 'invite_link', room });
+}
+
+/** Copies the invite link, with the clipboard API where the page may use it. */
+export async function copyLink() {
+  const link = state.forms.link;
+  let copied = false;
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(link);
+      copied = true;
+    } catch {
+      copied = false;
+    }
+  }
+  if (!copied) {
+    // Plain-http LAN pages have no clipboard API; the old way still works.
+    els.linkInput.focus();
+    els.linkInput.select();
+    copied = document.execCommand('copy');
+  }
+  let words = 'Select the link and copy it.';
+  if (copied && isLoopback(location.hostname)) {
+    words = `Copied. Before sending it, swap ${location.hostname} for the network address.`;
+  } else if (copied) {
+    words = 'Copied. Send it to the people you want in this room.';
+  }
+  state.forms.linkStatus = words;
+  changed('form');
+}
+
+/** @param {string} username */
+export function openDirect(username) {
+  const existing = [...state.rooms.values()].find((room) => room.kind === 'dm' && room.peer === username);
+  setDrawer('');
+  if (existing) {
+    navigate(existing.name);
+    return;
+  }
+  if (!isReady()) return;
+  state.pendingAction = { kind: 'dm', username };
+  send({ type: 'dm', username });
+}
+
+export function openRename() {
+  state.forms.renameOpen = true;
+  state.forms.renameError = '';
+  els.renameInput.value = state.me || state.name;
+  changed('form');
+  focusLater(els.renameInput, true);
+}
+
+export function closeRename() {
+  state.forms.renameOpen = false;
+  state.forms.renameError = '';
+  changed('form');
+  focusLater(els.renameOpen);
+}
+
+/** @param {string} name */
+export function submitRename(name) {
+  const problem = checkName(name) ||
+    (name !== state.me && !isReady() ? 'You are offline; try again once connected.' : '');
+  if (problem) {
+    state.forms.renameError = problem;
+    changed('form');
+    focusLater(els.renameInput);
+    return;
+  }
+  if (name === state.me) {
+    closeRename();
+    return;
+  }
+  // A rename counts against the same per-user rate as messages.
+  spendToken();
+  state.renamePending = true;
+  send({ type: 'rename', username: name });
+}
+
+export function askTransferCode() {
+  if (isReady()) send({ type: 'transfer_code' });
+}

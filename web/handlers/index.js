@@ -1,0 +1,30 @@
+// One handler per server frame, by `type`, one file each (as thelounge's
+// client/js/socket-events/). Each changes the state and calls `changed()`;
+// none touches the page: the renderers do that.
+
+import { welcome } from './welcome.js';
+import { history } from './history.js';
+import { message } from './message.js';
+import { join } from './join.js';
+import { leave } from './leave.js';
+import { presence } from './presence.js';
+import { rename } from './rename.js';
+import { typing } from './typing.js';
+import { room } from './room.js';
+import { room_left } from './room_left.js';
+import { invited } from './invited.js';
+import { invite_link } from './invite_link.js';
+import { read } from './read.js';
+import { room_list } from './room_list.js';
+import { roster } from './roster.js';
+import { online } from './online.js';
+import { who } from './who.js';
+import { transfer_code } from './transfer_code.js';
+import { pong } from './pong.js';
+import { error } from './error.js';
+
+/** @type {Record<string, (frame: any) => void>} */
+export const handlers = {
+  welcome, history, message, join, leave, presence, rename, typing, room, room_left,
+  invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
+};

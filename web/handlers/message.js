@@ -1,0 +1,33 @@
+// `message`: a stored message, live. Ours settles the outbox entry it
+// acknowledges; others' are counted while unseen and read out.
+
+import { changed, state, announce } from '../state.js';
+import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
+import { settleOutbox } from '../outbox.js';
+import { isOwnName } from '../dom.js';
+
+/** @param {import('../protocol.js').MessageFrame} frame */
+export function message(frame) {
+  const room = roomFor(frame.room);
+  const active = room.name === state.active;
+  const own = isOwnName(frame.username);
+  const settled = settleOutbox(frame);
+  const fresh = !room.seqs.has(frame.seq) && frame.seq > room.readSent;
+  room.seq = Math.max(room.seq, frame.seq);
+  // A room not loaded yet gets its latest page when opened.
+  if (room.loaded || room.request !== '') addMessage(room, frame);
+  if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
+  if (settled && room.lastRead >= frame.seq - 1) {
+    // Our own message, with nothing unread before it: it is read.
+    markRead(room, frame.seq);
+  }
+  if (active && own) state.view.toEnd = true;
+  if (fresh && !own) {
+    if (active) announce(`${frame.username}: ${frame.message}`);
+    else if (room.kind === 'dm') announce(`${frame.username}, privately: ${frame.message}`);
+    if (document.hidden) state.unread += 1;
+    if (active && !state.view.atBottom) state.newBelow += 1;
+  }
+  changed('message');
+  markReadIfSeen();
+}

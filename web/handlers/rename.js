@@ -1,0 +1,38 @@
+// `rename`: someone changed their name, perhaps us (then the token moves too).
+
+import { LOBBY } from '../protocol.js';
+import { changed, state } from '../state.js';
+import { NAME_KEY, moveToken, writeStorage } from '../storage.js';
+import { addNotice, lobbyRoom, stopTypingOf } from '../rooms.js';
+
+/** @param {import('../protocol.js').RenameFrame} frame */
+export function rename(frame) {
+  const { from, to } = frame;
+  const swap = (name) => (name === from ? to : name);
+  state.users = state.users.map(swap);
+  state.who.results = state.who.results.map(swap);
+  for (const room of state.rooms.values()) {
+    room.members = room.members.map(swap);
+    if (room.peer === from) room.peer = to;
+    stopTypingOf(room, from);
+  }
+  if (from === state.me) {
+    moveToken(from, to);
+    state.me = to;
+    state.myNames.add(to);
+    state.name = to;
+    writeStorage(NAME_KEY, to);
+    state.renamePending = false;
+    state.forms.renameOpen = false;
+    state.forms.renameError = '';
+    state.forms.move = null;
+    addNotice(lobbyRoom(), `You are now ${to}`, frame.timestamp, 'rename');
+  } else {
+    for (const room of state.rooms.values()) {
+      if (room.name === LOBBY || room.members.includes(to)) {
+        addNotice(room, `${from} is now ${to}`, frame.timestamp, 'rename');
+      }
+    }
+  }
+  changed('rename');
+}

@@ -1,0 +1,362 @@
+// The outbox: messages written here that the server has not stored yet.
+//
+// One outbox per browser, shared by its tabs: each message is its own
+// localStorage key (`lanchat.outbox.<cid>`), so no tab can overwrite
+// another's, every tab shows them (the `storage` event tells of changes),
+// and one a tab left behind is sent by whichever tab is open next.
+//
+// One tab sends at a time, the holder of a lease in localStorage (the Web
+// Locks API would do, but exists only on https pages, and a LAN page is
+// usually plain http). The sender paces itself to the server's limits from
+// `welcome` with a token bucket like the server's, keeps one message in
+// flight so they are stored in order, and treats `rate_limited` and
+// `unavailable` as "later": the same cid goes again after the wait. Only a
+// real refusal marks a message failed, with Retry and Discard.
+
+import { LOBBY, REFUSED_FOR_NOW } from './protocol.js';
+import { changed, state } from './state.js';
+import { readStorage, removeStorage, storageKeys, writeStorage } from './storage.js';
+import { dropConnection, isReady, send } from './connection.js';
+
+/** @typedef {import('./state.js').OutboxEntry} OutboxEntry */
+
+const ENTRY_PREFIX = 'lanchat.outbox.';
+/** Where one list of every message used to be kept; read once and moved. */
+const OLD_OUTBOX_KEY = 'lanchat.outbox';
+/** Who sends: `{tab, until}`. */
+const LEASE_KEY = 'lanchat.sender';
+/** A lease not renewed for this long is free (its tab closed or slept). */
+const LEASE_MS = 5000;
+const LEASE_RENEW_MS = 1000;
+/**
+ * A sent message not echoed by then means the connection is dead without
+ * having closed (a server that vanished from the network, a laptop that
+ * slept): drop it and reconnect. Re-sending with the same cid is safe.
+ */
+const ACK_TIMEOUT_MS = 10000;
+/**
+ * Waiting for a token, wait this much longer: the server counts from when
+ * each message arrives, and a message that took longer on the way than the
+ * next one leaves its bucket a little behind ours.
+ */
+const PACE_MARGIN_MS = 100;
+/** `unavailable` (the server cannot save, say a full disk) says no wait; try again after this. */
+const UNAVAILABLE_RETRY_MS = 2000;
+
+/** This tab, for the lease. */
+const tab = Math.random().toString(36).slice(2);
+
+/**
+ * The token bucket that mirrors the server's per-user one: `rate` tokens a
+ * second up to `burst`; a message takes one.
+ */
+const bucket = { tokens: 0, updated: 0 };
+/** The cid on its way, waiting for its echo or its refusal. */
+let inFlight = '';
+let sentAt = 0;
+/** Nothing goes out before this (after `rate_limited`). */
+let pausedUntil = 0;
+/** @type {number | undefined} */
+let pumpTimer;
+/** @type {number | undefined} */
+let ackTimer;
+
+/** Reads every tab's messages, moving any from the old single key first. */
+export function loadOutbox() {
+  migrateOldOutbox();
+  state.outbox = [];
+  for (const key of storageKeys(ENTRY_PREFIX)) {
+    const entry = parseEntry(readStorage(key));
+    if (entry) state.outbox.push(entry);
+  }
+  sortOutbox();
+  changed('outbox');
+}
+
+function migrateOldOutbox() {
+  const old = readStorage(OLD_OUTBOX_KEY);
+  if (old === null) return;
+  let entries = [];
+  try {
+    entries = JSON.parse(old);
+  } catch {
+    entries = [];
+  }
+  for (const raw of Array.isArray(entries) ? entries : []) {
+    const entry = parseEntry(JSON.stringify(raw));
+    // Another tab may have moved it already, or even sent it: keep theirs.
+    if (entry && readStorage(ENTRY_PREFIX + entry.cid) === null) saveEntry(entry);
+  }
+  removeStorage(OLD_OUTBOX_KEY);
+}
+
+/** @param {string | null} text @returns {OutboxEntry | null} */
+function parseEntry(text) {
+  if (text === null) return null;
+  try {
+    const entry = JSON.parse(text);
+    if (!entry || typeof entry.cid !== 'string' || typeof entry.text !== 'string') return null;
+    return {
+      cid: entry.cid,
+      text: entry.text,
+      createdAt: Number(entry.createdAt) || 0,
+      sentAs: String(entry.sentAs || ''),
+      room: typeof entry.room === 'string' && entry.room ? entry.room : LOBBY,
+      status: entry.status === 'failed' ? 'failed' : 'pending',
+      ...(typeof entry.reason === 'string' ? { reason: entry.reason } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** @param {OutboxEntry} entry */
+function saveEntry(entry) {
+  writeStorage(ENTRY_PREFIX + entry.cid, JSON.stringify(entry));
+}
+
+function sortOutbox() {
+  state.outbox.sort((a, b) => a.createdAt - b.createdAt || (a.cid < b.cid ? -1 : 1));
+}
+
+/**
+ * Another tab changed the outbox or the lease (`storage` events come only
+ * from other tabs).
+ * @param {StorageEvent} event
+ */
+export function onStorage(event) {
+  if (event.key === null) {
+    loadOutbox();
+  } else if (event.key === LEASE_KEY) {
+    pump();
+  } else if (event.key.startsWith(ENTRY_PREFIX)) {
+    const cid = event.key.slice(ENTRY_PREFIX.length);
+    const entry = parseEntry(event.newValue);
+    state.outbox = state.outbox.filter((item) => item.cid !== cid);
+    if (entry) state.outbox.push(entry);
+    sortOutbox();
+    if (!entry && cid === inFlight) inFlight = '';
+    changed('outbox');
+    pump();
+  }
+}
+
+/**
+ * Queues a message for the room on screen and sends it when it may go.
+ * @param {string} text
+ * @param {string} room
+ */
+export function queueMessage(text, room) {
+  /** @type {OutboxEntry} */
+  const entry = {
+    cid: newCid(),
+    text,
+    createdAt: Date.now(),
+    sentAs: state.me || state.name,
+    room,
+    status: 'pending',
+  };
+  state.outbox.push(entry);
+  saveEntry(entry);
+  changed('outbox');
+  pump();
+}
+
+/**
+ * Drops the outbox entry a stored message acknowledges, in every tab.
+ * @param {import('./protocol.js').MessageFrame} frame
+ * @returns {boolean} whether it was one of ours from this browser
+ */
+export function settleOutbox(frame) {
+  if (!frame.cid) return false;
+  const index = state.outbox.findIndex((entry) => entry.cid === frame.cid &&
+    (frame.username === entry.sentAs || state.myNames.has(frame.username)));
+  if (index === -1) return false;
+  state.outbox.splice(index, 1);
+  removeStorage(ENTRY_PREFIX + frame.cid);
+  if (frame.cid === inFlight) inFlight = '';
+  changed('outbox');
+  pump();
+  return true;
+}
+
+/**
+ * A refusal of one of our messages. "Later" refusals pause the queue for
+ * the wait the server names and send the same cid again; others mark it
+ * failed, in every tab.
+ * @param {import('./protocol.js').ErrorFrame} frame
+ * @returns {boolean} whether the cid was ours
+ */
+export function refuseOutbox(frame) {
+  const entry = state.outbox.find((item) => item.cid === frame.cid);
+  if (!entry) return false;
+  if (frame.cid === inFlight) inFlight = '';
+  if (REFUSED_FOR_NOW.has(frame.code)) {
+    const wait = frame.code === 'rate_limited' ? frame.retry_after_ms ?? 1000 : UNAVAILABLE_RETRY_MS;
+    pausedUntil = Math.max(pausedUntil, Date.now() + wait);
+    // The server's bucket is empty; ours refills from here, as its does.
+    bucket.tokens = 0;
+    bucket.updated = Date.now();
+  } else {
+    entry.status = 'failed';
+    entry.reason = frame.message;
+    saveEntry(entry);
+    changed('outbox');
+  }
+  pump();
+  return true;
+}
+
+/** @param {string} cid */
+export function retryEntry(cid) {
+  const entry = state.outbox.find((item) => item.cid === cid);
+  if (!entry) return;
+  entry.status = 'pending';
+  delete entry.reason;
+  saveEntry(entry);
+  changed('outbox');
+  pump();
+}
+
+/** @param {string} cid */
+export function discardEntry(cid) {
+  state.outbox = state.outbox.filter((item) => item.cid !== cid);
+  removeStorage(ENTRY_PREFIX + cid);
+  if (cid === inFlight) inFlight = '';
+  changed('outbox');
+  pump();
+}
+
+/** What waited to go to a room we left cannot go anymore. @param {string} room */
+export function dropRoomOutbox(room) {
+  for (const entry of state.outbox.filter((item) => item.room === room)) discardEntry(entry.cid);
+}
+
+/**
+ * Welcomed: the bucket starts as the server's does for a fresh user, and
+ * this tab may take the lease and send.
+ */
+export function outboxConnected() {
+  const { burst } = state.limits;
+  bucket.tokens = burst;
+  bucket.updated = Date.now();
+  pausedUntil = 0;
+  inFlight = '';
+  pump();
+}
+
+/** The connection ended: what was in flight goes again on the next one. */
+export function outboxDisconnected() {
+  inFlight = '';
+  clearTimeout(pumpTimer);
+  clearTimeout(ackTimer);
+  ackTimer = undefined;
+  releaseLease();
+}
+
+/** Whether a token is there now; if not, how many ms until one is. */
+function tokenWait(now) {
+  const { rate, burst } = state.limits;
+  if (rate <= 0) return 0;
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updated) / 1000) * rate);
+  bucket.updated = now;
+  return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate) * 1000) + PACE_MARGIN_MS;
+}
+
+/**
+ * Takes a token for a frame the server counts like a message (a rename).
+ * @returns {boolean} whether one was there
+ */
+export function spendToken() {
+  if (tokenWait(Date.now()) > 0) return false;
+  if (state.limits.rate > 0) bucket.tokens -= 1;
+  return true;
+}
+
+/** Sends the next message if this tab is the sender, nothing is in flight, and the pace allows. */
+export function pump() {
+  clearTimeout(pumpTimer);
+  pumpTimer = undefined;
+  if (!isReady() || inFlight || !holdLease()) return;
+  const entry = state.outbox.find((item) => item.status === 'pending');
+  if (!entry) return;
+  const now = Date.now();
+  const wait = Math.max(pausedUntil - now, tokenWait(now));
+  if (wait > 0) {
+    pumpTimer = setTimeout(pump, wait);
+    return;
+  }
+  if (state.limits.rate > 0) bucket.tokens -= 1;
+  /** @type {{type: string, message: string, cid: string, room?: string}} */
+  const frame = { type: 'message', message: entry.text, cid: entry.cid };
+  if (entry.room !== LOBBY) frame.room = entry.room;
+  if (new TextEncoder().encode(JSON.stringify(frame)).length > state.limits.frame_bytes) {
+    // The server would close the connection over it (1009).
+    refuseOutbox({ type: 'error', code: 'too_long', cid: entry.cid, message: 'too big for this server' });
+    return;
+  }
+  inFlight = entry.cid;
+  sentAt = now;
+  send(frame);
+  if (ackTimer === undefined) ackTimer = setTimeout(checkAck, ACK_TIMEOUT_MS);
+}
+
+/** Reconnects if the message in flight is overdue. */
+function checkAck() {
+  ackTimer = undefined;
+  if (!inFlight) return;
+  const overdue = Date.now() - sentAt;
+  if (overdue >= ACK_TIMEOUT_MS) dropConnection('The server stopped answering.');
+  else ackTimer = setTimeout(checkAck, ACK_TIMEOUT_MS - overdue);
+}
+
+/**
+ * Takes or renews the lease if it is free, expired or ours. Without
+ * storage every tab is on its own, so it sends.
+ * @returns {boolean} whether this tab is the sender
+ */
+function holdLease() {
+  const now = Date.now();
+  const lease = readLease();
+  if (lease && lease.tab !== tab && lease.until > now) return false;
+  if (!writeStorage(LEASE_KEY, JSON.stringify({ tab, until: now + LEASE_MS }))) return true;
+  // Two tabs may have written at once: the last one wins.
+  return readLease()?.tab === tab;
+}
+
+/** @returns {{tab: string, until: number} | null} */
+function readLease() {
+  try {
+    const lease = JSON.parse(readStorage(LEASE_KEY) || 'null');
+    return lease && typeof lease.tab === 'string' && typeof lease.until === 'number' ? lease : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Lets another tab send (this one closed, or lost its connection). */
+export function releaseLease() {
+  if (readLease()?.tab === tab) removeStorage(LEASE_KEY);
+}
+
+/** Keeps the lease while connected, and takes it when its holder went quiet. */
+export function startLeaseTimer() {
+  setInterval(() => {
+    if (isReady()) {
+      if (!inFlight && pumpTimer === undefined) pump();
+      else if (readLease()?.tab === tab) holdLease();
+    }
+  }, LEASE_RENEW_MS);
+}
+
+/**
+ * A random UUID. `crypto.randomUUID` exists only on secure (https) pages, and
+ * a LAN page is usually plain http, so build it from `getRandomValues`.
+ */
+function newCid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,139 @@
+// The protocol as the page sees it: the frames (see the README's "Protocol"
+// section), the limits a server announces, and plain words for its error and
+// close codes. No state, no I/O.
+
+/**
+ * @typedef {object} MessageFrame
+ * @property {'message'} type
+ * @property {string} id
+ * @property {number} seq       increases strictly within the room
+ * @property {string} room
+ * @property {string} username
+ * @property {string} message
+ * @property {number} timestamp milliseconds since the epoch, from the server
+ * @property {string} [cid]     the sender's id for this message
+ *
+ * A room's `room` is its id, which every frame about it carries: a public
+ * room's name, `p:` and hex for a private room, `dm:` and hex for a direct
+ * message. `name` is what to call it.
+ * @typedef {object} RoomSummary
+ * @property {string} room
+ * @property {string} name
+ * @property {'public' | 'private' | 'dm'} kind
+ * @property {number} seq        the room's latest seq
+ * @property {number} last_read
+ * @property {number} unread
+ * @property {string[]} members  empty for the lobby
+ * @property {string[]} online   the members online when it was sent
+ * @property {string} [peer]     the other person of a direct message
+ *
+ * What the server allows: `rate` messages (and renames) per second per user
+ * after a `burst` (`rate` 0: no limit), and the largest message and frame.
+ * @typedef {{rate: number, burst: number, message_chars: number, frame_bytes: number}} Limits
+ *
+ * `users` is everyone online while `complete`; past the server's roster
+ * limit it is only this user and the people who share a room or a direct
+ * message with them, and `online` counts everyone. `rooms` and
+ * `invitations` are left out when empty (always, for a name nobody owns).
+ * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: {room: string, name: string}[], limits: Limits}} WelcomeFrame
+ * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
+ * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
+ * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
+ * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
+ * @typedef {{type: 'typing', room: string, username: string, active: boolean}} TypingFrame
+ * @typedef {{type: 'error', code: string, message: string, cid?: string, room?: string, retry_after_ms?: number}} ErrorFrame
+ * @typedef {{type: 'roster', complete: boolean, online: number, users?: string[]}} RosterFrame
+ * @typedef {{type: 'online', online: number, timestamp: number}} OnlineFrame
+ * @typedef {{type: 'who', prefix: string, users: string[], online: number}} WhoFrame
+ * @typedef {RoomSummary & {type: 'room'}} RoomFrame
+ * @typedef {{type: 'room_left', room: string}} RoomLeftFrame
+ * @typedef {{type: 'invited', room: string, name: string, by: string}} InvitedFrame
+ * @typedef {{type: 'invite_link', room: string, secret: string}} InviteLinkFrame
+ * @typedef {{type: 'read', room: string, seq: number, unread: number}} ReadFrame
+ * @typedef {{type: 'room_list', rooms: {room: string, members: number}[]}} RoomListFrame
+ * @typedef {{type: 'transfer_code', code: string, expires: number}} TransferCodeFrame
+ */
+
+export const LOBBY = 'lobby';
+export const MAX_NAME_CHARS = 32;
+export const ROOM_NAME = /^[a-z0-9_-]{1,24}$/;
+/** Messages asked for per page of history. */
+export const PAGE_SIZE = 50;
+/** The server answers a search with at most this many names. */
+export const WHO_LIMIT = 50;
+/** The longest name prefix the server searches for, in characters. */
+export const WHO_PREFIX_MAX = 32;
+/** The server ends typing after 5 s; it passes a refresh on at most every 2 s. */
+export const TYPING_REFRESH_MS = 2000;
+
+/** What the page assumes until a `welcome` says otherwise: the server's defaults. */
+export const DEFAULT_LIMITS = Object.freeze({ rate: 5, burst: 10, message_chars: 4000, frame_bytes: 65536 });
+
+/**
+ * Refusals that mean "later, not never": the page sends the message again
+ * by itself, with the same cid. Anything else is a real refusal.
+ */
+export const REFUSED_FOR_NOW = new Set(['rate_limited', 'unavailable']);
+
+/** Refusals on connecting, after which the server closes with 1008. */
+export const NAME_REFUSALS = new Set(['name_taken', 'invalid_code', 'invalid_username']);
+
+/** Plain words for the server's room refusals, by error code. */
+export const ROOM_ERRORS = {
+  not_claimed: 'Rooms need a name you own. Reload the page to claim yours.',
+  invalid_room: 'Room names are 1 to 24 lowercase letters, digits, "-" or "_".',
+  room_exists: 'A room with that name already exists. Pick another name, or join it.',
+};
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+
+/**
+ * What is wrong with a name, by the server's rules, or '' when nothing is.
+ * @param {string} name
+ */
+export function checkName(name) {
+  const length = [...name].length;
+  if (length === 0) return 'Please enter a name.';
+  if (length > MAX_NAME_CHARS) return `Names can be at most ${MAX_NAME_CHARS} characters.`;
+  if (CONTROL_CHARS.test(name)) return 'Names cannot contain invisible or control characters.';
+  if (name.toLowerCase() === 'system') return '"system" is reserved; please pick another name.';
+  return '';
+}
+
+/**
+ * Why a connection closed, in plain words, and whether the server closed it
+ * for breaking a rule (1008), after which the page waits longer.
+ * @param {number} code the WebSocket close code (1006: no close frame)
+ * @param {string} reason the server's reason, if it sent one
+ * @returns {{code: number, words: string, policy: boolean}}
+ */
+export function describeClose(code, reason) {
+  const because = reason ? `: ${reason}` : '';
+  let words = 'The connection to the server was lost.';
+  switch (code) {
+    case 1000:
+      words = `The server closed the connection${because}.`;
+      break;
+    case 1001:
+      words = reason === 'idle timeout'
+        ? 'The server closed the connection because it heard nothing from this page for too long.'
+        : 'The server is restarting or shutting down.';
+      break;
+    case 1002:
+    case 1007:
+      words = `The connection broke${because}.`;
+      break;
+    case 1008:
+      words = `The server closed the connection${because || ': this page broke one of its rules'}.`;
+      break;
+    case 1009:
+      words = 'The server closed the connection: a message was too big for it.';
+      break;
+    case 1011:
+      words = `The server ran into a problem${because}.`;
+      break;
+    default:
+      break;
+  }
+  return { code, words, policy: code === 1008 };
+}

@@ -1,0 +1,118 @@
+// The people panel: who is online (in the lobby everyone, or past the roster
+// limit whom the search found; in a room its members, online first), then
+// "You are …" with renaming and moving the name to another device.
+
+import { LOBBY, WHO_LIMIT } from '../protocol.js';
+import { state } from '../state.js';
+import { activeRoom } from '../rooms.js';
+import { onlineCount, searchPrefix, searchResults } from '../people.js';
+import { els, hiddenText, initial, nameHue, renderList, setText, svgIcon, timeFormat } from '../dom.js';
+
+export function renderPeople() {
+  const room = activeRoom();
+  const online = new Set(state.users);
+  const everyone = room.name === LOBBY;
+  const searching = everyone && !state.complete;
+  const names = everyone ? [...state.users] : room.members.slice();
+  if (!everyone && state.me && !names.includes(state.me)) names.push(state.me);
+  const order = (a, b) => {
+    if (a === state.me) return -1;
+    if (b === state.me) return 1;
+    return a.localeCompare(b);
+  };
+  let here = names.filter((name) => everyone || online.has(name)).sort(order);
+  const away = everyone ? [] : names.filter((name) => !online.has(name)).sort(order);
+  if (searching) here = searchResults();
+  // Keyed by how the row looks, so an unchanged row (and its focus) stays.
+  const mode = (name) => (name === state.me ? 'me' : state.claimed ? 'dm' : 'plain');
+  const keys = (list) => list.map((name) => `${mode(name)}:${name}`);
+  const person = (isOnline) => (key) => personItem(key.slice(key.indexOf(':') + 1), isOnline);
+  renderList(els.peopleList, keys(here), person(true));
+  renderList(els.offlineList, keys(away), person(false));
+  els.offlineBox.hidden = away.length === 0;
+  setText(els.peopleHeading, everyone ? 'Online' : 'Online here');
+  const count = (everyone ? onlineCount() : here.length).toLocaleString();
+  setText(els.peopleCount, count);
+  setText(els.peopleToggleCount, count);
+  renderSearch(searching, here.length);
+  renderMe();
+}
+
+/**
+ * The search field and what it found, past the roster limit.
+ * @param {boolean} searching
+ * @param {number} shown names listed
+ */
+function renderSearch(searching, shown) {
+  els.peopleSearch.hidden = !searching;
+  if (els.peopleSearchInput.value !== state.who.query) els.peopleSearchInput.value = state.who.query;
+  let status = '';
+  if (searching) {
+    const prefix = searchPrefix();
+    const answered = state.who.prefix !== null &&
+      state.who.prefix.toLowerCase() === prefix.toLowerCase();
+    if (shown === 0 && !answered) status = 'Searching…';
+    else if (shown === 0 && prefix) status = `No one online matches "${prefix}".`;
+    else if (shown === 0) status = 'No one else is online.';
+    else if (answered && state.who.results.length >= WHO_LIMIT) {
+      status = `Showing the first ${WHO_LIMIT}. Type more of the name to narrow it down.`;
+    }
+    setText(els.peopleSearchHint, `${onlineCount().toLocaleString()} online: too many to list. ` +
+      'Type the start of a name.');
+  }
+  // A live region: it stays in the page, empty when there is nothing to say.
+  setText(els.peopleSearchStatus, status);
+}
+
+/** "You are …", the rename form and the transfer code. */
+function renderMe() {
+  const { forms } = state;
+  setText(els.meName, state.me || state.name);
+  els.renameForm.hidden = !forms.renameOpen;
+  els.renameOpen.hidden = forms.renameOpen;
+  setText(els.renameError, forms.renameError);
+  if (forms.renameError) els.renameInput.setAttribute('aria-invalid', 'true');
+  else els.renameInput.removeAttribute('aria-invalid');
+  els.moveBox.hidden = forms.move === null;
+  setText(els.moveCode, forms.move ? forms.move.code : '');
+  setText(els.moveExpiry, forms.move
+    ? `Valid once, until ${timeFormat.format(new Date(forms.move.expires))}.` : '');
+}
+
+/** @param {string} user @param {boolean} online */
+function personItem(user, online) {
+  const item = document.createElement('li');
+  item.style.setProperty('--hue', String(nameHue(user)));
+  const avatar = document.createElement('span');
+  avatar.className = 'avatar';
+  avatar.classList.toggle('offline', !online);
+  avatar.setAttribute('aria-hidden', 'true');
+  avatar.textContent = initial(user);
+  const name = document.createElement('span');
+  name.className = 'person';
+  name.textContent = user;
+  if (user === state.me || !state.claimed) {
+    item.append(avatar, name);
+    if (user === state.me) {
+      const you = document.createElement('span');
+      you.className = 'you';
+      you.textContent = '(you)';
+      item.append(' ', you);
+    }
+    return item;
+  }
+  // Anyone else: a button that opens a direct message.
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'person-button';
+  button.dataset.dm = user;
+  button.title = `Write to ${user} privately`;
+  button.append(avatar, name, hiddenText(': send a direct message'));
+  const hint = document.createElement('span');
+  hint.className = 'dm-hint';
+  hint.setAttribute('aria-hidden', 'true');
+  hint.append(svgIcon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2Z'));
+  button.append(hint);
+  item.append(button);
+  return item;
+}

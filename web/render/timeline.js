@@ -1,0 +1,279 @@
+// The room on screen: its messages and notices with day separators, what
+// waits in the outbox ("sending…", or refused with Retry and Discard), the
+// top edge ("Load older messages" or the beginning), who is typing, and the
+// "new messages" pill. It keeps the view where the reader left it: at the
+// end while they are there, else still on the same row as rows come and go.
+
+import { LOBBY } from '../protocol.js';
+import { state } from '../state.js';
+import { activeRoom, roomLabel } from '../rooms.js';
+import {
+  appendLinkified, dayKey, dayLabel, els, isOwnName, nameHue, setText, timeElement,
+} from '../dom.js';
+
+/** Within this many pixels of the end counts as being at it. */
+const NEAR_BOTTOM_PX = 48;
+/** Consecutive messages from one sender this close together share a header. */
+const GROUP_GAP_MS = 5 * 60 * 1000;
+
+/** Rendered rows of the room on screen, by entry key. @type {Map<string, HTMLElement>} */
+const rows = new Map();
+
+/** Whether the view shows the end of the timeline. */
+export function viewAtBottom() {
+  const view = els.messages;
+  return view.scrollHeight - view.scrollTop - view.clientHeight <= NEAR_BOTTOM_PX;
+}
+
+export function renderTimeline() {
+  const room = activeRoom();
+  const view = els.messages;
+  const list = els.timeline;
+  const switched = list.dataset.room !== room.name;
+  // Where the reader is, before anything moves.
+  const stick = switched ? room.atBottom : state.view.toEnd || viewAtBottom();
+  const anchor = switched || stick ? null : firstVisibleRow();
+  const anchorBottom = anchor ? anchor.getBoundingClientRect().bottom : 0;
+  if (switched) {
+    // Another room: nothing to reuse.
+    list.dataset.room = room.name;
+    list.replaceChildren();
+    rows.clear();
+  }
+  renderRows(room);
+  renderHistoryEdge(room);
+  if (stick) {
+    view.scrollTop = view.scrollHeight;
+  } else if (switched) {
+    view.scrollTop = room.scrollTop;
+  } else if (anchor && anchor.isConnected) {
+    // Rows came above (an older page) or changed: keep the anchor still.
+    // Only when it moved, so a smooth scroll under way goes on.
+    const moved = anchor.getBoundingClientRect().bottom - anchorBottom;
+    if (Math.abs(moved) >= 1) view.scrollTop += moved;
+  }
+  state.view.toEnd = false;
+  state.view.atBottom = viewAtBottom();
+  if (state.screen === 'app') {
+    room.atBottom = state.view.atBottom;
+    room.scrollTop = view.scrollTop;
+  }
+  renderTyping(room);
+  renderPill();
+}
+
+/** The first message or notice at least partly in view. */
+function firstVisibleRow() {
+  const top = els.messages.getBoundingClientRect().top;
+  for (const row of els.timeline.querySelectorAll(':scope > .msg, :scope > .notice')) {
+    if (row.getBoundingClientRect().bottom > top) return row;
+  }
+  return null;
+}
+
+/**
+ * Makes the list match the room's timeline plus its outbox, reusing rows by
+ * key, with day separators between days.
+ * @param {import('../state.js').Room} room
+ */
+function renderRows(room) {
+  const list = els.timeline;
+  const used = new Set();
+  let cursor = list.firstElementChild;
+  /** @param {HTMLElement} row */
+  const place = (row) => {
+    if (row === cursor) cursor = cursor.nextElementSibling;
+    else list.insertBefore(row, cursor);
+  };
+  let previousDay = '';
+  /** @type {{username: string, timestamp: number} | null} */
+  let previous = null;
+  const items = [
+    ...room.timeline,
+    ...state.outbox.filter((entry) => entry.room === room.name)
+      .map((entry) => ({ kind: /** @type {const} */ ('outbox'), key: `o${entry.cid}`, entry })),
+  ];
+  for (const item of items) {
+    const timestamp = item.kind === 'message' ? item.frame.timestamp
+      : item.kind === 'outbox' ? item.entry.createdAt : item.timestamp;
+    const day = dayKey(timestamp);
+    if (day !== previousDay) {
+      previousDay = day;
+      previous = null;
+      const key = `d${day}`;
+      used.add(key);
+      place(dayRow(key, timestamp));
+    }
+    used.add(item.key);
+    let row;
+    let author = null;
+    if (item.kind === 'message') {
+      row = messageRow(item.key, item.frame);
+      author = item.frame.username;
+    } else if (item.kind === 'outbox') {
+      row = outboxRow(item.key, item.entry);
+      author = item.entry.sentAs;
+    } else {
+      row = noticeRow(item.key, item.text, item.timestamp, item.tone);
+    }
+    const continued = author !== null && previous !== null && previous.username === author &&
+      timestamp - previous.timestamp < GROUP_GAP_MS;
+    row.classList.toggle('continued', continued);
+    previous = author === null ? null : { username: author, timestamp };
+    place(row);
+  }
+  while (cursor) {
+    const next = cursor.nextElementSibling;
+    cursor.remove();
+    cursor = next;
+  }
+  for (const key of rows.keys()) {
+    if (!used.has(key)) rows.delete(key);
+  }
+}
+
+/** @param {string} key @param {number} timestamp */
+function dayRow(key, timestamp) {
+  let row = rows.get(key);
+  if (!row) {
+    row = document.createElement('li');
+    row.className = 'day';
+    row.append(document.createElement('span'));
+    rows.set(key, row);
+  }
+  setText(/** @type {HTMLElement} */ (row.firstElementChild), dayLabel(timestamp));
+  return row;
+}
+
+/** @param {string} key @param {import('../protocol.js').MessageFrame} frame */
+function messageRow(key, frame) {
+  let row = rows.get(key);
+  if (!row) {
+    row = bubble(frame.username, frame.message, frame.timestamp);
+    row.dataset.seq = String(frame.seq);
+    if (frame.cid) row.dataset.cid = frame.cid;
+    rows.set(key, row);
+  }
+  // Our name can change, so whose message it is is decided on every render.
+  const own = isOwnName(frame.username);
+  row.classList.toggle('own', own);
+  row.classList.toggle('other', !own);
+  return row;
+}
+
+/** @param {string} key @param {import('../state.js').OutboxEntry} entry */
+function outboxRow(key, entry) {
+  let row = rows.get(key);
+  if (!row) {
+    row = bubble(entry.sentAs, entry.text, entry.createdAt);
+    row.dataset.cid = entry.cid;
+    row.classList.add('own');
+    const status = document.createElement('div');
+    status.className = 'status';
+    row.querySelector('.bubble-wrap')?.append(status);
+    rows.set(key, row);
+  }
+  const failed = entry.status === 'failed';
+  row.classList.toggle('pending', !failed);
+  row.classList.toggle('failed', failed);
+  const status = /** @type {HTMLElement} */ (row.querySelector('.status'));
+  const shown = failed ? `failed:${entry.reason}` : 'pending';
+  if (status.dataset.shown !== shown) {
+    status.dataset.shown = shown;
+    status.replaceChildren();
+    if (failed) {
+      const reason = document.createElement('span');
+      reason.className = 'reason';
+      reason.textContent = `Not sent: ${entry.reason || 'refused by the server'}`;
+      status.append(reason, actionButton('Retry', 'retry', entry.cid),
+        actionButton('Discard', 'discard', entry.cid));
+    } else {
+      status.textContent = 'sending…';
+    }
+  }
+  return row;
+}
+
+/** @param {string} label @param {string} action @param {string} cid */
+function actionButton(label, action, cid) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link-button';
+  button.textContent = label;
+  button.dataset.action = action;
+  button.dataset.cid = cid;
+  return button;
+}
+
+/**
+ * A message row: sender, time (full date on hover) and text with links.
+ * @param {string} username
+ * @param {string} text
+ * @param {number} timestamp
+ */
+function bubble(username, text, timestamp) {
+  const row = document.createElement('li');
+  row.className = 'msg';
+  row.style.setProperty('--hue', String(nameHue(username)));
+  const wrap = document.createElement('div');
+  wrap.className = 'bubble-wrap';
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const author = document.createElement('span');
+  author.className = 'author';
+  author.textContent = username;
+  meta.append(author, ' ', timeElement(timestamp));
+  const body = document.createElement('div');
+  body.className = 'bubble';
+  const content = document.createElement('p');
+  content.className = 'text';
+  appendLinkified(content, text);
+  body.append(content);
+  wrap.append(meta, body);
+  row.append(wrap);
+  return row;
+}
+
+/** @param {string} key @param {string} text @param {number} timestamp @param {string} tone */
+function noticeRow(key, text, timestamp, tone) {
+  let row = rows.get(key);
+  if (!row) {
+    row = document.createElement('li');
+    row.className = `notice ${tone}`;
+    const span = document.createElement('span');
+    span.textContent = text;
+    row.append(span, ' ', timeElement(timestamp));
+    rows.set(key, row);
+  }
+  return row;
+}
+
+/** The top of the list: "load older", or the start of the room. @param {import('../state.js').Room} room */
+function renderHistoryEdge(room) {
+  const loading = room.request === 'older';
+  const any = room.timeline.some((entry) => entry.kind === 'message');
+  els.loadOlder.hidden = !room.hasOlder;
+  setText(els.loadOlder, loading ? 'Loading older messages…' : 'Load older messages');
+  els.loadOlder.disabled = loading;
+  els.historyStart.hidden = room.hasOlder || state.me === '' || !room.loaded;
+  let start = 'This is the beginning of the chat.';
+  if (room.kind === 'dm') start = `This is the beginning of your messages with ${room.peer}.`;
+  else if (room.name !== LOBBY) start = `This is the beginning of #${roomLabel(room)}.`;
+  setText(els.historyStart, any ? start : 'No messages yet. Say hello!');
+}
+
+/** @param {import('../state.js').Room} room */
+function renderTyping(room) {
+  const names = [...room.typing.keys()].filter((name) => name !== state.me);
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = 'Several people are typing…';
+  setText(els.typing, text);
+}
+
+function renderPill() {
+  const count = state.view.atBottom ? 0 : state.newBelow;
+  els.newPill.hidden = count === 0;
+  setText(els.newPillText, count === 1 ? '1 new message' : `${count} new messages`);
+}
