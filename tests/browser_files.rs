@@ -200,3 +200,251 @@ fn a_pasted_picture_shows_inline_from_its_thumbnail_and_opens_whole() {
             && document.activeElement === document.querySelector('.picture-open')",
     );
 }
+
+/// alice sends a 50 MB file over a link held to 10 MB/s (a proxy between
+/// her browser and the server counts every byte she sends) and reloads the
+/// page half way. The page reads the file back from IndexedDB, asks the
+/// server how far it got, and goes on from there: bob gets it whole, and
+/// alice sent less than 1.5 times the file (starting over would be 1.5
+/// or more).
+#[test]
+fn a_reload_half_way_resumes_the_upload_instead_of_starting_over() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let proxy = Proxy::start(server.addr);
+    proxy.set_rate(10_000_000);
+    let dir = TempDir::new().unwrap();
+    let path = noise_file(dir.path(), "backup.tar", FIFTY_MB);
+    let expected = sha256_hex(&std::fs::read(&path).unwrap());
+    let alice = chrome.open();
+    let bob = chrome.open();
+    join_at(&alice, &proxy.url(), "alice");
+    join(&bob, &server, "bob");
+
+    pick_files(&alice, &[&path]);
+    say(&alice, "last night's backup");
+    wait_message_progress(&alice, 0.5);
+    let before = proxy.bytes_up();
+    alice.refresh();
+    wait_connected(&alice);
+    alice.wait_for(
+        "the message still waiting for its file after the reload",
+        "document.querySelector('#timeline .msg.pending .upload')",
+    );
+
+    let shown = wait_shared(&bob, "backup.tar");
+    assert_eq!(shown["text"], "last night's backup");
+    let fetched = fetch_in_page(&bob, shown["url"].as_str().unwrap());
+    assert_eq!(fetched["sha256"], json!(expected), "byte for byte");
+    let sent = proxy.bytes_up();
+    let ratio = sent as f64 / FIFTY_MB as f64;
+    eprintln!(
+        "resume after a reload: {sent} bytes sent for a {FIFTY_MB}-byte file ({ratio:.3}×), \
+         {before} of them before the reload"
+    );
+    assert!(ratio < 1.5, "it started over: {ratio:.3}× the file was sent");
+    // The page's bar counts what Chromium took; the proxy, what reached
+    // the server: the socket buffers between them hold a few megabytes.
+    assert!(
+        before as f64 >= 0.3 * FIFTY_MB as f64,
+        "the reload came about half way: {before} bytes"
+    );
+}
+
+/// The server is killed while alice's upload is half way, and started
+/// again on the same port and files. The page pauses the upload, says it
+/// waits for the connection, and once it is back goes on where the server
+/// has it (less than 1.5 times the file sent in all); the file arrives whole.
+#[test]
+fn a_server_restart_mid_upload_resumes_where_it_stopped() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let mut server = serve(dir.path(), "0", &[]);
+    let port = server.addr.port().to_string();
+    let proxy = Proxy::start(server.addr);
+    proxy.set_rate(10_000_000);
+    let files = TempDir::new().unwrap();
+    let path = noise_file(files.path(), "dataset.csv", FIFTY_MB);
+    let expected = sha256_hex(&std::fs::read(&path).unwrap());
+    let alice = chrome.open();
+    join_at(&alice, &proxy.url(), "alice");
+
+    pick_files(&alice, &[&path]);
+    say(&alice, "the dataset");
+    wait_message_progress(&alice, 0.4);
+    server.kill_hard();
+    alice.wait_for(
+        "the upload paused, waiting for the connection",
+        "(() => { const row = document.querySelector('#timeline .msg.pending .upload');
+                  return row?.dataset.status === 'paused'
+                      && row.querySelector('.upload-status').textContent.startsWith('Waiting for the connection'); })()",
+    );
+    let _server = serve(dir.path(), &port, &[]);
+    retry_now(&alice);
+
+    let shown = wait_shared(&alice, "dataset.csv");
+    let fetched = fetch_in_page(&alice, shown["url"].as_str().unwrap());
+    assert_eq!(fetched["sha256"], json!(expected), "byte for byte");
+    let ratio = proxy.bytes_up() as f64 / FIFTY_MB as f64;
+    eprintln!("resume after a server restart: {ratio:.3}× the file sent");
+    assert!(ratio < 1.5, "it started over: {ratio:.3}× the file was sent");
+}
+
+/// alice shares a picture in a private room. carol, who owns her name but
+/// is not a member, is online all along: her page never hears of the file
+/// (not on screen, not in storage, not in any timeline it keeps), and
+/// fetching its address or its thumbnail with her cookies gets 404, the
+/// same as for no file at all; so does a request with no credentials.
+#[test]
+fn a_stranger_to_a_private_room_never_learns_of_its_file_nor_can_fetch_it() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    let carol = chrome.open();
+    join(&alice, &server, "alice");
+    join(&carol, &server, "carol");
+    create_room(&alice, "plans", true);
+
+    paste_png(&alice, "floorplan.png", 900, 600);
+    alice.wait_eq(
+        "the picture uploaded",
+        "document.querySelector('#tray-list .upload').dataset.status",
+        json!("done"),
+    );
+    say(&alice, "the new office");
+    let shown = wait_shared(&alice, "floorplan.png");
+    let url = shown["url"].as_str().unwrap();
+    let thumb = shown["thumb"].as_str().unwrap();
+    assert_eq!(fetch_in_page(&alice, url)["status"], 200, "a member fetches it");
+    // Anything the server sent carol about it came before her own echo.
+    say(&carol, "anyone around?");
+    wait_delivered(&carol, "anyone around?");
+
+    for text in ["floorplan", "the new office", url.rsplit('/').nth(1).unwrap()] {
+        assert!(!page_knows(&carol, text), "carol's page learned {text:?}");
+    }
+    assert_eq!(fetch_in_page(&carol, url)["status"], 404);
+    assert_eq!(fetch_in_page(&carol, thumb)["status"], 404);
+    assert_eq!(server.get(url).status, 404, "no credentials");
+    assert_eq!(server.get(thumb).status, 404, "no credentials");
+}
+
+/// A web page and an SVG with script in them, shared in the lobby, are
+/// cards with a download link (never shown inline), served as attachments
+/// of type application/octet-stream under `Content-Security-Policy:
+/// sandbox`, and opening their addresses in Chromium runs nothing: no
+/// dialog opens, and no flag they would set is set.
+#[test]
+fn an_html_file_and_an_svg_with_script_download_and_never_run() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let dir = TempDir::new().unwrap();
+    let html = dir.path().join("invitation.html");
+    std::fs::write(
+        &html,
+        "<!doctype html><title>hi</title><script>alert('the page ran');
+         localStorage.setItem('ran', 'html'); document.cookie = 'ran=html; Path=/';</script>",
+    )
+    .unwrap();
+    let svg = dir.path().join("logo.svg");
+    std::fs::write(
+        &svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert('the svg ran')\" width=\"10\" height=\"10\">\
+         <script>localStorage.setItem('ran', 'svg'); document.cookie = 'ran=svg; Path=/';</script>\
+         <rect width=\"10\" height=\"10\"/></svg>",
+    )
+    .unwrap();
+    let alice = chrome.open();
+    let bob = chrome.open();
+    join(&alice, &server, "alice");
+    join(&bob, &server, "bob");
+
+    pick_files(&alice, &[&html, &svg]);
+    alice.wait_for(
+        "both in the tray, uploaded",
+        "(() => { const rows = [...document.querySelectorAll('#tray-list .upload')];
+                  return rows.length === 2 && rows.every(row => row.dataset.status === 'done'); })()",
+    );
+    alice.type_into("#message-input", ENTER);
+    for name in ["invitation.html", "logo.svg"] {
+        let shown = wait_shared(&bob, name);
+        assert_eq!(shown["kind"], "card", "{name} is a card: {shown}");
+        let url = shown["url"].as_str().unwrap().to_owned();
+        let fetched = fetch_in_page(&bob, &url);
+        assert_eq!(fetched["type"], "application/octet-stream", "{name}");
+        assert!(
+            fetched["disposition"]
+                .as_str()
+                .unwrap()
+                .starts_with("attachment"),
+            "{name}: {fetched}"
+        );
+        assert_eq!(fetched["csp"], "sandbox", "{name}");
+        assert_eq!(
+            bob.js("document.querySelectorAll('#timeline img[src*=\"/files/\"]').length"),
+            json!(0),
+            "nothing shown inline from the file itself"
+        );
+
+        bob.goto(&absolute(&server.url, &url));
+        assert_eq!(bob.dialog_text(), None, "{name} opened a dialog");
+        bob.goto(&server.url);
+        wait_connected(&bob);
+        assert_eq!(
+            bob.js("[localStorage.getItem('ran'), document.cookie.includes('ran=')]"),
+            json!([null, false]),
+            "{name} ran"
+        );
+    }
+}
+
+/// Under `--max-file-size 1MB`, a 2 MB file is refused in the tray with
+/// the server's reason in plain words, and not one PATCH (nor a byte of
+/// the file) is sent.
+#[test]
+fn a_file_over_the_size_limit_is_refused_with_the_reason_before_a_byte_is_sent() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&["--max-file-size", "1MB"]);
+    let dir = TempDir::new().unwrap();
+    let path = noise_file(dir.path(), "holiday.mp4", 2_000_000);
+    let alice = chrome.open();
+    record_requests(&alice);
+    join(&alice, &server, "alice");
+
+    pick_files(&alice, &[&path]);
+    alice.wait_eq(
+        "the file refused in the tray",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
+        json!("failed"),
+    );
+    let words = tray(&alice)[0]["words"].as_str().unwrap().to_owned();
+    assert!(words.starts_with("Too big to share here"), "{words}");
+    assert!(words.contains("1.0 MB"), "the server's limit: {words}");
+    assert_eq!(
+        alice.js("document.getElementById('announcer').textContent.includes('Too big')"),
+        json!(true),
+        "said to screen readers too"
+    );
+    assert_eq!(requests(&alice, "POST").len(), 1);
+    assert_eq!(requests(&alice, "PATCH"), Vec::<Value>::new());
+
+    // Enter sends nothing: the refused file stays, with its reason, until removed.
+    alice.type_into("#message-input", ENTER);
+    assert!(alice.js("document.querySelector('#timeline .msg')").is_null());
+    alice.click("#tray-list .upload-cancel");
+    alice.wait_eq(
+        "the tray gone",
+        "document.getElementById('tray').hidden",
+        json!(true),
+    );
+}
