@@ -95,14 +95,14 @@ fn a_50_mb_file_from_the_picker_uploads_with_progress_and_arrives_byte_for_byte(
     let shown = wait_shared(&bob, "footage.mov");
     assert_eq!(shown["kind"], "card", "{shown}");
     assert_eq!(shown["text"], "the raw footage");
-    let card = bob.js(
-        "[...document.querySelectorAll('.file-card')].map(card => card.textContent).join('|')",
-    );
+    let card = bob
+        .js("[...document.querySelectorAll('.file-card')].map(card => card.textContent).join('|')");
     assert!(
         card.as_str().unwrap().contains("50 MB"),
         "the card says its size: {card}"
     );
-    let moving = alice.js("window.progressSeen.filter(([value, max]) => value > 0 && value < max).length");
+    let moving =
+        alice.js("window.progressSeen.filter(([value, max]) => value > 0 && value < max).length");
     assert!(
         moving.as_u64().unwrap() >= 3,
         "the progress bar moved on its way: {moving}"
@@ -113,7 +113,11 @@ fn a_50_mb_file_from_the_picker_uploads_with_progress_and_arrives_byte_for_byte(
         (FIFTY_MB as u64).div_ceil(CHUNK),
         "8 MiB chunks: {patches:?}"
     );
-    assert!(patches.iter().all(|p| p["bytes"].as_u64().unwrap() <= CHUNK));
+    assert!(
+        patches
+            .iter()
+            .all(|p| p["bytes"].as_u64().unwrap() <= CHUNK)
+    );
 
     let fetched = fetch_in_page(&bob, shown["url"].as_str().unwrap());
     assert_eq!(fetched["status"], 200, "{fetched}");
@@ -244,7 +248,10 @@ fn a_reload_half_way_resumes_the_upload_instead_of_starting_over() {
         "resume after a reload: {sent} bytes sent for a {FIFTY_MB}-byte file ({ratio:.3}×), \
          {before} of them before the reload"
     );
-    assert!(ratio < 1.5, "it started over: {ratio:.3}× the file was sent");
+    assert!(
+        ratio < 1.5,
+        "it started over: {ratio:.3}× the file was sent"
+    );
     // The page's bar counts what Chromium took; the proxy, what reached
     // the server: the socket buffers between them hold a few megabytes.
     assert!(
@@ -291,7 +298,10 @@ fn a_server_restart_mid_upload_resumes_where_it_stopped() {
     assert_eq!(fetched["sha256"], json!(expected), "byte for byte");
     let ratio = proxy.bytes_up() as f64 / FIFTY_MB as f64;
     eprintln!("resume after a server restart: {ratio:.3}× the file sent");
-    assert!(ratio < 1.5, "it started over: {ratio:.3}× the file was sent");
+    assert!(
+        ratio < 1.5,
+        "it started over: {ratio:.3}× the file was sent"
+    );
 }
 
 /// alice shares a picture in a private room. carol, who owns her name but
@@ -321,12 +331,20 @@ fn a_stranger_to_a_private_room_never_learns_of_its_file_nor_can_fetch_it() {
     let shown = wait_shared(&alice, "floorplan.png");
     let url = shown["url"].as_str().unwrap();
     let thumb = shown["thumb"].as_str().unwrap();
-    assert_eq!(fetch_in_page(&alice, url)["status"], 200, "a member fetches it");
+    assert_eq!(
+        fetch_in_page(&alice, url)["status"],
+        200,
+        "a member fetches it"
+    );
     // Anything the server sent carol about it came before her own echo.
     say(&carol, "anyone around?");
     wait_delivered(&carol, "anyone around?");
 
-    for text in ["floorplan", "the new office", url.rsplit('/').nth(1).unwrap()] {
+    for text in [
+        "floorplan",
+        "the new office",
+        url.rsplit('/').nth(1).unwrap(),
+    ] {
         assert!(!page_knows(&carol, text), "carol's page learned {text:?}");
     }
     assert_eq!(fetch_in_page(&carol, url)["status"], 404);
@@ -440,11 +458,147 @@ fn a_file_over_the_size_limit_is_refused_with_the_reason_before_a_byte_is_sent()
 
     // Enter sends nothing: the refused file stays, with its reason, until removed.
     alice.type_into("#message-input", ENTER);
-    assert!(alice.js("document.querySelector('#timeline .msg')").is_null());
+    assert!(
+        alice
+            .js("document.querySelector('#timeline .msg')")
+            .is_null()
+    );
     alice.click("#tray-list .upload-cancel");
     alice.wait_eq(
         "the tray gone",
         "document.getElementById('tray').hidden",
         json!(true),
     );
+}
+
+/// Screenshots, desktop 1280×800 and phone 360×740, light and dark: a room
+/// with a picture, a video and a card, files dropped on the room (the
+/// overlay), the tray with an upload on its way, and the lightbox. They
+/// go to `target/screenshots/files-*.png`.
+#[test]
+fn screenshots_of_files_in_light_and_dark_on_desktop_and_phone() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let proxy = Proxy::start(server.addr);
+    let dir = TempDir::new().unwrap();
+    let pdf = pdf_file(dir.path(), "route-and-huts.pdf", "Day 2: the ridge");
+    let zip = noise_file(dir.path(), "all-the-photos.zip", 30_000_000);
+    let bob = chrome.open();
+    let alice = chrome.open();
+    join(&bob, &server, "bob");
+    join_at(&alice, &proxy.url(), "alice");
+
+    paste_png(&bob, "ridge-sunset.png", 1600, 1000);
+    bob.wait_eq(
+        "the picture uploaded",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
+        json!("done"),
+    );
+    say(&bob, "Sunset from the ridge last night");
+    wait_shared(&alice, "ridge-sunset.png");
+    say(&alice, "Wow. Did you film the climb too?");
+    wait_delivered(&bob, "Wow. Did you film the climb too?");
+    assert!(
+        drop_files(&bob, &recorded_video("the-climb.webm")),
+        "the drop overlay showed"
+    );
+    bob.wait_for(
+        "the video in the tray",
+        "document.querySelector('#tray-list .upload')",
+    );
+    bob.wait_eq(
+        "the drop overlay gone",
+        "document.getElementById('drop-overlay').hidden",
+        json!(true),
+    );
+    say(&bob, "Only a bit of it");
+    pick_files(&bob, &[&pdf]);
+    bob.wait_eq(
+        "the PDF uploaded",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
+        json!("done"),
+    );
+    bob.type_into("#message-input", ENTER);
+    let video = wait_shared(&alice, "the-climb.webm");
+    assert_eq!(video["kind"], "video", "{video}");
+    assert_eq!(wait_shared(&alice, "route-and-huts.pdf")["kind"], "card");
+    alice.wait_for(
+        "the video's first frame",
+        "document.querySelector('.file-video video').readyState >= 3",
+    );
+
+    // alice's own upload, held to 1 MB/s: the tray shows its progress.
+    proxy.set_rate(1_000_000);
+    pick_files(&alice, &[&zip]);
+    alice.type_into("#message-input", "Here are all of mine");
+    alice.wait_for(
+        "the upload on its way",
+        "(() => { const bar = document.querySelector('#tray-list progress');
+                  return bar !== null && bar.value > bar.max * 0.05; })()",
+    );
+    let shots = screenshot_dir();
+    alice.wait_for(
+        "the pictures loaded",
+        "[...document.querySelectorAll('#timeline img')].every(img => img.complete && img.naturalWidth > 0)",
+    );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            if layout == "phone" {
+                use_phone(&alice);
+            } else {
+                use_desktop(&alice);
+            }
+            alice.js("document.querySelector('.picture-open').scrollIntoView({ block: 'start' })");
+            alice.screenshot(&shots.join(format!("files-{layout}-{scheme}.png")));
+        }
+    }
+
+    use_desktop(&alice);
+    use_scheme(&alice, "light");
+    let make_png = "(() => { const c = new OffscreenCanvas(4, 4); c.getContext('2d'); return c.convertToBlob(); })().then(blob => [new File([blob], 'x.png', { type: 'image/png' })])";
+    alice.eval_async(
+        &format!(
+            "const done = arguments[arguments.length - 1];
+             Promise.resolve({make_png}).then(files => {{
+                 const data = new DataTransfer();
+                 for (const file of files) data.items.add(file);
+                 document.getElementById('messages').dispatchEvent(new DragEvent('dragenter',
+                     {{ dataTransfer: data, bubbles: true, cancelable: true }}));
+                 requestAnimationFrame(() => setTimeout(done, 100));
+             }});"
+        ),
+        json!([]),
+    );
+    alice.screenshot(&shots.join("files-drop-desktop-light.png"));
+    alice.js(
+        "(() => { const data = new DataTransfer(); data.items.add(new File(['x'], 'x.png'));
+                  document.getElementById('messages').dispatchEvent(new DragEvent('dragleave',
+                      { dataTransfer: data, bubbles: true })); })()",
+    );
+    alice.wait_eq(
+        "the drop overlay gone when the files leave",
+        "document.getElementById('drop-overlay').hidden",
+        json!(true),
+    );
+
+    alice.click(".picture-open");
+    alice.wait_for(
+        "the whole picture in the lightbox",
+        "(() => { const img = document.getElementById('lightbox-image');
+                  return document.getElementById('lightbox').open && img.complete && img.naturalWidth === 1600; })()",
+    );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            if layout == "phone" {
+                use_phone(&alice);
+            } else {
+                use_desktop(&alice);
+            }
+            alice.screenshot(&shots.join(format!("files-lightbox-{layout}-{scheme}.png")));
+        }
+    }
 }

@@ -53,7 +53,10 @@ fn tus_js_client() -> Option<(PathBuf, PathBuf)> {
         .status()
         .is_ok_and(|s| s.success());
     if !runs {
-        missing("Node", "Install it (apt-get install nodejs npm), or set LANCHAT_NODE.")?;
+        missing(
+            "Node",
+            "Install it (apt-get install nodejs npm), or set LANCHAT_NODE.",
+        )?;
     }
     if !package.join("package.json").is_file() {
         missing(
@@ -205,7 +208,9 @@ async fn tus_js_client_resumes_an_interrupted_upload_from_its_url() {
         .env("TUS_JS_CLIENT", &package)
         .env("RESUME", "1");
     let done = run(command);
-    let from = done["resumedFrom"].as_u64().expect("a PATCH after the restart");
+    let from = done["resumedFrom"]
+        .as_u64()
+        .expect("a PATCH after the restart");
     assert!(
         from >= size as u64 / 2,
         "the second start resumed from {from}, not half way or more"

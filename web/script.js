@@ -85,6 +85,14 @@ els.input.addEventListener('input', () => {
   autoGrow();
   act.noteTyping(els.input.value);
 });
+// A narrower composer (a phone turned, the camera button shown) wraps the
+// text anew; on the next frame, so growing it is not a resize in the loop.
+let composerWidth = 0;
+new ResizeObserver(([entry]) => {
+  if (entry.contentRect.width === composerWidth) return;
+  composerWidth = entry.contentRect.width;
+  requestAnimationFrame(autoGrow);
+}).observe(els.input);
 els.timeline.addEventListener('click', (event) => {
   const picture = closest(event, 'button[data-picture]');
   if (picture) {

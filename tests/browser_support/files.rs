@@ -175,3 +175,104 @@ pub fn tray(page: &Page) -> Value {
             words: row.querySelector('.upload-status').textContent }))",
     )
 }
+
+/// Drags files over the room and drops them there, as a person dragging
+/// them from their desktop would: `make` is a JavaScript expression for a
+/// promise of the files. Returns whether the drop overlay showed while
+/// they were over the page.
+pub fn drop_files(page: &Page, make: &str) -> bool {
+    let result = page.eval_async(
+        &format!(
+            "const done = arguments[arguments.length - 1];
+             Promise.resolve({make}).then(files => {{
+                 const data = new DataTransfer();
+                 for (const file of files) data.items.add(file);
+                 const target = document.getElementById('messages');
+                 const fire = type => target.dispatchEvent(new DragEvent(type,
+                     {{ dataTransfer: data, bubbles: true, cancelable: true }}));
+                 fire('dragenter');
+                 fire('dragover');
+                 requestAnimationFrame(() => setTimeout(() => {{
+                     const shown = !document.getElementById('drop-overlay').hidden;
+                     fire('drop');
+                     done({{ shown }});
+                 }}, 150));
+             }}, error => done({{ error: String(error) }}));"
+        ),
+        json!([]),
+    );
+    assert!(result.get("error").is_none(), "dropping files: {result}");
+    result["shown"] == json!(true)
+}
+
+/// A JavaScript expression for a promise of a short WebM video (a second
+/// and a half of a moving canvas, recorded by the browser), named `name`.
+pub fn recorded_video(name: &str) -> String {
+    format!(
+        "new Promise((resolve, reject) => {{
+            const canvas = document.createElement('canvas');
+            canvas.width = 640; canvas.height = 360;
+            const ctx = canvas.getContext('2d');
+            let frame = 0;
+            const draw = () => {{
+                const sky = ctx.createLinearGradient(0, 0, 0, 360);
+                sky.addColorStop(0, `hsl(${{200 + frame}}, 55%, 35%)`); sky.addColorStop(1, '#f4a261');
+                ctx.fillStyle = sky; ctx.fillRect(0, 0, 640, 360);
+                ctx.fillStyle = '#264653';
+                ctx.beginPath(); ctx.moveTo(0, 360); ctx.lineTo(160 + frame * 2, 200); ctx.lineTo(420, 360); ctx.fill();
+                frame += 1;
+            }};
+            draw();
+            const recorder = new MediaRecorder(canvas.captureStream(25), {{ mimeType: 'video/webm' }});
+            const chunks = [];
+            recorder.ondataavailable = event => chunks.push(event.data);
+            recorder.onerror = event => reject(event.error);
+            const timer = setInterval(draw, 40);
+            recorder.onstop = () => {{
+                clearInterval(timer);
+                resolve([new File(chunks, {name}, {{ type: 'video/webm' }})]);
+            }};
+            recorder.start(250);
+            setTimeout(() => recorder.stop(), 1500);
+        }})",
+        name = json!(name)
+    )
+}
+
+/// A small real PDF: one page that says `text`.
+pub fn pdf_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let stream = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{object}\nendobj\n", index + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        pdf.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).expect("write a PDF");
+    path
+}

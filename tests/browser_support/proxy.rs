@@ -92,8 +92,7 @@ fn serve(client: TcpStream, shared: &Arc<Shared>) {
         return;
     };
     let up = Arc::clone(shared);
-    let upward =
-        std::thread::spawn(move || pipe(client_reader, server_writer, Some(&up)));
+    let upward = std::thread::spawn(move || pipe(client_reader, server_writer, Some(&up)));
     pipe(server, client, None);
     let _ = upward.join();
 }

@@ -112,6 +112,7 @@ function statusWords(upload) {
     case 'paused':
       return `${upload.note || 'Paused'} ${percent} %`;
     case 'queued':
+      if (state.connection !== 'connected') return `Waiting for the connection… ${percent} %`;
       return upload.sent > 0 ? `Waiting · ${percent} %` : `Waiting to upload · ${humanSize(upload.size)}`;
     default:
       return `${percent} % · ${humanSize(upload.sent)} of ${humanSize(upload.size)}`;
