@@ -602,3 +602,73 @@ fn screenshots_of_files_in_light_and_dark_on_desktop_and_phone() {
         }
     }
 }
+
+/// The cookies that let `<img>` and download links fetch files follow the
+/// connection: with `--password`, the key goes in `lanchat_key`
+/// (percent-encoded) and the owned name's token in `lanchat_token`, so a
+/// shared picture's thumbnail loads; a rename keeps the token (it moves
+/// with the name), and another name brings its own token.
+#[test]
+fn the_file_cookies_carry_the_key_and_follow_the_name() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let key = "open sesame; é";
+    let server = Server::start_with(&["--password", key]);
+    let alice = chrome.open();
+    let url = format!("{}#key={}", server.url, "open%20sesame%3B%20%C3%A9");
+    join_at(&alice, &url, "alice");
+    let cookies = "Object.fromEntries(document.cookie.split('; ').map(pair => pair.split('=')))";
+    let token_is_stored = |name: &str| {
+        format!(
+            "(() => {{ const c = {cookies};
+                       return c.lanchat_token === localStorage.getItem('lanchat.token.{name}'); }})()"
+        )
+    };
+    alice.wait_for("alice's token in the cookie", &token_is_stored("alice"));
+    assert_eq!(
+        alice.js(&format!("{cookies}.lanchat_key")),
+        json!("open%20sesame%3B%20%C3%A9")
+    );
+
+    paste_png(&alice, "key.png", 300, 200);
+    alice.wait_eq(
+        "the picture uploaded",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
+        json!("done"),
+    );
+    alice.type_into("#message-input", ENTER);
+    wait_shared(&alice, "key.png");
+    alice.wait_for(
+        "the thumbnail fetched with the cookies",
+        "(() => { const img = document.querySelector('.picture-open img');
+                  return img.complete && img.naturalWidth > 0; })()",
+    );
+
+    alice.click("#rename-open");
+    alice.type_into("#rename-input", "\u{E009}a\u{E009}alicia");
+    alice.type_into("#rename-input", ENTER);
+    alice.wait_eq(
+        "renamed",
+        "document.getElementById('me-name').textContent",
+        json!("alicia"),
+    );
+    alice.wait_for(
+        "the token moved, the cookie too",
+        &token_is_stored("alicia"),
+    );
+
+    alice.js("localStorage.setItem('lanchat.name', 'bea')");
+    alice.refresh();
+    wait_connected(&alice);
+    alice.wait_eq(
+        "in as bea",
+        "document.getElementById('me-name').textContent",
+        json!("bea"),
+    );
+    alice.wait_for("bea's own token in the cookie", &token_is_stored("bea"));
+    assert_ne!(
+        alice.js("localStorage.getItem('lanchat.token.bea')"),
+        alice.js("localStorage.getItem('lanchat.token.alicia')")
+    );
+}
