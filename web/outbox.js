@@ -23,7 +23,8 @@ import { changed, state } from './state.js';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage.js';
 import { dropConnection, isReady, send } from './connection.js';
 import {
-  cancelUpload, filesOf, forgetUploads, restartUploads, uploadsConnected, uploadsDisconnected,
+  cancelUpload, filesOf, forgetUploads, restartUploads, runUploads, uploadsConnected,
+  uploadsDisconnected,
 } from './uploads.js';
 
 /** @typedef {import('./state.js').OutboxEntry} OutboxEntry */
@@ -410,6 +411,8 @@ export function startLeaseTimer() {
     if (isReady()) {
       if (!inFlight && pumpTimer === undefined) pump();
       else if (readLease()?.tab === tab) holdLease();
+      // Uploads go from the lease's tab too: one it took over goes on.
+      runUploads();
     }
   }, LEASE_RENEW_MS);
 }

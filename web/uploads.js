@@ -129,10 +129,8 @@ async function save(upload) {
  */
 export function attachFiles(files, room) {
   const token = readToken(state.me || state.name) || '';
-  if (!state.claimed || !token) return 'Sharing files needs a name you own. Reload the page to claim yours.';
-  const tray = trayOf(room);
-  const room_left = MAX_FILES - tray.length;
-  const taken = files.slice(0, Math.max(0, room_left));
+  if (!token) return 'Sharing files needs a name you own. Reload the page to claim yours.';
+  const taken = files.slice(0, Math.max(0, MAX_FILES - trayOf(room).length));
   for (const file of taken) {
     /** @type {Upload} */
     const upload = {
@@ -441,7 +439,9 @@ export function refusalWords(status, reason) {
     case 422:
       return `This picture is too large for the server to show${because}.`;
     case 401:
-      return `Not allowed: sharing files needs a name you own${because}.`;
+      return /key/.test(reason)
+        ? 'Not allowed: the access key is missing or wrong. Reload the page to enter it.'
+        : 'Not allowed: sharing files needs a name you own, and this one is not yours here any more.';
     case 403:
       return `Not allowed to share files here${because}.`;
     case 415:
