@@ -152,7 +152,7 @@ fn a_pasted_picture_shows_inline_from_its_thumbnail_and_opens_whole() {
     );
     alice.wait_eq(
         "the picture uploaded",
-        "document.querySelector('#tray-list .upload').dataset.status",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
         json!("done"),
     );
     alice.type_into("#message-input", ENTER);
@@ -324,7 +324,7 @@ fn a_stranger_to_a_private_room_never_learns_of_its_file_nor_can_fetch_it() {
     paste_png(&alice, "floorplan.png", 900, 600);
     alice.wait_eq(
         "the picture uploaded",
-        "document.querySelector('#tray-list .upload').dataset.status",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
         json!("done"),
     );
     say(&alice, "the new office");
@@ -472,9 +472,9 @@ fn a_file_over_the_size_limit_is_refused_with_the_reason_before_a_byte_is_sent()
 }
 
 /// Screenshots, desktop 1280×800 and phone 360×740, light and dark: a room
-/// with a picture, a video and a card, files dropped on the room (the
-/// overlay), the tray with an upload on its way, and the lightbox. They
-/// go to `target/screenshots/files-*.png`.
+/// with a picture, a video and a card (from the picture, and from the
+/// end), files dropped on the room (the overlay), the tray with an upload
+/// on its way, and the lightbox. They go to `target/screenshots/files-*.png`.
 #[test]
 fn screenshots_of_files_in_light_and_dark_on_desktop_and_phone() {
     let Some(chrome) = Chrome::start() else {
@@ -553,6 +553,8 @@ fn screenshots_of_files_in_light_and_dark_on_desktop_and_phone() {
             }
             alice.js("document.querySelector('.picture-open').scrollIntoView({ block: 'start' })");
             alice.screenshot(&shots.join(format!("files-{layout}-{scheme}.png")));
+            alice.js("document.getElementById('messages').scrollTop = 1e9");
+            alice.screenshot(&shots.join(format!("files-{layout}-{scheme}-end.png")));
         }
     }
 
