@@ -223,6 +223,7 @@ fn a_reload_half_way_resumes_the_upload_instead_of_starting_over() {
     let path = noise_file(dir.path(), "backup.tar", FIFTY_MB);
     let expected = sha256_hex(&std::fs::read(&path).unwrap());
     let alice = chrome.open();
+    record_requests(&alice);
     let bob = chrome.open();
     join_at(&alice, &proxy.url(), "alice");
     join(&bob, &server, "bob");
@@ -244,9 +245,21 @@ fn a_reload_half_way_resumes_the_upload_instead_of_starting_over() {
     assert_eq!(fetched["sha256"], json!(expected), "byte for byte");
     let sent = proxy.bytes_up();
     let ratio = sent as f64 / FIFTY_MB as f64;
+    // The reloaded page's requests: it asked where the upload was, and went on from there.
+    assert_eq!(
+        requests(&alice, "POST"),
+        Vec::<Value>::new(),
+        "a new upload"
+    );
+    let resumed_from = requests(&alice, "PATCH")[0]["offset"].as_u64().unwrap();
     eprintln!(
         "resume after a reload: {sent} bytes sent for a {FIFTY_MB}-byte file ({ratio:.3}×), \
-         {before} of them before the reload"
+         {before} of them before the reload; the reloaded page went on from {resumed_from}"
+    );
+    // Half way, the third chunk was on its way: two were on the server's disk.
+    assert!(
+        resumed_from >= 2 * CHUNK,
+        "the reloaded page went on from {resumed_from}, not from where the server was"
     );
     assert!(
         ratio < 1.5,

@@ -123,8 +123,8 @@ pub fn fetch_in_page(page: &Page, url: &str) -> Value {
 }
 
 /// Records, from the first byte of every page this browser opens, each
-/// HTTP request the page's script makes (`window.requests`: method, URL and
-/// body size) and every value an upload's progress bar took
+/// HTTP request the page's script makes (`window.requests`: method, URL,
+/// body size, a PATCH's `Upload-Offset` and its answer's status) and every value an upload's progress bar took
 /// (`window.progressSeen`).
 pub fn record_requests(page: &Page) {
     page.cdp(
@@ -137,9 +137,16 @@ pub fn record_requests(page: &Page) {
                 this.recorded = { method, url: String(url) };
                 return open.call(this, method, url, ...rest);
             };
+            const setHeader = XMLHttpRequest.prototype.setRequestHeader;
+            XMLHttpRequest.prototype.setRequestHeader = function (name, value) {
+                if (name === 'Upload-Offset') this.recorded.offset = Number(value);
+                return setHeader.call(this, name, value);
+            };
             const send = XMLHttpRequest.prototype.send;
             XMLHttpRequest.prototype.send = function (body) {
-                window.requests.push({ ...this.recorded, bytes: body ? body.size ?? body.length ?? 0 : 0 });
+                const request = { ...this.recorded, bytes: body ? body.size ?? body.length ?? 0 : 0 };
+                window.requests.push(request);
+                this.addEventListener('loadend', () => { request.status = this.status; });
                 return send.call(this, body);
             };
             const nativeFetch = window.fetch;

@@ -102,6 +102,8 @@ function card(file) {
   const name = document.createElement('span');
   name.className = 'file-name';
   name.textContent = file.name;
+  // A long name is cut short on a phone; the whole of it shows on hover.
+  name.title = file.name;
   const size = document.createElement('span');
   size.className = 'file-size';
   size.textContent = `${humanSize(file.size)}${kindWord(file)}`;
