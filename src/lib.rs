@@ -57,6 +57,7 @@ mod server;
 mod session;
 mod store;
 mod sync;
+mod text;
 mod upgrade;
 mod username;
 mod wire;
@@ -124,6 +125,7 @@ impl App {
             idle_timeout: config.idle_timeout,
             write_timeout: config.write_timeout,
             max_message_chars: config.max_message_chars,
+            edit_window: config.edit_window,
             limits: protocol::Limits {
                 rate: config.rate.per_second,
                 burst: config.rate.burst as u32,

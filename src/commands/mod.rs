@@ -1,6 +1,7 @@
 //! What each client frame does, one file per kind: [`chat`] (messages,
-//! typing, history), [`rooms`] (rooms, invitations, direct messages, read
-//! marks) and [`names`] (renames, moving a name, finding people).
+//! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
+//! (rooms, invitations, direct messages, read marks) and [`names`]
+//! (renames, moving a name, finding people).
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -9,6 +10,7 @@
 //! session.
 
 mod chat;
+mod edits;
 mod names;
 mod rooms;
 
@@ -27,7 +29,31 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
             cid,
             room,
             files,
-        } => chat::message(session, message, cid, room, files),
+            reply_to,
+        } => chat::message(
+            session,
+            chat::NewFrame {
+                message,
+                cid,
+                room,
+                files,
+                reply_to,
+            },
+        ),
+        ClientFrame::Edit {
+            target,
+            message,
+            cid,
+            room,
+        } => edits::edit(session, target, message, cid, room),
+        ClientFrame::Delete { target, cid, room } => edits::delete(session, target, cid, room),
+        ClientFrame::React {
+            target,
+            emoji,
+            on,
+            cid,
+            room,
+        } => edits::react(session, target, emoji, on, cid, room),
         ClientFrame::Typing { active, room } => chat::typing(session, active, room),
         ClientFrame::History {
             before,

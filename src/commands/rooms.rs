@@ -104,10 +104,13 @@ pub fn read(session: &mut Session, room: &str, seq: u64) -> Reply {
         .rooms
         .mark_read(&user, room, seq.min(latest))
         .map_err(room_refusal)?;
+    let direct = room.starts_with("dm:");
+    let (unread, mentions) = context.store.unread(room, mark, Some(&*user), direct);
     let frame = encode(&ServerFrame::Read {
         room,
         seq: mark,
-        unread: latest.saturating_sub(mark),
+        unread,
+        mentions,
     });
     send_to(session, &user, frame);
     Ok(None)

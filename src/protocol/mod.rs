@@ -11,7 +11,9 @@ mod server;
 
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
-pub use server::{ChatMessage, FileInfo, Invitation, Limits, PublicRoom, RoomSummary, ServerFrame};
+pub use server::{
+    ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, ServerFrame,
+};
 
 /// Version announced in `welcome`. Bump only for incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -16,6 +16,35 @@ pub struct ChatMessage {
     pub timestamp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The text as HTML: rendered once from its markdown and sanitized, the
+    /// only HTML a page inserts. Empty for a deleted message.
+    pub html: String,
+    /// The seq of the last change to it: its own seq until it is edited,
+    /// deleted or reacted to. A resume replays messages whose version is past
+    /// the client's seq, in their current state.
+    pub version: u64,
+    /// When it was last edited, in ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<i64>,
+    /// A tombstone: its text and files are gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The seq of the message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// The names it mentions, and whether it mentions everyone (`@room`) or
+    /// everyone online (`@here`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub everyone: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub here: bool,
+    /// One to three emoji and nothing else: shown large.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub big: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
     /// Files shared with it, in the order the sender gave them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileInfo>,
@@ -23,6 +52,13 @@ pub struct ChatMessage {
     /// that do not show them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+}
+
+/// One emoji on a message, and who put it there (each person once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<String>,
 }
 
 /// A file as a message carries it.
@@ -59,7 +95,9 @@ pub struct RoomSummary {
     /// The room's latest seq.
     pub seq: u64,
     pub last_read: u64,
+    /// Messages after `last_read`, and how many of them mention this user.
     pub unread: u64,
+    pub mentions: u64,
     /// Member names (empty for the lobby, where everyone is).
     pub members: Vec<String>,
     /// The members online now, so a client that is not told of everyone's
@@ -148,6 +186,7 @@ pub enum ServerFrame<'a> {
         room: &'a str,
         seq: u64,
         unread: u64,
+        mentions: u64,
     },
     RoomList {
         rooms: Vec<PublicRoom<'a>>,
@@ -159,6 +198,46 @@ pub enum ServerFrame<'a> {
         expires: i64,
     },
     Message(&'a ChatMessage),
+    /// Message `target` was edited; this is change `seq` of the room.
+    Edit {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        message: &'a str,
+        html: &'a str,
+        edited: i64,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        mentions: &'a [String],
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        everyone: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        here: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        big: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
+    /// Message `target` was deleted.
+    Delete {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
+    /// `username` added (`on`) or took back a reaction on message `target`.
+    React {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        emoji: &'a str,
+        on: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
     Join {
         room: &'a str,
         username: &'a str,
@@ -246,6 +325,16 @@ mod tests {
             message: "hi".into(),
             timestamp: 42,
             cid: Some("c".into()),
+            html: "<p>hi</p>\n".into(),
+            version: 3,
+            edited: None,
+            deleted: false,
+            reply_to: None,
+            mentions: Vec::new(),
+            everyone: false,
+            here: false,
+            big: false,
+            reactions: Vec::new(),
             files: Vec::new(),
             generated: false,
         };
@@ -253,7 +342,7 @@ mod tests {
         assert_eq!(
             value,
             json!({"type":"message","id":"u","seq":3,"room":"lobby","username":"alice",
-                   "message":"hi","timestamp":42,"cid":"c"})
+                   "message":"hi","timestamp":42,"cid":"c","html":"<p>hi</p>\n","version":3})
         );
         let refusal = Refusal::new(ErrorCode::TooLong, "long").with_cid(Some("c".into()));
         let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();

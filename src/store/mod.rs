@@ -10,6 +10,7 @@
 //! to the writer and answers replays from the tail without touching disk.
 
 mod backend;
+mod log;
 mod records;
 mod sqlite;
 mod tail;
@@ -23,10 +24,8 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 pub use backend::Backend;
-pub use records::{
-    Change, ClaimRecord, FileRecord, Kind, Loaded, NewMessage, Outcome, Page, RoomChange,
-    RoomRecord, Stored,
-};
+pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
+pub use records::{Change, ClaimRecord, FileRecord, Kind, Loaded, Page, RoomChange, RoomRecord};
 
 use crate::sync::lock;
 use tail::Tail;
@@ -172,9 +171,10 @@ impl Store {
         answer.await.context("the store has stopped")?
     }
 
-    /// Queues a message. Its outcome arrives through [`Committed`].
-    pub fn append(&self, message: NewMessage) {
-        self.send(Request::Append(message));
+    /// Queues an entry for its room's log. Its outcome arrives through
+    /// [`Committed`].
+    pub fn append(&self, entry: Entry) {
+        self.send(Request::Append(entry));
     }
 
     /// The room's latest `seq`, 0 when it is empty.
@@ -182,12 +182,40 @@ impl Store {
         lock(&self.inner.tail).latest_seq(room)
     }
 
-    /// Messages with `seq > since` (all when `since` is `None`), newest
-    /// `limit` of them. Served from memory. Also returns the room's latest
-    /// `seq` at the moment of the read, so a session can drop live copies of
-    /// what it replayed.
-    pub fn replay(&self, room: &str, since: Option<u64>, limit: usize) -> (Page, u64) {
-        lock(&self.inner.tail).replay(room, since, limit)
+    /// What a client needs to catch up: with `since`, the messages changed
+    /// after it (new, edited, deleted, reacted to) in their current state;
+    /// without, the newest messages. The newest `limit` of them, oldest
+    /// first, with the room's latest seq at that moment, so a session can
+    /// drop live copies of what it replayed. From memory, unless a message
+    /// that left it changed since.
+    pub async fn replay(
+        &self,
+        room: &str,
+        since: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<(Page, u64)> {
+        let latest = {
+            let tail = lock(&self.inner.tail);
+            if let Some(replayed) = tail.replay(room, since, limit) {
+                return Ok(replayed);
+            }
+            tail.latest_seq(room)
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::ChangedSince {
+            room: room.to_owned(),
+            since: since.unwrap_or(0),
+            limit,
+            reply,
+        });
+        // Anything committed after `latest` reaches the session live.
+        Ok((answer.await.context("the store has stopped")??, latest))
+    }
+
+    /// Messages after seq `after` in `room` (not deleted), and how many of
+    /// them mention `user`; `direct` rooms mention the other person always.
+    pub fn unread(&self, room: &str, after: u64, user: Option<&str>, direct: bool) -> (u64, u64) {
+        lock(&self.inner.tail).unread(room, after, user, direct)
     }
 
     /// Up to `limit` messages with `seq < before`, oldest first.

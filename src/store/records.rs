@@ -1,60 +1,11 @@
-//! What the store keeps and hands back: messages, outcomes of appends, name
-//! claims and rooms, as plain values every backend reads and writes.
+//! What the store keeps and hands back besides the log (see [`super::log`]):
+//! pages of history, name claims, rooms and files, as plain values every
+//! backend reads and writes.
 
 use std::sync::Arc;
 
-use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, FileInfo, Frame, ServerFrame, encode};
-
-/// A message to store, as a session asks for it.
-#[derive(Debug)]
-pub struct NewMessage {
-    pub room: String,
-    pub username: String,
-    pub message: String,
-    pub cid: Option<String>,
-    /// Finished uploads it shares, already checked to be the sender's and
-    /// this room's.
-    pub files: Vec<Arc<FileRecord>>,
-    /// `message` was written by the server to describe `files`.
-    pub generated: bool,
-    /// The connection that sent it, to route its duplicate or error reply.
-    pub conn: ConnId,
-}
-
-/// A committed message with its frame, encoded once for every recipient.
-#[derive(Debug)]
-pub struct Stored {
-    pub message: ChatMessage,
-    pub frame: Frame,
-}
-
-impl Stored {
-    pub fn new(message: ChatMessage) -> Arc<Self> {
-        let frame = Frame::from(encode(&ServerFrame::Message(&message)));
-        Arc::new(Stored { message, frame })
-    }
-
-    pub fn seq(&self) -> u64 {
-        self.message.seq
-    }
-}
-
-/// What became of one append, reported after its batch committed (or failed).
-#[derive(Debug)]
-pub enum Outcome {
-    /// Newly stored: everyone in its room hears it.
-    Stored(Arc<Stored>),
-    /// Its `cid` was already stored for this user: the sender gets the
-    /// stored copy back, nobody else hears anything.
-    Duplicate { conn: ConnId, stored: Arc<Stored> },
-    /// Could not be stored; nothing was broadcast.
-    Failed {
-        conn: ConnId,
-        cid: Option<String>,
-        reason: String,
-    },
-}
+use super::log::Stored;
+use crate::protocol::FileInfo;
 
 /// A slice of a room's history, oldest first.
 #[derive(Debug, Default)]
@@ -225,7 +176,20 @@ pub struct Loaded {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
-    /// The newest messages of each room, oldest first, up to the tail's
-    /// capacity.
-    pub recent: Vec<(String, Vec<Arc<Stored>>)>,
+    /// The newest messages of each room, up to the tail's capacity.
+    pub recent: Vec<RecentRoom>,
+}
+
+/// One room's newest messages as loaded, for the in-memory tail.
+#[derive(Debug, Default)]
+pub struct RecentRoom {
+    pub room: String,
+    /// Oldest first.
+    pub messages: Vec<Arc<Stored>>,
+    /// The room's latest seq (a message or a change).
+    pub latest: u64,
+    /// The newest version among messages older than these.
+    pub outside: u64,
+    /// Older messages than these exist.
+    pub older_on_disk: bool,
 }

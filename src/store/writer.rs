@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 
 use super::backend::Backend;
-use super::records::{Change, NewMessage, Outcome, Page};
+use super::log::{Entry, Outcome};
+use super::records::{Change, Page};
 use super::tail::Tail;
 use crate::sync::lock;
 
@@ -23,7 +24,7 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What the rest of the server asks of the writer.
 pub enum Request {
-    Append(NewMessage),
+    Append(Entry),
     /// A change; `committed` hears whether it is on disk.
     Change {
         change: Change,
@@ -32,6 +33,12 @@ pub enum Request {
     Page {
         room: String,
         before: u64,
+        limit: usize,
+        reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
+    ChangedSince {
+        room: String,
+        since: u64,
         limit: usize,
         reply: oneshot::Sender<anyhow::Result<Page>>,
     },
@@ -64,9 +71,9 @@ impl Writer {
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
-                    Request::Append(message) => {
-                        batch_bytes += message.message.len();
-                        appends.push(message);
+                    Request::Append(entry) => {
+                        batch_bytes += entry.text_len();
+                        appends.push(entry);
                     }
                     Request::Change { change, committed } => {
                         changes.push(change);
@@ -81,6 +88,18 @@ impl Writer {
                         let page = self
                             .backend
                             .page(&room, before, limit)
+                            .context("cannot read history");
+                        let _ = reply.send(page);
+                    }
+                    Request::ChangedSince {
+                        room,
+                        since,
+                        limit,
+                        reply,
+                    } => {
+                        let page = self
+                            .backend
+                            .changed_since(&room, since, limit)
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
@@ -119,26 +138,32 @@ impl Writer {
         log::debug!("store writer stopped");
     }
 
-    fn commit(&mut self, appends: Vec<NewMessage>) -> Vec<Outcome> {
-        match self.backend.append(&appends) {
+    fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
+        match self.backend.append(&entries) {
             Ok(outcomes) => {
                 let mut tail = lock(&self.tail);
                 for outcome in &outcomes {
-                    if let Outcome::Stored(stored) = outcome {
-                        tail.push(stored.clone());
+                    if let Outcome::Logged {
+                        room, seq, state, ..
+                    } = outcome
+                    {
+                        tail.apply(room, *seq, state.clone());
                     }
                 }
                 outcomes
             }
             Err(err) => {
-                log::error!("cannot store {} message(s): {err:#}", appends.len());
+                log::error!("cannot store {} entries: {err:#}", entries.len());
                 let reason = "the server cannot save messages right now; try again".to_owned();
-                appends
+                entries
                     .into_iter()
-                    .map(|append| Outcome::Failed {
-                        conn: append.conn,
-                        cid: append.cid,
-                        reason: reason.clone(),
+                    .map(|entry| {
+                        let sender = entry.sender();
+                        Outcome::Failed {
+                            conn: sender.conn,
+                            cid: sender.cid.clone(),
+                            reason: reason.clone(),
+                        }
                     })
                     .collect()
             }

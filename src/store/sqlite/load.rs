@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use rusqlite::Connection;
 
 use super::messages::{FILE_COLUMNS, file_from_row, read_page};
-use crate::store::records::{ClaimRecord, FileRecord, Kind, Loaded, RoomRecord};
+use crate::store::records::{ClaimRecord, FileRecord, Kind, Loaded, RecentRoom, RoomRecord};
 
 /// Everything [`Loaded`] holds, with the newest `capacity` messages of each
 /// room.
@@ -94,19 +94,30 @@ fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
         .collect()
 }
 
-fn load_recent(
-    conn: &Connection,
-    capacity: usize,
-) -> rusqlite::Result<Vec<(String, Vec<std::sync::Arc<crate::store::Stored>>)>> {
-    let rooms: Vec<String> = conn
-        .prepare("SELECT DISTINCT room FROM messages")?
-        .query_map([], |row| row.get(0))?
+fn load_recent(conn: &Connection, capacity: usize) -> rusqlite::Result<Vec<RecentRoom>> {
+    let rooms: Vec<(String, i64)> = conn
+        .prepare(
+            "SELECT room, max(seq) FROM (
+                 SELECT room, seq FROM messages UNION ALL SELECT room, seq FROM changes
+             ) GROUP BY room",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rooms
         .into_iter()
-        .map(|room| {
+        .map(|(room, latest)| {
             let page = read_page(conn, &room, u64::MAX, capacity)?;
-            Ok((room, page.messages))
+            let oldest = page.messages.first().map_or(0, |m| m.seq());
+            let outside: Option<i64> = conn
+                .prepare_cached("SELECT max(version) FROM messages WHERE room = ?1 AND seq < ?2")?
+                .query_row(rusqlite::params![room, oldest as i64], |row| row.get(0))?;
+            Ok(RecentRoom {
+                room,
+                older_on_disk: page.has_more,
+                messages: page.messages,
+                latest: latest as u64,
+                outside: outside.unwrap_or(0) as u64,
+            })
         })
         .collect()
 }

@@ -2,11 +2,13 @@
 //! `synchronous=FULL`, so a commit is on disk before its messages are
 //! acknowledged; batching makes that one fsync per batch, not per message.
 //! The parts: [`schema`] (opening and migrating), [`load`] (start-up),
-//! [`messages`] and [`changes`] (what each batch writes).
+//! [`messages`] and [`log`] (the rooms' logs: new messages, edits,
+//! deletions, reactions), and [`records`] (names, rooms, files).
 
-mod changes;
 mod load;
+mod log;
 mod messages;
+mod records;
 mod schema;
 
 use std::collections::HashMap;
@@ -16,7 +18,9 @@ use rusqlite::Connection;
 
 use super::Location;
 use super::backend::Backend;
-use super::records::{Change, Loaded, NewMessage, Outcome, Page};
+use super::log::{Entry, Outcome};
+use super::records::{Change, Loaded, Page};
+use crate::clock::now_millis;
 
 pub struct Sqlite {
     conn: Connection,
@@ -38,7 +42,7 @@ impl Sqlite {
         let latest = loaded
             .recent
             .iter()
-            .filter_map(|(room, messages)| Some((room.clone(), messages.last()?.seq())))
+            .map(|room| (room.room.clone(), room.latest))
             .collect();
         Ok((Sqlite { conn, latest }, loaded))
     }
@@ -48,20 +52,33 @@ impl Backend for Sqlite {
     fn apply(&mut self, batch: &[Change]) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         for change in batch {
-            changes::apply(&tx, change)?;
+            records::apply(&tx, change)?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn append(&mut self, appends: &[NewMessage]) -> anyhow::Result<Vec<Outcome>> {
-        let mut latest = HashMap::new();
-        for append in appends {
-            let seq = self.latest.get(&append.room).copied().unwrap_or(0);
-            latest.entry(append.room.clone()).or_insert(seq);
-        }
+    fn append(&mut self, entries: &[Entry]) -> anyhow::Result<Vec<Outcome>> {
+        // Seqs continue from what is committed; kept only if this commits.
+        let mut latest: HashMap<String, u64> = HashMap::new();
+        let now = now_millis();
         let tx = self.conn.transaction()?;
-        let outcomes = messages::insert(&tx, &mut latest, appends)?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let room = &entry.sender().room;
+            let committed = self.latest.get(room).copied().unwrap_or(0);
+            let seq = latest.entry(room.clone()).or_insert(committed);
+            let next = || {
+                *seq += 1;
+                *seq
+            };
+            outcomes.push(match entry {
+                Entry::Message(message) => messages::insert(&tx, message, next, now)?,
+                Entry::Edit(edit) => log::edit(&tx, edit, next, now)?,
+                Entry::Delete(delete) => log::delete(&tx, delete, next)?,
+                Entry::React(react) => log::react(&tx, react, next)?,
+            });
+        }
         tx.commit()?;
         self.latest.extend(latest);
         Ok(outcomes)
@@ -69,6 +86,10 @@ impl Backend for Sqlite {
 
     fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page> {
         Ok(messages::read_page(&self.conn, room, before, limit)?)
+    }
+
+    fn changed_since(&mut self, room: &str, since: u64, limit: usize) -> anyhow::Result<Page> {
+        Ok(messages::changed_since(&self.conn, room, since, limit)?)
     }
 
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>> {

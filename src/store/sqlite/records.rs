@@ -1,4 +1,5 @@
-//! Changes to names, rooms and files, applied in one transaction per batch.
+//! Changes to names, rooms and files (not the log), applied in one
+//! transaction per batch.
 
 use rusqlite::{Transaction, params};
 
