@@ -53,6 +53,7 @@ mod limits;
 mod protocol;
 mod rooms;
 mod routes;
+mod search;
 mod server;
 mod session;
 mod store;

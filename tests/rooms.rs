@@ -296,9 +296,12 @@ async fn an_older_history_keeps_its_private_rooms() {
         .unwrap();
     }
     // Without what later versions added: room names (4), files (5), the
-    // log (6).
+    // log (6), search and notification settings (7).
     conn.execute_batch(
-        "ALTER TABLE rooms DROP COLUMN name;
+        "DROP TABLE search; DROP INDEX messages_by_ts;
+         ALTER TABLE messages DROP COLUMN search_id;
+         ALTER TABLE members DROP COLUMN muted; ALTER TABLE members DROP COLUMN notify;
+         ALTER TABLE rooms DROP COLUMN name;
          DROP TABLE message_files; DROP TABLE files;
          ALTER TABLE messages DROP COLUMN generated;
          DROP INDEX messages_by_version; DROP TABLE reactions; DROP TABLE changes;
@@ -329,6 +332,11 @@ async fn an_older_history_keeps_its_private_rooms() {
     let history = alice.client.recv_type("history").await;
     assert_eq!(history["messages"][0]["message"], "kept");
     assert_eq!(history["messages"][0]["room"], moved.as_str());
+    // The index was built from the messages already there.
+    alice.send(json!({"type":"search","query":"kept"})).await;
+    let found = alice.client.recv_type("search_results").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["results"][0]["room"], moved.as_str());
 }
 
 /// A direct message reaches only its two users, live, in history and in

@@ -68,6 +68,19 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
     Ok(None)
 }
 
+/// A `history` frame's fields: one of `since` (a resume), `around` (a jump
+/// to a message), `at` (a jump to a date), `after` (paging forward from a
+/// jump), or `before` (paging back).
+pub struct HistoryFrame {
+    pub before: Option<u64>,
+    pub after: Option<u64>,
+    pub limit: Option<u32>,
+    pub room: Option<String>,
+    pub since: Option<u64>,
+    pub around: Option<u64>,
+    pub at: Option<i64>,
+}
+
 /// A `message` frame's fields.
 pub struct NewFrame {
     pub message: String,
@@ -163,27 +176,26 @@ pub fn typing(session: &mut Session, active: bool, room: Option<String>) -> Repl
 }
 
 /// `history`: a page of older messages, or with `since` a resume.
-pub async fn history(
-    session: &mut Session,
-    before: Option<u64>,
-    limit: Option<u32>,
-    room: Option<String>,
-    since: Option<u64>,
-) -> Reply {
-    let room = session.room_for(room)?;
+pub async fn history(session: &mut Session, request: HistoryFrame) -> Reply {
+    let room = session.room_for(request.room)?;
     let store = &session.context.store;
-    let page = match since {
-        Some(since) => {
-            let cap = session.context.settings.resume_cap;
-            store
-                .replay(&room, Some(since), cap)
-                .await
-                .map(|(page, _)| page)
-        }
-        None => {
-            let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-            store.page(&room, before.unwrap_or(u64::MAX), limit).await
-        }
+    let limit = request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    let page = if let Some(since) = request.since {
+        let cap = session.context.settings.resume_cap;
+        store
+            .replay(&room, Some(since), cap)
+            .await
+            .map(|(page, _)| page)
+    } else if let Some(seq) = request.around {
+        store.around(&room, seq, limit).await
+    } else if let Some(at) = request.at {
+        store.at(&room, at, limit).await
+    } else if let Some(after) = request.after {
+        store.after(&room, after, limit).await
+    } else {
+        store
+            .page(&room, request.before.unwrap_or(u64::MAX), limit)
+            .await
     };
     match page {
         Ok(page) => Ok(Some(page_frame(&room, &page))),

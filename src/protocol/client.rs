@@ -71,16 +71,39 @@ pub enum ClientFrame {
     /// WebSocket pings.
     Ping,
     /// Page older messages of a room: those with `seq < before`, newest
-    /// `limit` of them; or, with `since`, those after it (a resume).
+    /// `limit` of them; with `after`, the oldest `limit` with `seq > after`
+    /// (paging forward from a jump); or, with `since`, every change after
+    /// it (a resume).
     History {
         #[serde(default)]
         before: Option<u64>,
+        #[serde(default)]
+        after: Option<u64>,
         #[serde(default)]
         limit: Option<u32>,
         #[serde(default)]
         room: Option<String>,
         #[serde(default)]
         since: Option<u64>,
+        /// The page around message `around` (a jump to a search result), or
+        /// around the first message at or after `at` (ms; a jump to a date):
+        /// half before it, half from it on.
+        #[serde(default)]
+        around: Option<u64>,
+        #[serde(default)]
+        at: Option<i64>,
+    },
+    /// Search what this user can read now (see the README for the query
+    /// language). `before` continues from a `next` cursor.
+    Search {
+        query: String,
+        #[serde(default)]
+        before: Option<String>,
+        #[serde(default)]
+        limit: Option<u32>,
+        /// The searcher's time zone, minutes east of UTC, for dates.
+        #[serde(default)]
+        offset: Option<i32>,
     },
     /// Create a room; `private` rooms are seen only by members.
     CreateRoom {
@@ -117,6 +140,18 @@ pub enum ClientFrame {
         room: String,
         seq: u64,
     },
+    /// Mark every room read up to its latest message.
+    ReadAll,
+    /// Change this user's notification settings for a room: `muted` (no
+    /// badge, no sound) and `notify` ("all", "mentions" or "nothing").
+    /// What is left out stays as it was.
+    RoomSettings {
+        room: String,
+        #[serde(default)]
+        muted: Option<bool>,
+        #[serde(default)]
+        notify: Option<String>,
+    },
     /// List the public rooms.
     ListRooms,
     /// Online names starting with `prefix` (any letter case): how a client
@@ -143,7 +178,8 @@ impl ClientFrame {
             | ClientFrame::LeaveRoom { room }
             | ClientFrame::Invite { room, .. }
             | ClientFrame::InviteLink { room }
-            | ClientFrame::Read { room, .. } => Some(room),
+            | ClientFrame::Read { room, .. }
+            | ClientFrame::RoomSettings { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -263,9 +299,12 @@ mod tests {
             parse(r#"{"type":"history","before":10,"limit":5}"#),
             Ok(ClientFrame::History {
                 before: Some(10),
+                after: None,
                 limit: Some(5),
                 room: None,
                 since: None,
+                around: None,
+                at: None,
             })
         );
     }

@@ -54,6 +54,23 @@ pub struct ChatMessage {
     pub generated: bool,
 }
 
+/// One run of a search result's snippet: matched or not. Data for the page
+/// to show as text, never HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnippetPart {
+    pub text: String,
+    #[serde(rename = "match")]
+    pub matched: bool,
+}
+
+/// A search result: the message in its current state, and its snippet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult<'a> {
+    #[serde(flatten)]
+    pub message: &'a ChatMessage,
+    pub snippet: Vec<SnippetPart>,
+}
+
 /// One emoji on a message, and who put it there (each person once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {
@@ -98,6 +115,10 @@ pub struct RoomSummary {
     /// Messages after `last_read`, and how many of them mention this user.
     pub unread: u64,
     pub mentions: u64,
+    /// This member's settings: a muted room shows no badge and makes no
+    /// sound; `notify` is "all", "mentions" or "nothing".
+    pub muted: bool,
+    pub notify: &'static str,
     /// Member names (empty for the lobby, where everyone is).
     pub members: Vec<String>,
     /// The members online now, so a client that is not told of everyone's
@@ -180,6 +201,15 @@ pub enum ServerFrame<'a> {
     InviteLink {
         room: &'a str,
         secret: &'a str,
+    },
+    SearchResults {
+        query: &'a str,
+        results: Vec<SearchResult<'a>>,
+        /// How many match in all (counted up to 10,000).
+        total: u64,
+        /// Where the next page starts (send it as `before`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
     },
     /// This user's read mark for a room moved (from any of its tabs).
     Read {

@@ -488,6 +488,7 @@ pub fn page_frame(room: &str, page: &Page) -> String {
         room,
         page.messages.iter().map(|stored| stored.frame.as_str()),
         page.has_more,
+        page.has_newer,
     )
 }
 

@@ -51,6 +51,8 @@ fn summarize(context: &Context, membership: &Membership, user: &UserId) -> RoomS
         last_read: membership.last_read,
         unread,
         mentions,
+        muted: membership.settings.muted,
+        notify: membership.settings.notify.as_str(),
         members,
         online,
         peer,

@@ -8,7 +8,7 @@
 //! sequence stays gap-free whoever writes.
 
 use super::log::{Entry, Outcome};
-use super::records::{Change, Page};
+use super::records::{Change, Found, Page, SearchError, SearchRequest};
 
 pub trait Backend: Send + 'static {
     /// Applies changes to names and rooms in one transaction. Called before
@@ -28,6 +28,12 @@ pub trait Backend: Send + 'static {
     /// in their current state.
     fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page>;
 
+    /// Up to `limit` messages of `room` with `seq > after`, oldest first.
+    fn page_after(&mut self, room: &str, after: u64, limit: usize) -> anyhow::Result<Page>;
+
+    /// The seq of the first message of `room` at or after `at` (ms).
+    fn first_at(&mut self, room: &str, at: i64) -> anyhow::Result<Option<u64>>;
+
     /// The messages of `room` changed after `since` (version > since), in
     /// their current state, oldest first: the newest `limit` of them.
     fn changed_since(&mut self, room: &str, since: u64, limit: usize) -> anyhow::Result<Page>;
@@ -36,4 +42,18 @@ pub trait Backend: Send + 'static {
     /// that no message shares: uploads nobody posted, or whose messages
     /// are gone.
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
+
+    /// Runs a search on the writer's own connection (when the backend has
+    /// no [`Searcher`] of its own).
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
+
+    /// A searcher that reads beside the writer, on a thread of its own, so a
+    /// search never holds up a commit; `None` if searches must share the
+    /// writer's connection.
+    fn searcher(&self) -> anyhow::Result<Option<Box<dyn Searcher>>>;
+}
+
+/// Searches, on a connection of their own.
+pub trait Searcher: Send + 'static {
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
 }

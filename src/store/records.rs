@@ -13,6 +13,9 @@ pub struct Page {
     pub messages: Vec<Arc<Stored>>,
     /// Older messages exist before the first one here.
     pub has_more: bool,
+    /// On a page that may end before the room's latest (around a message
+    /// or a date): whether newer messages exist after the last one here.
+    pub has_newer: Option<bool>,
 }
 
 /// A claimed name as stored: only a hash of its token.
@@ -104,6 +107,44 @@ impl Kind {
     }
 }
 
+/// What a member wants to hear about a room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Notify {
+    #[default]
+    All,
+    /// Only messages that mention them (and every message of a DM).
+    Mentions,
+    Nothing,
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::All => "all",
+            Notify::Mentions => "mentions",
+            Notify::Nothing => "nothing",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Notify> {
+        match text {
+            "all" => Some(Notify::All),
+            "mentions" => Some(Notify::Mentions),
+            "nothing" => Some(Notify::Nothing),
+            _ => None,
+        }
+    }
+}
+
+/// A member's settings for a room, kept on the server so they follow the
+/// member across tabs and devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// No badge count and no sound.
+    pub muted: bool,
+    pub notify: Notify,
+}
+
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -116,6 +157,8 @@ pub struct RoomRecord {
     pub invite_hash: Option<[u8; 32]>,
     /// Member user ids and their last read seq.
     pub members: Vec<(String, u64)>,
+    /// Members whose settings are not the default.
+    pub settings: Vec<(String, MemberSettings)>,
     /// User ids invited by name, not yet joined.
     pub invited: Vec<String>,
 }
@@ -149,6 +192,11 @@ pub enum RoomChange {
         room: String,
         user: String,
         seq: u64,
+    },
+    Settings {
+        room: String,
+        user: String,
+        settings: MemberSettings,
     },
 }
 
@@ -192,4 +240,68 @@ pub struct RecentRoom {
     pub outside: u64,
     /// Older messages than these exist.
     pub older_on_disk: bool,
+}
+
+/// A search, as the store runs it.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: crate::search::Query,
+    /// The rooms to search: those the searcher can read now (narrowed by
+    /// `in:`); nothing else is searched, or counted.
+    pub rooms: Vec<String>,
+    /// The searcher's user id, for `mentions:me`.
+    pub user: Option<String>,
+    /// For `from:`, the user id holding that name now, if it is owned, so
+    /// what its owner wrote under an earlier name is found too.
+    pub from_user: Option<String>,
+    /// Where the last page ended.
+    pub before: Option<Cursor>,
+    pub limit: usize,
+}
+
+/// A position in search results (newest first): a message's time, room and
+/// seq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub timestamp: i64,
+    pub room: String,
+    pub seq: u64,
+}
+
+impl Cursor {
+    /// As a client carries it: `<timestamp>:<seq>:<room>`.
+    pub fn encode(&self) -> String {
+        format!("{}:{}:{}", self.timestamp, self.seq, self.room)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let mut parts = text.splitn(3, ':');
+        Some(Cursor {
+            timestamp: parts.next()?.parse().ok()?,
+            seq: parts.next()?.parse().ok()?,
+            room: parts.next()?.to_owned(),
+        })
+    }
+}
+
+/// A page of search results.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Newest first, in their current state.
+    pub messages: Vec<Arc<Stored>>,
+    /// How many match in all, counted up to a cap.
+    pub total: u64,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// Why a search found nothing to say.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// It would take too long (a very broad scan); the bound keeps every
+    /// search quick.
+    #[error("that search is too broad to finish quickly; add a longer word or a filter")]
+    TooBroad,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
 }

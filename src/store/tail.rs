@@ -97,7 +97,14 @@ impl Tail {
         // On a resume, changes were left out; on a plain connect, older
         // messages exist before the first shown.
         let has_more = skip > 0 || (since.is_none() && tail.older_on_disk);
-        Some((Page { messages, has_more }, tail.latest))
+        Some((
+            Page {
+                messages,
+                has_more,
+                has_newer: None,
+            },
+            tail.latest,
+        ))
     }
 
     /// Up to `limit` messages with `seq < before`, oldest first, if all of
@@ -112,6 +119,24 @@ impl Tail {
         Some(Page {
             messages: tail.messages.range(from..first).cloned().collect(),
             has_more: from > 0 || tail.older_on_disk,
+            has_newer: None,
+        })
+    }
+
+    /// Up to `limit` messages with `seq > after`, oldest first, if all of
+    /// them are in memory, and whether newer ones follow.
+    pub fn after(&self, room: &str, after: u64, limit: usize) -> Option<Page> {
+        let tail = self.rooms.get(room)?;
+        let oldest = tail.messages.front()?.seq();
+        if tail.older_on_disk && after + 1 < oldest {
+            return None;
+        }
+        let start = tail.messages.partition_point(|m| m.seq() <= after);
+        let end = (start + limit).min(tail.messages.len());
+        Some(Page {
+            messages: tail.messages.range(start..end).cloned().collect(),
+            has_more: start > 0 || tail.older_on_disk,
+            has_newer: Some(end < tail.messages.len()),
         })
     }
 

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::backend::Backend;
 use super::log::{Entry, Outcome};
-use super::records::{Change, Page};
+use super::records::{Change, Found, Page, SearchError, SearchRequest};
 use super::tail::Tail;
 use crate::sync::lock;
 
@@ -36,6 +36,17 @@ pub enum Request {
         limit: usize,
         reply: oneshot::Sender<anyhow::Result<Page>>,
     },
+    PageAfter {
+        room: String,
+        after: u64,
+        limit: usize,
+        reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
+    FirstAt {
+        room: String,
+        at: i64,
+        reply: oneshot::Sender<anyhow::Result<Option<u64>>>,
+    },
     ChangedSince {
         room: String,
         since: u64,
@@ -45,6 +56,11 @@ pub enum Request {
     UnsharedFiles {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
+    },
+    /// Only when the backend has no searcher of its own.
+    Search {
+        request: SearchRequest,
+        reply: oneshot::Sender<Result<Found, SearchError>>,
     },
     /// Commit what is queued and stop.
     Close,
@@ -91,6 +107,17 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
+                    Request::PageAfter {
+                        room,
+                        after,
+                        limit,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.backend.page_after(&room, after, limit));
+                    }
+                    Request::FirstAt { room, at, reply } => {
+                        let _ = reply.send(self.backend.first_at(&room, at));
+                    }
                     Request::ChangedSince {
                         room,
                         since,
@@ -108,6 +135,9 @@ impl Writer {
                         reply,
                     } => {
                         let _ = reply.send(self.backend.unshared_files(created_before));
+                    }
+                    Request::Search { request, reply } => {
+                        let _ = reply.send(self.backend.search(&request));
                     }
                     Request::Close => closing = true,
                 }

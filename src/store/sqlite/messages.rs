@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use serde::{Deserialize, Serialize};
 
+use super::search;
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
 use crate::store::log::{NewMessage, Outcome, Stored, Text};
 use crate::store::records::{FileRecord, Page};
@@ -134,9 +135,11 @@ pub fn insert(
     }
     let seq = next_seq();
     let text = &message.text;
+    let indexed = search::indexed_text(&text.source, message.files.iter().map(|file| &**file));
+    let search_id = search::add(conn, &sender.room, seq, &indexed)?;
     let mut insert = conn.prepare_cached(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15)"
     ))?;
     let id = uuid::Uuid::new_v4().to_string();
     insert.execute(params![
@@ -154,6 +157,7 @@ pub fn insert(
         Mentions::of(text),
         text.big,
         sender.user_id,
+        search_id,
     ])?;
     let mut share = conn.prepare_cached(
         "INSERT INTO message_files (room, seq, position, file_id) VALUES (?1, ?2, ?3, ?4)",
@@ -204,6 +208,16 @@ pub fn load(conn: &Connection, room: &str, seq: u64) -> rusqlite::Result<Option<
     Ok(page.into_iter().next())
 }
 
+/// The messages named by `keys` (room, seq), in their current state, in
+/// that order; any that no longer exist are left out.
+pub fn load_all(conn: &Connection, keys: &[(String, u64)]) -> rusqlite::Result<Vec<Arc<Stored>>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for (room, seq) in keys {
+        found.extend(load(conn, room, *seq)?);
+    }
+    Ok(found)
+}
+
 /// Up to `limit` messages of `room` with `seq < before`, oldest first.
 pub fn read_page(
     conn: &Connection,
@@ -226,7 +240,51 @@ pub fn read_page(
         Some(first) => older_exists(conn, room, first.seq())?,
         None => false,
     };
-    Ok(Page { messages, has_more })
+    Ok(Page {
+        messages,
+        has_more,
+        has_newer: None,
+    })
+}
+
+/// Up to `limit` messages of `room` with `seq > after`, oldest first, and
+/// whether newer ones follow.
+pub fn read_after(
+    conn: &Connection,
+    room: &str,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Page> {
+    let after = after.min(i64::MAX as u64) as i64;
+    let mut messages = read(
+        conn,
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ),
+        &[&room, &after, &(limit as i64 + 1)],
+    )?;
+    let has_newer = messages.len() > limit;
+    messages.truncate(limit);
+    let has_more = match messages.first() {
+        Some(first) => older_exists(conn, room, first.seq())?,
+        None => false,
+    };
+    Ok(Page {
+        messages,
+        has_more,
+        has_newer: Some(has_newer),
+    })
+}
+
+/// The first message of `room` sent at or after `at` (ms).
+pub fn first_at(conn: &Connection, room: &str, at: i64) -> rusqlite::Result<Option<u64>> {
+    conn.prepare_cached(
+        "SELECT seq FROM messages WHERE room = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1",
+    )?
+    .query_row(params![room, at], |row| row.get::<_, i64>(0))
+    .optional()
+    .map(|seq| seq.map(|seq| seq as u64))
 }
 
 /// The newest `limit` messages of `room` changed after `since`, oldest first.
@@ -248,7 +306,11 @@ pub fn changed_since(
     let has_more = messages.len() > limit;
     messages.truncate(limit);
     messages.reverse();
-    Ok(Page { messages, has_more })
+    Ok(Page {
+        messages,
+        has_more,
+        has_newer: None,
+    })
 }
 
 pub fn older_exists(conn: &Connection, room: &str, seq: u64) -> rusqlite::Result<bool> {
@@ -377,12 +439,13 @@ pub fn set_text(
         edited,
         seq as i64
     ])?;
-    Ok(())
+    search::replace(conn, room, target, &text.source)
 }
 
 /// Forgets message `target`'s text, files and reactions after a deletion
 /// logged as `seq`: a tombstone stays.
 pub fn clear(conn: &Connection, room: &str, target: u64, seq: u64) -> rusqlite::Result<()> {
+    search::remove(conn, room, target)?;
     conn.prepare_cached(
         "UPDATE messages SET body = '', html = '', mentions = NULL, big = 0, generated = 0,
          deleted = 1, version = ?3 WHERE room = ?1 AND seq = ?2",

@@ -10,6 +10,7 @@ mod log;
 mod messages;
 mod records;
 mod schema;
+mod search;
 
 use std::collections::HashMap;
 
@@ -17,13 +18,15 @@ use anyhow::Context as _;
 use rusqlite::Connection;
 
 use super::Location;
-use super::backend::Backend;
+use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome};
-use super::records::{Change, Loaded, Page};
+use super::records::{Change, Found, Loaded, Page, SearchError, SearchRequest};
 use crate::clock::now_millis;
 
 pub struct Sqlite {
     conn: Connection,
+    /// The file, for searches to open beside the writer.
+    file: Option<std::path::PathBuf>,
     /// Each room's latest `seq`, as committed.
     latest: HashMap<String, u64>,
 }
@@ -44,7 +47,11 @@ impl Sqlite {
             .iter()
             .map(|room| (room.room.clone(), room.latest))
             .collect();
-        Ok((Sqlite { conn, latest }, loaded))
+        let file = match location {
+            Location::File(path) => Some(path.clone()),
+            Location::Memory => None,
+        };
+        Ok((Sqlite { conn, file, latest }, loaded))
     }
 }
 
@@ -88,11 +95,47 @@ impl Backend for Sqlite {
         Ok(messages::read_page(&self.conn, room, before, limit)?)
     }
 
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
+        search::search(&mut self.conn, request)
+    }
+
+    fn searcher(&self) -> anyhow::Result<Option<Box<dyn Searcher>>> {
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags)
+            .with_context(|| format!("cannot open {} for searching", file.display()))?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        Ok(Some(Box::new(SqliteSearcher { conn })))
+    }
+
+    fn page_after(&mut self, room: &str, after: u64, limit: usize) -> anyhow::Result<Page> {
+        Ok(messages::read_after(&self.conn, room, after, limit)?)
+    }
+
+    fn first_at(&mut self, room: &str, at: i64) -> anyhow::Result<Option<u64>> {
+        Ok(messages::first_at(&self.conn, room, at)?)
+    }
+
     fn changed_since(&mut self, room: &str, since: u64, limit: usize) -> anyhow::Result<Page> {
         Ok(messages::changed_since(&self.conn, room, since, limit)?)
     }
 
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>> {
         Ok(messages::unshared_files(&self.conn, created_before)?)
+    }
+}
+
+/// Searches on a read-only connection of their own: in WAL mode they read
+/// the last commit while the writer goes on.
+struct SqliteSearcher {
+    conn: Connection,
+}
+
+impl Searcher for SqliteSearcher {
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
+        search::search(&mut self.conn, request)
     }
 }

@@ -68,6 +68,21 @@ fn room(tx: &Transaction<'_>, change: &RoomChange) -> rusqlite::Result<()> {
             tx.prepare_cached("UPDATE rooms SET invite_hash = ?2 WHERE room = ?1")?
                 .execute(params![room, &hash[..]])?;
         }
+        RoomChange::Settings {
+            room,
+            user,
+            settings,
+        } => {
+            tx.prepare_cached(
+                "UPDATE members SET muted = ?3, notify = ?4 WHERE room = ?1 AND user_id = ?2",
+            )?
+            .execute(params![
+                room,
+                user,
+                settings.muted,
+                settings.notify.as_str()
+            ])?;
+        }
         RoomChange::Read { room, user, seq } => {
             tx.prepare_cached(
                 "UPDATE members SET last_read = max(last_read, ?3) WHERE room = ?1 AND user_id = ?2",

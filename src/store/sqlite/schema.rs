@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -84,6 +84,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 6 {
         add_the_log(conn)?;
+    }
+    if version < 7 {
+        add_search(conn)?;
     }
     Ok(())
 }
@@ -253,6 +256,25 @@ fn add_the_log(conn: &Connection) -> rusqlite::Result<()> {
             update.execute(rusqlite::params![room, seq, rendered.html, rendered.big])?;
         }
     }
+    tx.pragma_update(None, "user_version", 6)?;
+    tx.commit()
+}
+
+/// Version 7: the search index (FTS5, trigram), filled from the messages
+/// there are; an index on time, for searches by filters alone and jumps to a
+/// date; and each member's notification settings.
+fn add_search(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "CREATE VIRTUAL TABLE search USING fts5(
+             body, room UNINDEXED, seq UNINDEXED, tokenize = 'trigram'
+         );
+         ALTER TABLE messages ADD COLUMN search_id INTEGER;
+         CREATE INDEX messages_by_ts ON messages (room, ts);
+         ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'all';",
+    )?;
+    super::search::build(&tx)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
