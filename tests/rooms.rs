@@ -298,7 +298,7 @@ async fn an_older_history_keeps_its_private_rooms() {
     // Without what later versions added: room names (4), files (5), the
     // log (6), search and notification settings (7).
     conn.execute_batch(
-        "DROP TABLE search; DROP INDEX messages_by_ts;
+        "DROP TABLE search; DROP INDEX messages_by_ts; DROP INDEX messages_by_search;
          ALTER TABLE messages DROP COLUMN search_id;
          ALTER TABLE members DROP COLUMN muted; ALTER TABLE members DROP COLUMN notify;
          ALTER TABLE rooms DROP COLUMN name;

@@ -52,6 +52,12 @@ impl Query {
         if text.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::TooLong);
         }
+        // Control characters (NUL among them) cannot be in a message's
+        // words, and would end an FTS5 string early.
+        let text: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         let mut query = Query::default();
         let mut rest = text.trim();
         while !rest.is_empty() {
@@ -260,5 +266,6 @@ mod tests {
         assert_eq!(Query::parse(&twenty_one, 0), Err(QueryError::TooManyTerms));
         assert_eq!(Query::parse("   ", 0), Err(QueryError::Empty));
         assert_eq!(Query::parse(r#""" """#, 0), Err(QueryError::Empty));
+        assert_eq!(parse("nul\0byte").terms, ["nul", "byte"]);
     }
 }

@@ -259,28 +259,19 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
-/// A position in search results (newest first): a message's time, room and
-/// seq.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub timestamp: i64,
-    pub room: String,
-    pub seq: u64,
-}
+/// A position in search results, which come newest first in the order
+/// they were stored: the index entry of the last result shown. Opaque to
+/// clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
 
 impl Cursor {
-    /// As a client carries it: `<timestamp>:<seq>:<room>`.
-    pub fn encode(&self) -> String {
-        format!("{}:{}:{}", self.timestamp, self.seq, self.room)
+    pub fn encode(self) -> String {
+        self.0.to_string()
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
-        let mut parts = text.splitn(3, ':');
-        Some(Cursor {
-            timestamp: parts.next()?.parse().ok()?,
-            seq: parts.next()?.parse().ok()?,
-            room: parts.next()?.to_owned(),
-        })
+        text.parse().ok().filter(|id| *id > 0).map(Cursor)
     }
 }
 

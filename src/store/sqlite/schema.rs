@@ -269,8 +269,12 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
         "CREATE VIRTUAL TABLE search USING fts5(
              body, room UNINDEXED, seq UNINDEXED, tokenize = 'trigram'
          );
+         -- A deleted message's words leave the index's pages too, not only
+         -- its rows (as secure_delete does for the tables).
+         INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
          ALTER TABLE messages ADD COLUMN search_id INTEGER;
          CREATE INDEX messages_by_ts ON messages (room, ts);
+         CREATE INDEX messages_by_search ON messages (search_id);
          ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'all';",
     )?;

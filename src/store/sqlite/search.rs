@@ -90,17 +90,21 @@ pub fn search(conn: &mut Connection, request: &SearchRequest) -> Result<Found, S
     }
     let mut sql = String::new();
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    // Results come in the index's order, newest stored first. With words
+    // to match, the index drives (CROSS JOIN keeps the planner from
+    // scanning every message to probe it); with filters only, the
+    // messages do.
     let fts = query.fts();
-    let text_column = if let Some(fts) = &fts {
+    let (text_column, order) = if let Some(fts) = &fts {
         sql.push_str(
-            "FROM search s JOIN messages m ON m.room = s.room AND m.seq = s.seq
+            "FROM search s CROSS JOIN messages m ON m.search_id = s.rowid
              WHERE search MATCH ?",
         );
         args.push(Box::new(fts.clone()));
-        "s.body"
+        ("s.body", "s.rowid")
     } else {
-        sql.push_str("FROM messages m WHERE 1");
-        "m.body"
+        sql.push_str("FROM messages m WHERE m.search_id IS NOT NULL");
+        ("m.body", "m.search_id")
     };
     sql.push_str(&format!(
         " AND m.deleted = 0 AND m.room IN ({})",
@@ -154,14 +158,12 @@ pub fn search(conn: &mut Connection, request: &SearchRequest) -> Result<Found, S
     }
     let counting = format!("SELECT count(*) FROM (SELECT 1 {sql} LIMIT {})", TOTAL_CAP);
     let total_args = args.len();
-    if let Some(cursor) = &request.before {
-        sql.push_str(" AND (m.ts, m.room, m.seq) < (?, ?, ?)");
-        args.push(Box::new(cursor.timestamp));
-        args.push(Box::new(cursor.room.clone()));
-        args.push(Box::new(cursor.seq as i64));
+    if let Some(cursor) = request.before {
+        sql.push_str(&format!(" AND {order} < ?"));
+        args.push(Box::new(cursor.0));
     }
     let listing = format!(
-        "SELECT m.room, m.seq, m.ts {sql} ORDER BY m.ts DESC, m.room DESC, m.seq DESC LIMIT {}",
+        "SELECT m.room, m.seq, {order} {sql} ORDER BY {order} DESC LIMIT {}",
         request.limit + 1
     );
     within_time(conn, |conn| {
@@ -176,12 +178,7 @@ pub fn search(conn: &mut Connection, request: &SearchRequest) -> Result<Found, S
             .collect::<Result<_, _>>()?;
         let next = (found.len() > request.limit).then(|| {
             found.truncate(request.limit);
-            let (room, seq, timestamp) = found.last().expect("a full page").clone();
-            Cursor {
-                timestamp,
-                room,
-                seq,
-            }
+            Cursor(found.last().expect("a full page").2)
         });
         let keys: Vec<(String, u64)> = found
             .into_iter()
@@ -226,7 +223,7 @@ fn escape_like(text: &str) -> String {
 /// Fills the index from the messages table (the migration that adds it).
 pub fn build(conn: &Connection) -> rusqlite::Result<()> {
     let rows: Vec<(String, i64, String)> = conn
-        .prepare("SELECT room, seq, body FROM messages WHERE deleted = 0")?
+        .prepare("SELECT room, seq, body FROM messages WHERE deleted = 0 ORDER BY ts, room, seq")?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<Result<_, _>>()?;
     for (room, seq, body) in rows {
