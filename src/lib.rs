@@ -116,7 +116,7 @@ impl App {
     /// Opens the history and sets up the hub. Fails on an unusable history file.
     pub fn open(config: &Config) -> anyhow::Result<App> {
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        let opened = Store::open(config.history_location.clone(), resume_cap)?;
+        let opened = Store::open(config.history_location.clone(), resume_cap, config.search)?;
         let store = opened.store;
         let files = open_files(config, store.clone(), opened.files)?;
         let settings = session::Settings {

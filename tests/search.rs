@@ -653,3 +653,50 @@ async fn flood(mut owner: Owner, sender: usize, count: usize) -> (Owner, Vec<(u6
     }
     (owner, acks)
 }
+
+/// With `--no-search` nothing is indexed and searches are refused; the
+/// index left from before is emptied, and turning search on again rebuilds
+/// it with everything said meanwhile.
+#[tokio::test]
+async fn search_can_be_turned_off_and_on_again() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = Server::start_on_db(&db, &[]);
+    let mut alice = Owner::claim(&server, "alice").await;
+    alice
+        .send(json!({"type":"message","message":"before the switch","cid":"c1"}))
+        .await;
+    alice.client.recv_type("message").await;
+    let token = alice.token.clone();
+    drop(alice);
+    assert!(server.terminate().success());
+
+    server = Server::start_on_db(&db, &["--no-search"]);
+    let mut alice = Owner::with_token(&server, "alice", &token).await;
+    alice
+        .send(json!({"type":"message","message":"while it was off","cid":"c2"}))
+        .await;
+    alice.client.recv_type("message").await;
+    let reply = answer(&mut alice.client, json!({"type":"search","query":"switch"})).await;
+    assert_eq!(reply["code"], "unavailable", "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("turned off"));
+    drop(alice);
+    assert!(server.terminate().success());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let indexed: i64 = conn
+        .query_row("SELECT count(*) FROM search", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(indexed, 0, "nothing searchable is left behind");
+    drop(conn);
+
+    let server = Server::start_on_db(&db, &[]);
+    let mut alice = Owner::with_token(&server, "alice", &token).await;
+    assert_eq!(
+        found(&mut alice.client, "switch").await,
+        ["before the switch"]
+    );
+    assert_eq!(
+        found(&mut alice.client, "it was off").await,
+        ["while it was off"]
+    );
+}

@@ -62,6 +62,7 @@ pub async fn search(
         .await
         .map_err(|err| match err {
             SearchError::TooBroad => Refusal::new(ErrorCode::BadRequest, err.to_string()),
+            SearchError::Off => Refusal::new(ErrorCode::Unavailable, err.to_string()),
             SearchError::Store(err) => {
                 log::warn!("conn {}: search failed: {err:#}", session.id);
                 Refusal::new(ErrorCode::Unavailable, "search is unavailable right now")

@@ -87,8 +87,12 @@ impl Store {
     /// Opens (or creates) the history at `location` and starts the writer.
     /// `recent_capacity` is how many messages per room stay in memory; it
     /// caps what a connect or a resume replays.
-    pub fn open(location: Location, recent_capacity: usize) -> anyhow::Result<Opened> {
-        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity)?;
+    pub fn open(
+        location: Location,
+        recent_capacity: usize,
+        search: bool,
+    ) -> anyhow::Result<Opened> {
+        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity, search)?;
         Store::start(Box::new(backend), loaded, location, recent_capacity)
     }
 

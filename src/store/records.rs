@@ -293,6 +293,8 @@ pub enum SearchError {
     /// search quick.
     #[error("that search is too broad to finish quickly; add a longer word or a filter")]
     TooBroad,
+    #[error("search is turned off on this server")]
+    Off,
     #[error(transparent)]
     Store(#[from] anyhow::Error),
 }

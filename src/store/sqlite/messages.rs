@@ -110,6 +110,7 @@ pub fn insert(
     message: &NewMessage,
     next_seq: impl FnOnce() -> u64,
     now: i64,
+    index: bool,
 ) -> rusqlite::Result<Outcome> {
     let sender = &message.sender;
     if let Some(cid) = &sender.cid {
@@ -135,8 +136,17 @@ pub fn insert(
     }
     let seq = next_seq();
     let text = &message.text;
-    let indexed = search::indexed_text(&text.source, message.files.iter().map(|file| &**file));
-    let search_id = search::add(conn, &sender.room, seq, &indexed)?;
+    let search_id = if index {
+        let files = message.files.iter().map(|file| &**file);
+        Some(search::add(
+            conn,
+            &sender.room,
+            seq,
+            &search::indexed_text(&text.source, files),
+        )?)
+    } else {
+        None
+    };
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15)"

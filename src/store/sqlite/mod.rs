@@ -29,11 +29,19 @@ pub struct Sqlite {
     file: Option<std::path::PathBuf>,
     /// Each room's latest `seq`, as committed.
     latest: HashMap<String, u64>,
+    /// Whether messages are indexed.
+    search: bool,
 }
 
 impl Sqlite {
     /// Opens (or creates) the history and reads back what start-up needs.
-    pub fn open(location: &Location, recent_capacity: usize) -> anyhow::Result<(Sqlite, Loaded)> {
+    /// With `search` off no index is kept (and what there was is emptied);
+    /// on again, it is rebuilt.
+    pub fn open(
+        location: &Location,
+        recent_capacity: usize,
+        search: bool,
+    ) -> anyhow::Result<(Sqlite, Loaded)> {
         let conn = match location {
             Location::File(path) => schema::open_file(path)?,
             Location::Memory => {
@@ -41,6 +49,7 @@ impl Sqlite {
             }
         };
         schema::init_schema(&conn).context("cannot prepare the history database")?;
+        search::turn(&conn, search).context("cannot prepare the search index")?;
         let loaded = load::load(&conn, recent_capacity)?;
         let latest = loaded
             .recent
@@ -51,7 +60,15 @@ impl Sqlite {
             Location::File(path) => Some(path.clone()),
             Location::Memory => None,
         };
-        Ok((Sqlite { conn, file, latest }, loaded))
+        Ok((
+            Sqlite {
+                conn,
+                file,
+                latest,
+                search,
+            },
+            loaded,
+        ))
     }
 }
 
@@ -80,7 +97,7 @@ impl Backend for Sqlite {
                 *seq
             };
             outcomes.push(match entry {
-                Entry::Message(message) => messages::insert(&tx, message, next, now)?,
+                Entry::Message(message) => messages::insert(&tx, message, next, now, self.search)?,
                 Entry::Edit(edit) => log::edit(&tx, edit, next, now)?,
                 Entry::Delete(delete) => log::delete(&tx, delete, next)?,
                 Entry::React(react) => log::react(&tx, react, next)?,
@@ -96,11 +113,14 @@ impl Backend for Sqlite {
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
+        if !self.search {
+            return Err(SearchError::Off);
+        }
         search::search(&mut self.conn, request)
     }
 
     fn searcher(&self) -> anyhow::Result<Option<Box<dyn Searcher>>> {
-        let Some(file) = &self.file else {
+        let Some(file) = self.file.as_ref().filter(|_| self.search) else {
             return Ok(None);
         };
         let flags =

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ToSql, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use super::messages::load_all;
 use crate::store::records::{Cursor, FileRecord, Found, SearchError, SearchRequest};
@@ -218,6 +218,35 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+/// Turns the index on or off, as `--no-search` says. Off, it is emptied
+/// (so nothing searchable stays behind); on after being off, it is rebuilt
+/// from the messages.
+pub fn turn(conn: &Connection, on: bool) -> rusqlite::Result<()> {
+    let was_on: bool = conn
+        .query_row("SELECT value FROM meta WHERE key = 'search'", [], |row| {
+            row.get::<_, String>(0)
+        })
+        .optional()?
+        .is_none_or(|value| value == "on");
+    if on == was_on {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "DELETE FROM search;
+         UPDATE messages SET search_id = NULL WHERE search_id IS NOT NULL;",
+    )?;
+    if on {
+        build(&tx)?;
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('search', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [if on { "on" } else { "off" }],
+    )?;
+    tx.commit()
 }
 
 /// Fills the index from the messages table (the migration that adds it).
