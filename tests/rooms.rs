@@ -299,7 +299,10 @@ async fn an_older_history_keeps_its_private_rooms() {
     // log (6), search and notification settings (7).
     conn.execute_batch(
         "DROP TABLE search; DROP INDEX messages_by_ts; DROP INDEX messages_by_search;
-         ALTER TABLE messages DROP COLUMN search_id;
+         DROP INDEX messages_by_author; DROP INDEX messages_with_links;
+         DROP INDEX messages_with_files; DROP INDEX messages_with_mentions;
+         ALTER TABLE messages DROP COLUMN search_id; ALTER TABLE messages DROP COLUMN links;
+         ALTER TABLE messages DROP COLUMN shares_files;
          ALTER TABLE members DROP COLUMN muted; ALTER TABLE members DROP COLUMN notify;
          ALTER TABLE rooms DROP COLUMN name;
          DROP TABLE message_files; DROP TABLE files;

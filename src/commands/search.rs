@@ -61,7 +61,6 @@ pub async fn search(
         .search(request)
         .await
         .map_err(|err| match err {
-            SearchError::TooBroad => Refusal::new(ErrorCode::BadRequest, err.to_string()),
             SearchError::Off => Refusal::new(ErrorCode::Unavailable, err.to_string()),
             SearchError::Store(err) => {
                 log::warn!("conn {}: search failed: {err:#}", session.id);
@@ -80,6 +79,7 @@ pub async fn search(
         query: text,
         results,
         total: found.total,
+        partial: found.partial,
         next: found.next.map(|cursor| cursor.encode()),
     })))
 }

@@ -205,8 +205,13 @@ pub enum ServerFrame<'a> {
     SearchResults {
         query: &'a str,
         results: Vec<SearchResult<'a>>,
-        /// How many match in all (counted up to 10,000).
-        total: u64,
+        /// On a first page, how many match in all (counted up to 1,000).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+        /// The search ran out of time: these are what it found by then;
+        /// `next` goes on from there.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
         /// Where the next page starts (send it as `before`).
         #[serde(skip_serializing_if = "Option::is_none")]
         next: Option<String>,

@@ -11,8 +11,29 @@ pub const MAX_QUERY_CHARS: usize = 500;
 /// Most words and phrases in one query.
 pub const MAX_TERMS: usize = 20;
 /// The shortest term the index can find; shorter ones are matched by
-/// scanning what the longer ones found.
+/// scanning what the longer ones found, except two-character CJK words,
+/// which the index holds as bigrams followed by this mark.
 pub const INDEXED_CHARS: usize = 3;
+pub const BIGRAM_MARK: char = '\u{1}';
+
+/// Chinese, Japanese and Korean characters, which words are made of without
+/// spaces between them.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'     // Hiragana, Katakana
+        | '\u{3400}'..='\u{4dbf}'   // CJK Extension A
+        | '\u{4e00}'..='\u{9fff}'   // CJK Unified Ideographs
+        | '\u{ac00}'..='\u{d7af}'   // Hangul syllables
+        | '\u{f900}'..='\u{faff}'   // CJK Compatibility Ideographs
+        | '\u{20000}'..='\u{2fa1f}' // Extensions B and on
+    )
+}
+
+/// A term the index holds: long enough, or a CJK bigram.
+fn indexed(term: &str) -> bool {
+    let count = term.chars().count();
+    count >= INDEXED_CHARS || (count == 2 && term.chars().all(is_cjk))
+}
 
 /// A parsed query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,18 +144,25 @@ impl Query {
         let indexed: Vec<String> = self
             .terms
             .iter()
-            .filter(|term| term.chars().count() >= INDEXED_CHARS)
-            .map(|term| format!("\"{}\"", term.replace('"', "\"\"")))
+            .filter(|term| indexed(term))
+            .map(|term| {
+                let mark = if term.chars().count() == 2 {
+                    "\u{1}"
+                } else {
+                    ""
+                };
+                format!("\"{}{mark}\"", term.replace('"', "\"\""))
+            })
             .collect();
         (!indexed.is_empty()).then(|| indexed.join(" "))
     }
 
-    /// The terms too short for the index.
+    /// The terms the index cannot find.
     pub fn short_terms(&self) -> impl Iterator<Item = &str> {
         self.terms
             .iter()
             .map(String::as_str)
-            .filter(|term| term.chars().count() < INDEXED_CHARS)
+            .filter(|term| !indexed(term))
     }
 }
 
@@ -247,10 +275,13 @@ mod tests {
 
     #[test]
     fn short_terms_go_around_the_index() {
-        let query = parse("密码 is wifi");
+        let query = parse("密 is wifi");
         assert_eq!(query.fts().unwrap(), r#""wifi""#);
-        assert_eq!(query.short_terms().collect::<Vec<_>>(), ["密码", "is"]);
+        assert_eq!(query.short_terms().collect::<Vec<_>>(), ["密", "is"]);
         assert_eq!(parse("ok").fts(), None);
+        let bigram = parse("密码 ok");
+        assert_eq!(bigram.fts().unwrap(), "\"密码\u{1}\"");
+        assert_eq!(bigram.short_terms().collect::<Vec<_>>(), ["ok"]);
     }
 
     #[test]

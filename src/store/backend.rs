@@ -47,6 +47,13 @@ pub trait Backend: Send + 'static {
     /// no [`Searcher`] of its own).
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
 
+    /// One short step of upkeep the backend put off while busy (SQLite
+    /// merges its search index's segments); the writer calls it while
+    /// nothing is queued. Returns whether there is more to do.
+    fn tidy(&mut self) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
     /// A searcher that reads beside the writer, on a thread of its own, so a
     /// search never holds up a commit; `None` if searches must share the
     /// writer's connection.

@@ -280,8 +280,11 @@ impl Cursor {
 pub struct Found {
     /// Newest first, in their current state.
     pub messages: Vec<Arc<Stored>>,
-    /// How many match in all, counted up to a cap.
-    pub total: u64,
+    /// On a first page, how many match in all, counted up to a cap.
+    pub total: Option<u64>,
+    /// The search ran out of time: these are what it found by then
+    /// (and `total` is at least that many).
+    pub partial: bool,
     /// Where the next page starts, if there is one.
     pub next: Option<Cursor>,
 }
@@ -289,10 +292,6 @@ pub struct Found {
 /// Why a search found nothing to say.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    /// It would take too long (a very broad scan); the bound keeps every
-    /// search quick.
-    #[error("that search is too broad to finish quickly; add a longer word or a filter")]
-    TooBroad,
     #[error("search is turned off on this server")]
     Off,
     #[error(transparent)]

@@ -82,8 +82,22 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
+        // Whether the backend may have upkeep to do once nothing is queued.
+        let mut untidy = true;
         while !closing {
-            let Ok(first) = requests.recv() else { break };
+            let first = if untidy {
+                match requests.try_recv() {
+                    Ok(request) => request,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        untidy = self.tidy();
+                        continue;
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                let Ok(request) = requests.recv() else { break };
+                request
+            };
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
@@ -163,13 +177,29 @@ impl Writer {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
                 (self.committed)(outcomes);
+                untidy = true;
             }
         }
         log::debug!("store writer stopped");
     }
 
+    /// One step of the backend's upkeep; whether there is more.
+    fn tidy(&mut self) -> bool {
+        self.backend.tidy().unwrap_or_else(|err| {
+            log::warn!("store upkeep failed: {err:#}");
+            false
+        })
+    }
+
     fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
-        match self.backend.append(&entries) {
+        let started = std::time::Instant::now();
+        let appended = self.backend.append(&entries);
+        log::trace!(
+            "stored {} entries in {:?}",
+            entries.len(),
+            started.elapsed()
+        );
+        match appended {
             Ok(outcomes) => {
                 let mut tail = lock(&self.tail);
                 for outcome in &outcomes {

@@ -45,6 +45,11 @@ impl Mentions {
     }
 }
 
+/// Whether a message's rendered text links anywhere (for `has:link`).
+fn has_links(text: &Text) -> bool {
+    text.html.contains("<a ")
+}
+
 /// A message row, before its files and reactions are attached.
 struct Row_ {
     message: ChatMessage,
@@ -137,19 +142,18 @@ pub fn insert(
     let seq = next_seq();
     let text = &message.text;
     let search_id = if index {
-        let files = message.files.iter().map(|file| &**file);
+        let names = message.files.iter().map(|file| file.name.as_str());
         Some(search::add(
             conn,
-            &sender.room,
-            seq,
-            &search::indexed_text(&text.source, files),
+            &search::indexed_text(&text.source, names),
         )?)
     } else {
         None
     };
     let mut insert = conn.prepare_cached(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id, links, shares_files)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15,
+                 ?16, ?17)"
     ))?;
     let id = uuid::Uuid::new_v4().to_string();
     insert.execute(params![
@@ -168,6 +172,8 @@ pub fn insert(
         text.big,
         sender.user_id,
         search_id,
+        has_links(text),
+        !message.files.is_empty(),
     ])?;
     let mut share = conn.prepare_cached(
         "INSERT INTO message_files (room, seq, position, file_id) VALUES (?1, ?2, ?3, ?4)",
@@ -437,7 +443,7 @@ pub fn set_text(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE messages SET body = ?3, html = ?4, mentions = ?5, big = ?6, edited = ?7,
-         generated = 0, version = ?8 WHERE room = ?1 AND seq = ?2",
+         generated = 0, version = ?8, links = ?9 WHERE room = ?1 AND seq = ?2",
     )?
     .execute(params![
         room,
@@ -447,7 +453,8 @@ pub fn set_text(
         Mentions::of(text),
         text.big,
         edited,
-        seq as i64
+        seq as i64,
+        has_links(text),
     ])?;
     search::replace(conn, room, target, &text.source)
 }
@@ -458,7 +465,7 @@ pub fn clear(conn: &Connection, room: &str, target: u64, seq: u64) -> rusqlite::
     search::remove(conn, room, target)?;
     conn.prepare_cached(
         "UPDATE messages SET body = '', html = '', mentions = NULL, big = 0, generated = 0,
-         deleted = 1, version = ?3 WHERE room = ?1 AND seq = ?2",
+         deleted = 1, version = ?3, links = 0, shares_files = 0 WHERE room = ?1 AND seq = ?2",
     )?
     .execute(params![room, target as i64, seq as i64])?;
     for table in ["message_files", "reactions"] {

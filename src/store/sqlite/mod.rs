@@ -112,6 +112,13 @@ impl Backend for Sqlite {
         Ok(messages::read_page(&self.conn, room, before, limit)?)
     }
 
+    fn tidy(&mut self) -> anyhow::Result<bool> {
+        if !self.search {
+            return Ok(false);
+        }
+        Ok(search::merge_step(&self.conn)?)
+    }
+
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         if !self.search {
             return Err(SearchError::Off);

@@ -261,20 +261,35 @@ fn add_the_log(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Version 7: the search index (FTS5, trigram), filled from the messages
-/// there are; an index on time, for searches by filters alone and jumps to a
-/// date; and each member's notification settings.
+/// there are, and what searches by filters alone go through: indexes in the
+/// index's order (newest first) by author, and of the messages with links,
+/// files or mentions; an index on time for jumps to a date; and each
+/// member's notification settings.
 fn add_search(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(
-        "CREATE VIRTUAL TABLE search USING fts5(
-             body, room UNINDEXED, seq UNINDEXED, tokenize = 'trigram'
+        "-- Contentless: the text is already in messages; the index keeps
+         -- only trigrams, and `search_id` links the two.
+         CREATE VIRTUAL TABLE search USING fts5(
+             body, content = '', contentless_delete = 1, tokenize = 'trigram'
          );
          -- A deleted message's words leave the index's pages too, not only
          -- its rows (as secure_delete does for the tables).
          INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
+         -- Merged by the writer when it is idle (see search::merge_step).
+         INSERT INTO search (search, rank) VALUES ('automerge', 0);
          ALTER TABLE messages ADD COLUMN search_id INTEGER;
+         ALTER TABLE messages ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE messages ADD COLUMN shares_files INTEGER NOT NULL DEFAULT 0;
+         UPDATE messages SET links = html LIKE '%<a %', shares_files = EXISTS (
+             SELECT 1 FROM message_files f WHERE f.room = messages.room AND f.seq = messages.seq
+         );
          CREATE INDEX messages_by_ts ON messages (room, ts);
-         CREATE INDEX messages_by_search ON messages (search_id);
+         CREATE UNIQUE INDEX messages_by_search ON messages (search_id);
+         CREATE INDEX messages_by_author ON messages (user_id, search_id);
+         CREATE INDEX messages_with_links ON messages (search_id) WHERE links = 1;
+         CREATE INDEX messages_with_files ON messages (search_id) WHERE shares_files = 1;
+         CREATE INDEX messages_with_mentions ON messages (search_id) WHERE mentions IS NOT NULL;
          ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'all';",
     )?;

@@ -1,43 +1,78 @@
 //! The search index and searches against it.
 //!
-//! An FTS5 table with the trigram tokenizer holds each message's text (and
-//! the names of the files it shares), so any substring of three characters
-//! or more is found, in any language. It is written in the same
-//! transaction as the message and kept right through edits and deletions:
-//! a deleted message is never found again. Terms shorter than three
-//! characters are matched by scanning what the rest found (or the rooms'
-//! messages, when nothing else narrows them), and every search is cut off
-//! after [`TIME_LIMIT`], so none can stall the server.
+//! A contentless FTS5 table with the trigram tokenizer holds each message's
+//! trigrams (its text, its files' names, and its CJK bigrams, see
+//! [`indexed_text`]), so any substring of three characters or more, and any
+//! two-character CJK word, is found. Its rowid is the message's
+//! `search_id`, given in the order messages are stored, which is the order
+//! results come in (newest first). It is written in the same transaction
+//! as the message and kept right through edits and deletions: a deleted
+//! message is never found again.
+//!
+//! Shorter terms are matched by scanning what the rest of the query found,
+//! or the messages themselves, newest first. Every search stops after
+//! [`TIME_LIMIT`]; what it found by then comes back marked partial, so no
+//! search can stall the server and none comes back empty-handed for being
+//! broad.
 
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use super::messages::load_all;
-use crate::store::records::{Cursor, FileRecord, Found, SearchError, SearchRequest};
+use crate::search::query::{BIGRAM_MARK, is_cjk};
+use crate::store::records::{Cursor, Found, SearchError, SearchRequest};
 
-/// Matches counted at most, for "10,000+ results".
-pub const TOTAL_CAP: u64 = 10_000;
+/// Matches counted at most, for "1,000+ results".
+pub const TOTAL_CAP: usize = 1000;
 /// The longest a search may run.
 const TIME_LIMIT: Duration = Duration::from_millis(250);
 /// How often (in SQLite virtual machine steps) the clock is checked.
-const CHECK_EVERY: i32 = 2000;
+const CHECK_EVERY: i32 = 1000;
 
-/// What a message puts in the index: its text and its files' names.
-pub fn indexed_text<'a>(source: &str, files: impl IntoIterator<Item = &'a FileRecord>) -> String {
+/// What a message puts in the index: its text, its files' names, and then
+/// each pair of neighbouring CJK characters followed by [`BIGRAM_MARK`],
+/// so that a two-character word (most Chinese words are), which has no
+/// trigram of its own, has one with the mark.
+pub fn indexed_text<'a>(source: &str, file_names: impl IntoIterator<Item = &'a str>) -> String {
     let mut text = source.to_owned();
-    for file in files {
+    for name in file_names {
         text.push('\n');
-        text.push_str(&file.name);
+        text.push_str(name);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut bigrams = String::new();
+    for pair in chars.windows(2) {
+        if is_cjk(pair[0]) && is_cjk(pair[1]) {
+            bigrams.extend([pair[0], pair[1], BIGRAM_MARK]);
+        }
+    }
+    if !bigrams.is_empty() {
+        text.push('\n');
+        text.push_str(&bigrams);
     }
     text
 }
 
-/// Adds a message's text; returns its row in the index.
-pub fn add(conn: &Connection, room: &str, seq: u64, text: &str) -> rusqlite::Result<i64> {
-    conn.prepare_cached("INSERT INTO search (body, room, seq) VALUES (?1, ?2, ?3)")?
-        .execute(params![text, room, seq as i64])?;
-    Ok(conn.last_insert_rowid())
+/// Adds a message's text to the index; returns its `search_id`, after every
+/// one given so far.
+pub fn add(conn: &Connection, text: &str) -> rusqlite::Result<i64> {
+    let id: i64 = conn
+        .prepare_cached("SELECT coalesce(max(search_id), 0) + 1 FROM messages")?
+        .query_row([], |row| row.get(0))?;
+    conn.prepare_cached("INSERT INTO search (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![id, text])?;
+    Ok(id)
+}
+
+fn search_id(conn: &Connection, room: &str, seq: u64) -> rusqlite::Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT search_id FROM messages WHERE room = ?1 AND seq = ?2")?
+        .query_row(params![room, seq as i64], |row| {
+            row.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten())
 }
 
 /// What stored message `seq` puts in the index, given its text `source`.
@@ -49,168 +84,218 @@ fn stored_text(conn: &Connection, room: &str, seq: u64, source: &str) -> rusqlit
         )?
         .query_map(params![room, seq as i64], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut text = source.to_owned();
-    for name in names {
-        text.push('\n');
-        text.push_str(&name);
-    }
-    Ok(text)
+    Ok(indexed_text(source, names.iter().map(String::as_str)))
 }
 
 /// Replaces message `seq`'s text in the index (after an edit).
 pub fn replace(conn: &Connection, room: &str, seq: u64, source: &str) -> rusqlite::Result<()> {
-    let text = stored_text(conn, room, seq, source)?;
-    conn.prepare_cached(
-        "UPDATE search SET body = ?3
-         WHERE rowid = (SELECT search_id FROM messages WHERE room = ?1 AND seq = ?2)",
-    )?
-    .execute(params![room, seq as i64, text])?;
+    if let Some(id) = search_id(conn, room, seq)? {
+        let text = stored_text(conn, room, seq, source)?;
+        conn.prepare_cached("INSERT OR REPLACE INTO search (rowid, body) VALUES (?1, ?2)")?
+            .execute(params![id, text])?;
+    }
     Ok(())
 }
 
 /// Takes message `seq` out of the index (after a deletion).
 pub fn remove(conn: &Connection, room: &str, seq: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM search
-         WHERE rowid = (SELECT search_id FROM messages WHERE room = ?1 AND seq = ?2)",
-    )?
-    .execute(params![room, seq as i64])?;
-    conn.prepare_cached("UPDATE messages SET search_id = NULL WHERE room = ?1 AND seq = ?2")?
-        .execute(params![room, seq as i64])?;
+    if let Some(id) = search_id(conn, room, seq)? {
+        conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+            .execute(params![id])?;
+        conn.prepare_cached("UPDATE messages SET search_id = NULL WHERE search_id = ?1")?
+            .execute(params![id])?;
+    }
     Ok(())
 }
 
-/// Runs `request`: the newest matches first, in their current state.
-pub fn search(conn: &mut Connection, request: &SearchRequest) -> Result<Found, SearchError> {
-    let query = &request.query;
-    let rooms = &request.rooms;
-    if rooms.is_empty() {
-        // `in:` a room one cannot read: nothing, and nothing counted.
-        return Ok(Found::default());
-    }
-    let mut sql = String::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-    // Results come in the index's order, newest stored first. With words
-    // to match, the index drives (CROSS JOIN keeps the planner from
-    // scanning every message to probe it); with filters only, the
-    // messages do.
-    let fts = query.fts();
-    let (text_column, order) = if let Some(fts) = &fts {
-        sql.push_str(
-            "FROM search s CROSS JOIN messages m ON m.search_id = s.rowid
-             WHERE search MATCH ?",
-        );
-        args.push(Box::new(fts.clone()));
-        ("s.body", "s.rowid")
-    } else {
-        sql.push_str("FROM messages m WHERE m.search_id IS NOT NULL");
-        ("m.body", "m.search_id")
-    };
-    sql.push_str(&format!(
-        " AND m.deleted = 0 AND m.room IN ({})",
-        vec!["?"; rooms.len()].join(", ")
-    ));
-    args.extend(
-        rooms
-            .iter()
-            .map(|room| Box::new(room.clone()) as Box<dyn ToSql>),
-    );
-    for term in query.short_terms() {
-        sql.push_str(&format!(" AND {text_column} LIKE ? ESCAPE '\\'"));
-        args.push(Box::new(format!("%{}%", escape_like(term))));
-    }
-    if let Some(from) = &query.from {
-        match &request.from_user {
-            Some(user) => {
-                sql.push_str(" AND (m.user_id = ? OR m.username = ? COLLATE NOCASE)");
-                args.push(Box::new(user.clone()));
-            }
-            None => sql.push_str(" AND m.username = ? COLLATE NOCASE"),
-        }
-        args.push(Box::new(from.clone()));
-    }
-    if let Some(before) = query.before {
-        sql.push_str(" AND m.ts < ?");
-        args.push(Box::new(before));
-    }
-    if let Some(after) = query.after {
-        sql.push_str(" AND m.ts >= ?");
-        args.push(Box::new(after));
-    }
-    if query.has_file {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM message_files f WHERE f.room = m.room AND f.seq = m.seq)",
-        );
-    }
-    if query.has_link {
-        sql.push_str(" AND m.html LIKE '%<a href=%'");
-    }
-    if query.mentions_me {
-        match &request.user {
-            Some(user) => {
+/// A search as SQL: what follows `SELECT`, its arguments, and the column
+/// results are ordered by.
+struct Plan {
+    sql: String,
+    args: Vec<Box<dyn ToSql>>,
+    order: &'static str,
+}
+
+impl Plan {
+    fn of(request: &SearchRequest) -> Plan {
+        let query = &request.query;
+        let mut sql = String::new();
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        // With words to match, the index drives (CROSS JOIN keeps the
+        // planner from scanning every message to probe it); with filters
+        // alone, the messages do, through the index for the filter.
+        let order = match query.fts() {
+            Some(fts) => {
                 sql.push_str(
-                    " AND (instr(m.mentions, ?) > 0 OR instr(m.mentions, '\"everyone\":true') > 0)",
+                    "FROM search s CROSS JOIN messages m ON m.search_id = s.rowid
+                     WHERE search MATCH ?",
                 );
-                args.push(Box::new(format!("\"{user}\"")));
+                args.push(Box::new(fts));
+                "s.rowid"
             }
-            None => sql.push_str(" AND 0"),
+            None => {
+                sql.push_str(&format!(
+                    "FROM messages m INDEXED BY {} WHERE m.search_id IS NOT NULL",
+                    Plan::driver(request)
+                ));
+                "m.search_id"
+            }
+        };
+        sql.push_str(&format!(
+            " AND m.deleted = 0 AND m.room IN ({})",
+            vec!["?"; request.rooms.len()].join(", ")
+        ));
+        args.extend(
+            request
+                .rooms
+                .iter()
+                .map(|room| Box::new(room.clone()) as Box<dyn ToSql>),
+        );
+        for term in query.short_terms() {
+            sql.push_str(" AND m.body LIKE ? ESCAPE '\\'");
+            args.push(Box::new(format!("%{}%", escape_like(term))));
+        }
+        if let Some(from) = &query.from {
+            match &request.from_user {
+                Some(user) => {
+                    sql.push_str(" AND m.user_id = ?");
+                    args.push(Box::new(user.clone()));
+                }
+                None => {
+                    sql.push_str(" AND m.username = ? COLLATE NOCASE");
+                    args.push(Box::new(from.clone()));
+                }
+            }
+        }
+        if let Some(before) = query.before {
+            sql.push_str(" AND m.ts < ?");
+            args.push(Box::new(before));
+        }
+        if let Some(after) = query.after {
+            sql.push_str(" AND m.ts >= ?");
+            args.push(Box::new(after));
+        }
+        if query.has_file {
+            sql.push_str(" AND m.shares_files = 1");
+        }
+        if query.has_link {
+            sql.push_str(" AND m.links = 1");
+        }
+        if query.mentions_me {
+            match &request.user {
+                Some(user) => {
+                    sql.push_str(
+                        " AND m.mentions IS NOT NULL
+                         AND (instr(m.mentions, ?) > 0 OR instr(m.mentions, '\"everyone\":true') > 0)",
+                    );
+                    args.push(Box::new(format!("\"{user}\"")));
+                }
+                None => sql.push_str(" AND 0"),
+            }
+        }
+        if let Some(cursor) = request.before {
+            sql.push_str(&format!(" AND {order} < ?"));
+            args.push(Box::new(cursor.0));
+        }
+        Plan { sql, args, order }
+    }
+
+    /// The index a search by filters alone goes through, newest first:
+    /// the narrowest its filters allow. Named, not left to the planner,
+    /// which without statistics may pick one that makes it sort every
+    /// match before returning the first.
+    fn driver(request: &SearchRequest) -> &'static str {
+        let query = &request.query;
+        if query.from.is_some() && request.from_user.is_some() {
+            "messages_by_author"
+        } else if query.mentions_me && request.user.is_some() {
+            "messages_with_mentions"
+        } else if query.has_file {
+            "messages_with_files"
+        } else if query.has_link {
+            "messages_with_links"
+        } else {
+            "messages_by_search"
         }
     }
-    let counting = format!("SELECT count(*) FROM (SELECT 1 {sql} LIMIT {})", TOTAL_CAP);
-    let total_args = args.len();
-    if let Some(cursor) = request.before {
-        sql.push_str(&format!(" AND {order} < ?"));
-        args.push(Box::new(cursor.0));
-    }
-    let listing = format!(
-        "SELECT m.room, m.seq, {order} {sql} ORDER BY {order} DESC LIMIT {}",
-        request.limit + 1
-    );
-    within_time(conn, |conn| {
-        let total: i64 = conn
-            .prepare(&counting)?
-            .query_row(params_from_iter(&args[..total_args]), |row| row.get(0))?;
-        let mut found: Vec<(String, u64, i64)> = conn
-            .prepare(&listing)?
-            .query_map(params_from_iter(&args), |row| {
-                Ok((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        let next = (found.len() > request.limit).then(|| {
-            found.truncate(request.limit);
-            Cursor(found.last().expect("a full page").2)
+}
+
+/// Runs `request`: the newest matches first, in their current state. A
+/// first page also counts the matches, up to [`TOTAL_CAP`]; in the same
+/// pass, so a broad search costs one scan.
+pub fn search(conn: &mut Connection, request: &SearchRequest) -> Result<Found, SearchError> {
+    if request.rooms.is_empty() {
+        // `in:` a room one cannot read: nothing, and nothing counted.
+        return Ok(Found {
+            total: Some(0),
+            ..Found::default()
         });
-        let keys: Vec<(String, u64)> = found
-            .into_iter()
-            .map(|(room, seq, _)| (room, seq))
-            .collect();
-        Ok(Found {
-            messages: load_all(conn, &keys)?,
-            total: total as u64,
-            next,
-        })
+    }
+    let plan = Plan::of(request);
+    let counting = request.before.is_none();
+    let wanted = request.limit + 1;
+    let scan = if counting {
+        TOTAL_CAP.max(wanted)
+    } else {
+        wanted
+    };
+    let listing = format!(
+        "SELECT m.room, m.seq, {order} {sql} ORDER BY {order} DESC LIMIT {scan}",
+        order = plan.order,
+        sql = plan.sql,
+    );
+    let mut keys: Vec<(String, u64, i64)> = Vec::new();
+    let mut total = 0;
+    let finished = within_time(conn, |conn| {
+        let mut statement = conn.prepare(&listing)?;
+        let mut rows = statement.query(params_from_iter(&plan.args))?;
+        while let Some(row) = rows.next()? {
+            total += 1;
+            if keys.len() < wanted {
+                keys.push((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?));
+            }
+        }
+        Ok(())
+    })?;
+    let next = if keys.len() > request.limit {
+        keys.truncate(request.limit);
+        keys.last().map(|key| Cursor(key.2))
+    } else if finished {
+        None
+    } else {
+        // Cut short: go on from the last match found.
+        keys.last().map(|key| Cursor(key.2))
+    };
+    let keys: Vec<(String, u64)> = keys.into_iter().map(|(room, seq, _)| (room, seq)).collect();
+    Ok(Found {
+        messages: load_all(conn, &keys).map_err(|err| SearchError::Store(err.into()))?,
+        total: counting.then_some(total as u64),
+        partial: !finished,
+        next,
     })
 }
 
-/// Runs `work`, interrupting it if it takes longer than [`TIME_LIMIT`].
+/// Runs `work`, interrupting it after [`TIME_LIMIT`]. Returns whether it
+/// finished.
 fn within_time(
     conn: &mut Connection,
-    work: impl FnOnce(&Connection) -> rusqlite::Result<Found>,
-) -> Result<Found, SearchError> {
+    work: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+) -> Result<bool, SearchError> {
     let deadline = Instant::now() + TIME_LIMIT;
     conn.progress_handler(CHECK_EVERY, Some(move || Instant::now() > deadline))
         .map_err(|err| SearchError::Store(err.into()))?;
     let result = work(conn);
     conn.progress_handler(CHECK_EVERY, None::<fn() -> bool>)
         .map_err(|err| SearchError::Store(err.into()))?;
-    result.map_err(|err| match err {
-        rusqlite::Error::SqliteFailure(failure, _)
+    match result {
+        Ok(()) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(failure, _))
             if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
         {
-            SearchError::TooBroad
+            Ok(false)
         }
-        other => SearchError::Store(other.into()),
-    })
+        Err(other) => Err(SearchError::Store(other.into())),
+    }
 }
 
 /// `text` for a LIKE pattern, with `%`, `_` and `\` taken literally.
@@ -218,6 +303,22 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+/// Pages of the index merged in one step of upkeep: a few milliseconds.
+const MERGE_PAGES: i64 = 64;
+
+/// Merges some of the index's segments. The index does not merge as it is
+/// written (`automerge` is 0, see the schema), so a burst of messages costs
+/// only their own trigrams; the writer merges in quiet moments, and FTS5's
+/// `crisismerge` still merges if too many segments pile up. Returns whether
+/// there was work to do.
+pub fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let before = conn.total_changes();
+    conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
+        .execute([MERGE_PAGES])?;
+    // FTS5 counts two changes or more when a merge did something.
+    Ok(conn.total_changes() - before >= 2)
 }
 
 /// Turns the index on or off, as `--no-search` says. Off, it is emptied
@@ -235,7 +336,7 @@ pub fn turn(conn: &Connection, on: bool) -> rusqlite::Result<()> {
     }
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(
-        "DELETE FROM search;
+        "INSERT INTO search (search) VALUES ('delete-all');
          UPDATE messages SET search_id = NULL WHERE search_id IS NOT NULL;",
     )?;
     if on {
@@ -249,7 +350,8 @@ pub fn turn(conn: &Connection, on: bool) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Fills the index from the messages table (the migration that adds it).
+/// Fills the index from the messages table, oldest first (the migration
+/// that adds it, and turning search back on).
 pub fn build(conn: &Connection) -> rusqlite::Result<()> {
     let rows: Vec<(String, i64, String)> = conn
         .prepare("SELECT room, seq, body FROM messages WHERE deleted = 0 ORDER BY ts, room, seq")?
@@ -257,9 +359,51 @@ pub fn build(conn: &Connection) -> rusqlite::Result<()> {
         .collect::<Result<_, _>>()?;
     for (room, seq, body) in rows {
         let text = stored_text(conn, &room, seq as u64, &body)?;
-        let id = add(conn, &room, seq as u64, &text)?;
+        let id = add(conn, &text)?;
         conn.prepare_cached("UPDATE messages SET search_id = ?3 WHERE room = ?1 AND seq = ?2")?
             .execute(params![room, seq, id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_written_while_busy_are_merged_when_idle() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::schema::init_schema(&conn).unwrap();
+        // Each commit writes a segment; nothing merges them meanwhile.
+        for i in 0..12 {
+            let id = add(&conn, &format!("message number {i}")).unwrap();
+            conn.execute(
+                "INSERT INTO messages (room, seq, id, username, body, ts, search_id)
+                 VALUES ('lobby', ?1, ?2, 'ann', 'x', 0, ?1)",
+                params![id, id.to_string()],
+            )
+            .unwrap();
+        }
+        assert!(merge_step(&conn).unwrap(), "there were segments to merge");
+        let mut steps = 1;
+        while merge_step(&conn).unwrap() {
+            steps += 1;
+            assert!(steps < 100, "merging ends");
+        }
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM search WHERE search MATCH '\"number\"'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 12);
+    }
+
+    #[test]
+    fn cjk_words_of_two_characters_get_a_trigram() {
+        let text = indexed_text("开会 ok 密码是", ["图.png"]);
+        assert_eq!(text, "开会 ok 密码是\n图.png\n开会\u{1}密码\u{1}码是\u{1}");
+        assert_eq!(indexed_text("plain words", []), "plain words");
+    }
 }
