@@ -153,6 +153,17 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_uploads_per_user: u32,
 
+    /// Minutes after sending during which a message may be edited; 0: any time
+    #[arg(long, env = "LANCHAT_EDIT_WINDOW_MINUTES", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=525_600))]
+    pub edit_window_minutes: u64,
+
+    /// Keep no search index, and refuse searches: for a host who does not
+    /// want a searchable archive. Turning search back on rebuilds the index
+    /// at start.
+    #[arg(long, env = "LANCHAT_NO_SEARCH")]
+    pub no_search: bool,
+
     /// Hours an unfinished upload, or a file no message shares, is kept
     #[arg(long, env = "LANCHAT_UPLOAD_EXPIRY_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u64).range(1..=8760))]
@@ -221,6 +232,10 @@ pub struct Config {
     pub min_free_disk: u64,
     pub max_uploads_per_user: usize,
     pub upload_expiry: Duration,
+    /// `None`: messages may be edited any time.
+    pub edit_window: Option<Duration>,
+    /// Whether messages are indexed and may be searched.
+    pub search: bool,
 }
 
 impl Config {
@@ -299,6 +314,9 @@ impl Config {
             min_free_disk: args.min_free_disk,
             max_uploads_per_user: args.max_uploads_per_user as usize,
             upload_expiry: Duration::from_secs(args.upload_expiry_hours * 3600),
+            edit_window: (args.edit_window_minutes > 0)
+                .then(|| Duration::from_secs(args.edit_window_minutes * 60)),
+            search: !args.no_search,
         })
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The store's writer reports each committed batch, in `seq` order; a task
 //! on the runtime hands it to the hub (waking sessions from a runtime thread
-//! queues them locally, not through the runtime's shared queue). New
-//! messages go to their room's audience, consecutive ones of one room as one
-//! shared run; duplicates and failures go back to their sender only.
+//! queues them locally, not through the runtime's shared queue). Each new
+//! entry of a room's log (a message, an edit, a deletion, a reaction) goes
+//! to its room's audience, consecutive ones of one room as one shared run;
+//! duplicates, refusals and failures go back to their sender only.
 
 use std::sync::Arc;
 
@@ -25,28 +26,30 @@ fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
     let mut run: Vec<(u64, Frame)> = Vec::new();
     let mut run_room = String::new();
     for outcome in outcomes {
-        match outcome {
-            Outcome::Stored(stored) => {
-                if stored.message.room != run_room {
+        let (conn, frame) = match outcome {
+            Outcome::Logged {
+                room, seq, frame, ..
+            } => {
+                if room != run_room {
                     send_run(hub, rooms, &run_room, std::mem::take(&mut run));
-                    run_room.clone_from(&stored.message.room);
+                    run_room = room;
                 }
-                run.push((stored.seq(), stored.frame.clone()));
+                run.push((seq, frame));
+                continue;
             }
-            // What came before goes first, so every connection hears the
-            // batch in order.
-            Outcome::Duplicate { conn, stored } => {
-                send_run(hub, rooms, &run_room, std::mem::take(&mut run));
-                let item = Outbound::Event(stored.frame.clone());
-                hub.send(&Audience::Connection(conn), item);
+            Outcome::Duplicate { conn, frame } => (conn, frame),
+            Outcome::Refused { conn, refusal } => {
+                (conn, Frame::from(encode(&ServerFrame::error(&refusal))))
             }
             Outcome::Failed { conn, cid, reason } => {
-                send_run(hub, rooms, &run_room, std::mem::take(&mut run));
                 let refusal = Refusal::new(ErrorCode::Unavailable, reason).with_cid(cid);
-                let frame = Frame::from(encode(&ServerFrame::error(&refusal)));
-                hub.send(&Audience::Connection(conn), Outbound::Event(frame));
+                (conn, Frame::from(encode(&ServerFrame::error(&refusal))))
             }
-        }
+        };
+        // What came before goes first, so every connection hears the batch
+        // in order.
+        send_run(hub, rooms, &run_room, std::mem::take(&mut run));
+        hub.send(&Audience::Connection(conn), Outbound::Event(frame));
     }
     send_run(hub, rooms, &run_room, run);
 }

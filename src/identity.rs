@@ -200,6 +200,14 @@ impl Identity {
         Some((claim.user_id.clone(), claim.name.clone()))
     }
 
+    /// `name` as its owner spells it, if someone owns it (any letter case).
+    pub fn owned_name(&self, name: &str) -> Option<String> {
+        self.claims()
+            .by_name
+            .get(&key(name))
+            .map(|claim| claim.name.clone())
+    }
+
     /// The user who owns `name`, if anyone does.
     pub fn user_of(&self, name: &str) -> Option<UserId> {
         self.claims()

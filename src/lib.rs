@@ -53,10 +53,12 @@ mod limits;
 mod protocol;
 mod rooms;
 mod routes;
+mod search;
 mod server;
 mod session;
 mod store;
 mod sync;
+mod text;
 mod upgrade;
 mod username;
 mod wire;
@@ -114,7 +116,7 @@ impl App {
     /// Opens the history and sets up the hub. Fails on an unusable history file.
     pub fn open(config: &Config) -> anyhow::Result<App> {
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        let opened = Store::open(config.history_location.clone(), resume_cap)?;
+        let opened = Store::open(config.history_location.clone(), resume_cap, config.search)?;
         let store = opened.store;
         let files = open_files(config, store.clone(), opened.files)?;
         let settings = session::Settings {
@@ -124,6 +126,7 @@ impl App {
             idle_timeout: config.idle_timeout,
             write_timeout: config.write_timeout,
             max_message_chars: config.max_message_chars,
+            edit_window: config.edit_window,
             limits: protocol::Limits {
                 rate: config.rate.per_second,
                 burst: config.rate.burst as u32,

@@ -1,6 +1,7 @@
 //! The `lanchat` executable: parse flags, open history, bind, print where to
 //! connect, serve until Ctrl-C or SIGTERM.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -37,6 +38,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal()?;
         let app = App::open(&config)?;
         let (listener, note) = bind(&config).await?;
         print_banner(
@@ -46,7 +48,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             note.as_deref(),
             config.show_qr,
         );
-        app.serve(listener, shutdown_signal()).await
+        app.serve(listener, shutdown).await
     })
 }
 
@@ -60,24 +62,25 @@ fn init_logging() {
     builder.init();
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now, and returns what completes
+/// on either. Installing them before the URLs are printed matters: a signal
+/// that arrived while the server was already serving but before the
+/// handlers existed would kill it without its clean shutdown.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

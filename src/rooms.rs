@@ -24,7 +24,7 @@ use crate::audience::Audience;
 use crate::clock::now_millis;
 use crate::ids::{UserId, private_room_id};
 use crate::protocol::LOBBY;
-use crate::store::{Change, Kind, RoomChange, RoomRecord, Store};
+use crate::store::{Change, Kind, MemberSettings, Notify, RoomChange, RoomRecord, Store};
 use crate::sync::lock;
 
 /// Longest room name, in characters.
@@ -54,6 +54,8 @@ pub struct Membership {
     pub kind: Kind,
     /// The highest `seq` this member has read.
     pub last_read: u64,
+    /// This member's notification settings for it.
+    pub settings: MemberSettings,
     pub members: Vec<UserId>,
 }
 
@@ -66,6 +68,8 @@ struct Room {
     invite_hash: Option<[u8; 32]>,
     /// Member → last read seq.
     members: BTreeMap<UserId, u64>,
+    /// Members whose notification settings are not the default.
+    settings: HashMap<UserId, MemberSettings>,
     /// Invited by name, not yet accepted.
     invited: BTreeSet<UserId>,
 }
@@ -139,6 +143,11 @@ impl Rooms {
                         .map(|(user, read)| (UserId::from(user), read))
                         .collect(),
                     invited: record.invited.into_iter().map(UserId::from).collect(),
+                    settings: record
+                        .settings
+                        .into_iter()
+                        .map(|(user, settings)| (UserId::from(user), settings))
+                        .collect(),
                 },
             );
         }
@@ -158,6 +167,7 @@ impl Rooms {
                     invite_hash: None,
                     members: BTreeMap::new(),
                     invited: BTreeSet::new(),
+                    settings: HashMap::new(),
                 },
             );
         }
@@ -199,6 +209,7 @@ impl Rooms {
                 invite_hash: None,
                 members: BTreeMap::from([(user.clone(), 0)]),
                 invited: BTreeSet::new(),
+                settings: HashMap::new(),
             },
         );
         self.save(RoomChange::Create {
@@ -262,6 +273,7 @@ impl Rooms {
             return Err(RoomError::Forbidden(name.to_owned()));
         }
         room.members.remove(user);
+        room.settings.remove(user);
         self.save(RoomChange::Leave {
             room: name.to_owned(),
             user: user.to_string(),
@@ -333,6 +345,7 @@ impl Rooms {
                 invite_hash: None,
                 members: BTreeMap::from([(a.clone(), 0), (b.clone(), 0)]),
                 invited: BTreeSet::new(),
+                settings: HashMap::new(),
             }
         });
         membership(&name, room, a)
@@ -355,6 +368,35 @@ impl Rooms {
             });
         }
         Ok(*read)
+    }
+
+    /// Changes `user`'s notification settings for `room` (what is given).
+    pub fn set_settings(
+        &self,
+        user: &UserId,
+        name: &str,
+        muted: Option<bool>,
+        notify: Option<Notify>,
+    ) -> Result<Membership, RoomError> {
+        let mut rooms = self.rooms();
+        let room = rooms
+            .get_mut(name)
+            .filter(|room| room.members.contains_key(user))
+            .ok_or_else(|| RoomError::NotFound(name.to_owned()))?;
+        let mut settings = room.settings.get(user).copied().unwrap_or_default();
+        settings.muted = muted.unwrap_or(settings.muted);
+        settings.notify = notify.unwrap_or(settings.notify);
+        if settings == MemberSettings::default() {
+            room.settings.remove(user);
+        } else {
+            room.settings.insert(user.clone(), settings);
+        }
+        self.save(RoomChange::Settings {
+            room: name.to_owned(),
+            user: user.to_string(),
+            settings,
+        });
+        Ok(membership(name, room, user))
     }
 
     pub fn is_member(&self, user: &UserId, name: &str) -> bool {
@@ -460,6 +502,7 @@ fn membership(name: &str, room: &Room, user: &UserId) -> Membership {
         name: room.name.clone(),
         kind: room.kind,
         last_read: room.members.get(user).copied().unwrap_or(0),
+        settings: room.settings.get(user).copied().unwrap_or_default(),
         members: room.members.keys().cloned().collect(),
     }
 }

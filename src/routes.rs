@@ -19,6 +19,7 @@ use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
+use crate::text::emoji;
 use crate::upgrade::{self, BadHandshake, Upgrade};
 
 /// Sent with every response but files. The page has no inline script or
@@ -70,6 +71,7 @@ pub fn routes(
     healthz(context.clone(), policy.clone(), started)
         .or(access_check(policy.clone()))
         .or(websocket(context, policy, ws_config))
+        .or(emoji())
         .or(tus::routes(gate.clone()))
         .or(serve::routes(gate))
         .or(asset())
@@ -151,6 +153,26 @@ fn websocket(
                 })
             },
         )
+}
+
+/// GET /api/emoji: every emoji by group, with names, shortcodes and skin
+/// tones, for the page's picker: the same list the server checks
+/// reactions and shortcodes against.
+fn emoji() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("api" / "emoji").and(warp::get()).map(|| {
+        let mut response = warp::reply::Response::new(emoji::picker_json().into());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        // It changes only with the binary.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=86400"),
+        );
+        response
+    })
 }
 
 /// Checks Origin and the access key, then takes a place under the connection

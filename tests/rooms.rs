@@ -295,11 +295,23 @@ async fn an_older_history_keeps_its_private_rooms() {
         )
         .unwrap();
     }
-    // Without what later versions added: room names (4), files (5).
+    // Without what later versions added: room names (4), files (5), the
+    // log (6), search and notification settings (7).
     conn.execute_batch(
-        "ALTER TABLE rooms DROP COLUMN name;
+        "DROP TABLE search; DROP INDEX messages_by_ts; DROP INDEX messages_by_search;
+         DROP INDEX messages_by_author; DROP INDEX messages_with_links;
+         DROP INDEX messages_with_files; DROP INDEX messages_with_mentions;
+         ALTER TABLE messages DROP COLUMN search_id; ALTER TABLE messages DROP COLUMN links;
+         ALTER TABLE messages DROP COLUMN shares_files;
+         ALTER TABLE members DROP COLUMN muted; ALTER TABLE members DROP COLUMN notify;
+         ALTER TABLE rooms DROP COLUMN name;
          DROP TABLE message_files; DROP TABLE files;
          ALTER TABLE messages DROP COLUMN generated;
+         DROP INDEX messages_by_version; DROP TABLE reactions; DROP TABLE changes;
+         ALTER TABLE messages DROP COLUMN html; ALTER TABLE messages DROP COLUMN version;
+         ALTER TABLE messages DROP COLUMN edited; ALTER TABLE messages DROP COLUMN deleted;
+         ALTER TABLE messages DROP COLUMN reply_to; ALTER TABLE messages DROP COLUMN mentions;
+         ALTER TABLE messages DROP COLUMN big; ALTER TABLE messages DROP COLUMN user_id;
          PRAGMA user_version = 3;",
     )
     .unwrap();
@@ -323,6 +335,11 @@ async fn an_older_history_keeps_its_private_rooms() {
     let history = alice.client.recv_type("history").await;
     assert_eq!(history["messages"][0]["message"], "kept");
     assert_eq!(history["messages"][0]["room"], moved.as_str());
+    // The index was built from the messages already there.
+    alice.send(json!({"type":"search","query":"kept"})).await;
+    let found = alice.client.recv_type("search_results").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["results"][0]["room"], moved.as_str());
 }
 
 /// A direct message reaches only its two users, live, in history and in
@@ -427,7 +444,7 @@ async fn unread_counts_follow_the_user() {
     let read = other_tab.client.recv_type("read").await;
     assert_eq!(
         read,
-        json!({"type":"read","room":"projects","seq":2,"unread":1})
+        json!({"type":"read","room":"projects","seq":2,"unread":1,"mentions":0})
     );
     // Read marks never move backwards.
     bob.send(json!({"type":"read","room":"projects","seq":1}))

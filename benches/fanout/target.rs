@@ -85,6 +85,13 @@ impl Server {
         }
     }
 
+    /// The history file of a lanchat we started (without `--memory`).
+    #[allow(dead_code)] // used by the search bench
+    pub fn db_path(&self) -> Option<PathBuf> {
+        let dir = self._dir.as_ref()?;
+        (self.kind == Kind::Lanchat).then(|| dir.path().join("bench.db"))
+    }
+
     /// The server's memory and CPU time, if we started it.
     pub fn usage(&self) -> Option<Usage> {
         Usage::of(self.child.as_ref()?.id())

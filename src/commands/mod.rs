@@ -1,6 +1,8 @@
 //! What each client frame does, one file per kind: [`chat`] (messages,
-//! typing, history), [`rooms`] (rooms, invitations, direct messages, read
-//! marks) and [`names`] (renames, moving a name, finding people).
+//! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
+//! (rooms, invitations, direct messages, read marks), [`notify`] (what a
+//! member hears about a room, marking all read), [`names`] (renames, moving
+//! a name, finding people) and [`search`].
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -9,8 +11,11 @@
 //! session.
 
 mod chat;
+mod edits;
 mod names;
+mod notify;
 mod rooms;
+mod search;
 
 use crate::protocol::{ClientFrame, Refusal};
 use crate::session::Session;
@@ -27,14 +32,58 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
             cid,
             room,
             files,
-        } => chat::message(session, message, cid, room, files),
+            reply_to,
+        } => chat::message(
+            session,
+            chat::NewFrame {
+                message,
+                cid,
+                room,
+                files,
+                reply_to,
+            },
+        ),
+        ClientFrame::Edit {
+            target,
+            message,
+            cid,
+            room,
+        } => edits::edit(session, target, message, cid, room),
+        ClientFrame::Delete { target, cid, room } => edits::delete(session, target, cid, room),
+        ClientFrame::React {
+            target,
+            emoji,
+            on,
+            cid,
+            room,
+        } => edits::react(session, target, emoji, on, cid, room),
         ClientFrame::Typing { active, room } => chat::typing(session, active, room),
         ClientFrame::History {
             before,
+            after,
             limit,
             room,
             since,
-        } => chat::history(session, before, limit, room, since).await,
+            around,
+            at,
+        } => {
+            let request = chat::HistoryFrame {
+                before,
+                after,
+                limit,
+                room,
+                since,
+                around,
+                at,
+            };
+            chat::history(session, request).await
+        }
+        ClientFrame::Search {
+            query,
+            before,
+            limit,
+            offset,
+        } => search::search(session, &query, before, limit, offset).await,
         ClientFrame::Ping => chat::ping(session),
         ClientFrame::CreateRoom { room, private } => rooms::create(session, &room, private),
         ClientFrame::JoinRoom { room, invite } => rooms::join(session, &room, invite.as_deref()),
@@ -43,6 +92,12 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::InviteLink { room } => rooms::invite_link(session, &room),
         ClientFrame::Direct { username } => rooms::direct(session, &username),
         ClientFrame::Read { room, seq } => rooms::read(session, &room, seq),
+        ClientFrame::ReadAll => notify::read_all(session),
+        ClientFrame::RoomSettings {
+            room,
+            muted,
+            notify,
+        } => notify::settings(session, &room, muted, notify.as_deref()),
         ClientFrame::ListRooms => rooms::list(session),
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),

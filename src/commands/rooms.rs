@@ -104,13 +104,23 @@ pub fn read(session: &mut Session, room: &str, seq: u64) -> Reply {
         .rooms
         .mark_read(&user, room, seq.min(latest))
         .map_err(room_refusal)?;
-    let frame = encode(&ServerFrame::Read {
+    send_to(session, &user, read_frame(session, &user, room, mark));
+    Ok(None)
+}
+
+/// The `read` frame telling `user`'s tabs its mark in `room` is `mark`.
+pub(super) fn read_frame(session: &Session, user: &UserId, room: &str, mark: u64) -> String {
+    let direct = room.starts_with("dm:");
+    let (unread, mentions) = session
+        .context
+        .store
+        .unread(room, mark, Some(&**user), direct);
+    encode(&ServerFrame::Read {
         room,
         seq: mark,
-        unread: latest.saturating_sub(mark),
-    });
-    send_to(session, &user, frame);
-    Ok(None)
+        unread,
+        mentions,
+    })
 }
 
 /// `list_rooms`: the public rooms and how many belong to each.
@@ -147,7 +157,7 @@ fn owned_user(session: &Session, name: &str) -> Result<UserId, Refusal> {
 }
 
 /// Sends `frame` to every tab of `user`.
-fn send_to(session: &Session, user: &UserId, frame: String) {
+pub(super) fn send_to(session: &Session, user: &UserId, frame: String) {
     let item = Outbound::Event(Frame::from(frame));
     session.context.hub.send(&Audience::user(user), item);
 }

@@ -276,6 +276,26 @@ impl Hub {
         with_users(&who, &users)
     }
 
+    /// The online name that is `name` in any letter case, for mentions.
+    pub fn find_online(&self, name: &str) -> Option<Arc<str>> {
+        self.state().roster.find(name).cloned()
+    }
+
+    /// Which of `users` are online (all online owners when `users` is
+    /// `None`), at most `limit` of them: whom an `@here` reaches.
+    pub fn online_users(&self, users: Option<&[UserId]>, limit: usize) -> Vec<UserId> {
+        let state = self.state();
+        match users {
+            Some(users) => users
+                .iter()
+                .filter(|user| state.users.contains_key(*user))
+                .take(limit)
+                .cloned()
+                .collect(),
+            None => state.users.keys().take(limit).cloned().collect(),
+        }
+    }
+
     /// The names of whichever of `users` are online, in roster order.
     pub fn online_names(&self, users: &[UserId]) -> Vec<String> {
         let state = self.state();

@@ -31,6 +31,14 @@ impl Roster {
         json_array(self.sorted.values().map(String::as_str))
     }
 
+    /// The online name that is `name` in any letter case.
+    pub fn find(&self, name: &str) -> Option<&Arc<str>> {
+        let lower = name.to_lowercase();
+        let from = (lower.clone(), Arc::<str>::from(""));
+        let ((found, exact), _) = self.sorted.range(from..).next()?;
+        (*found == lower).then_some(exact)
+    }
+
     /// Up to `limit` names whose lowercase starts with `lower_prefix`, as a
     /// JSON array.
     pub fn starting_with(&self, lower_prefix: &str, limit: usize) -> String {

@@ -23,6 +23,36 @@ pub enum ClientFrame {
         /// Ids of finished uploads to share (see `/api/uploads`).
         #[serde(default)]
         files: Vec<String>,
+        /// The seq of the message this one answers.
+        #[serde(default)]
+        reply_to: Option<u64>,
+    },
+    /// Change the text of one's own message `target` (its seq).
+    Edit {
+        target: u64,
+        message: String,
+        #[serde(default)]
+        cid: Option<String>,
+        #[serde(default)]
+        room: Option<String>,
+    },
+    /// Delete one's own message `target`; a tombstone stays.
+    Delete {
+        target: u64,
+        #[serde(default)]
+        cid: Option<String>,
+        #[serde(default)]
+        room: Option<String>,
+    },
+    /// Add (`on`) or take back one's reaction `emoji` on message `target`.
+    React {
+        target: u64,
+        emoji: String,
+        on: bool,
+        #[serde(default)]
+        cid: Option<String>,
+        #[serde(default)]
+        room: Option<String>,
     },
     /// Change this user's name, on every connection that holds it.
     Rename {
@@ -41,16 +71,39 @@ pub enum ClientFrame {
     /// WebSocket pings.
     Ping,
     /// Page older messages of a room: those with `seq < before`, newest
-    /// `limit` of them; or, with `since`, those after it (a resume).
+    /// `limit` of them; with `after`, the oldest `limit` with `seq > after`
+    /// (paging forward from a jump); or, with `since`, every change after
+    /// it (a resume).
     History {
         #[serde(default)]
         before: Option<u64>,
+        #[serde(default)]
+        after: Option<u64>,
         #[serde(default)]
         limit: Option<u32>,
         #[serde(default)]
         room: Option<String>,
         #[serde(default)]
         since: Option<u64>,
+        /// The page around message `around` (a jump to a search result), or
+        /// around the first message at or after `at` (ms; a jump to a date):
+        /// half before it, half from it on.
+        #[serde(default)]
+        around: Option<u64>,
+        #[serde(default)]
+        at: Option<i64>,
+    },
+    /// Search what this user can read now (see the README for the query
+    /// language). `before` continues from a `next` cursor.
+    Search {
+        query: String,
+        #[serde(default)]
+        before: Option<String>,
+        #[serde(default)]
+        limit: Option<u32>,
+        /// The searcher's time zone, minutes east of UTC, for dates.
+        #[serde(default)]
+        offset: Option<i32>,
     },
     /// Create a room; `private` rooms are seen only by members.
     CreateRoom {
@@ -87,6 +140,18 @@ pub enum ClientFrame {
         room: String,
         seq: u64,
     },
+    /// Mark every room read up to its latest message.
+    ReadAll,
+    /// Change this user's notification settings for a room: `muted` (no
+    /// badge, no sound) and `notify` ("all", "mentions" or "nothing").
+    /// What is left out stays as it was.
+    RoomSettings {
+        room: String,
+        #[serde(default)]
+        muted: Option<bool>,
+        #[serde(default)]
+        notify: Option<String>,
+    },
     /// List the public rooms.
     ListRooms,
     /// Online names starting with `prefix` (any letter case): how a client
@@ -103,6 +168,9 @@ impl ClientFrame {
     pub fn room(&self) -> Option<&str> {
         match self {
             ClientFrame::Message { room, .. }
+            | ClientFrame::Edit { room, .. }
+            | ClientFrame::Delete { room, .. }
+            | ClientFrame::React { room, .. }
             | ClientFrame::Typing { room, .. }
             | ClientFrame::History { room, .. } => Some(room.as_deref().unwrap_or(LOBBY)),
             ClientFrame::CreateRoom { room, .. }
@@ -110,7 +178,8 @@ impl ClientFrame {
             | ClientFrame::LeaveRoom { room }
             | ClientFrame::Invite { room, .. }
             | ClientFrame::InviteLink { room }
-            | ClientFrame::Read { room, .. } => Some(room),
+            | ClientFrame::Read { room, .. }
+            | ClientFrame::RoomSettings { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -124,17 +193,25 @@ pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, R
         Refusal::new(ErrorCode::BadRequest, describe_parse_error(text, &err))
             .with_cid(cid_of_unparsed(text))
     })?;
-    if let ClientFrame::Message {
-        message,
-        cid,
-        files,
-        ..
-    } = &frame
-    {
-        check_message(message, cid.as_deref(), !files.is_empty(), max_chars)
-            .map_err(|refusal| refusal.with_cid(cid.clone()))?;
-    }
-    Ok(frame)
+    let checked = match &frame {
+        ClientFrame::Message {
+            message,
+            cid,
+            files,
+            ..
+        } => check_message(message, cid.as_deref(), !files.is_empty(), max_chars)
+            .map_err(|refusal| refusal.with_cid(cid.clone())),
+        // An edit cannot empty a message: that is what delete is for.
+        ClientFrame::Edit { message, cid, .. } => {
+            check_message(message, cid.as_deref(), false, max_chars)
+                .map_err(|refusal| refusal.with_cid(cid.clone()))
+        }
+        ClientFrame::Delete { cid, .. } | ClientFrame::React { cid, .. } => {
+            check_cid(cid.as_deref()).map_err(|refusal| refusal.with_cid(cid.clone()))
+        }
+        _ => Ok(()),
+    };
+    checked.map(|()| frame)
 }
 
 fn describe_parse_error(text: &str, err: &serde_json::Error) -> String {
@@ -153,18 +230,23 @@ fn cid_of_unparsed(text: &str) -> Option<String> {
     (cid.chars().count() <= MAX_CID_CHARS).then(|| cid.to_owned())
 }
 
-fn check_message(
-    message: &str,
-    cid: Option<&str>,
-    shares_files: bool,
-    max_chars: usize,
-) -> Result<(), Refusal> {
+fn check_cid(cid: Option<&str>) -> Result<(), Refusal> {
     if cid.is_some_and(|cid| cid.is_empty() || cid.chars().count() > MAX_CID_CHARS) {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
             format!("cid must be 1 to {MAX_CID_CHARS} characters"),
         ));
     }
+    Ok(())
+}
+
+fn check_message(
+    message: &str,
+    cid: Option<&str>,
+    shares_files: bool,
+    max_chars: usize,
+) -> Result<(), Refusal> {
+    check_cid(cid)?;
     if message.trim().is_empty() && !shares_files {
         return Err(Refusal::new(ErrorCode::Empty, "message is empty"));
     }
@@ -197,6 +279,7 @@ mod tests {
                 cid: Some("c1".into()),
                 room: None,
                 files: Vec::new(),
+                reply_to: None,
             })
         );
         assert_eq!(
@@ -216,9 +299,12 @@ mod tests {
             parse(r#"{"type":"history","before":10,"limit":5}"#),
             Ok(ClientFrame::History {
                 before: Some(10),
+                after: None,
                 limit: Some(5),
                 room: None,
                 since: None,
+                around: None,
+                at: None,
             })
         );
     }

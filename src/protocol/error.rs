@@ -16,6 +16,7 @@ pub enum ErrorCode {
     NotFound,
     Forbidden,
     Unavailable,
+    InvalidEmoji,
 }
 
 impl ErrorCode {
@@ -34,6 +35,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::InvalidEmoji => "invalid_emoji",
         }
     }
 }

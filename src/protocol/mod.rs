@@ -11,7 +11,10 @@ mod server;
 
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
-pub use server::{ChatMessage, FileInfo, Invitation, Limits, PublicRoom, RoomSummary, ServerFrame};
+pub use server::{
+    ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, SearchResult,
+    ServerFrame, SnippetPart,
+};
 
 /// Version announced in `welcome`. Bump only for incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -52,10 +55,13 @@ pub fn with_users(frame: &ServerFrame<'_>, users: &str) -> String {
 
 /// Builds a `history` frame from messages already encoded as `message`
 /// frames, so replaying history does not encode them again.
+/// `has_newer` is there only on a page around a message or a date, which
+/// may end before the room's latest.
 pub fn history_frame<'a>(
     room: &str,
     encoded_messages: impl IntoIterator<Item = &'a str>,
     has_more: bool,
+    has_newer: Option<bool>,
 ) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("{\"type\":\"history\",\"room\":");
@@ -69,6 +75,10 @@ pub fn history_frame<'a>(
     }
     out.push_str("],\"has_more\":");
     out.push_str(if has_more { "true" } else { "false" });
+    if let Some(has_newer) = has_newer {
+        out.push_str(",\"has_newer\":");
+        out.push_str(if has_newer { "true" } else { "false" });
+    }
     out.push('}');
     out
 }
@@ -102,13 +112,16 @@ mod tests {
 
     #[test]
     fn history_frame_is_valid_json_around_encoded_messages() {
-        let frame = history_frame("lobby", [r#"{"seq":1}"#, r#"{"seq":2}"#], true);
+        let frame = history_frame("lobby", [r#"{"seq":1}"#, r#"{"seq":2}"#], true, None);
         let value: Value = serde_json::from_str(&frame).unwrap();
         assert_eq!(
             value,
             json!({"type":"history","room":"lobby","messages":[{"seq":1},{"seq":2}],"has_more":true})
         );
-        let empty: Value = serde_json::from_str(&history_frame("lobby", [], false)).unwrap();
+        let empty: Value = serde_json::from_str(&history_frame("lobby", [], false, None)).unwrap();
         assert_eq!(empty["messages"], json!([]));
+        let around: Value =
+            serde_json::from_str(&history_frame("lobby", [], false, Some(true))).unwrap();
+        assert_eq!(around["has_newer"], true);
     }
 }

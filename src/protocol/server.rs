@@ -16,6 +16,35 @@ pub struct ChatMessage {
     pub timestamp: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The text as HTML: rendered once from its markdown and sanitized, the
+    /// only HTML a page inserts. Empty for a deleted message.
+    pub html: String,
+    /// The seq of the last change to it: its own seq until it is edited,
+    /// deleted or reacted to. A resume replays messages whose version is past
+    /// the client's seq, in their current state.
+    pub version: u64,
+    /// When it was last edited, in ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<i64>,
+    /// A tombstone: its text and files are gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The seq of the message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// The names it mentions, and whether it mentions everyone (`@room`) or
+    /// everyone online (`@here`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub everyone: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub here: bool,
+    /// One to three emoji and nothing else: shown large.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub big: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
     /// Files shared with it, in the order the sender gave them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileInfo>,
@@ -23,6 +52,30 @@ pub struct ChatMessage {
     /// that do not show them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+}
+
+/// One run of a search result's snippet: matched or not. Data for the page
+/// to show as text, never HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnippetPart {
+    pub text: String,
+    #[serde(rename = "match")]
+    pub matched: bool,
+}
+
+/// A search result: the message in its current state, and its snippet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult<'a> {
+    #[serde(flatten)]
+    pub message: &'a ChatMessage,
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// One emoji on a message, and who put it there (each person once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<String>,
 }
 
 /// A file as a message carries it.
@@ -59,7 +112,13 @@ pub struct RoomSummary {
     /// The room's latest seq.
     pub seq: u64,
     pub last_read: u64,
+    /// Messages after `last_read`, and how many of them mention this user.
     pub unread: u64,
+    pub mentions: u64,
+    /// This member's settings: a muted room shows no badge and makes no
+    /// sound; `notify` is "all", "mentions" or "nothing".
+    pub muted: bool,
+    pub notify: &'static str,
     /// Member names (empty for the lobby, where everyone is).
     pub members: Vec<String>,
     /// The members online now, so a client that is not told of everyone's
@@ -143,11 +202,26 @@ pub enum ServerFrame<'a> {
         room: &'a str,
         secret: &'a str,
     },
+    SearchResults {
+        query: &'a str,
+        results: Vec<SearchResult<'a>>,
+        /// On a first page, how many match in all (counted up to 1,000).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<u64>,
+        /// The search ran out of time: these are what it found by then;
+        /// `next` goes on from there.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
+        /// Where the next page starts (send it as `before`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
     /// This user's read mark for a room moved (from any of its tabs).
     Read {
         room: &'a str,
         seq: u64,
         unread: u64,
+        mentions: u64,
     },
     RoomList {
         rooms: Vec<PublicRoom<'a>>,
@@ -159,6 +233,46 @@ pub enum ServerFrame<'a> {
         expires: i64,
     },
     Message(&'a ChatMessage),
+    /// Message `target` was edited; this is change `seq` of the room.
+    Edit {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        message: &'a str,
+        html: &'a str,
+        edited: i64,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        mentions: &'a [String],
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        everyone: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        here: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        big: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
+    /// Message `target` was deleted.
+    Delete {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
+    /// `username` added (`on`) or took back a reaction on message `target`.
+    React {
+        room: &'a str,
+        seq: u64,
+        target: u64,
+        username: &'a str,
+        emoji: &'a str,
+        on: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cid: Option<&'a str>,
+    },
     Join {
         room: &'a str,
         username: &'a str,
@@ -246,6 +360,16 @@ mod tests {
             message: "hi".into(),
             timestamp: 42,
             cid: Some("c".into()),
+            html: "<p>hi</p>\n".into(),
+            version: 3,
+            edited: None,
+            deleted: false,
+            reply_to: None,
+            mentions: Vec::new(),
+            everyone: false,
+            here: false,
+            big: false,
+            reactions: Vec::new(),
             files: Vec::new(),
             generated: false,
         };
@@ -253,7 +377,7 @@ mod tests {
         assert_eq!(
             value,
             json!({"type":"message","id":"u","seq":3,"room":"lobby","username":"alice",
-                   "message":"hi","timestamp":42,"cid":"c"})
+                   "message":"hi","timestamp":42,"cid":"c","html":"<p>hi</p>\n","version":3})
         );
         let refusal = Refusal::new(ErrorCode::TooLong, "long").with_cid(Some("c".into()));
         let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();

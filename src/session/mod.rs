@@ -58,6 +58,8 @@ pub struct Settings {
     /// A write that makes no progress this long closes the connection.
     pub write_timeout: Duration,
     pub max_message_chars: usize,
+    /// How long after sending a message may be edited; `None`: always.
+    pub edit_window: Option<Duration>,
     /// What `welcome` announces: the rate, message and frame limits.
     pub limits: Limits,
 }
@@ -227,7 +229,11 @@ impl Session {
         } else {
             settings.history
         };
-        let (page, latest) = self.context.store.replay(LOBBY, since, limit);
+        let replayed = self.context.store.replay(LOBBY, since, limit).await;
+        let (page, latest) = replayed.map_err(|err| {
+            log::warn!("conn {}: cannot replay history: {err:#}", self.id);
+            End::Close(CloseCode::Error, "history is unavailable right now")
+        })?;
         self.replayed_upto = latest;
         let (rooms, invitations) = match &self.user_id {
             Some(user) => (
@@ -482,6 +488,7 @@ pub fn page_frame(room: &str, page: &Page) -> String {
         room,
         page.messages.iter().map(|stored| stored.frame.as_str()),
         page.has_more,
+        page.has_newer,
     )
 }
 

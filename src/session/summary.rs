@@ -36,13 +36,23 @@ fn summarize(context: &Context, membership: &Membership, user: &UserId) -> RoomS
         Some(peer) => peer.clone(),
         None => membership.name.clone(),
     };
+    let direct = membership.kind == Kind::Direct;
+    let (unread, mentions) = context.store.unread(
+        &membership.room,
+        membership.last_read,
+        Some(&**user),
+        direct,
+    );
     RoomSummary {
         room: membership.room.clone(),
         name,
         kind: membership.kind.as_str(),
         seq,
         last_read: membership.last_read,
-        unread: seq.saturating_sub(membership.last_read),
+        unread,
+        mentions,
+        muted: membership.settings.muted,
+        notify: membership.settings.notify.as_str(),
         members,
         online,
         peer,

@@ -7,7 +7,8 @@
 //! room's next `seq` inside the transaction that inserts the message, so the
 //! sequence stays gap-free whoever writes.
 
-use super::records::{Change, NewMessage, Outcome, Page};
+use super::log::{Entry, Outcome};
+use super::records::{Change, Found, Page, SearchError, SearchRequest};
 
 pub trait Backend: Send + 'static {
     /// Applies changes to names and rooms in one transaction. Called before
@@ -15,17 +16,51 @@ pub trait Backend: Send + 'static {
     /// disk without the room.
     fn apply(&mut self, changes: &[Change]) -> anyhow::Result<()>;
 
-    /// Stores `appends` in one transaction, all or nothing, and says what
-    /// became of each, in order: stored with the next `seq` of its room, or
-    /// a duplicate of what its user already stored under the same `cid`
-    /// (within this batch too). Nothing counts as stored until this returns.
-    fn append(&mut self, appends: &[NewMessage]) -> anyhow::Result<Vec<Outcome>>;
+    /// Adds `entries` to their rooms' logs in one transaction, all or
+    /// nothing, and says what became of each, in order: logged with the next
+    /// `seq` of its room (the message's new state with it), a duplicate of
+    /// what its user already committed under the same `cid` (within this
+    /// batch too), or refused (no such message, not the author...). Nothing
+    /// counts as committed until this returns.
+    fn append(&mut self, entries: &[Entry]) -> anyhow::Result<Vec<Outcome>>;
 
-    /// Up to `limit` messages of `room` with `seq < before`, oldest first.
+    /// Up to `limit` messages of `room` with `seq < before`, oldest first,
+    /// in their current state.
     fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page>;
+
+    /// Up to `limit` messages of `room` with `seq > after`, oldest first.
+    fn page_after(&mut self, room: &str, after: u64, limit: usize) -> anyhow::Result<Page>;
+
+    /// The seq of the first message of `room` at or after `at` (ms).
+    fn first_at(&mut self, room: &str, at: i64) -> anyhow::Result<Option<u64>>;
+
+    /// The messages of `room` changed after `since` (version > since), in
+    /// their current state, oldest first: the newest `limit` of them.
+    fn changed_since(&mut self, room: &str, since: u64, limit: usize) -> anyhow::Result<Page>;
 
     /// The ids of files made before `created_before` (ms since the epoch)
     /// that no message shares: uploads nobody posted, or whose messages
     /// are gone.
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
+
+    /// Runs a search on the writer's own connection (when the backend has
+    /// no [`Searcher`] of its own).
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
+
+    /// One short step of upkeep the backend put off while busy (SQLite
+    /// merges its search index's segments); the writer calls it while
+    /// nothing is queued. Returns whether there is more to do.
+    fn tidy(&mut self) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    /// A searcher that reads beside the writer, on a thread of its own, so a
+    /// search never holds up a commit; `None` if searches must share the
+    /// writer's connection.
+    fn searcher(&self) -> anyhow::Result<Option<Box<dyn Searcher>>>;
+}
+
+/// Searches, on a connection of their own.
+pub trait Searcher: Send + 'static {
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
 }

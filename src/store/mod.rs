@@ -10,6 +10,7 @@
 //! to the writer and answers replays from the tail without touching disk.
 
 mod backend;
+mod log;
 mod records;
 mod sqlite;
 mod tail;
@@ -22,10 +23,11 @@ use std::thread::JoinHandle;
 use anyhow::Context as _;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
-pub use backend::Backend;
+pub use backend::{Backend, Searcher};
+pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
 pub use records::{
-    Change, ClaimRecord, FileRecord, Kind, Loaded, NewMessage, Outcome, Page, RoomChange,
-    RoomRecord, Stored,
+    Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
+    RoomChange, RoomRecord, SearchError, SearchRequest,
 };
 
 use crate::sync::lock;
@@ -74,6 +76,9 @@ struct Inner {
     /// Never held across I/O.
     tail: Arc<Mutex<Tail>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Searches, when the backend reads beside the writer; else they go to
+    /// the writer.
+    searches: Option<Mutex<mpsc::Sender<Search>>>,
     location: Location,
     history_id: String,
 }
@@ -82,8 +87,12 @@ impl Store {
     /// Opens (or creates) the history at `location` and starts the writer.
     /// `recent_capacity` is how many messages per room stay in memory; it
     /// caps what a connect or a resume replays.
-    pub fn open(location: Location, recent_capacity: usize) -> anyhow::Result<Opened> {
-        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity)?;
+    pub fn open(
+        location: Location,
+        recent_capacity: usize,
+        search: bool,
+    ) -> anyhow::Result<Opened> {
+        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity, search)?;
         Store::start(Box::new(backend), loaded, location, recent_capacity)
     }
 
@@ -102,6 +111,10 @@ impl Store {
             recent,
         } = loaded;
         let tail = Arc::new(Mutex::new(Tail::new(recent_capacity, recent)));
+        let searches = match backend.searcher()? {
+            Some(searcher) => Some(Mutex::new(start_searcher(searcher)?)),
+            None => None,
+        };
         let (requests, receiver) = mpsc::channel();
         let (outcomes, committed) = async_mpsc::unbounded_channel();
         let writer = Writer {
@@ -120,6 +133,7 @@ impl Store {
                 requests: Mutex::new(requests),
                 tail,
                 writer: Mutex::new(Some(handle)),
+                searches,
                 location,
                 history_id,
             }),
@@ -172,9 +186,10 @@ impl Store {
         answer.await.context("the store has stopped")?
     }
 
-    /// Queues a message. Its outcome arrives through [`Committed`].
-    pub fn append(&self, message: NewMessage) {
-        self.send(Request::Append(message));
+    /// Queues an entry for its room's log. Its outcome arrives through
+    /// [`Committed`].
+    pub fn append(&self, entry: Entry) {
+        self.send(Request::Append(entry));
     }
 
     /// The room's latest `seq`, 0 when it is empty.
@@ -182,12 +197,40 @@ impl Store {
         lock(&self.inner.tail).latest_seq(room)
     }
 
-    /// Messages with `seq > since` (all when `since` is `None`), newest
-    /// `limit` of them. Served from memory. Also returns the room's latest
-    /// `seq` at the moment of the read, so a session can drop live copies of
-    /// what it replayed.
-    pub fn replay(&self, room: &str, since: Option<u64>, limit: usize) -> (Page, u64) {
-        lock(&self.inner.tail).replay(room, since, limit)
+    /// What a client needs to catch up: with `since`, the messages changed
+    /// after it (new, edited, deleted, reacted to) in their current state;
+    /// without, the newest messages. The newest `limit` of them, oldest
+    /// first, with the room's latest seq at that moment, so a session can
+    /// drop live copies of what it replayed. From memory, unless a message
+    /// that left it changed since.
+    pub async fn replay(
+        &self,
+        room: &str,
+        since: Option<u64>,
+        limit: usize,
+    ) -> anyhow::Result<(Page, u64)> {
+        let latest = {
+            let tail = lock(&self.inner.tail);
+            if let Some(replayed) = tail.replay(room, since, limit) {
+                return Ok(replayed);
+            }
+            tail.latest_seq(room)
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::ChangedSince {
+            room: room.to_owned(),
+            since: since.unwrap_or(0),
+            limit,
+            reply,
+        });
+        // Anything committed after `latest` reaches the session live.
+        Ok((answer.await.context("the store has stopped")??, latest))
+    }
+
+    /// Messages after seq `after` in `room` (not deleted), and how many of
+    /// them mention `user`; `direct` rooms mention the other person always.
+    pub fn unread(&self, room: &str, after: u64, user: Option<&str>, direct: bool) -> (u64, u64) {
+        lock(&self.inner.tail).unread(room, after, user, direct)
     }
 
     /// Up to `limit` messages with `seq < before`, oldest first.
@@ -205,6 +248,66 @@ impl Store {
         answer.await.context("the store has stopped")?
     }
 
+    /// The page around message `seq`: up to `limit / 2` messages before
+    /// it, then it and the ones after, up to `limit` in all.
+    pub async fn around(&self, room: &str, seq: u64, limit: usize) -> anyhow::Result<Page> {
+        let older = self.page(room, seq, limit / 2).await?;
+        let wanted = limit - older.messages.len();
+        let newer = self.after(room, seq.saturating_sub(1), wanted).await?;
+        let mut messages = older.messages;
+        messages.extend(newer.messages);
+        Ok(Page {
+            messages,
+            has_more: older.has_more,
+            has_newer: newer.has_newer,
+        })
+    }
+
+    /// The oldest `limit` messages of `room` with `seq > after`: paging
+    /// forward from a jump.
+    pub async fn after(&self, room: &str, after: u64, limit: usize) -> anyhow::Result<Page> {
+        if let Some(page) = lock(&self.inner.tail).after(room, after, limit) {
+            return Ok(page);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::PageAfter {
+            room: room.to_owned(),
+            after,
+            limit,
+            reply,
+        });
+        answer.await.context("the store has stopped")?
+    }
+
+    /// The page around the first message of `room` at or after `at` (ms),
+    /// or the newest page if there is none yet.
+    pub async fn at(&self, room: &str, at: i64, limit: usize) -> anyhow::Result<Page> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::FirstAt {
+            room: room.to_owned(),
+            at,
+            reply,
+        });
+        match answer.await.context("the store has stopped")?? {
+            Some(seq) => self.around(room, seq, limit).await,
+            None => self.page(room, u64::MAX, limit).await,
+        }
+    }
+
+    /// Runs a search: the newest matches first, in their current state.
+    pub async fn search(&self, request: SearchRequest) -> Result<Found, SearchError> {
+        let (reply, answer) = oneshot::channel();
+        match &self.inner.searches {
+            Some(searches) => {
+                let _ = lock(searches).send((request, reply));
+            }
+            None => self.send(Request::Search { request, reply }),
+        }
+        answer
+            .await
+            .map_err(|_| SearchError::Store(anyhow::anyhow!("the store has stopped")))?
+    }
+
     /// Commits everything queued so far and stops the writer. Blocks.
     pub fn close(&self) {
         self.send(Request::Close);
@@ -218,4 +321,22 @@ impl Store {
         // request's caller sees its reply channel closed.
         let _ = lock(&self.inner.requests).send(request);
     }
+}
+
+/// A search and where its answer goes.
+type Search = (SearchRequest, oneshot::Sender<Result<Found, SearchError>>);
+
+/// Starts the thread that runs searches on the searcher's connection. It
+/// ends when the store is dropped.
+fn start_searcher(mut searcher: Box<dyn Searcher>) -> anyhow::Result<mpsc::Sender<Search>> {
+    let (searches, receiver) = mpsc::channel::<Search>();
+    std::thread::Builder::new()
+        .name("lanchat-search".into())
+        .spawn(move || {
+            while let Ok((request, reply)) = receiver.recv() {
+                let _ = reply.send(searcher.search(&request));
+            }
+        })
+        .context("cannot start the search thread")?;
+    Ok(searches)
 }

@@ -1,60 +1,11 @@
-//! What the store keeps and hands back: messages, outcomes of appends, name
-//! claims and rooms, as plain values every backend reads and writes.
+//! What the store keeps and hands back besides the log (see [`super::log`]):
+//! pages of history, name claims, rooms and files, as plain values every
+//! backend reads and writes.
 
 use std::sync::Arc;
 
-use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, FileInfo, Frame, ServerFrame, encode};
-
-/// A message to store, as a session asks for it.
-#[derive(Debug)]
-pub struct NewMessage {
-    pub room: String,
-    pub username: String,
-    pub message: String,
-    pub cid: Option<String>,
-    /// Finished uploads it shares, already checked to be the sender's and
-    /// this room's.
-    pub files: Vec<Arc<FileRecord>>,
-    /// `message` was written by the server to describe `files`.
-    pub generated: bool,
-    /// The connection that sent it, to route its duplicate or error reply.
-    pub conn: ConnId,
-}
-
-/// A committed message with its frame, encoded once for every recipient.
-#[derive(Debug)]
-pub struct Stored {
-    pub message: ChatMessage,
-    pub frame: Frame,
-}
-
-impl Stored {
-    pub fn new(message: ChatMessage) -> Arc<Self> {
-        let frame = Frame::from(encode(&ServerFrame::Message(&message)));
-        Arc::new(Stored { message, frame })
-    }
-
-    pub fn seq(&self) -> u64 {
-        self.message.seq
-    }
-}
-
-/// What became of one append, reported after its batch committed (or failed).
-#[derive(Debug)]
-pub enum Outcome {
-    /// Newly stored: everyone in its room hears it.
-    Stored(Arc<Stored>),
-    /// Its `cid` was already stored for this user: the sender gets the
-    /// stored copy back, nobody else hears anything.
-    Duplicate { conn: ConnId, stored: Arc<Stored> },
-    /// Could not be stored; nothing was broadcast.
-    Failed {
-        conn: ConnId,
-        cid: Option<String>,
-        reason: String,
-    },
-}
+use super::log::Stored;
+use crate::protocol::FileInfo;
 
 /// A slice of a room's history, oldest first.
 #[derive(Debug, Default)]
@@ -62,6 +13,9 @@ pub struct Page {
     pub messages: Vec<Arc<Stored>>,
     /// Older messages exist before the first one here.
     pub has_more: bool,
+    /// On a page that may end before the room's latest (around a message
+    /// or a date): whether newer messages exist after the last one here.
+    pub has_newer: Option<bool>,
 }
 
 /// A claimed name as stored: only a hash of its token.
@@ -153,6 +107,44 @@ impl Kind {
     }
 }
 
+/// What a member wants to hear about a room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Notify {
+    #[default]
+    All,
+    /// Only messages that mention them (and every message of a DM).
+    Mentions,
+    Nothing,
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::All => "all",
+            Notify::Mentions => "mentions",
+            Notify::Nothing => "nothing",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Notify> {
+        match text {
+            "all" => Some(Notify::All),
+            "mentions" => Some(Notify::Mentions),
+            "nothing" => Some(Notify::Nothing),
+            _ => None,
+        }
+    }
+}
+
+/// A member's settings for a room, kept on the server so they follow the
+/// member across tabs and devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// No badge count and no sound.
+    pub muted: bool,
+    pub notify: Notify,
+}
+
 /// A room as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRecord {
@@ -165,6 +157,8 @@ pub struct RoomRecord {
     pub invite_hash: Option<[u8; 32]>,
     /// Member user ids and their last read seq.
     pub members: Vec<(String, u64)>,
+    /// Members whose settings are not the default.
+    pub settings: Vec<(String, MemberSettings)>,
     /// User ids invited by name, not yet joined.
     pub invited: Vec<String>,
 }
@@ -199,6 +193,11 @@ pub enum RoomChange {
         user: String,
         seq: u64,
     },
+    Settings {
+        room: String,
+        user: String,
+        settings: MemberSettings,
+    },
 }
 
 /// A change to names or rooms, queued to the store like a message.
@@ -225,7 +224,76 @@ pub struct Loaded {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
-    /// The newest messages of each room, oldest first, up to the tail's
-    /// capacity.
-    pub recent: Vec<(String, Vec<Arc<Stored>>)>,
+    /// The newest messages of each room, up to the tail's capacity.
+    pub recent: Vec<RecentRoom>,
+}
+
+/// One room's newest messages as loaded, for the in-memory tail.
+#[derive(Debug, Default)]
+pub struct RecentRoom {
+    pub room: String,
+    /// Oldest first.
+    pub messages: Vec<Arc<Stored>>,
+    /// The room's latest seq (a message or a change).
+    pub latest: u64,
+    /// The newest version among messages older than these.
+    pub outside: u64,
+    /// Older messages than these exist.
+    pub older_on_disk: bool,
+}
+
+/// A search, as the store runs it.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: crate::search::Query,
+    /// The rooms to search: those the searcher can read now (narrowed by
+    /// `in:`); nothing else is searched, or counted.
+    pub rooms: Vec<String>,
+    /// The searcher's user id, for `mentions:me`.
+    pub user: Option<String>,
+    /// For `from:`, the user id holding that name now, if it is owned, so
+    /// what its owner wrote under an earlier name is found too.
+    pub from_user: Option<String>,
+    /// Where the last page ended.
+    pub before: Option<Cursor>,
+    pub limit: usize,
+}
+
+/// A position in search results, which come newest first in the order
+/// they were stored: the index entry of the last result shown. Opaque to
+/// clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(pub i64);
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        self.0.to_string()
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        text.parse().ok().filter(|id| *id > 0).map(Cursor)
+    }
+}
+
+/// A page of search results.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Newest first, in their current state.
+    pub messages: Vec<Arc<Stored>>,
+    /// On a first page, how many match in all, counted up to a cap.
+    pub total: Option<u64>,
+    /// The search ran out of time: these are what it found by then
+    /// (and `total` is at least that many).
+    pub partial: bool,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
+}
+
+/// Why a search found nothing to say.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search is turned off on this server")]
+    Off,
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
 }

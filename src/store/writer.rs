@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 
 use super::backend::Backend;
-use super::records::{Change, NewMessage, Outcome, Page};
+use super::log::{Entry, Outcome};
+use super::records::{Change, Found, Page, SearchError, SearchRequest};
 use super::tail::Tail;
 use crate::sync::lock;
 
@@ -23,7 +24,7 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What the rest of the server asks of the writer.
 pub enum Request {
-    Append(NewMessage),
+    Append(Entry),
     /// A change; `committed` hears whether it is on disk.
     Change {
         change: Change,
@@ -35,9 +36,31 @@ pub enum Request {
         limit: usize,
         reply: oneshot::Sender<anyhow::Result<Page>>,
     },
+    PageAfter {
+        room: String,
+        after: u64,
+        limit: usize,
+        reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
+    FirstAt {
+        room: String,
+        at: i64,
+        reply: oneshot::Sender<anyhow::Result<Option<u64>>>,
+    },
+    ChangedSince {
+        room: String,
+        since: u64,
+        limit: usize,
+        reply: oneshot::Sender<anyhow::Result<Page>>,
+    },
     UnsharedFiles {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
+    },
+    /// Only when the backend has no searcher of its own.
+    Search {
+        request: SearchRequest,
+        reply: oneshot::Sender<Result<Found, SearchError>>,
     },
     /// Commit what is queued and stop.
     Close,
@@ -59,14 +82,28 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
+        // Whether the backend may have upkeep to do once nothing is queued.
+        let mut untidy = true;
         while !closing {
-            let Ok(first) = requests.recv() else { break };
+            let first = if untidy {
+                match requests.try_recv() {
+                    Ok(request) => request,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        untidy = self.tidy();
+                        continue;
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                let Ok(request) = requests.recv() else { break };
+                request
+            };
             let mut next = Some(first);
             while let Some(request) = next {
                 match request {
-                    Request::Append(message) => {
-                        batch_bytes += message.message.len();
-                        appends.push(message);
+                    Request::Append(entry) => {
+                        batch_bytes += entry.text_len();
+                        appends.push(entry);
                     }
                     Request::Change { change, committed } => {
                         changes.push(change);
@@ -84,11 +121,37 @@ impl Writer {
                             .context("cannot read history");
                         let _ = reply.send(page);
                     }
+                    Request::PageAfter {
+                        room,
+                        after,
+                        limit,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.backend.page_after(&room, after, limit));
+                    }
+                    Request::FirstAt { room, at, reply } => {
+                        let _ = reply.send(self.backend.first_at(&room, at));
+                    }
+                    Request::ChangedSince {
+                        room,
+                        since,
+                        limit,
+                        reply,
+                    } => {
+                        let page = self
+                            .backend
+                            .changed_since(&room, since, limit)
+                            .context("cannot read history");
+                        let _ = reply.send(page);
+                    }
                     Request::UnsharedFiles {
                         created_before,
                         reply,
                     } => {
                         let _ = reply.send(self.backend.unshared_files(created_before));
+                    }
+                    Request::Search { request, reply } => {
+                        let _ = reply.send(self.backend.search(&request));
                     }
                     Request::Close => closing = true,
                 }
@@ -114,31 +177,53 @@ impl Writer {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
                 (self.committed)(outcomes);
+                untidy = true;
             }
         }
         log::debug!("store writer stopped");
     }
 
-    fn commit(&mut self, appends: Vec<NewMessage>) -> Vec<Outcome> {
-        match self.backend.append(&appends) {
+    /// One step of the backend's upkeep; whether there is more.
+    fn tidy(&mut self) -> bool {
+        self.backend.tidy().unwrap_or_else(|err| {
+            log::warn!("store upkeep failed: {err:#}");
+            false
+        })
+    }
+
+    fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
+        let started = std::time::Instant::now();
+        let appended = self.backend.append(&entries);
+        log::trace!(
+            "stored {} entries in {:?}",
+            entries.len(),
+            started.elapsed()
+        );
+        match appended {
             Ok(outcomes) => {
                 let mut tail = lock(&self.tail);
                 for outcome in &outcomes {
-                    if let Outcome::Stored(stored) = outcome {
-                        tail.push(stored.clone());
+                    if let Outcome::Logged {
+                        room, seq, state, ..
+                    } = outcome
+                    {
+                        tail.apply(room, *seq, state.clone());
                     }
                 }
                 outcomes
             }
             Err(err) => {
-                log::error!("cannot store {} message(s): {err:#}", appends.len());
+                log::error!("cannot store {} entries: {err:#}", entries.len());
                 let reason = "the server cannot save messages right now; try again".to_owned();
-                appends
+                entries
                     .into_iter()
-                    .map(|append| Outcome::Failed {
-                        conn: append.conn,
-                        cid: append.cid,
-                        reason: reason.clone(),
+                    .map(|entry| {
+                        let sender = entry.sender();
+                        Outcome::Failed {
+                            conn: sender.conn,
+                            cid: sender.cid.clone(),
+                            reason: reason.clone(),
+                        }
                     })
                     .collect()
             }

@@ -6,7 +6,9 @@ use anyhow::Context as _;
 use rusqlite::Connection;
 
 use super::messages::{FILE_COLUMNS, file_from_row, read_page};
-use crate::store::records::{ClaimRecord, FileRecord, Kind, Loaded, RoomRecord};
+use crate::store::records::{
+    ClaimRecord, FileRecord, Kind, Loaded, MemberSettings, Notify, RecentRoom, RoomRecord,
+};
 
 /// Everything [`Loaded`] holds, with the newest `capacity` messages of each
 /// room.
@@ -53,6 +55,7 @@ fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
                 kind: Kind::parse(&kind).unwrap_or(Kind::Private),
                 invite_hash: hash.and_then(|h| h.try_into().ok()),
                 members: Vec::new(),
+                settings: Vec::new(),
                 invited: Vec::new(),
             })
         })?
@@ -61,17 +64,26 @@ fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
     for (i, room) in rooms.iter().enumerate() {
         by_name.insert(room.room.clone(), i);
     }
-    let mut members = conn.prepare("SELECT room, user_id, last_read FROM members")?;
+    let mut members =
+        conn.prepare("SELECT room, user_id, last_read, muted, notify FROM members")?;
     let rows = members.query_map([], |row| {
+        let settings = MemberSettings {
+            muted: row.get(3)?,
+            notify: Notify::parse(&row.get::<_, String>(4)?).unwrap_or_default(),
+        };
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, i64>(2)? as u64,
+            settings,
         ))
     })?;
     for row in rows {
-        let (room, user, read) = row?;
+        let (room, user, read, settings) = row?;
         if let Some(&i) = by_name.get(&room) {
+            if settings != MemberSettings::default() {
+                rooms[i].settings.push((user.clone(), settings));
+            }
             rooms[i].members.push((user, read));
         }
     }
@@ -94,19 +106,30 @@ fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
         .collect()
 }
 
-fn load_recent(
-    conn: &Connection,
-    capacity: usize,
-) -> rusqlite::Result<Vec<(String, Vec<std::sync::Arc<crate::store::Stored>>)>> {
-    let rooms: Vec<String> = conn
-        .prepare("SELECT DISTINCT room FROM messages")?
-        .query_map([], |row| row.get(0))?
+fn load_recent(conn: &Connection, capacity: usize) -> rusqlite::Result<Vec<RecentRoom>> {
+    let rooms: Vec<(String, i64)> = conn
+        .prepare(
+            "SELECT room, max(seq) FROM (
+                 SELECT room, seq FROM messages UNION ALL SELECT room, seq FROM changes
+             ) GROUP BY room",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     rooms
         .into_iter()
-        .map(|room| {
+        .map(|(room, latest)| {
             let page = read_page(conn, &room, u64::MAX, capacity)?;
-            Ok((room, page.messages))
+            let oldest = page.messages.first().map_or(0, |m| m.seq());
+            let outside: Option<i64> = conn
+                .prepare_cached("SELECT max(version) FROM messages WHERE room = ?1 AND seq < ?2")?
+                .query_row(rusqlite::params![room, oldest as i64], |row| row.get(0))?;
+            Ok(RecentRoom {
+                room,
+                older_on_disk: page.has_more,
+                messages: page.messages,
+                latest: latest as u64,
+                outside: outside.unwrap_or(0) as u64,
+            })
         })
         .collect()
 }

@@ -2,12 +2,15 @@
 //! `synchronous=FULL`, so a commit is on disk before its messages are
 //! acknowledged; batching makes that one fsync per batch, not per message.
 //! The parts: [`schema`] (opening and migrating), [`load`] (start-up),
-//! [`messages`] and [`changes`] (what each batch writes).
+//! [`messages`] and [`log`] (the rooms' logs: new messages, edits,
+//! deletions, reactions), and [`records`] (names, rooms, files).
 
-mod changes;
 mod load;
+mod log;
 mod messages;
+mod records;
 mod schema;
+mod search;
 
 use std::collections::HashMap;
 
@@ -15,18 +18,30 @@ use anyhow::Context as _;
 use rusqlite::Connection;
 
 use super::Location;
-use super::backend::Backend;
-use super::records::{Change, Loaded, NewMessage, Outcome, Page};
+use super::backend::{Backend, Searcher};
+use super::log::{Entry, Outcome};
+use super::records::{Change, Found, Loaded, Page, SearchError, SearchRequest};
+use crate::clock::now_millis;
 
 pub struct Sqlite {
     conn: Connection,
+    /// The file, for searches to open beside the writer.
+    file: Option<std::path::PathBuf>,
     /// Each room's latest `seq`, as committed.
     latest: HashMap<String, u64>,
+    /// Whether messages are indexed.
+    search: bool,
 }
 
 impl Sqlite {
     /// Opens (or creates) the history and reads back what start-up needs.
-    pub fn open(location: &Location, recent_capacity: usize) -> anyhow::Result<(Sqlite, Loaded)> {
+    /// With `search` off no index is kept (and what there was is emptied);
+    /// on again, it is rebuilt.
+    pub fn open(
+        location: &Location,
+        recent_capacity: usize,
+        search: bool,
+    ) -> anyhow::Result<(Sqlite, Loaded)> {
         let conn = match location {
             Location::File(path) => schema::open_file(path)?,
             Location::Memory => {
@@ -34,13 +49,26 @@ impl Sqlite {
             }
         };
         schema::init_schema(&conn).context("cannot prepare the history database")?;
+        search::turn(&conn, search).context("cannot prepare the search index")?;
         let loaded = load::load(&conn, recent_capacity)?;
         let latest = loaded
             .recent
             .iter()
-            .filter_map(|(room, messages)| Some((room.clone(), messages.last()?.seq())))
+            .map(|room| (room.room.clone(), room.latest))
             .collect();
-        Ok((Sqlite { conn, latest }, loaded))
+        let file = match location {
+            Location::File(path) => Some(path.clone()),
+            Location::Memory => None,
+        };
+        Ok((
+            Sqlite {
+                conn,
+                file,
+                latest,
+                search,
+            },
+            loaded,
+        ))
     }
 }
 
@@ -48,20 +76,33 @@ impl Backend for Sqlite {
     fn apply(&mut self, batch: &[Change]) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         for change in batch {
-            changes::apply(&tx, change)?;
+            records::apply(&tx, change)?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn append(&mut self, appends: &[NewMessage]) -> anyhow::Result<Vec<Outcome>> {
-        let mut latest = HashMap::new();
-        for append in appends {
-            let seq = self.latest.get(&append.room).copied().unwrap_or(0);
-            latest.entry(append.room.clone()).or_insert(seq);
-        }
+    fn append(&mut self, entries: &[Entry]) -> anyhow::Result<Vec<Outcome>> {
+        // Seqs continue from what is committed; kept only if this commits.
+        let mut latest: HashMap<String, u64> = HashMap::new();
+        let now = now_millis();
         let tx = self.conn.transaction()?;
-        let outcomes = messages::insert(&tx, &mut latest, appends)?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let room = &entry.sender().room;
+            let committed = self.latest.get(room).copied().unwrap_or(0);
+            let seq = latest.entry(room.clone()).or_insert(committed);
+            let next = || {
+                *seq += 1;
+                *seq
+            };
+            outcomes.push(match entry {
+                Entry::Message(message) => messages::insert(&tx, message, next, now, self.search)?,
+                Entry::Edit(edit) => log::edit(&tx, edit, next, now)?,
+                Entry::Delete(delete) => log::delete(&tx, delete, next)?,
+                Entry::React(react) => log::react(&tx, react, next)?,
+            });
+        }
         tx.commit()?;
         self.latest.extend(latest);
         Ok(outcomes)
@@ -71,7 +112,57 @@ impl Backend for Sqlite {
         Ok(messages::read_page(&self.conn, room, before, limit)?)
     }
 
+    fn tidy(&mut self) -> anyhow::Result<bool> {
+        if !self.search {
+            return Ok(false);
+        }
+        Ok(search::merge_step(&self.conn)?)
+    }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
+        if !self.search {
+            return Err(SearchError::Off);
+        }
+        search::search(&mut self.conn, request)
+    }
+
+    fn searcher(&self) -> anyhow::Result<Option<Box<dyn Searcher>>> {
+        let Some(file) = self.file.as_ref().filter(|_| self.search) else {
+            return Ok(None);
+        };
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags)
+            .with_context(|| format!("cannot open {} for searching", file.display()))?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        Ok(Some(Box::new(SqliteSearcher { conn })))
+    }
+
+    fn page_after(&mut self, room: &str, after: u64, limit: usize) -> anyhow::Result<Page> {
+        Ok(messages::read_after(&self.conn, room, after, limit)?)
+    }
+
+    fn first_at(&mut self, room: &str, at: i64) -> anyhow::Result<Option<u64>> {
+        Ok(messages::first_at(&self.conn, room, at)?)
+    }
+
+    fn changed_since(&mut self, room: &str, since: u64, limit: usize) -> anyhow::Result<Page> {
+        Ok(messages::changed_since(&self.conn, room, since, limit)?)
+    }
+
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>> {
         Ok(messages::unshared_files(&self.conn, created_before)?)
+    }
+}
+
+/// Searches on a read-only connection of their own: in WAL mode they read
+/// the last commit while the writer goes on.
+struct SqliteSearcher {
+    conn: Connection,
+}
+
+impl Searcher for SqliteSearcher {
+    fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
+        search::search(&mut self.conn, request)
     }
 }

@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -68,6 +68,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: a commit is on disk before its message is acknowledged. Batching
     // makes that one fsync per batch rather than per message.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // A deleted message's text is overwritten on disk, not left in a free
+    // page for anyone with the file to read.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version < 3 {
@@ -78,6 +81,12 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 5 {
         add_files(conn)?;
+    }
+    if version < 6 {
+        add_the_log(conn)?;
+    }
+    if version < 7 {
+        add_search(conn)?;
     }
     Ok(())
 }
@@ -165,7 +174,7 @@ fn name_rooms_and_move_private_ones(conn: &Connection) -> rusqlite::Result<()> {
 /// with files but no text of its own keeps a generated description for
 /// clients that do not show files, marked so the page knows.
 fn add_files(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "BEGIN;
          CREATE TABLE files (
              id       TEXT    PRIMARY KEY,
@@ -189,7 +198,102 @@ fn add_files(conn: &Connection) -> rusqlite::Result<()> {
          ) WITHOUT ROWID;
          CREATE INDEX message_files_by_file ON message_files (file_id);
          ALTER TABLE messages ADD COLUMN generated INTEGER NOT NULL DEFAULT 0;
-         PRAGMA user_version = {SCHEMA_VERSION};
-         COMMIT;"
-    ))
+         PRAGMA user_version = 5;
+         COMMIT;",
+    )
+}
+
+/// Version 6: the log. A message keeps its current state (rendered HTML,
+/// the seq of its last change, edited, deleted, reply, mentions, its
+/// author's user id), its reactions, and every edit, deletion and reaction
+/// is an entry in `changes` with its own seq (and its cid, so a retry is
+/// applied once). Messages from before are rendered here, once.
+fn add_the_log(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT '';
+         ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE messages ADD COLUMN edited INTEGER;
+         ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+         ALTER TABLE messages ADD COLUMN mentions TEXT;
+         ALTER TABLE messages ADD COLUMN big INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE messages ADD COLUMN user_id TEXT;
+         UPDATE messages SET version = seq;
+         CREATE INDEX messages_by_version ON messages (room, version);
+         CREATE TABLE reactions (
+             room  TEXT    NOT NULL,
+             seq   INTEGER NOT NULL,
+             emoji TEXT    NOT NULL,
+             who   TEXT    NOT NULL,
+             name  TEXT    NOT NULL,
+             at    INTEGER NOT NULL,
+             PRIMARY KEY (room, seq, emoji, who)
+         ) WITHOUT ROWID;
+         CREATE TABLE changes (
+             room     TEXT    NOT NULL,
+             seq      INTEGER NOT NULL,
+             kind     TEXT    NOT NULL,
+             target   INTEGER NOT NULL,
+             username TEXT    NOT NULL,
+             cid      TEXT,
+             emoji    TEXT,
+             added    INTEGER,
+             PRIMARY KEY (room, seq)
+         ) WITHOUT ROWID;
+         CREATE UNIQUE INDEX changes_by_cid
+             ON changes (room, username, cid) WHERE cid IS NOT NULL;",
+    )?;
+    let old: Vec<(String, i64, String)> = tx
+        .prepare("SELECT room, seq, body FROM messages")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    {
+        let mut update =
+            tx.prepare("UPDATE messages SET html = ?3, big = ?4 WHERE room = ?1 AND seq = ?2")?;
+        for (room, seq, body) in old {
+            let rendered = crate::text::render(&body, &|_| None);
+            update.execute(rusqlite::params![room, seq, rendered.html, rendered.big])?;
+        }
+    }
+    tx.pragma_update(None, "user_version", 6)?;
+    tx.commit()
+}
+
+/// Version 7: the search index (FTS5, trigram), filled from the messages
+/// there are, and what searches by filters alone go through: indexes in the
+/// index's order (newest first) by author, and of the messages with links,
+/// files or mentions; an index on time for jumps to a date; and each
+/// member's notification settings.
+fn add_search(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "-- Contentless: the text is already in messages; the index keeps
+         -- only trigrams, and `search_id` links the two.
+         CREATE VIRTUAL TABLE search USING fts5(
+             body, content = '', contentless_delete = 1, tokenize = 'trigram'
+         );
+         -- A deleted message's words leave the index's pages too, not only
+         -- its rows (as secure_delete does for the tables).
+         INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
+         -- Merged by the writer when it is idle (see search::merge_step).
+         INSERT INTO search (search, rank) VALUES ('automerge', 0);
+         ALTER TABLE messages ADD COLUMN search_id INTEGER;
+         ALTER TABLE messages ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE messages ADD COLUMN shares_files INTEGER NOT NULL DEFAULT 0;
+         UPDATE messages SET links = html LIKE '%<a %', shares_files = EXISTS (
+             SELECT 1 FROM message_files f WHERE f.room = messages.room AND f.seq = messages.seq
+         );
+         CREATE INDEX messages_by_ts ON messages (room, ts);
+         CREATE UNIQUE INDEX messages_by_search ON messages (search_id);
+         CREATE INDEX messages_by_author ON messages (user_id, search_id);
+         CREATE INDEX messages_with_links ON messages (search_id) WHERE links = 1;
+         CREATE INDEX messages_with_files ON messages (search_id) WHERE shares_files = 1;
+         CREATE INDEX messages_with_mentions ON messages (search_id) WHERE mentions IS NOT NULL;
+         ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'all';",
+    )?;
+    super::search::build(&tx)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
 }

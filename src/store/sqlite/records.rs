@@ -1,4 +1,5 @@
-//! Changes to names, rooms and files, applied in one transaction per batch.
+//! Changes to names, rooms and files (not the log), applied in one
+//! transaction per batch.
 
 use rusqlite::{Transaction, params};
 
@@ -66,6 +67,21 @@ fn room(tx: &Transaction<'_>, change: &RoomChange) -> rusqlite::Result<()> {
         RoomChange::InviteLink { room, hash } => {
             tx.prepare_cached("UPDATE rooms SET invite_hash = ?2 WHERE room = ?1")?
                 .execute(params![room, &hash[..]])?;
+        }
+        RoomChange::Settings {
+            room,
+            user,
+            settings,
+        } => {
+            tx.prepare_cached(
+                "UPDATE members SET muted = ?3, notify = ?4 WHERE room = ?1 AND user_id = ?2",
+            )?
+            .execute(params![
+                room,
+                user,
+                settings.muted,
+                settings.notify.as_str()
+            ])?;
         }
         RoomChange::Read { room, user, seq } => {
             tx.prepare_cached(

@@ -1,0 +1,527 @@
+//! A chat message's markdown, rendered once, on the server, to HTML that
+//! is safe to put in the page.
+//!
+//! The subset people use in chat: bold, italic, strikethrough, inline code,
+//! fenced code blocks, quotes, lists, links and bare URLs. pulldown-cmark
+//! parses it; on the way to HTML we turn raw HTML into text, images into
+//! their alt text, headings back into the line as written, and link texts
+//! that pretend to be another URL into the real target; in text we make
+//! bare URLs links, `:shortcode:`s emoji, and `@names` mentions. ammonia
+//! then keeps only an allowlist of tags and attributes, http(s) and mailto
+//! links, with `rel="noopener noreferrer nofollow"`: whatever we missed is
+//! still inert. Nothing here fetches a URL.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+
+use super::emoji;
+
+/// Characters that reorder text, which could make a link's text show
+/// something other than where it goes. Dropped from what is shown.
+const BIDI_CONTROLS: &[char] = &[
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}',
+];
+
+/// A message rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub html: String,
+    /// One to three emoji and nothing else: shown large.
+    pub big: bool,
+    /// The names mentioned, as the server knows them, each once.
+    pub mentions: Vec<String>,
+    /// `@room`: everyone in the room.
+    pub everyone: bool,
+    /// `@here`: everyone in the room who is online.
+    pub here: bool,
+}
+
+/// Renders `source`. `resolve` turns the word after an `@` into the name of
+/// someone who may be mentioned here, if it is one.
+pub fn render(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    if is_plain(source) {
+        return Rendered {
+            html: plain_html(source),
+            big: emoji::is_big(source),
+            ..Rendered::default()
+        };
+    }
+    render_markdown(source, resolve)
+}
+
+/// Whether `source` is one line of plain words, which no markdown, link,
+/// shortcode, mention or entity can start in: most chat lines are. Its
+/// HTML is then the same as the full path's, made without parsing.
+fn is_plain(source: &str) -> bool {
+    let starts_plain = source.chars().next().is_some_and(|c| c.is_alphabetic());
+    starts_plain
+        && source.chars().all(|c| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || " ,.?!'\"();/%$".contains(c)
+            } else {
+                !BIDI_CONTROLS.contains(&c) && !c.is_control() && !c.is_whitespace()
+            }
+        })
+        && !source.ends_with(' ')
+}
+
+/// A plain line as the full path writes it: a paragraph, with what HTML
+/// serializers escape in text escaped.
+fn plain_html(source: &str) -> String {
+    let mut html = String::with_capacity(source.len() + 8);
+    html.push_str("<p>");
+    html.push_str(source);
+    html.push_str("</p>\n");
+    html
+}
+
+fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    let mut rendered = Rendered {
+        big: emoji::is_big(&emoji::replace_shortcodes(source)),
+        ..Rendered::default()
+    };
+    let mut events: Vec<Event<'_>> = Vec::new();
+    let mut link: Option<LinkInProgress<'_>> = None;
+    let mut code_block = false;
+    let mut heading: Option<std::ops::Range<usize>> = None;
+    for (event, range) in Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH).into_offset_iter()
+    {
+        // A heading is shown as the line it was written as.
+        if let Some(at) = &heading {
+            if matches!(event, Event::End(TagEnd::Heading(_))) {
+                let line = source[at.clone()].trim_end();
+                events.push(Event::Start(Tag::Paragraph));
+                push_text(&mut events, line, resolve, &mut rendered);
+                events.push(Event::End(TagEnd::Paragraph));
+                heading = None;
+            }
+            continue;
+        }
+        if let Some(open) = &mut link {
+            match event {
+                Event::End(TagEnd::Link) => {
+                    let open = link.take().expect("a link is open");
+                    open.finish(&mut events);
+                }
+                Event::Text(text) | Event::Code(text) => open.text.push_str(&text),
+                Event::SoftBreak | Event::HardBreak => open.text.push(' '),
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::Heading { .. }) => heading = Some(range),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                link = Some(LinkInProgress {
+                    target: dest_url,
+                    text: String::new(),
+                });
+            }
+            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {}
+            Event::Start(Tag::CodeBlock(_)) => {
+                code_block = true;
+                events.push(Event::Start(Tag::CodeBlock(
+                    pulldown_cmark::CodeBlockKind::Fenced(CowStr::Borrowed("")),
+                )));
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                code_block = false;
+                events.push(Event::End(TagEnd::CodeBlock));
+            }
+            // Raw HTML is text like any other, a block of it a paragraph.
+            Event::Start(Tag::HtmlBlock) => events.push(Event::Start(Tag::Paragraph)),
+            Event::End(TagEnd::HtmlBlock) => events.push(Event::End(TagEnd::Paragraph)),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                let html = CowStr::from(html.trim_end_matches('\n').to_owned());
+                if code_block {
+                    events.push(Event::Text(html));
+                } else {
+                    push_text(&mut events, &html, resolve, &mut rendered);
+                }
+            }
+            Event::Text(text) if !code_block => {
+                push_text(&mut events, &text, resolve, &mut rendered)
+            }
+            // People press Enter for a new line.
+            Event::SoftBreak => events.push(Event::HardBreak),
+            Event::InlineMath(math) | Event::DisplayMath(math) => events.push(Event::Text(math)),
+            Event::FootnoteReference(_) | Event::TaskListMarker(_) => {}
+            other => events.push(other),
+        }
+    }
+    if let Some(open) = link {
+        open.finish(&mut events);
+    }
+    let mut html = String::with_capacity(source.len() * 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    let html: String = html
+        .chars()
+        .filter(|c| !BIDI_CONTROLS.contains(c))
+        .collect();
+    rendered.html = sanitizer().clean(&html).to_string();
+    rendered
+}
+
+/// Text outside code and links: bare URLs become links, shortcodes emoji,
+/// `@names` mentions.
+fn push_text<'a>(
+    events: &mut Vec<Event<'a>>,
+    text: &str,
+    resolve: &dyn Fn(&str) -> Option<String>,
+    rendered: &mut Rendered,
+) {
+    let text = emoji::replace_shortcodes(text);
+    let finder = linkify::LinkFinder::new();
+    for span in finder.spans(&text) {
+        match span.kind() {
+            Some(linkify::LinkKind::Url) if is_web_url(span.as_str()) => {
+                let url = span.as_str().to_owned();
+                events.push(Event::Start(Tag::Link {
+                    link_type: pulldown_cmark::LinkType::Autolink,
+                    dest_url: url.clone().into(),
+                    title: CowStr::Borrowed(""),
+                    id: CowStr::Borrowed(""),
+                }));
+                events.push(Event::Text(url.into()));
+                events.push(Event::End(TagEnd::Link));
+            }
+            _ => push_mentions(events, span.as_str(), resolve, rendered),
+        }
+    }
+}
+
+/// Marks `@name` where `name` is someone who may be mentioned here, and
+/// `@room` and `@here`.
+fn push_mentions<'a>(
+    events: &mut Vec<Event<'a>>,
+    text: &str,
+    resolve: &dyn Fn(&str) -> Option<String>,
+    rendered: &mut Rendered,
+) {
+    let mut rest = text;
+    let mut plain = String::new();
+    while let Some(at) = rest.find('@') {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .or_else(|| plain.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric());
+        plain.push_str(&rest[..at]);
+        let word_len = rest[at + 1..]
+            .find(|c: char| c.is_whitespace() || ",;:!?()[]{}<>\"'@".contains(c))
+            .unwrap_or(rest.len() - at - 1);
+        let word = rest[at + 1..at + 1 + word_len].trim_end_matches('.');
+        let mentioned = if !before_ok || word.is_empty() {
+            None
+        } else if word.eq_ignore_ascii_case("room") {
+            rendered.everyone = true;
+            Some("room".to_owned())
+        } else if word.eq_ignore_ascii_case("here") {
+            rendered.here = true;
+            Some("here".to_owned())
+        } else {
+            resolve(word).inspect(|name| {
+                if !rendered.mentions.contains(name) {
+                    rendered.mentions.push(name.clone());
+                }
+            })
+        };
+        match mentioned {
+            Some(_) => {
+                if !plain.is_empty() {
+                    events.push(Event::Text(std::mem::take(&mut plain).into()));
+                }
+                events.push(Event::InlineHtml(CowStr::Borrowed(
+                    r#"<span class="mention">"#,
+                )));
+                events.push(Event::Text(format!("@{word}").into()));
+                events.push(Event::InlineHtml(CowStr::Borrowed("</span>")));
+                rest = &rest[at + 1 + word.len()..];
+            }
+            None => {
+                plain.push('@');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    plain.push_str(rest);
+    if !plain.is_empty() {
+        events.push(Event::Text(plain.into()));
+    }
+}
+
+/// A link being read: its events are replaced by one we write ourselves.
+struct LinkInProgress<'a> {
+    target: CowStr<'a>,
+    /// Its text, flattened.
+    text: String,
+}
+
+impl<'a> LinkInProgress<'a> {
+    /// Writes the link, or just its text if it goes nowhere a browser
+    /// should go. A text that looks like an address but is not the target
+    /// ("[mybank.com](evil.example)") shows the real target instead.
+    fn finish(self, events: &mut Vec<Event<'a>>) {
+        if !is_link_target(&self.target) {
+            events.push(Event::Text(self.text.into()));
+            return;
+        }
+        let pretends = looks_like_address(&self.text) && !same_address(&self.text, &self.target);
+        let shown = if pretends || self.text.trim().is_empty() {
+            self.target.to_string()
+        } else {
+            self.text
+        };
+        events.push(Event::Start(Tag::Link {
+            link_type: pulldown_cmark::LinkType::Inline,
+            dest_url: self.target,
+            title: CowStr::Borrowed(""),
+            id: CowStr::Borrowed(""),
+        }));
+        events.push(Event::Text(shown.into()));
+        events.push(Event::End(TagEnd::Link));
+    }
+}
+
+fn is_web_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+fn is_link_target(url: &str) -> bool {
+    is_web_url(url) || url.to_ascii_lowercase().starts_with("mailto:")
+}
+
+/// Whether a link text reads like an address: a URL, or a host name.
+fn looks_like_address(text: &str) -> bool {
+    let text = text.trim();
+    if text.contains(char::is_whitespace) {
+        return false;
+    }
+    let finder = linkify::LinkFinder::new();
+    finder.links(text).next().is_some()
+        || (text.contains('.')
+            && text
+                .chars()
+                .all(|c| c.is_alphanumeric() || ".-/:".contains(c)))
+}
+
+/// Whether a link's text and target name the same place.
+fn same_address(text: &str, target: &str) -> bool {
+    let strip = |s: &str| {
+        let s = s.trim().to_lowercase();
+        let s = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .or_else(|| s.strip_prefix("mailto:"))
+            .map(str::to_owned)
+            .unwrap_or(s);
+        s.trim_end_matches('/').to_owned()
+    };
+    strip(text) == strip(target)
+}
+
+/// What may survive into the page.
+fn sanitizer() -> &'static ammonia::Builder<'static> {
+    static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+        let mut builder = ammonia::Builder::empty();
+        builder
+            .add_tags([
+                "p",
+                "br",
+                "strong",
+                "em",
+                "del",
+                "code",
+                "pre",
+                "blockquote",
+                "ul",
+                "ol",
+                "li",
+                "a",
+                "span",
+            ])
+            .add_tag_attributes("a", ["href"])
+            .add_tag_attributes("ol", ["start"])
+            .add_allowed_classes("span", ["mention"])
+            .url_schemes(HashSet::from(["http", "https", "mailto"]))
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .set_tag_attribute_value("a", "target", "_blank");
+        builder
+    });
+    &SANITIZER
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(source: &str) -> String {
+        render(source, &|word| (word == "bob").then(|| "bob".to_owned())).html
+    }
+
+    #[test]
+    fn the_chat_subset_renders() {
+        assert_eq!(
+            html("**bold** _it_ ~~no~~ `x`"),
+            "<p><strong>bold</strong> <em>it</em> <del>no</del> <code>x</code></p>\n"
+        );
+        assert_eq!(
+            html("```rust\nfn main() {}\n```"),
+            "<pre><code>fn main() {}\n</code></pre>\n"
+        );
+        assert_eq!(
+            html("> quoted"),
+            "<blockquote>\n<p>quoted</p>\n</blockquote>\n"
+        );
+        assert_eq!(html("- a\n- b"), "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n");
+        assert_eq!(
+            html("line one\nline two"),
+            "<p>line one<br>\nline two</p>\n"
+        );
+        assert_eq!(
+            html("# not a heading, just a line"),
+            "<p># not a heading, just a line</p>\n"
+        );
+    }
+
+    #[test]
+    fn links_are_safe_and_honest() {
+        let rel = r#"rel="noopener noreferrer nofollow""#;
+        assert_eq!(
+            html("see https://example.com/a?b=1."),
+            format!(
+                "<p>see <a href=\"https://example.com/a?b=1\" target=\"_blank\" {rel}>https://example.com/a?b=1</a>.</p>\n"
+            )
+        );
+        assert_eq!(
+            html("[the docs](https://docs.example.org)"),
+            format!(
+                "<p><a href=\"https://docs.example.org\" target=\"_blank\" {rel}>the docs</a></p>\n"
+            )
+        );
+        // A text that is another address shows where the link really goes.
+        assert_eq!(
+            html("[https://mybank.com](https://evil.example/login)"),
+            format!(
+                "<p><a href=\"https://evil.example/login\" target=\"_blank\" {rel}>https://evil.example/login</a></p>\n"
+            )
+        );
+        assert!(!html("[x](javascript:alert(1))").contains("href"));
+        assert!(!html("[x](data:text/html,hi)").contains("href"));
+        assert!(!html("[x](vbscript:msgbox)").contains("href"));
+    }
+
+    #[test]
+    fn raw_html_and_images_are_inert() {
+        assert_eq!(
+            html("<script>alert(1)</script>"),
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+        );
+        assert_eq!(
+            html("<img src=x onerror=alert(1)>"),
+            "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"
+        );
+        assert_eq!(
+            html("![a cat](https://example.com/cat.png)"),
+            "<p>a cat</p>\n"
+        );
+        assert_eq!(html("&lt;b&gt;"), "<p>&lt;b&gt;</p>\n");
+    }
+
+    #[test]
+    fn emoji_and_mentions() {
+        let rendered = render("@bob and @carol :tada: @room", &|word| {
+            (word.eq_ignore_ascii_case("bob")).then(|| "bob".to_owned())
+        });
+        assert_eq!(
+            rendered.html,
+            "<p><span class=\"mention\">@bob</span> and @carol 🎉 <span class=\"mention\">@room</span></p>\n"
+        );
+        assert_eq!(rendered.mentions, ["bob"]);
+        assert!(rendered.everyone && !rendered.here);
+        assert!(
+            !render("email me at x@bob.com", &|w| Some(w.to_owned()))
+                .html
+                .contains("mention")
+        );
+        assert!(render(":fire::fire:", &|_| None).big);
+        assert!(
+            !html("`@bob :tada:`").contains("mention"),
+            "code is left alone"
+        );
+        assert!(html("`@bob :tada:`").contains(":tada:"));
+    }
+
+    /// How long these take is the bench's business; here, that they end
+    /// and stay inert.
+    #[test]
+    fn pathological_input_stays_inert() {
+        for source in [
+            "`".repeat(3000),
+            "*".repeat(3000),
+            "[".repeat(3000),
+            "> ".repeat(1000),
+            "_a ".repeat(1000),
+        ] {
+            let out = html(&source);
+            assert!(!out.contains("<script"));
+        }
+    }
+
+    /// The fast path for plain lines writes what the full path writes.
+    #[test]
+    fn plain_lines_render_the_same_either_way() {
+        let alphabet: Vec<char> = "abcXYZ 09,.?!'\"();/%$éßü李한🎉👍🏽".chars().collect();
+        let mut state: u64 = 0x5DEE_CE66_D1CE_4E5B;
+        let mut plain = 0;
+        for _ in 0..5000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 40) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((state >> (i % 48)) as usize + i * 11) % alphabet.len()])
+                .collect();
+            if is_plain(&text) {
+                plain += 1;
+                let fast = render(&text, &|_| None);
+                let full = render_markdown(&text, &|_| None);
+                assert_eq!(fast, full, "{text:?}");
+            }
+        }
+        assert!(plain > 1000, "the sample exercised the fast path: {plain}");
+        for text in [
+            "hello there",
+            "Ana Luísa says hi!",
+            "see you at 5 (or 6)",
+            "100% sure",
+        ] {
+            let fast = render(text, &|_| None);
+            assert_eq!(fast, render_markdown(text, &|_| None), "{text:?}");
+        }
+        for text in [
+            "1. list",
+            "a *b*",
+            "a_b_",
+            "x\ny",
+            "a  ",
+            "# h",
+            "a <b>",
+            "a &amp; b",
+            "@bob",
+            ":tada:",
+        ] {
+            assert!(!is_plain(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_overrides_are_dropped() {
+        let out = html("[\u{202E}moc.elpmaxe](https://evil.example)");
+        assert!(!out.contains('\u{202E}'));
+    }
+}
