@@ -116,6 +116,16 @@ fn status(gate: FileAccess) -> impl Filter<Extract = (Response,), Error = Reject
                     gate.check_key(&headers)?;
                     let owner = gate.owner(&headers)?;
                     if let Some(upload) = gate.files.upload(&id, &owner) {
+                        // Every byte arrived but the file was not stored
+                        // (say the history could not be written): store it
+                        // now, or say why not, rather than report complete
+                        // an upload no message can share.
+                        let complete = upload.sha256_if_complete().await;
+                        if let Some(sha256) = complete.map_err(|err| FileError::disk(&err))? {
+                            gate.files.finish(&upload, sha256).await?;
+                            let length = upload.meta.length;
+                            return Ok((length, length, None));
+                        }
                         return Ok((upload.offset().await, upload.meta.length, Some(upload)));
                     }
                     match gate.files.get(&id) {

@@ -173,6 +173,23 @@ impl Upload {
         })
     }
 
+    /// The hash of all the bytes, if all have arrived.
+    pub async fn sha256_if_complete(&self) -> io::Result<Option<[u8; 32]>> {
+        let mut state = self.state.lock().await;
+        if state.offset != self.meta.length {
+            return Ok(None);
+        }
+        let hasher = match &state.hasher {
+            Some(hasher) => hasher.clone(),
+            None => {
+                let hasher = self.rehash(state.offset).await?;
+                state.hasher = Some(hasher.clone());
+                hasher
+            }
+        };
+        Ok(Some(hasher.finalize().into()))
+    }
+
     /// The hash of the first `offset` bytes on disk.
     async fn rehash(&self, offset: u64) -> io::Result<Sha256> {
         let part = self.part_path();
