@@ -11,6 +11,7 @@ use crate::hub::BacklogLimit;
 use crate::limits::{Rate, default_max_connections};
 use crate::protocol::MAX_MESSAGE_CHARS;
 use crate::store::Location;
+use crate::store::postgres::PgUrl;
 
 /// The port tried when none is given; if it is busy we take a free one.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -30,18 +31,24 @@ pub struct Args {
     #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     pub bind: IpAddr,
 
-    /// History file (SQLite); created if missing
-    #[arg(
-        long,
-        env = "LANCHAT_DB",
-        default_value = "lanchat.db",
-        conflicts_with = "memory"
-    )]
-    pub db: PathBuf,
+    /// History file (SQLite); created if missing [default: lanchat.db]
+    #[arg(long, env = "LANCHAT_DB", conflicts_with = "memory")]
+    pub db: Option<PathBuf>,
 
     /// Keep history in memory only; it is gone when the server stops
     #[arg(long, env = "LANCHAT_MEMORY")]
     pub memory: bool,
+
+    /// Keep everything in PostgreSQL instead, shared by every instance
+    /// given the same URL, like postgres://lanchat@db.lan/lanchat
+    /// (also DATABASE_URL, when neither --db nor --memory is given)
+    #[arg(
+        long,
+        env = "LANCHAT_POSTGRES",
+        hide_env_values = true,
+        conflicts_with_all = ["db", "memory"]
+    )]
+    pub postgres: Option<String>,
 
     /// Messages sent to each client when it connects
     #[arg(long, env = "LANCHAT_HISTORY", default_value_t = 100,
@@ -272,14 +279,22 @@ impl Config {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let password = args.password.filter(|p| !p.is_empty());
-        let history_location = if args.memory {
-            Location::Memory
-        } else {
-            Location::File(absolute(args.db))
+        let postgres = match (&args.postgres, &args.db, args.memory) {
+            (Some(url), _, _) => Some(url.clone()),
+            (None, None, false) => std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            _ => None,
+        };
+        let history_location = match (postgres, args.memory) {
+            (Some(url), _) => Location::Postgres(Box::new(PgUrl::parse(&url)?)),
+            (None, true) => Location::Memory,
+            (None, false) => Location::File(absolute(
+                args.db.unwrap_or_else(|| PathBuf::from("lanchat.db")),
+            )),
         };
         let files_dir = match (&history_location, args.files) {
             (_, Some(dir)) => Some(absolute(dir)),
             (Location::File(db), None) => Some(db.with_file_name("lanchat-files")),
+            (Location::Postgres(_), None) => Some(absolute(PathBuf::from("lanchat-files"))),
             (Location::Memory, None) => None,
         };
         Ok(Config {
@@ -370,6 +385,23 @@ mod tests {
         assert_eq!(parse(&["--memory"]).unwrap().files_dir, None);
         assert!(parse(&["--memory", "--files", "x"]).is_err());
         assert_eq!(config.max_file_size, 4 << 30);
+    }
+
+    #[test]
+    fn postgres_keeps_everything_and_files_stay_on_a_shared_folder() {
+        let config = parse(&[
+            "--postgres",
+            "postgres://ana:pw@db/chat",
+            "--files",
+            "/mnt/f",
+        ])
+        .unwrap();
+        assert!(
+            matches!(config.history_location, Location::Postgres(ref url) if url.to_string() == "postgres://ana@db/chat")
+        );
+        assert_eq!(config.files_dir, Some(PathBuf::from("/mnt/f")));
+        assert!(parse(&["--postgres", "postgres://db/x", "--memory"]).is_err());
+        assert!(parse(&["--postgres", "postgres://db/x", "--db", "x.db"]).is_err());
     }
 
     #[test]

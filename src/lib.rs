@@ -113,10 +113,18 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the history and sets up the hub. Fails on an unusable history file.
-    pub fn open(config: &Config) -> anyhow::Result<App> {
+    /// Opens the history and sets up the hub. Fails on an unusable history
+    /// file, or a database it cannot reach.
+    pub async fn open(config: &Config) -> anyhow::Result<App> {
         let resume_cap = config.history.max(MIN_RESUME_CAP);
-        let opened = Store::open(config.history_location.clone(), resume_cap, config.search)?;
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let opened = Store::open(
+            config.history_location.clone(),
+            resume_cap,
+            config.search,
+            &instance,
+        )
+        .await?;
         let store = opened.store;
         let files = open_files(config, store.clone(), opened.files)?;
         let settings = session::Settings {

@@ -39,7 +39,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
-        let app = App::open(&config)?;
+        let app = App::open(&config).await?;
         let (listener, note) = bind(&config).await?;
         print_banner(
             listener.local_addr()?,

@@ -2,13 +2,14 @@
 //!
 //! The store's writer thread owns one backend and calls it with whole
 //! batches, so a backend never sees concurrent calls and may block. SQLite
-//! ([`super::sqlite`]) is the embedded one. A backend for several instances
-//! sharing one database implements the same calls: it allocates each
+//! ([`super::sqlite`]) is the embedded one. PostgreSQL
+//! ([`super::postgres`]) is shared by several instances: it allocates each
 //! room's next `seq` inside the transaction that inserts the message, so the
-//! sequence stays gap-free whoever writes.
+//! sequence stays gap-free whoever writes, and reports what the others
+//! logged through [`Backend::catch_up`].
 
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, SearchError, SearchRequest};
+use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
 
 pub trait Backend: Send + 'static {
     /// Applies changes to names and rooms in one transaction. Called before
@@ -23,6 +24,15 @@ pub trait Backend: Send + 'static {
     /// batch too), or refused (no such message, not the author...). Nothing
     /// counts as committed until this returns.
     fn append(&mut self, entries: &[Entry]) -> anyhow::Result<Vec<Outcome>>;
+
+    /// The entries of `rooms` that other instances logged since this one
+    /// last reported, in seq order, as outcomes for the fan-out. A backend
+    /// that only this process writes has none.
+    fn catch_up(&mut self, rooms: &[String]) -> anyhow::Result<Vec<Outcome>>;
+
+    /// Sends `relays` to the other instances sharing the database, after
+    /// the changes applied before. With no other instances, a no-op.
+    fn relay(&mut self, relays: &[Relay]) -> anyhow::Result<()>;
 
     /// Up to `limit` messages of `room` with `seq < before`, oldest first,
     /// in their current state.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::records::FileRecord;
 use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, Frame, Refusal, ServerFrame, encode};
+use crate::protocol::{ChatMessage, ErrorCode, Frame, Refusal, ServerFrame, encode};
 
 /// What a session asks to add to a room's log.
 #[derive(Debug)]
@@ -176,4 +176,192 @@ pub enum Outcome {
         cid: Option<String>,
         reason: String,
     },
+}
+
+// What every backend shares: the frames of the log's entries, refusals,
+// and how a message's mentions are kept. Pure: no I/O.
+
+/// Most different emoji on one message.
+pub const MAX_REACTIONS: usize = 20;
+/// What a deleted message says in place of its text, for clients that do
+/// not know `deleted`.
+pub const TOMBSTONE: &str = "message deleted";
+
+/// The kinds of entry the `changes` table of a backend records.
+pub const EDIT: &str = "edit";
+pub const DELETE: &str = "delete";
+pub const REACT: &str = "react";
+
+/// A message's mentions as a backend keeps them (JSON in one column).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Mentions {
+    pub names: Vec<String>,
+    pub everyone: bool,
+    pub here: bool,
+    /// User ids whose badges it counts in.
+    pub users: Vec<String>,
+}
+
+impl Mentions {
+    /// The column's value for `text`: `None` when it mentions nobody.
+    pub fn of(text: &Text) -> Option<String> {
+        let none = text.mentions.is_empty() && !text.everyone && !text.here;
+        (!none).then(|| {
+            serde_json::to_string(&Mentions {
+                names: text.mentions.clone(),
+                everyone: text.everyone,
+                here: text.here,
+                users: text.mentioned_users.clone(),
+            })
+            .expect("mentions serialize")
+        })
+    }
+
+    /// Read back from the column.
+    pub fn parse(column: Option<&str>) -> Mentions {
+        column
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether a message's rendered text links anywhere (for `has:link`).
+pub fn has_links(text: &Text) -> bool {
+    text.html.contains("<a ")
+}
+
+/// Who a reaction belongs to: an owned name's user id, so every tab and
+/// every later name count as one person; otherwise the name.
+pub fn reactor(sender: &Sender) -> String {
+    match &sender.user_id {
+        Some(user) => user.clone(),
+        None => format!("~{}", sender.username.to_lowercase()),
+    }
+}
+
+pub fn logged(sender: &Sender, seq: u64, frame: Frame, state: Arc<Stored>) -> Outcome {
+    Outcome::Logged {
+        room: sender.room.clone(),
+        seq,
+        frame,
+        state,
+    }
+}
+
+pub fn edit_frame(state: &Stored, seq: u64, username: &str, cid: Option<&str>) -> Frame {
+    let message = &state.message;
+    Frame::from(encode(&ServerFrame::Edit {
+        room: &message.room,
+        seq,
+        target: message.seq,
+        username,
+        message: &message.message,
+        html: &message.html,
+        edited: message.edited.unwrap_or(message.timestamp),
+        mentions: &message.mentions,
+        everyone: message.everyone,
+        here: message.here,
+        big: message.big,
+        cid,
+    }))
+}
+
+pub fn delete_frame(room: &str, seq: u64, target: u64, username: &str, cid: Option<&str>) -> Frame {
+    Frame::from(encode(&ServerFrame::Delete {
+        room,
+        seq,
+        target,
+        username,
+        cid,
+    }))
+}
+
+/// A reaction entry: `username` gave (`on`) or took back `emoji` on
+/// message `target`.
+pub struct ReactionFrame<'a> {
+    pub room: &'a str,
+    pub seq: u64,
+    pub target: u64,
+    pub username: &'a str,
+    pub emoji: &'a str,
+    pub on: bool,
+    pub cid: Option<&'a str>,
+}
+
+pub fn react_frame(reaction: ReactionFrame<'_>) -> Frame {
+    Frame::from(encode(&ServerFrame::React {
+        room: reaction.room,
+        seq: reaction.seq,
+        target: reaction.target,
+        username: reaction.username,
+        emoji: reaction.emoji,
+        on: reaction.on,
+        cid: reaction.cid,
+    }))
+}
+
+pub fn refused_not_found(sender: &Sender, target: u64) -> Outcome {
+    refuse(
+        sender,
+        ErrorCode::NotFound,
+        format!("there is no message {target} here"),
+    )
+}
+
+pub fn refuse(sender: &Sender, code: ErrorCode, message: String) -> Outcome {
+    Outcome::Refused {
+        conn: sender.conn,
+        refusal: Refusal::new(code, message)
+            .with_cid(sender.cid.clone())
+            .with_room(Some(sender.room.clone())),
+    }
+}
+
+/// Why an edit is refused by the window, if it is: `now - sent` past
+/// `window` (ms).
+pub fn outside_window(
+    sender: &Sender,
+    sent: i64,
+    now: i64,
+    window: Option<i64>,
+) -> Option<Outcome> {
+    let window = window?;
+    (now - sent > window).then(|| {
+        let minutes = window / 60_000;
+        refuse(
+            sender,
+            ErrorCode::Forbidden,
+            format!("messages can be edited for {minutes} minutes after they are sent"),
+        )
+    })
+}
+
+/// Whether `on` would add an emoji past [`MAX_REACTIONS`] to `target`.
+pub fn too_many_reactions(
+    sender: &Sender,
+    target: &Stored,
+    emoji: &str,
+    on: bool,
+) -> Option<Outcome> {
+    let message = &target.message;
+    let new_emoji = !message.reactions.iter().any(|r| r.emoji == emoji);
+    (on && new_emoji && message.reactions.len() >= MAX_REACTIONS).then(|| {
+        refuse(
+            sender,
+            ErrorCode::Forbidden,
+            format!("a message takes at most {MAX_REACTIONS} different reactions"),
+        )
+    })
+}
+
+/// Refuses `verb` on `message` unless the sender's owned name wrote it.
+pub fn not_the_author(sender: &Sender, message: &Stored, verb: &str) -> Option<Outcome> {
+    let theirs = sender.user_id.is_some() && message.author == sender.user_id;
+    (!theirs).then(|| {
+        refuse(
+            sender,
+            ErrorCode::Forbidden,
+            format!("only its author can {verb} a message"),
+        )
+    })
 }

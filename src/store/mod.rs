@@ -1,8 +1,9 @@
 //! Durable state: chat history, name claims and rooms.
 //!
 //! - [`records`]: the values stored and handed back;
-//! - [`backend`]: the interface a database implements, and [`sqlite`], the
-//!   embedded one (WAL, `synchronous=FULL`);
+//! - [`backend`]: the interface a database implements, [`sqlite`], the
+//!   embedded one (WAL, `synchronous=FULL`), and [`postgres`], one that
+//!   several instances share (`--postgres`);
 //! - [`tail`]: each room's newest messages in memory, already encoded;
 //! - [`writer`]: the thread that commits in batches and reports outcomes.
 //!
@@ -11,6 +12,7 @@
 
 mod backend;
 mod log;
+pub mod postgres;
 mod records;
 mod sqlite;
 mod tail;
@@ -27,7 +29,7 @@ pub use backend::{Backend, Searcher};
 pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
 pub use records::{
     Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
-    RoomChange, RoomRecord, SearchError, SearchRequest,
+    Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
 };
 
 use crate::sync::lock;
@@ -39,6 +41,8 @@ use writer::{Request, Writer};
 pub enum Location {
     File(PathBuf),
     Memory,
+    /// A PostgreSQL database, which several instances may share.
+    Postgres(Box<postgres::PgUrl>),
 }
 
 impl std::fmt::Display for Location {
@@ -46,6 +50,7 @@ impl std::fmt::Display for Location {
         match self {
             Location::File(path) => write!(f, "{} (SQLite)", path.display()),
             Location::Memory => f.write_str("memory only (lost when the server stops)"),
+            Location::Postgres(url) => write!(f, "{url} (PostgreSQL)"),
         }
     }
 }
@@ -86,14 +91,26 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the history at `location` and starts the writer.
     /// `recent_capacity` is how many messages per room stay in memory; it
-    /// caps what a connect or a resume replays.
-    pub fn open(
+    /// caps what a connect or a resume replays. `instance` names this
+    /// process to others sharing a PostgreSQL database.
+    pub async fn open(
         location: Location,
         recent_capacity: usize,
         search: bool,
+        instance: &str,
     ) -> anyhow::Result<Opened> {
-        let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity, search)?;
-        Store::start(Box::new(backend), loaded, location, recent_capacity)
+        let (backend, loaded): (Box<dyn Backend>, Loaded) = match &location {
+            Location::Postgres(url) => {
+                let (backend, loaded) =
+                    postgres::Postgres::open(url, recent_capacity, search, instance).await?;
+                (Box::new(backend), loaded)
+            }
+            Location::File(_) | Location::Memory => {
+                let (backend, loaded) = sqlite::Sqlite::open(&location, recent_capacity, search)?;
+                (Box::new(backend), loaded)
+            }
+        };
+        Store::start(backend, loaded, location, recent_capacity)
     }
 
     /// Starts the writer over an opened backend.
@@ -184,6 +201,20 @@ impl Store {
             reply,
         });
         answer.await.context("the store has stopped")?
+    }
+
+    /// Another instance logged entries in `room`: they reach the tail and
+    /// the fan-out through [`Committed`], in order with this instance's.
+    #[allow(dead_code)] // the cluster, in the next commit
+    pub fn catch_up(&self, room: &str) {
+        self.send(Request::CatchUp(room.to_owned()));
+    }
+
+    /// Sends a frame to the connections of other instances sharing the
+    /// database, after the changes queued before it.
+    #[allow(dead_code)] // the cluster, in the next commit
+    pub fn relay(&self, relay: Relay) {
+        self.send(Request::Relay(relay));
     }
 
     /// Queues an entry for its room's log. Its outcome arrives through

@@ -214,6 +214,16 @@ pub enum Change {
     DeleteFile(String),
 }
 
+/// A frame for the connections of `to` on other instances sharing the
+/// database (all but those under the name `except`), sent after the
+/// changes queued before it.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub to: crate::audience::Audience,
+    pub except: Option<String>,
+    pub frame: crate::protocol::Frame,
+}
+
 /// What a backend found when it opened: everything the server rebuilds its
 /// memory from.
 #[derive(Debug, Default)]

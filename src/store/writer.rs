@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::backend::Backend;
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, SearchError, SearchRequest};
+use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
 use super::tail::Tail;
 use crate::sync::lock;
 
@@ -23,6 +23,7 @@ const MAX_BATCH: usize = 256;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What the rest of the server asks of the writer.
+#[allow(dead_code)] // CatchUp and Relay: the cluster, in the next commit
 pub enum Request {
     Append(Entry),
     /// A change; `committed` hears whether it is on disk.
@@ -57,6 +58,11 @@ pub enum Request {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
+    /// Another instance logged entries in this room: report them.
+    CatchUp(String),
+    /// A frame for other instances' connections, after the changes queued
+    /// before it.
+    Relay(Relay),
     /// Only when the backend has no searcher of its own.
     Search {
         request: SearchRequest,
@@ -80,6 +86,8 @@ impl Writer {
         let mut appends = Vec::new();
         let mut changes = Vec::new();
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
+        let mut catch_ups = std::collections::BTreeSet::new();
+        let mut relays = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         // Whether the backend may have upkeep to do once nothing is queued.
@@ -153,6 +161,10 @@ impl Writer {
                     Request::Search { request, reply } => {
                         let _ = reply.send(self.backend.search(&request));
                     }
+                    Request::CatchUp(room) => {
+                        catch_ups.insert(room);
+                    }
+                    Request::Relay(relay) => relays.push(relay),
                     Request::Close => closing = true,
                 }
                 next = if appends.len() < MAX_BATCH && batch_bytes < MAX_BATCH_BYTES {
@@ -173,10 +185,24 @@ impl Writer {
                     let _ = committed.send(applied.is_ok());
                 }
             }
+            if !relays.is_empty()
+                && let Err(err) = self.backend.relay(&std::mem::take(&mut relays))
+            {
+                log::warn!("cannot tell the other instances: {err:#}");
+            }
+            if !catch_ups.is_empty() {
+                let rooms: Vec<String> = std::mem::take(&mut catch_ups).into_iter().collect();
+                match self.backend.catch_up(&rooms) {
+                    Ok(outcomes) => self.report(outcomes),
+                    // The next notice, or the next batch in the room, reads
+                    // them instead.
+                    Err(err) => log::warn!("cannot read what other instances logged: {err:#}"),
+                }
+            }
             if !appends.is_empty() {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
-                (self.committed)(outcomes);
+                self.report(outcomes);
                 untidy = true;
             }
         }
@@ -191,6 +217,25 @@ impl Writer {
         })
     }
 
+    /// Adds what was logged to the tail, then hands the outcomes on.
+    fn report(&mut self, outcomes: Vec<Outcome>) {
+        if outcomes.is_empty() {
+            return;
+        }
+        {
+            let mut tail = lock(&self.tail);
+            for outcome in &outcomes {
+                if let Outcome::Logged {
+                    room, seq, state, ..
+                } = outcome
+                {
+                    tail.apply(room, *seq, state.clone());
+                }
+            }
+        }
+        (self.committed)(outcomes);
+    }
+
     fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
         let started = std::time::Instant::now();
         let appended = self.backend.append(&entries);
@@ -200,18 +245,7 @@ impl Writer {
             started.elapsed()
         );
         match appended {
-            Ok(outcomes) => {
-                let mut tail = lock(&self.tail);
-                for outcome in &outcomes {
-                    if let Outcome::Logged {
-                        room, seq, state, ..
-                    } = outcome
-                    {
-                        tail.apply(room, *seq, state.clone());
-                    }
-                }
-                outcomes
-            }
+            Ok(outcomes) => outcomes,
             Err(err) => {
                 log::error!("cannot store {} entries: {err:#}", entries.len());
                 let reason = "the server cannot save messages right now; try again".to_owned();

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different part of this file
 
 pub mod owner;
+pub mod postgres;
 pub mod raw;
 pub mod tmpfs;
 pub mod tus;
@@ -60,10 +61,17 @@ impl Server {
     /// Starts the server on the given history file (kept by the caller), or
     /// in memory if `extra` says `--memory`.
     /// Tests send faster than people type, so the rate limit is off unless
-    /// `extra` sets it.
+    /// `extra` sets it. With `LANCHAT_TEST_BACKEND=postgres` the history is
+    /// a PostgreSQL database that stands for the file (see
+    /// [`postgres::database_for`]), so the same scenarios run on it.
     pub fn start_on_db(db: &Path, extra: &[&str]) -> Server {
         let mut args = vec!["--port", "0", "--bind", "127.0.0.1", "--no-qr"];
-        if !extra.contains(&"--memory") {
+        let database;
+        if extra.contains(&"--memory") || extra.contains(&"--postgres") {
+        } else if postgres::scenarios_on_postgres() {
+            database = postgres::database_for(db);
+            args.extend_from_slice(&["--postgres", &database]);
+        } else {
             args.extend_from_slice(&["--db", db.to_str().expect("utf-8 path")]);
         }
         if !extra.contains(&"--rate-limit") {

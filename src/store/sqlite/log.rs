@@ -7,16 +7,11 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::messages::{clear, load, set_text, touch};
-use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
-use crate::store::log::{NewDelete, NewEdit, NewReaction, Outcome, Sender, Stored};
-
-/// Most different emoji on one message.
-pub const MAX_REACTIONS: usize = 20;
-
-/// The kinds of entry `changes` records.
-const EDIT: &str = "edit";
-const DELETE: &str = "delete";
-const REACT: &str = "react";
+use crate::store::log::{
+    DELETE, EDIT, NewDelete, NewEdit, NewReaction, Outcome, REACT, ReactionFrame, Sender, Stored,
+    delete_frame, edit_frame, logged, not_the_author, outside_window, react_frame, reactor,
+    refused_not_found, too_many_reactions,
+};
 
 pub fn edit(
     conn: &Connection,
@@ -32,15 +27,8 @@ pub fn edit(
         Ok(target) => target,
         Err(refused) => return Ok(refused),
     };
-    if let Some(window) = entry.window
-        && now - target.message.timestamp > window
-    {
-        let minutes = window / 60_000;
-        return Ok(refuse(
-            sender,
-            ErrorCode::Forbidden,
-            format!("messages can be edited for {minutes} minutes after they are sent"),
-        ));
+    if let Some(refused) = outside_window(sender, target.message.timestamp, now, entry.window) {
+        return Ok(refused);
     }
     let seq = next_seq();
     set_text(conn, &sender.room, entry.target, seq, &entry.text, now)?;
@@ -106,25 +94,14 @@ pub fn react(
     if given == entry.on {
         // Already so (another tab did it): nothing to log; the sender hears
         // the state it asked for.
-        let frame = react_frame(room, target.version(), entry, sender);
+        let frame = reaction_frame(target.version(), entry, sender);
         return Ok(Outcome::Duplicate {
             conn: sender.conn,
             frame,
         });
     }
-    if entry.on
-        && !target
-            .message
-            .reactions
-            .iter()
-            .any(|r| r.emoji == entry.emoji)
-        && target.message.reactions.len() >= MAX_REACTIONS
-    {
-        return Ok(refuse(
-            sender,
-            ErrorCode::Forbidden,
-            format!("a message takes at most {MAX_REACTIONS} different reactions"),
-        ));
+    if let Some(refused) = too_many_reactions(sender, &target, &entry.emoji, entry.on) {
+        return Ok(refused);
     }
     let seq = next_seq();
     if entry.on {
@@ -151,18 +128,21 @@ pub fn react(
     Ok(logged(
         sender,
         seq,
-        react_frame(room, seq, entry, sender),
+        reaction_frame(seq, entry, sender),
         state,
     ))
 }
 
-/// Who a reaction belongs to: an owned name's user id, so every tab and
-/// every later name count as one person; otherwise the name.
-fn reactor(sender: &Sender) -> String {
-    match &sender.user_id {
-        Some(user) => user.clone(),
-        None => format!("~{}", sender.username.to_lowercase()),
-    }
+fn reaction_frame(seq: u64, entry: &NewReaction, sender: &Sender) -> crate::protocol::Frame {
+    react_frame(ReactionFrame {
+        room: &sender.room,
+        seq,
+        target: entry.target,
+        username: &sender.username,
+        emoji: &entry.emoji,
+        on: entry.on,
+        cid: sender.cid.as_deref(),
+    })
 }
 
 /// The message, if it exists and is not deleted.
@@ -185,15 +165,10 @@ fn authored(
     let Some(message) = live_message(conn, &sender.room, target)? else {
         return Ok(Err(refused_not_found(sender, target)));
     };
-    let theirs = sender.user_id.is_some() && message.author == sender.user_id;
-    if !theirs {
-        return Ok(Err(refuse(
-            sender,
-            ErrorCode::Forbidden,
-            format!("only its author can {verb} a message"),
-        )));
+    match not_the_author(sender, &message, verb) {
+        Some(refused) => Ok(Err(refused)),
+        None => Ok(Ok(message)),
     }
-    Ok(Ok(message))
 }
 
 /// What a retry of an entry its user already committed gets back: the
@@ -233,15 +208,15 @@ fn duplicate(conn: &Connection, sender: &Sender) -> rusqlite::Result<Option<Outc
         (EDIT, Some(state)) if !state.message.deleted => {
             edit_frame(&state, seq, &sender.username, cid)
         }
-        (REACT, _) => {
-            let entry = NewReaction {
-                sender: sender.clone(),
-                target,
-                emoji: emoji.unwrap_or_default(),
-                on: added.unwrap_or(false),
-            };
-            react_frame(room, seq, &entry, sender)
-        }
+        (REACT, _) => react_frame(ReactionFrame {
+            room,
+            seq,
+            target,
+            username: &sender.username,
+            emoji: emoji.as_deref().unwrap_or_default(),
+            on: added.unwrap_or(false),
+            cid,
+        }),
         // A deletion, or an edit of what was deleted since.
         _ => delete_frame(room, seq, target, &sender.username, cid),
     };
@@ -283,70 +258,4 @@ fn record(
         reaction.map(|(_, on)| on),
     ])?;
     Ok(())
-}
-
-fn logged(sender: &Sender, seq: u64, frame: Frame, state: std::sync::Arc<Stored>) -> Outcome {
-    Outcome::Logged {
-        room: sender.room.clone(),
-        seq,
-        frame,
-        state,
-    }
-}
-
-fn edit_frame(state: &Stored, seq: u64, username: &str, cid: Option<&str>) -> Frame {
-    let message = &state.message;
-    Frame::from(encode(&ServerFrame::Edit {
-        room: &message.room,
-        seq,
-        target: message.seq,
-        username,
-        message: &message.message,
-        html: &message.html,
-        edited: message.edited.unwrap_or(message.timestamp),
-        mentions: &message.mentions,
-        everyone: message.everyone,
-        here: message.here,
-        big: message.big,
-        cid,
-    }))
-}
-
-fn delete_frame(room: &str, seq: u64, target: u64, username: &str, cid: Option<&str>) -> Frame {
-    Frame::from(encode(&ServerFrame::Delete {
-        room,
-        seq,
-        target,
-        username,
-        cid,
-    }))
-}
-
-fn react_frame(room: &str, seq: u64, entry: &NewReaction, sender: &Sender) -> Frame {
-    Frame::from(encode(&ServerFrame::React {
-        room,
-        seq,
-        target: entry.target,
-        username: &sender.username,
-        emoji: &entry.emoji,
-        on: entry.on,
-        cid: sender.cid.as_deref(),
-    }))
-}
-
-pub fn refused_not_found(sender: &Sender, target: u64) -> Outcome {
-    refuse(
-        sender,
-        ErrorCode::NotFound,
-        format!("there is no message {target} here"),
-    )
-}
-
-fn refuse(sender: &Sender, code: ErrorCode, message: String) -> Outcome {
-    Outcome::Refused {
-        conn: sender.conn,
-        refusal: Refusal::new(code, message)
-            .with_cid(sender.cid.clone())
-            .with_room(Some(sender.room.clone())),
-    }
 }

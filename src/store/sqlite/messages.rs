@@ -5,51 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
-use serde::{Deserialize, Serialize};
 
 use super::search;
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
-use crate::store::log::{NewMessage, Outcome, Stored, Text};
+use crate::store::log::{Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, has_links};
 use crate::store::records::{FileRecord, Page};
 
 const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, version, \
      edited, deleted, reply_to, mentions, big, user_id";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
-/// What a deleted message says in place of its text, for clients that do
-/// not know `deleted`.
-const TOMBSTONE: &str = "message deleted";
-
-/// A message's mentions as its `mentions` column keeps them.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Mentions {
-    names: Vec<String>,
-    everyone: bool,
-    here: bool,
-    /// User ids whose badges it counts in.
-    users: Vec<String>,
-}
-
-impl Mentions {
-    fn of(text: &Text) -> Option<String> {
-        let none = text.mentions.is_empty() && !text.everyone && !text.here;
-        (!none).then(|| {
-            serde_json::to_string(&Mentions {
-                names: text.mentions.clone(),
-                everyone: text.everyone,
-                here: text.here,
-                users: text.mentioned_users.clone(),
-            })
-            .expect("mentions serialize")
-        })
-    }
-}
-
-/// Whether a message's rendered text links anywhere (for `has:link`).
-fn has_links(text: &Text) -> bool {
-    text.html.contains("<a ")
-}
-
 /// A message row, before its files and reactions are attached.
 struct Row_ {
     message: ChatMessage,
@@ -59,9 +24,7 @@ struct Row_ {
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Row_> {
     let mentions: Option<String> = row.get(13)?;
-    let mentions: Mentions = mentions
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default();
+    let mentions = Mentions::parse(mentions.as_deref());
     let deleted: bool = row.get(11)?;
     let body: String = row.get(4)?;
     Ok(Row_ {
@@ -137,7 +100,7 @@ pub fn insert(
     if let Some(target) = message.reply_to
         && load(conn, &sender.room, target)?.is_none()
     {
-        return Ok(super::log::refused_not_found(sender, target));
+        return Ok(crate::store::log::refused_not_found(sender, target));
     }
     let seq = next_seq();
     let text = &message.text;

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 use super::Location;
 use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Loaded, Page, SearchError, SearchRequest};
+use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
 use crate::clock::now_millis;
 
 pub struct Sqlite {
@@ -47,6 +47,7 @@ impl Sqlite {
             Location::Memory => {
                 Connection::open_in_memory().context("cannot open an in-memory database")?
             }
+            Location::Postgres(_) => anyhow::bail!("PostgreSQL is not a SQLite file"),
         };
         schema::init_schema(&conn).context("cannot prepare the history database")?;
         search::turn(&conn, search).context("cannot prepare the search index")?;
@@ -58,7 +59,7 @@ impl Sqlite {
             .collect();
         let file = match location {
             Location::File(path) => Some(path.clone()),
-            Location::Memory => None,
+            Location::Memory | Location::Postgres(_) => None,
         };
         Ok((
             Sqlite {
@@ -106,6 +107,16 @@ impl Backend for Sqlite {
         tx.commit()?;
         self.latest.extend(latest);
         Ok(outcomes)
+    }
+
+    /// Only this process writes the file: there is never anything new.
+    fn catch_up(&mut self, _rooms: &[String]) -> anyhow::Result<Vec<Outcome>> {
+        Ok(Vec::new())
+    }
+
+    /// No other instance shares the file: nobody to tell.
+    fn relay(&mut self, _relays: &[Relay]) -> anyhow::Result<()> {
+        Ok(())
     }
 
     fn page(&mut self, room: &str, before: u64, limit: usize) -> anyhow::Result<Page> {
