@@ -1,8 +1,9 @@
 //! An accessibility audit of the page with axe-core (WCAG 2.1 A and AA, the
 //! colour contrast included), in real headless Chromium against the real
 //! server: the join screen, and the chat with messages, notices, a message
-//! being sent and a refused one, the people panel, the rooms drawer and a
-//! dialog, in light and dark, on a desktop and a phone.
+//! being sent and a refused one, shared files (a picture, a video, a card),
+//! the tray with a file on its way, the people panel, the rooms drawer, a
+//! dialog and the lightbox, in light and dark, on a desktop and a phone.
 //!
 //! axe-core comes from npm, pinned in `tests/npm/package.json`: install it
 //! with `npm ci --prefix tests/npm`. Without it (or without Chromium) the
@@ -16,6 +17,7 @@ mod webdriver;
 use std::io::Write;
 use std::path::PathBuf;
 
+use browser_support::files::*;
 use browser_support::*;
 use common::{Client, Server};
 use serde_json::{Value, json};
@@ -103,6 +105,51 @@ fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone
     );
     alice.js("document.getElementById('too-faint').remove()");
 
+    // Shared files: a picture, a video and a card; and the lightbox.
+    let files = tempfile::TempDir::new().unwrap();
+    paste_png(&alice, "lunch-spot.png", 1200, 800);
+    alice.wait_eq(
+        "the picture uploaded",
+        "document.querySelector('#tray-list .upload')?.dataset.status",
+        json!("done"),
+    );
+    say(&alice, "This place?");
+    wait_shared(&alice, "lunch-spot.png");
+    drop_files(&alice, &recorded_video("the-way-there.webm"));
+    let menu = pdf_file(files.path(), "menu.pdf", "Lunch menu");
+    pick_files(&alice, &[&menu]);
+    alice.wait_for(
+        "both uploaded",
+        "(() => { const rows = [...document.querySelectorAll('#tray-list .upload')];
+                  return rows.length === 2 && rows.every(row => row.dataset.status === 'done'); })()",
+    );
+    alice.type_into("#message-input", ENTER);
+    wait_shared(&alice, "the-way-there.webm");
+    wait_shared(&alice, "menu.pdf");
+    alice.click(".picture-open");
+    alice.wait_for(
+        "the lightbox",
+        "(() => { const img = document.getElementById('lightbox-image');
+                  return document.getElementById('lightbox').open && img.complete && img.naturalWidth > 0; })()",
+    );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(
+                &alice,
+                &axe,
+                &format!("lightbox, {layout}, {scheme}"),
+            ));
+        }
+    }
+    alice.click("#lightbox button[data-close]");
+    alice.wait_for(
+        "the lightbox closed",
+        "!document.getElementById('lightbox').open",
+    );
+    use_desktop(&alice);
+
     // The server goes away: the page says why, and what it will do, and a
     // message written meanwhile waits in the outbox.
     assert!(server.terminate().success());
@@ -114,6 +161,13 @@ fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone
     alice.wait_for(
         "a message being sent",
         "document.querySelector('.msg.pending')",
+    );
+    // A file attached meanwhile waits in the tray with its progress bar.
+    let photos = noise_file(files.path(), "photos.zip", 3_000_000);
+    pick_files(&alice, &[&photos]);
+    alice.wait_for(
+        "the file in the tray",
+        "document.querySelector('#tray-list .upload progress')",
     );
 
     for scheme in ["light", "dark"] {

@@ -6,7 +6,8 @@ import { LOBBY, NAME_REFUSALS, ROOM_ERRORS, ROOM_NAME, TYPING_REFRESH_MS, checkN
 import { changed, state } from './state.js';
 import { ACCESS_KEY, NAME_KEY, removeStorage, writeStorage } from './storage.js';
 import { checkAccess, clearRetry, connect, isReady, send } from './connection.js';
-import { queueMessage, spendToken } from './outbox.js';
+import { dropFile, queueMessage, spendToken } from './outbox.js';
+import { attachFiles, cancelUpload, takeTray, trayOf } from './uploads.js';
 import { activeRoom } from './rooms.js';
 import { searchIfShown } from './people.js';
 import { navigate } from './navigation.js';
@@ -123,12 +124,76 @@ export function refuseName(code, reason) {
   }
 }
 
-/** @param {string} text */
+/**
+ * Sends what the composer says, with the files of the room's tray (the
+ * message waits for them in the outbox). Files alone are a message too.
+ * @param {string} text
+ * @returns {boolean} whether there was something to send
+ */
 export function sendMessage(text) {
-  if (text.trim() === '' || [...text].length > state.limits.message_chars) return;
+  const room = activeRoom().name;
+  const files = trayOf(room).some((upload) => upload.status !== 'failed');
+  const blank = text.trim() === '';
+  if ((blank && !files) || [...text].length > state.limits.message_chars) return false;
   state.typingSentAt = 0;
   state.view.toEnd = true;
-  queueMessage(text, activeRoom().name);
+  state.attachError = '';
+  queueMessage(blank ? '' : text, room, files ? (cid) => takeTray(room, cid) : undefined);
+  return true;
+}
+
+/** Files picked, dropped or pasted: to the tray of the room on screen. @param {File[]} files */
+export function attach(files) {
+  if (files.length === 0) return;
+  state.attachError = attachFiles(files, activeRoom().name);
+  changed('uploads');
+  focusComposer();
+}
+
+/**
+ * A file's cancel button: out of the tray, or off the message it waits
+ * with. Focus goes back to writing.
+ * @param {string} id @param {string} cid '' in the tray
+ */
+export function cancelFile(id, cid) {
+  if (cid) dropFile(cid, id);
+  else cancelUpload(id);
+  state.attachError = '';
+  changed('uploads');
+  focusLater(els.input);
+}
+
+/** Files dragged over the page, or not any more. @param {boolean} dragging */
+export function setDragging(dragging) {
+  if (state.dragging === dragging) return;
+  state.dragging = dragging;
+  changed('drag');
+}
+
+/** The element that opened the lightbox, to give focus back to. @type {HTMLElement | null} */
+let lightboxOpener = null;
+
+/** Opens a picture whole, from its button in the timeline. @param {HTMLElement} button */
+export function openLightbox(button) {
+  lightboxOpener = button;
+  state.lightbox = {
+    url: button.dataset.picture || '',
+    name: button.dataset.name || '',
+    width: Number(button.dataset.width) || 0,
+    height: Number(button.dataset.height) || 0,
+  };
+  state.dialog = 'lightbox';
+  changed('dialog');
+  els.lightbox.showModal();
+}
+
+/** The lightbox closed (Escape, its button, a click beside the picture). */
+export function lightboxClosed() {
+  state.lightbox = null;
+  state.dialog = '';
+  changed('dialog');
+  if (lightboxOpener?.isConnected) lightboxOpener.focus();
+  lightboxOpener = null;
 }
 
 /** Tells the server we are typing (at most every 2 s) or that we stopped. @param {string} text */

@@ -92,6 +92,19 @@ export const els = {
   linkCopy: byId('link-copy'),
   linkStatus: byId('link-status'),
   announcer: byId('announcer'),
+  dropOverlay: byId('drop-overlay'),
+  dropText: byId('drop-text'),
+  tray: byId('tray'),
+  trayList: byId('tray-list'),
+  attachError: byId('attach-error'),
+  attach: byId('attach'),
+  camera: byId('camera'),
+  fileInput: /** @type {HTMLInputElement} */ (byId('file-input')),
+  cameraInput: /** @type {HTMLInputElement} */ (byId('camera-input')),
+  lightbox: /** @type {HTMLDialogElement} */ (byId('lightbox')),
+  lightboxName: byId('lightbox-name'),
+  lightboxDownload: /** @type {HTMLAnchorElement} */ (byId('lightbox-download')),
+  lightboxImage: /** @type {HTMLImageElement} */ (byId('lightbox-image')),
 };
 
 /** Below this width the people panel is a drawer (see css/layout.css). */

@@ -12,11 +12,20 @@
 // flight so they are stored in order, and treats `rate_limited` and
 // `unavailable` as "later": the same cid goes again after the wait. Only a
 // real refusal marks a message failed, with Retry and Discard.
+//
+// A message may share files (`files`, the ids of its uploads in
+// uploads.js). It waits until they are all uploaded, and the messages after
+// it do not wait for it; a file that fails makes it fail, and Retry sends
+// that file again.
 
 import { LOBBY, REFUSED_FOR_NOW } from './protocol.js';
 import { changed, state } from './state.js';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage.js';
 import { dropConnection, isReady, send } from './connection.js';
+import {
+  cancelUpload, filesOf, forgetUploads, restartUploads, runUploads, uploadsConnected,
+  uploadsDisconnected,
+} from './uploads.js';
 
 /** @typedef {import('./state.js').OutboxEntry} OutboxEntry */
 
@@ -104,6 +113,8 @@ function parseEntry(text) {
       room: typeof entry.room === 'string' && entry.room ? entry.room : LOBBY,
       status: entry.status === 'failed' ? 'failed' : 'pending',
       ...(typeof entry.reason === 'string' ? { reason: entry.reason } : {}),
+      ...(Array.isArray(entry.files) && entry.files.length > 0
+        ? { files: entry.files.filter((id) => typeof id === 'string') } : {}),
     };
   } catch {
     return null;
@@ -142,19 +153,24 @@ export function onStorage(event) {
 }
 
 /**
- * Queues a message for the room on screen and sends it when it may go.
+ * Queues a message for the room on screen and sends it when it may go
+ * (with files, once they are uploaded).
  * @param {string} text
  * @param {string} room
+ * @param {(cid: string) => string[]} [attach] takes the files it shares, given its cid
  */
-export function queueMessage(text, room) {
+export function queueMessage(text, room, attach) {
+  const cid = newCid();
+  const files = attach ? attach(cid) : [];
   /** @type {OutboxEntry} */
   const entry = {
-    cid: newCid(),
+    cid,
     text,
     createdAt: Date.now(),
     sentAs: state.me || state.name,
     room,
     status: 'pending',
+    ...(files.length > 0 ? { files } : {}),
   };
   state.outbox.push(entry);
   saveEntry(entry);
@@ -172,7 +188,8 @@ export function settleOutbox(frame) {
   const index = state.outbox.findIndex((entry) => entry.cid === frame.cid &&
     (frame.username === entry.sentAs || state.myNames.has(frame.username)));
   if (index === -1) return false;
-  state.outbox.splice(index, 1);
+  const [entry] = state.outbox.splice(index, 1);
+  if (entry.files) forgetUploads(entry.files);
   removeStorage(ENTRY_PREFIX + frame.cid);
   if (frame.cid === inFlight) inFlight = '';
   changed('outbox');
@@ -213,6 +230,7 @@ export function retryEntry(cid) {
   if (!entry) return;
   entry.status = 'pending';
   delete entry.reason;
+  if (entry.files) restartUploads(entry.files);
   saveEntry(entry);
   changed('outbox');
   pump();
@@ -220,6 +238,8 @@ export function retryEntry(cid) {
 
 /** @param {string} cid */
 export function discardEntry(cid) {
+  const entry = state.outbox.find((item) => item.cid === cid);
+  for (const id of entry?.files || []) cancelUpload(id);
   state.outbox = state.outbox.filter((item) => item.cid !== cid);
   removeStorage(ENTRY_PREFIX + cid);
   if (cid === inFlight) inFlight = '';
@@ -243,6 +263,7 @@ export function outboxConnected() {
   pausedUntil = 0;
   inFlight = '';
   pump();
+  uploadsConnected();
 }
 
 /** The connection ended: what was in flight goes again on the next one. */
@@ -251,7 +272,36 @@ export function outboxDisconnected() {
   clearTimeout(pumpTimer);
   clearTimeout(ackTimer);
   ackTimer = undefined;
+  uploadsDisconnected();
   releaseLease();
+}
+
+/**
+ * Whether this tab is the one that sends (messages and uploads), taking
+ * the lease if it is free.
+ */
+export function holdsLease() {
+  return holdLease();
+}
+
+/**
+ * Takes one file off a message that waits for it (its cancel button): the
+ * rest goes, and a message left with nothing to say is dropped.
+ * @param {string} cid @param {string} upload
+ */
+export function dropFile(cid, upload) {
+  const entry = state.outbox.find((item) => item.cid === cid);
+  cancelUpload(upload);
+  if (!entry?.files) return;
+  entry.files = entry.files.filter((id) => id !== upload);
+  if (entry.files.length === 0) delete entry.files;
+  if (!entry.files && entry.text.trim() === '') {
+    discardEntry(cid);
+    return;
+  }
+  saveEntry(entry);
+  changed('outbox');
+  pump();
 }
 
 /** Whether a token is there now; if not, how many ms until one is. */
@@ -278,7 +328,9 @@ export function pump() {
   clearTimeout(pumpTimer);
   pumpTimer = undefined;
   if (!isReady() || inFlight || !holdLease()) return;
-  const entry = state.outbox.find((item) => item.status === 'pending');
+  failOnFiles();
+  // A message whose files are still on their way waits; the ones after it go.
+  const entry = state.outbox.find((item) => item.status === 'pending' && !filesOf(item.files || []).waiting);
   if (!entry) return;
   const now = Date.now();
   const wait = Math.max(pausedUntil - now, tokenWait(now));
@@ -287,9 +339,10 @@ export function pump() {
     return;
   }
   if (state.limits.rate > 0) bucket.tokens -= 1;
-  /** @type {{type: string, message: string, cid: string, room?: string}} */
+  /** @type {{type: string, message: string, cid: string, room?: string, files?: string[]}} */
   const frame = { type: 'message', message: entry.text, cid: entry.cid };
   if (entry.room !== LOBBY) frame.room = entry.room;
+  if (entry.files) frame.files = filesOf(entry.files).ids;
   if (new TextEncoder().encode(JSON.stringify(frame)).length > state.limits.frame_bytes) {
     // The server would close the connection over it (1009).
     refuseOutbox({ type: 'error', code: 'too_long', cid: entry.cid, message: 'too big for this server' });
@@ -299,6 +352,19 @@ export function pump() {
   sentAt = now;
   send(frame);
   if (ackTimer === undefined) ackTimer = setTimeout(checkAck, ACK_TIMEOUT_MS);
+}
+
+/** A message whose file failed fails too, with the file's reason. */
+function failOnFiles() {
+  for (const entry of state.outbox) {
+    if (entry.status !== 'pending' || !entry.files) continue;
+    const { problem } = filesOf(entry.files);
+    if (!problem) continue;
+    entry.status = 'failed';
+    entry.reason = problem;
+    saveEntry(entry);
+    changed('outbox');
+  }
 }
 
 /** Reconnects if the message in flight is overdue. */
@@ -345,6 +411,8 @@ export function startLeaseTimer() {
     if (isReady()) {
       if (!inFlight && pumpTimer === undefined) pump();
       else if (readLease()?.tab === tab) holdLease();
+      // Uploads go from the lease's tab too: one it took over goes on.
+      runUploads();
     }
   }, LEASE_RENEW_MS);
 }

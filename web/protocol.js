@@ -12,6 +12,20 @@
  * @property {string} message
  * @property {number} timestamp milliseconds since the epoch, from the server
  * @property {string} [cid]     the sender's id for this message
+ * @property {FileInfo[]} [files] files it shares
+ * @property {boolean} [generated] the sender wrote nothing: `message` only describes the files
+ *
+ * A shared file. `type` is sniffed from its bytes by the server; pictures
+ * come with their size as shown and a thumbnail (at most 640 px a side).
+ * @typedef {object} FileInfo
+ * @property {string} id
+ * @property {string} name
+ * @property {number} size       bytes
+ * @property {string} type
+ * @property {string} url        `/files/<id>/<name>`, for the room's members
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {string} [thumb]    `/thumbs/<id>`
  *
  * A room's `room` is its id, which every frame about it carries: a public
  * room's name, `p:` and hex for a private room, `dm:` and hex for a direct
@@ -84,6 +98,19 @@ export const ROOM_ERRORS = {
   invalid_room: 'Room names are 1 to 24 lowercase letters, digits, "-" or "_".',
   room_exists: 'A room with that name already exists. Pick another name, or join it.',
 };
+
+/** Bytes as people say them, in the server's units: "2.1 MB". @param {number} bytes */
+export function humanSize(bytes) {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  if (unit === 0) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${units[unit]}`;
+}
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 

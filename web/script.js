@@ -7,6 +7,8 @@
 //   state.js     the store, and `changed()` that asks for a render
 //   storage.js   localStorage: name, key, tokens
 //   outbox.js    unsent messages, shared by tabs, paced to the server
+//   uploads.js, tus.js, upload_store.js  files on their way: resumable
+//                uploads, kept in IndexedDB; cookies.js lets the page fetch them
 //   connection.js the socket: connect, backoff, close reasons, liveness
 //   handlers/    one file per server frame
 //   rooms.js, people.js, navigation.js  rooms and timelines, who is online, the address
@@ -17,6 +19,7 @@
 import { changed, state } from './state.js';
 import { checkAccess, checkAlive, retryNow } from './connection.js';
 import { discardEntry, loadOutbox, onStorage, releaseLease, retryEntry, startLeaseTimer } from './outbox.js';
+import { loadUploads, runUploads } from './uploads.js';
 import { markReadIfSeen, requestOlder } from './rooms.js';
 import { requestWho, searchIfShown } from './people.js';
 import { followLink, openRoom, readAddress, roomFromHash } from './navigation.js';
@@ -68,11 +71,9 @@ els.joinForm.addEventListener('submit', (event) => {
 
 els.composer.addEventListener('submit', (event) => {
   event.preventDefault();
-  const text = els.input.value;
-  if (text.trim() === '') return;
+  if (!act.sendMessage(els.input.value)) return;
   els.input.value = '';
   autoGrow();
-  act.sendMessage(text);
 });
 els.input.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -84,7 +85,25 @@ els.input.addEventListener('input', () => {
   autoGrow();
   act.noteTyping(els.input.value);
 });
+// A narrower composer (a phone turned, the camera button shown) wraps the
+// text anew; on the next frame, so growing it is not a resize in the loop.
+let composerWidth = 0;
+new ResizeObserver(([entry]) => {
+  if (entry.contentRect.width === composerWidth) return;
+  composerWidth = entry.contentRect.width;
+  requestAnimationFrame(autoGrow);
+}).observe(els.input);
 els.timeline.addEventListener('click', (event) => {
+  const picture = closest(event, 'button[data-picture]');
+  if (picture) {
+    act.openLightbox(picture);
+    return;
+  }
+  const cancel = closest(event, 'button[data-cancel-upload]');
+  if (cancel) {
+    act.cancelFile(cancel.dataset.cancelUpload || '', cancel.dataset.cid || '');
+    return;
+  }
   const button = closest(event, 'button[data-action]');
   if (!button) return;
   const cid = button.dataset.cid || '';
@@ -95,6 +114,61 @@ els.timeline.addEventListener('click', (event) => {
     els.input.focus();
   }
 });
+
+// Files: the paperclip (and the camera on phones), dropping anywhere on the
+// page, pasting; the tray's cancel buttons; the lightbox.
+
+els.attach.addEventListener('click', () => els.fileInput.click());
+els.camera.addEventListener('click', () => els.cameraInput.click());
+for (const input of [els.fileInput, els.cameraInput]) {
+  input.addEventListener('change', () => {
+    act.attach([...(input.files || [])]);
+    input.value = '';
+  });
+}
+els.trayList.addEventListener('click', (event) => {
+  const cancel = closest(event, 'button[data-cancel-upload]');
+  if (cancel) act.cancelFile(cancel.dataset.cancelUpload || '', '');
+});
+/** @param {DragEvent} event */
+const carriesFiles = (event) => Boolean(event.dataTransfer?.types.includes('Files'));
+/** dragenter and dragleave come for every element crossed: count them. */
+let dragDepth = 0;
+els.app.addEventListener('dragenter', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dragDepth += 1;
+  act.setDragging(true);
+});
+els.app.addEventListener('dragleave', (event) => {
+  if (!carriesFiles(event)) return;
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) act.setDragging(false);
+});
+// Dropped anywhere, a file is ours: never let the browser open it instead.
+window.addEventListener('dragover', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = state.screen === 'app' ? 'copy' : 'none';
+});
+window.addEventListener('drop', (event) => {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  dragDepth = 0;
+  act.setDragging(false);
+  if (state.screen === 'app') act.attach([...(event.dataTransfer?.files || [])]);
+});
+document.addEventListener('paste', (event) => {
+  const files = [...(event.clipboardData?.files || [])];
+  if (state.screen !== 'app' || files.length === 0) return;
+  // A picture pasted; text pastes as usual.
+  event.preventDefault();
+  act.attach(files);
+});
+els.lightbox.addEventListener('click', (event) => {
+  if (event.target === els.lightbox || closest(event, '[data-close]')) els.lightbox.close();
+});
+els.lightbox.addEventListener('close', act.lightboxClosed);
 
 // The timeline's view
 
@@ -235,9 +309,11 @@ document.addEventListener('visibilitychange', () => {
 window.addEventListener('online', retryNow);
 window.addEventListener('offline', () => changed('offline'));
 window.addEventListener('storage', onStorage);
+window.addEventListener('online', runUploads);
 window.addEventListener('pagehide', releaseLease);
 
 loadOutbox();
+loadUploads();
 readAddress();
 startLeaseTimer();
 changed('start');

@@ -18,6 +18,7 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {string} room        where it goes
  * @property {'pending' | 'failed'} status
  * @property {string} [reason]    why the server refused it
+ * @property {string[]} [files]   the uploads it shares (see uploads.js), by their ids
  *
  * One row of a timeline: a stored message or a notice.
  * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
@@ -95,6 +96,14 @@ export const state = {
   noticeCount: 0,
   /** Messages not acknowledged yet, oldest first (see outbox.js). @type {OutboxEntry[]} */
   outbox: [],
+  /** Files on their way, by id: in a room's tray, or waiting with a message (see uploads.js). @type {Map<string, import('./uploads.js').Upload>} */
+  uploads: new Map(),
+  /** Why files could not be attached, shown above the tray until the next attempt. */
+  attachError: '',
+  /** Whether files are being dragged over the page (the drop overlay shows). */
+  dragging: false,
+  /** The picture the lightbox shows, or null. @type {{url: string, name: string, width: number, height: number} | null} */
+  lightbox: null,
   /**
    * Who is online: everyone while `complete`; otherwise only us and the
    * people we share a room or direct message with (the server tells us of
@@ -124,7 +133,7 @@ export const state = {
   view: { atBottom: true, toEnd: false },
   /** Which drawer is open on narrow screens: '' | 'sidebar' | 'people'. */
   drawer: '',
-  /** Which dialog is open: '' | 'rooms' | 'invite'. */
+  /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */
   dialog: '',
   /** The last thing said to screen readers. */
   announcement: '',

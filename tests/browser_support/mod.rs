@@ -4,6 +4,9 @@
 //! `tests/browser_roster.rs` (the lobby past the roster limit).
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod files;
+pub mod proxy;
+
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
@@ -13,7 +16,13 @@ use crate::webdriver::{ENTER, Page};
 
 /// Opens the page and joins as `name` through the join form.
 pub fn join(page: &Page, server: &Server, name: &str) {
-    page.goto(&server.url);
+    join_at(page, &server.url, name);
+}
+
+/// Opens the page at `url` (the server, or a proxy in front of it) and
+/// joins as `name` through the join form.
+pub fn join_at(page: &Page, url: &str, name: &str) {
+    page.goto(url);
     page.wait_for("the join form", "!document.getElementById('join').hidden");
     page.type_into("#join-name", name);
     page.type_into("#join-name", ENTER);
@@ -53,7 +62,7 @@ pub fn wait_delivered(page: &Page, text: &str) {
         &format!(
             "(() => {{
                 const rows = [...document.querySelectorAll('#timeline .msg')]
-                    .filter(row => row.querySelector('.text').textContent === {text});
+                    .filter(row => row.querySelector('.text')?.textContent === {text});
                 return rows.length === 1 && rows[0].dataset.seq !== undefined;
             }})()",
             text = json!(text)
@@ -76,7 +85,7 @@ pub fn assert_no_duplicate_seqs(page: &Page) {
 pub fn assert_styled(page: &Page, text: &str, class: &str) {
     let has = page.eval(
         "return [...document.querySelectorAll('#timeline .msg')]
-             .find(r => r.querySelector('.text').textContent === arguments[0])
+             .find(r => r.querySelector('.text')?.textContent === arguments[0])
              ?.classList.contains(arguments[1]) ?? null;",
         json!([text, class]),
     );

@@ -23,6 +23,7 @@ pub const PAGE_WAIT: Duration = Duration::from_secs(30);
 pub const ENTER: &str = "\u{E007}";
 pub const SHIFT: &str = "\u{E008}";
 pub const BACKSPACE: &str = "\u{E003}";
+pub const ESCAPE: &str = "\u{E00C}";
 
 /// The key W3C WebDriver uses for an element reference in JSON.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";

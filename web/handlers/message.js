@@ -1,5 +1,6 @@
 // `message`: a stored message, live. Ours settles the outbox entry it
-// acknowledges; others' are counted while unseen and read out.
+// acknowledges (and forgets the uploads it shared); others' are counted
+// while unseen and read out.
 
 import { changed, state, announce } from '../state.js';
 import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
@@ -23,8 +24,12 @@ export function message(frame) {
   }
   if (active && own) state.view.toEnd = true;
   if (fresh && !own) {
-    if (active) announce(`${frame.username}: ${frame.message}`);
-    else if (room.kind === 'dm') announce(`${frame.username}, privately: ${frame.message}`);
+    // A message with no words of its own says which files it shares; one with a caption says how many.
+    const count = frame.files?.length || 0;
+    const text = count > 0 && !frame.generated
+      ? `${frame.message} (and ${count === 1 ? 'a file' : `${count} files`})` : frame.message;
+    if (active) announce(`${frame.username}: ${text}`);
+    else if (room.kind === 'dm') announce(`${frame.username}, privately: ${text}`);
     if (document.hidden) state.unread += 1;
     if (active && !state.view.atBottom) state.newBelow += 1;
   }

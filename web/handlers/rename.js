@@ -2,7 +2,8 @@
 
 import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
-import { NAME_KEY, moveToken, writeStorage } from '../storage.js';
+import { NAME_KEY, moveToken, readToken, writeStorage } from '../storage.js';
+import { setFileCookies } from '../cookies.js';
 import { addNotice, lobbyRoom, stopTypingOf } from '../rooms.js';
 
 /** @param {import('../protocol.js').RenameFrame} frame */
@@ -18,6 +19,7 @@ export function rename(frame) {
   }
   if (from === state.me) {
     moveToken(from, to);
+    if (state.claimed) setFileCookies(readToken(to) || '', state.key);
     state.me = to;
     state.myNames.add(to);
     state.name = to;

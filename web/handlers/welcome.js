@@ -3,7 +3,8 @@
 
 import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
-import { NAME_KEY, writeStorage, writeToken } from '../storage.js';
+import { NAME_KEY, readToken, writeStorage, writeToken } from '../storage.js';
+import { setFileCookies } from '../cookies.js';
 import { dropConnection, welcomed } from '../connection.js';
 import { clearTyping, historyWasReset, resetRooms, syncRooms } from '../rooms.js';
 import { setComplete } from '../people.js';
@@ -27,6 +28,8 @@ export function welcome(frame) {
   state.name = frame.username;
   state.claimed = frame.claimed;
   state.limits = { ...frame.limits };
+  // Before the replay, whose pictures the page fetches with them.
+  setFileCookies(frame.claimed ? readToken(frame.username) || '' : '', state.key);
   writeStorage(NAME_KEY, frame.username);
   state.attempt = 0;
   state.connection = 'connected';

@@ -1,6 +1,6 @@
 // The screens and dialogs: the access-key prompt, the join form, the rooms
-// dialog (create a room, the public rooms) and the invite dialog (by name,
-// or a link).
+// dialog (create a room, the public rooms), the invite dialog (by name,
+// or a link) and the lightbox (a picture, whole).
 
 import { state } from '../state.js';
 import { activeRoom, roomLabel } from '../rooms.js';
@@ -17,6 +17,23 @@ export function renderDialogs() {
   els.joinName.setAttribute('aria-invalid', String(forms.joinError !== ''));
   renderRoomDialog();
   renderInviteDialog();
+  renderLightbox();
+}
+
+function renderLightbox() {
+  const shown = state.lightbox;
+  if (!shown) return;
+  setText(els.lightboxName, shown.name);
+  if (els.lightboxImage.getAttribute('src') !== shown.url) {
+    els.lightboxImage.src = shown.url;
+    els.lightboxImage.alt = shown.name;
+    // Its space is known before it loads.
+    els.lightboxImage.width = shown.width;
+    els.lightboxImage.height = shown.height;
+  }
+  els.lightboxDownload.href = shown.url;
+  els.lightboxDownload.download = shown.name;
+  els.lightboxDownload.setAttribute('aria-label', `Download ${shown.name}`);
 }
 
 function renderRoomDialog() {

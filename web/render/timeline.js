@@ -1,5 +1,6 @@
-// The room on screen: its messages and notices with day separators, what
-// waits in the outbox ("sending…", or refused with Retry and Discard), the
+// The room on screen: its messages and notices with day separators, the
+// files they share (attachments.js), what waits in the outbox ("sending…",
+// its files' progress, or refused with Retry and Discard), the
 // top edge ("Load older messages" or the beginning), who is typing, and the
 // "new messages" pill. It keeps the view where the reader left it: at the
 // end while they are there, else still on the same row as rows come and go.
@@ -10,6 +11,8 @@ import { activeRoom, roomLabel } from '../rooms.js';
 import {
   appendLinkified, dayKey, dayLabel, els, isOwnName, nameHue, setText, timeElement,
 } from '../dom.js';
+import { attachmentList } from './attachments.js';
+import { fillUploadList } from './uploads.js';
 
 /** Within this many pixels of the end counts as being at it. */
 const NEAR_BOTTOM_PX = 48;
@@ -149,7 +152,9 @@ function dayRow(key, timestamp) {
 function messageRow(key, frame) {
   let row = rows.get(key);
   if (!row) {
-    row = bubble(frame.username, frame.message, frame.timestamp);
+    // With no words of the sender's, the server's description of the files is not shown: the files are.
+    const text = frame.generated && frame.files?.length ? '' : frame.message;
+    row = bubble(frame.username, text, frame.timestamp, frame.files || []);
     row.dataset.seq = String(frame.seq);
     if (frame.cid) row.dataset.cid = frame.cid;
     rows.set(key, row);
@@ -165,19 +170,25 @@ function messageRow(key, frame) {
 function outboxRow(key, entry) {
   let row = rows.get(key);
   if (!row) {
-    row = bubble(entry.sentAs, entry.text, entry.createdAt);
+    row = bubble(entry.sentAs, entry.text, entry.createdAt, []);
     row.dataset.cid = entry.cid;
     row.classList.add('own');
+    const uploads = document.createElement('ul');
+    uploads.className = 'upload-list';
+    row.querySelector('.bubble')?.prepend(uploads);
     const status = document.createElement('div');
     status.className = 'status';
     row.querySelector('.bubble-wrap')?.append(status);
     rows.set(key, row);
   }
   const failed = entry.status === 'failed';
+  const uploads = /** @type {HTMLElement} */ (row.querySelector('.upload-list'));
+  fillUploadList(uploads, entry.files || [], entry.cid);
+  uploads.hidden = !entry.files;
   row.classList.toggle('pending', !failed);
   row.classList.toggle('failed', failed);
   const status = /** @type {HTMLElement} */ (row.querySelector('.status'));
-  const shown = failed ? `failed:${entry.reason}` : 'pending';
+  const shown = failed ? `failed:${entry.reason}` : `pending:${Boolean(entry.files)}`;
   if (status.dataset.shown !== shown) {
     status.dataset.shown = shown;
     status.replaceChildren();
@@ -188,7 +199,7 @@ function outboxRow(key, entry) {
       status.append(reason, actionButton('Retry', 'retry', entry.cid),
         actionButton('Discard', 'discard', entry.cid));
     } else {
-      status.textContent = 'sending…';
+      status.textContent = entry.files ? 'sending when its files are uploaded…' : 'sending…';
     }
   }
   return row;
@@ -206,12 +217,14 @@ function actionButton(label, action, cid) {
 }
 
 /**
- * A message row: sender, time (full date on hover) and text with links.
+ * A message row: sender, time (full date on hover), the files it shares and
+ * its text with links (none when it has only files).
  * @param {string} username
  * @param {string} text
  * @param {number} timestamp
+ * @param {import('../protocol.js').FileInfo[]} files
  */
-function bubble(username, text, timestamp) {
+function bubble(username, text, timestamp, files) {
   const row = document.createElement('li');
   row.className = 'msg';
   row.style.setProperty('--hue', String(nameHue(username)));
@@ -225,10 +238,16 @@ function bubble(username, text, timestamp) {
   meta.append(author, ' ', timeElement(timestamp));
   const body = document.createElement('div');
   body.className = 'bubble';
-  const content = document.createElement('p');
-  content.className = 'text';
-  appendLinkified(content, text);
-  body.append(content);
+  if (files.length > 0) {
+    body.classList.add('with-files');
+    body.append(attachmentList(files));
+  }
+  if (text !== '') {
+    const content = document.createElement('p');
+    content.className = 'text';
+    appendLinkified(content, text);
+    body.append(content);
+  }
   wrap.append(meta, body);
   row.append(wrap);
   return row;
