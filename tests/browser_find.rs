@@ -161,6 +161,27 @@ fn search_finds_a_message_5000_back_and_the_jump_pages_both_ways_back_to_live() 
     use_scheme(&alice, "light");
     use_desktop(&alice);
 
+    // A query the server cannot take is refused in its own words.
+    alice.js("document.getElementById('search-input').value = 'needle on:2026-13-01'");
+    alice.click("#search-form button[type=submit]");
+    alice.wait_eq(
+        "the refusal",
+        "[document.getElementById('search-status').textContent,
+          document.getElementById('search-status').classList.contains('error'),
+          document.querySelectorAll('#search-results li').length]",
+        json!([
+            "\"2026-13-01\" is not a date; write it like 2026-12-01",
+            true,
+            0
+        ]),
+    );
+    alice.js("document.getElementById('search-input').value = 'needle'");
+    alice.click("#search-form button[type=submit]");
+    alice.wait_eq(
+        "the result again",
+        "document.querySelectorAll('#search-results .search-result').length",
+        json!(1),
+    );
     alice.click(".search-result");
     let jumped = alice.wait_for("the message jumped to, in view", JUMPED_IN_VIEW);
     assert_eq!(jumped, json!("where is the needle in the haystack?"));
@@ -259,7 +280,8 @@ fn a_date_opens_the_room_at_that_day_and_paging_down_gets_back_to_live() {
     let alice = chrome.open();
     join(&alice, &server, "alice");
     alice.wait_for("the latest messages", &shows("today 10"));
-    alice.click("#search-open");
+    // "/" opens the search when not typing.
+    alice.type_into("#messages", "/");
     alice.wait_for(
         "the search dialog",
         "document.getElementById('search-dialog').open",
@@ -488,19 +510,29 @@ fn a_muted_room_adds_no_badge_and_unmuting_in_another_tab_shows_there() {
     );
 }
 
-/// Records every Notification the page constructs (the real constructor
-/// still runs) in `localStorage`, one key each, for the tab in front. CDP
-/// scripts are per tab: call it in each tab before it loads the page.
-fn record_notifications(page: &Page) {
+/// Records every Notification the page constructs and every sound it
+/// plays (the real constructor and `play` still run) in `localStorage`, one
+/// key each, for the tab in front; the tab's notifications are also kept in
+/// `window.made`. CDP scripts are per tab: call it in each tab before it
+/// loads the page.
+fn record_alerts(page: &Page) {
     page.cdp(
         "Page.addScriptToEvaluateOnNewDocument",
         json!({ "source": "(() => {
+            const key = kind => `test.${kind}.${Math.random().toString(36).slice(2)}`;
+            window.made = [];
+            const play = HTMLMediaElement.prototype.play;
+            HTMLMediaElement.prototype.play = function () {
+                localStorage.setItem(key('played'), this.src);
+                return play.call(this);
+            };
             const Native = window.Notification;
             if (!Native) return;
             window.Notification = class extends Native {
                 constructor(title, options) {
                     super(title, options);
-                    localStorage.setItem('test.notification.' + Math.random().toString(36).slice(2),
+                    window.made.push(this);
+                    localStorage.setItem(key('notification'),
                         JSON.stringify({ title, body: options && options.body }));
                 }
             };
@@ -508,24 +540,48 @@ fn record_notifications(page: &Page) {
     );
 }
 
-fn notifications(page: &Page) -> Value {
-    page.js(
-        "Object.keys(localStorage).filter(k => k.startsWith('test.notification.'))
-            .map(k => JSON.parse(localStorage.getItem(k)))",
+/// What the tab in front heard the chat tabs say to each other, for the
+/// message `id` (or the one they said `kind` of): how many said each kind.
+fn heard_count(page: &Page, kind: &str) -> Value {
+    page.eval(
+        "return window.heard.filter(m => m.kind === arguments[0]).length;",
+        json!([kind]),
     )
 }
 
+/// The values of the `localStorage` keys `test.<kind>.*`.
+fn recorded(page: &Page, kind: &str) -> Vec<String> {
+    let value = page.eval(
+        "return Object.keys(localStorage).filter(k => k.startsWith(`test.${arguments[0]}.`))
+             .map(k => localStorage.getItem(k));",
+        json!([kind]),
+    );
+    serde_json::from_value(value).expect("list of strings")
+}
+
+fn notifications(page: &Page) -> Vec<Value> {
+    recorded(page, "notification")
+        .iter()
+        .map(|text| serde_json::from_str(text).expect("JSON"))
+        .collect()
+}
+
 /// On localhost (a secure context) with the permission granted, a mention
-/// while the tabs are hidden makes one notification, though two tabs of
-/// the same person heard it: they elect one.
+/// while the tabs are hidden makes one notification and one chime, though
+/// two tabs of the same person heard it: they elect one. Clicking the
+/// notification opens its tab at the message; a mention that tab then shows
+/// (focused, at the end) alerts no tab.
 #[test]
-fn a_mention_makes_one_desktop_notification_for_two_hidden_tabs() {
+fn a_mention_makes_one_notification_for_two_hidden_tabs_and_none_when_seen() {
     let Some(chrome) = Chrome::start() else {
         return;
     };
     let server = Server::start();
+    let chime = server.get("/chime.wav");
+    assert_eq!(chime.status, 200);
+    assert_eq!(chime.header("content-type"), Some("audio/wav"));
     let alice = chrome.open();
-    record_notifications(&alice);
+    record_alerts(&alice);
     alice.goto(&server.url);
     alice.set_permission("notifications", "granted");
     join(&alice, &server, "alice");
@@ -536,11 +592,18 @@ fn a_mention_makes_one_desktop_notification_for_two_hidden_tabs() {
         "document.getElementById('desktop-status').textContent.startsWith('On:')
             && document.getElementById('desktop-enable').hidden",
     );
+    assert_eq!(
+        alice.js("document.getElementById('sound-on').checked"),
+        json!(false),
+        "the sound is off until turned on"
+    );
+    alice.click("#sound-on");
     close_settings(&alice);
+    let first = alice.window_handle();
 
     let second = alice.new_tab();
     alice.switch_to_window(&second);
-    record_notifications(&alice);
+    record_alerts(&alice);
     alice.goto(&server.url);
     wait_connected(&alice);
     let front = alice.new_tab();
@@ -553,26 +616,70 @@ fn a_mention_makes_one_desktop_notification_for_two_hidden_tabs() {
     );
 
     let rt = runtime();
-    rt.block_on(async {
+    let mut carol = rt.block_on(async {
         let (mut carol, _, _) = Client::join(&server, "carol").await;
         carol.say("@alice the build is green", "c-1").await;
         carol.recv_type("message").await;
+        carol
     });
-    // Both tabs offered, and both decided.
     alice.wait_for(
         "both tabs to offer and decide",
         "(() => { const kinds = window.heard.map(m => m.kind);
                   const count = k => kinds.filter(x => x === k).length;
                   return count('offer') === 2 && count('alerted') + count('yielded') === 2; })()",
     );
-    assert_eq!(
-        alice.js("window.heard.filter(m => m.kind === 'alerted').length"),
-        json!(1)
-    );
+    assert_eq!(heard_count(&alice, "alerted"), json!(1));
     assert_eq!(
         notifications(&alice),
-        json!([{ "title": "carol in #lobby", "body": "@alice the build is green" }])
+        [json!({ "title": "carol in #lobby", "body": "@alice the build is green" })]
     );
+    let played = recorded(&alice, "played");
+    assert!(
+        played.len() == 1 && played[0].ends_with("/chime.wav"),
+        "one chime: {played:?}"
+    );
+
+    // The notification's click brings its tab forward at the message.
+    let mut winner = None;
+    for tab in [&first, &second] {
+        alice.switch_to_window(tab);
+        if alice.js("window.made.length") == json!(1) {
+            winner = Some(tab.clone());
+            break;
+        }
+    }
+    assert!(winner.is_some(), "a chat tab made the notification");
+    alice.js("window.made[0].dispatchEvent(new Event('click'))");
+    let jumped = alice.wait_for("the message, highlighted", JUMPED_IN_VIEW);
+    assert_eq!(jumped, json!("@alice the build is green"));
+    // Headless Chromium gives a tab switched to the keyboard focus only
+    // sometimes; a person's click on a tab always does.
+    alice.cdp(
+        "Emulation.setFocusEmulationEnabled",
+        json!({ "enabled": true }),
+    );
+    alice.wait_for(
+        "the tab in front, at the end of the lobby",
+        "document.visibilityState === 'visible' && document.hasFocus()",
+    );
+
+    // This tab shows the next mention as it comes: no tab alerts.
+    rt.block_on(async {
+        carol.say("@alice and the tests too", "c-2").await;
+        carol.recv_type("message").await;
+    });
+    wait_delivered(&alice, "@alice and the tests too");
+    alice.switch_to_window(&front);
+    alice.wait_for(
+        "the mention said seen, and the other tab done with it",
+        "(() => { const seen = window.heard.filter(m => m.kind === 'seen').map(m => m.id);
+                  if (seen.length !== 1) return false;
+                  const about = k => window.heard.filter(m => m.kind === k && m.id === seen[0]).length;
+                  return about('offer') === about('yielded'); })()",
+    );
+    assert_eq!(heard_count(&alice, "alerted"), json!(1));
+    assert_eq!(notifications(&alice).len(), 1);
+    assert_eq!(recorded(&alice, "played").len(), 1);
 }
 
 /// Opened by a name that is not this computer's own (as a phone opens the

@@ -9,8 +9,9 @@
 // alert offers to on a BroadcastChannel and waits a moment; the best placed
 // offer wins (a focused tab, then a visible one, then the lowest tab id) and
 // says so ("alerted"; the others say "yielded"), and a focused tab already
-// showing the message says "seen", which stops them all. (Only tabs of this browser hear each other; another device
-// alerts on its own.)
+// showing the message says "seen", which stops them all. A tab that hears an
+// offer for a message it dealt with already answers "settled". (Only tabs
+// of this browser hear each other; another device alerts on its own.)
 
 import { changed, state } from './state.js';
 import { isReady, send } from './connection.js';
@@ -27,8 +28,7 @@ import { afterRender } from './render/index.js';
  * @property {number} seq
  * @property {string} title
  * @property {string} body
- * @property {boolean} sound   a mention or a direct message
- * @property {boolean} notify  worth a desktop notification
+ * @property {boolean} sound   a mention or a direct message (the sound is for those only)
  */
 
 /** How long a tab waits for better placed tabs' offers. */
@@ -53,7 +53,7 @@ const channel = 'BroadcastChannel' in window ? new BroadcastChannel('lanchat.ale
 const offers = new Map();
 /** Other tabs' best offers for messages this tab has not offered for yet. @type {Map<string, {rank: number, tab: string}>} */
 const heard = new Map();
-/** @type {Set<string>} */
+/** Messages dealt with (alerted or seen, here or in another tab). @type {Set<string>} */
 const settled = new Set();
 /** @type {HTMLAudioElement | null} */
 let chime = null;
@@ -106,7 +106,8 @@ export function alertFor(room, frame, mention) {
     return;
   }
   const where = room.kind === 'dm' ? 'privately' : `in #${roomLabel(room)}`;
-  const text = frame.generated || frame.message === '' ? 'shared a file' : frame.message;
+  // A message of files alone says what it shares ("shared photo.jpg (2.1 MB)").
+  const text = frame.message || 'shared a file';
   /** @type {Alert} */
   const alert = {
     id: frame.id,
@@ -115,7 +116,6 @@ export function alertFor(room, frame, mention) {
     title: `${frame.username} ${where}`,
     body: text.length > 200 ? `${text.slice(0, 200)}…` : text,
     sound: mention,
-    notify: true,
   };
   if (!channel) {
     deliver(alert);
@@ -175,14 +175,14 @@ function post(message) {
 function onChannel(event) {
   const { kind, id } = event.data || {};
   if (typeof id !== 'string') return;
-  if (kind === 'seen' || kind === 'alerted') {
+  if (kind === 'seen' || kind === 'alerted' || kind === 'settled') {
     settle(id);
     const offer = offers.get(id);
     if (offer) offer.beaten = true;
   } else if (kind === 'offer') {
     const rival = { rank: Number(event.data.rank) || 0, tab: String(event.data.tab) };
     // Late: it was dealt with here already.
-    if (settled.has(id)) post({ kind: 'alerted', id });
+    if (settled.has(id)) post({ kind: 'settled', id });
     const offer = offers.get(id);
     if (offer) {
       if (better(rival, { rank: rank(), tab })) offer.beaten = true;
@@ -203,7 +203,7 @@ function deliver(alert) {
     chime.play().catch(() => {});
   }
   const away = document.hidden || !document.hasFocus();
-  if (!alert.notify || !away || desktopState() !== 'granted') return;
+  if (!away || desktopState() !== 'granted') return;
   const notification = new Notification(alert.title, {
     body: alert.body,
     tag: alert.id,

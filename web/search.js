@@ -160,7 +160,9 @@ export function setupSearch() {
     const combo = (event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'k';
     const slash = event.key === '/' && !event.ctrlKey && !event.metaKey && !event.altKey && !typing(event.target);
     if (!combo && !slash) return;
-    if (state.screen !== 'app' || (state.dialog !== '' && !dialog.open)) return;
+    // Not over another dialog (the rooms, an invitation, the lightbox…).
+    const other = [...document.querySelectorAll('dialog[open]')].some((open) => open !== dialog);
+    if (state.screen !== 'app' || other) return;
     event.preventDefault();
     openSearch();
   });
