@@ -197,6 +197,12 @@ fn search_finds_a_message_5000_back_and_the_jump_pages_both_ways_back_to_live() 
     for scheme in ["light", "dark"] {
         use_scheme(&alice, scheme);
         shot(&alice, &format!("find-jump-desktop-{scheme}"));
+        use_phone(&alice);
+        // The narrower rows moved it; back to where the jump put it, for the picture.
+        alice.js("document.querySelector('.msg.jumped').scrollIntoView({ block: 'center' })");
+        shot(&alice, &format!("find-jump-phone-{scheme}"));
+        use_desktop(&alice);
+        alice.js("document.querySelector('.msg.jumped').scrollIntoView({ block: 'center' })");
     }
     use_scheme(&alice, "light");
 
