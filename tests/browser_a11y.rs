@@ -3,7 +3,8 @@
 //! server: the join screen, and the chat with messages, notices, a message
 //! being sent and a refused one, shared files (a picture, a video, a card),
 //! the tray with a file on its way, the people panel, the rooms drawer, a
-//! dialog and the lightbox, in light and dark, on a desktop and a phone.
+//! dialog, the lightbox, the search with its results and the notifications
+//! dialog, in light and dark, on a desktop and a phone.
 //!
 //! axe-core comes from npm, pinned in `tests/npm/package.json`: install it
 //! with `npm ci --prefix tests/npm`. Without it (or without Chromium) the
@@ -148,6 +149,44 @@ fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone
         "the lightbox closed",
         "!document.getElementById('lightbox').open",
     );
+    use_desktop(&alice);
+
+    // The search, with results and their marked matches (the filters'
+    // help open), and the notifications dialog.
+    alice.click("#search-open");
+    alice.type_into("#search-input", "lunch");
+    alice.type_into("#search-input", ENTER);
+    alice.wait_for(
+        "search results",
+        "document.querySelector('#search-results mark')",
+    );
+    alice.js("document.querySelector('.search-help').open = true");
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(&alice, &axe, &format!("search, {layout}, {scheme}")));
+        }
+    }
+    alice.click("#search-dialog button[data-close]");
+    use_desktop(&alice);
+    alice.click("#room-notify");
+    alice.wait_for(
+        "the notifications dialog",
+        "document.getElementById('notify-dialog').open",
+    );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(
+                &alice,
+                &axe,
+                &format!("notifications, {layout}, {scheme}"),
+            ));
+        }
+    }
+    alice.click("#notify-dialog button[data-close]");
     use_desktop(&alice);
 
     // The server goes away: the page says why, and what it will do, and a

@@ -14,6 +14,9 @@
  * @property {string} [cid]     the sender's id for this message
  * @property {FileInfo[]} [files] files it shares
  * @property {boolean} [generated] the sender wrote nothing: `message` only describes the files
+ * @property {string[]} [mentions] the names it mentions
+ * @property {boolean} [everyone] it mentions everyone (`@room`)
+ * @property {boolean} [here]   it mentions everyone online (`@here`)
  *
  * A shared file. `type` is sniffed from its bytes by the server; pictures
  * come with their size as shown and a thumbnail (at most 640 px a side).
@@ -36,7 +39,10 @@
  * @property {'public' | 'private' | 'dm'} kind
  * @property {number} seq        the room's latest seq
  * @property {number} last_read
- * @property {number} unread
+ * @property {number} unread    messages after `last_read`
+ * @property {number} mentions  of them, those that mention us (every one, in a direct message)
+ * @property {boolean} muted    no badge, no sound, no notification
+ * @property {'all' | 'mentions' | 'nothing'} notify  what to be notified about
  * @property {string[]} members  empty for the lobby
  * @property {string[]} online   the members online when it was sent
  * @property {string} [peer]     the other person of a direct message
@@ -50,7 +56,7 @@
  * message with them, and `online` counts everyone. `rooms` and
  * `invitations` are left out when empty (always, for a name nobody owns).
  * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: {room: string, name: string}[], limits: Limits}} WelcomeFrame
- * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
+ * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean, has_newer?: boolean}} HistoryFrame
  * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
  * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
@@ -63,7 +69,10 @@
  * @typedef {{type: 'room_left', room: string}} RoomLeftFrame
  * @typedef {{type: 'invited', room: string, name: string, by: string}} InvitedFrame
  * @typedef {{type: 'invite_link', room: string, secret: string}} InviteLinkFrame
- * @typedef {{type: 'read', room: string, seq: number, unread: number}} ReadFrame
+ * @typedef {{type: 'read', room: string, seq: number, unread: number, mentions: number}} ReadFrame
+ * A search hit: the message as it is now, and its text in runs, matched or not (shown as text, never HTML).
+ * @typedef {MessageFrame & {snippet: {text: string, match: boolean}[]}} SearchResult
+ * @typedef {{type: 'search_results', query: string, results: SearchResult[], total: number, next?: string}} SearchResultsFrame
  * @typedef {{type: 'room_list', rooms: {room: string, members: number}[]}} RoomListFrame
  * @typedef {{type: 'transfer_code', code: string, expires: number}} TransferCodeFrame
  */

@@ -22,6 +22,12 @@ function newRoom(name) {
     readSent: 0,
     loaded: false,
     request: '',
+    hasNewer: false,
+    jump: null,
+    unread: 0,
+    mentions: 0,
+    muted: false,
+    notify: 'all',
     timeline: [],
     seqs: new Set(),
     lastSeq: 0,
@@ -71,6 +77,10 @@ export function upsertRoom(summary) {
   room.members = summary.members.slice();
   room.seq = Math.max(room.seq, summary.seq);
   room.lastRead = Math.max(summary.last_read, Math.min(room.readSent, summary.seq));
+  room.unread = summary.unread ?? room.unread;
+  room.mentions = summary.mentions ?? room.mentions;
+  room.muted = summary.muted ?? room.muted;
+  room.notify = summary.notify ?? room.notify;
   return room;
 }
 
@@ -201,10 +211,14 @@ export function markRead(room, seq) {
   changed('read');
 }
 
-/** The room on screen is read when the tab is visible and its end is in view. */
+/**
+ * The room on screen is read when the tab is visible and its end is in view
+ * (the room's own end: not that of a page of the past a jump showed).
+ */
 export function markReadIfSeen() {
   const room = activeRoom();
   if (document.hidden || state.screen !== 'app' || !room.loaded || !state.view.atBottom) return;
+  if (room.hasNewer || room.request === 'around') return;
   markRead(room, room.lastSeq);
 }
 

@@ -12,6 +12,9 @@
 //   connection.js the socket: connect, backoff, close reasons, liveness
 //   handlers/    one file per server frame
 //   rooms.js, people.js, navigation.js  rooms and timelines, who is online, the address
+//   search.js, jump.js  searching messages; jumping to one, or to a date
+//   badges.js, notify.js  unread counts and mentions; sound, desktop
+//                notifications and each room's settings
 //   actions.js   what the person does
 //   dom.js       element refs and builders
 //   render/      one render per part of the page, once per animation frame
@@ -27,6 +30,9 @@ import * as act from './actions.js';
 import { els, peopleDrawer } from './dom.js';
 import { onRendered } from './render/index.js';
 import { viewAtBottom } from './render/timeline.js';
+import { setupSearch } from './search.js';
+import { setupJump } from './jump.js';
+import { setupNotify } from './notify.js';
 
 const COMPOSER_MAX_PX = 160;
 /** Within this many pixels of the top, older messages are fetched. */
@@ -312,6 +318,9 @@ window.addEventListener('storage', onStorage);
 window.addEventListener('online', runUploads);
 window.addEventListener('pagehide', releaseLease);
 
+setupSearch();
+setupJump();
+setupNotify();
 loadOutbox();
 loadUploads();
 readAddress();

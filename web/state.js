@@ -33,8 +33,15 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {number} seq         the room's latest seq, as far as we know
  * @property {number} lastRead    our read mark, kept by the server
  * @property {number} readSent    the highest read mark this tab sent
- * @property {boolean} loaded     whether the timeline holds the latest messages
- * @property {'latest' | 'since' | 'older' | ''} request  the history request out
+ * @property {boolean} loaded     whether the timeline holds the latest messages (or, after a jump, a page of the past)
+ * @property {'latest' | 'since' | 'older' | 'around' | 'newer' | ''} request  the history request out
+ * @property {boolean} hasNewer   after a jump: newer messages exist past the timeline's end (it is not live)
+ * @property {{around?: number, at?: number} | null} jump a jump waiting for the request out to come back
+ * @property {number} [jumpAt]   the date (ms) of the jump to a date that is out
+ * @property {number} unread      messages after our read mark, as the server counts them
+ * @property {number} mentions    of them, those that mention us
+ * @property {boolean} muted      no badge, no sound, no notification
+ * @property {'all' | 'mentions' | 'nothing'} notify
  * @property {TimelineEntry[]} timeline oldest first
  * @property {Set<number>} seqs   seqs in the timeline, so each shows once
  * @property {number} lastSeq     highest seq shown
@@ -129,8 +136,15 @@ export const state = {
   unread: 0,
   /** Messages from others that arrived below the view. */
   newBelow: 0,
-  /** The timeline's view: whether its end is on screen, and a one-off "scroll to the end". */
-  view: { atBottom: true, toEnd: false },
+  /**
+   * The timeline's view: whether its end is on screen, a one-off "scroll to
+   * the end", a one-off "keep the rows in view where they are" (a newer page
+   * came below), and a message to bring into view (a jump; see jump.js).
+   * @type {{atBottom: boolean, toEnd: boolean, keepPlace: boolean, jumpTo: number}}
+   */
+  view: { atBottom: true, toEnd: false, keepPlace: false, jumpTo: 0 },
+  /** The message a jump went to, highlighted until the next. */
+  highlight: { room: '', seq: 0 },
   /** Which drawer is open on narrow screens: '' | 'sidebar' | 'people'. */
   drawer: '',
   /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */

@@ -106,8 +106,14 @@ impl Chrome {
 
     /// Opens a new browser with its own empty profile: a separate user.
     pub fn open(&self) -> Page {
+        self.open_with(&[])
+    }
+
+    /// Opens a new browser as [`Chrome::open`] does, with `extra` flags.
+    pub fn open_with(&self, extra: &[&str]) -> Page {
         let profile = TempDir::new().expect("profile dir");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({
             "capabilities": {
@@ -289,6 +295,17 @@ impl Page {
     /// Makes `handle` the current tab, as a person clicking on it would.
     pub fn switch_to_window(&self, handle: &str) {
         self.command("POST", "/window", Some(json!({ "handle": handle })));
+    }
+
+    /// Sets a permission (`notifications`, …) for the current page's origin,
+    /// as the person would in the browser's prompt (W3C Permissions'
+    /// WebDriver extension).
+    pub fn set_permission(&self, name: &str, state: &str) {
+        self.command(
+            "POST",
+            "/permissions",
+            Some(json!({ "descriptor": { "name": name }, "state": state })),
+        );
     }
 
     /// The text of an open alert, confirm or prompt, if one is open.

@@ -22,9 +22,11 @@ import { who } from './who.js';
 import { transfer_code } from './transfer_code.js';
 import { pong } from './pong.js';
 import { error } from './error.js';
+import { search_results } from './search_results.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
   welcome, history, message, join, leave, presence, rename, typing, room, room_left,
   invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
+  search_results,
 };

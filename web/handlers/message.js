@@ -6,6 +6,9 @@ import { changed, state, announce } from '../state.js';
 import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
 import { settleOutbox } from '../outbox.js';
 import { isOwnName } from '../dom.js';
+import { showsLive } from '../jump.js';
+import { countMessage } from '../badges.js';
+import { alertFor } from '../notify.js';
 
 /** @param {import('../protocol.js').MessageFrame} frame */
 export function message(frame) {
@@ -15,8 +18,10 @@ export function message(frame) {
   const settled = settleOutbox(frame);
   const fresh = !room.seqs.has(frame.seq) && frame.seq > room.readSent;
   room.seq = Math.max(room.seq, frame.seq);
-  // A room not loaded yet gets its latest page when opened.
-  if (room.loaded || room.request !== '') addMessage(room, frame);
+  // A room not loaded yet gets its latest page when opened; one showing its
+  // past (after a jump) gets it when paged to.
+  const live = showsLive(room);
+  if ((room.loaded || room.request !== '') && live) addMessage(room, frame);
   if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
   if (settled && room.lastRead >= frame.seq - 1) {
     // Our own message, with nothing unread before it: it is read.
@@ -30,8 +35,8 @@ export function message(frame) {
       ? `${frame.message} (and ${count === 1 ? 'a file' : `${count} files`})` : frame.message;
     if (active) announce(`${frame.username}: ${text}`);
     else if (room.kind === 'dm') announce(`${frame.username}, privately: ${text}`);
-    if (document.hidden) state.unread += 1;
-    if (active && !state.view.atBottom) state.newBelow += 1;
+    if (active && live && !state.view.atBottom) state.newBelow += 1;
+    alertFor(room, frame, countMessage(room, frame));
   }
   changed('message');
   markReadIfSeen();

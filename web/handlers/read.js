@@ -1,4 +1,5 @@
-// `read`: our read mark moved, here or in another tab.
+// `read`: our read mark moved, here or in another tab (or every room's, after
+// "Mark all as read"), with what is still unread after it.
 
 import { changed, state } from '../state.js';
 
@@ -6,6 +7,11 @@ import { changed, state } from '../state.js';
 export function read(frame) {
   const room = state.rooms.get(frame.room);
   if (!room) return;
+  // Marks only move forward; an older one arriving late says nothing new.
+  if (frame.seq >= room.lastRead) {
+    room.unread = frame.unread;
+    room.mentions = frame.mentions ?? 0;
+  }
   room.lastRead = Math.max(room.lastRead, frame.seq);
   room.seq = Math.max(room.seq, frame.seq + frame.unread);
   changed('read');

@@ -1,14 +1,15 @@
 // The top of the page: the connection (state, countdown, "Retry now", and
 // why it ended, in plain words), the drawers' buttons, the room's head, the
-// composer's placeholder, the tab's title and the screen-reader announcer.
+// composer's placeholder and the screen-reader announcer. (The tab's title
+// and icon: badges.js.)
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
-import { activeRoom, roomLabel, unreadOf } from '../rooms.js';
+import { activeRoom, roomLabel } from '../rooms.js';
+import { badgeOf } from '../badges.js';
 import { onlineCount } from '../people.js';
 import { els, plural, roomIcon, setText } from '../dom.js';
 
-const APP_TITLE = 'lanchat';
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
@@ -20,7 +21,6 @@ export function renderHeader() {
   renderConnection();
   renderDrawers();
   renderRoomHead();
-  document.title = state.unread > 0 ? `(${state.unread}) ${APP_TITLE}` : APP_TITLE;
   setText(els.announcer, state.announcement);
 }
 
@@ -74,7 +74,7 @@ function renderDrawers() {
   els.peopleBackdrop.hidden = !people;
   // On phones the sidebar hides behind a button: its badge counts the rest.
   const elsewhere = [...state.rooms.values()].filter((room) => room.name !== state.active)
-    .reduce((sum, room) => sum + unreadOf(room), 0) + state.invitations.size;
+    .reduce((sum, room) => sum + badgeOf(room), 0) + state.invitations.size;
   els.roomsToggleBadge.hidden = elsewhere === 0;
   setText(els.roomsToggleBadge, elsewhere > 99 ? '99+' : String(elsewhere));
   els.roomsToggle.setAttribute('aria-label', elsewhere > 0

@@ -13,6 +13,7 @@ import {
 } from '../dom.js';
 import { attachmentList } from './attachments.js';
 import { fillUploadList } from './uploads.js';
+import { revealJump } from './jump.js';
 
 /** Within this many pixels of the end counts as being at it. */
 const NEAR_BOTTOM_PX = 48;
@@ -33,8 +34,10 @@ export function renderTimeline() {
   const view = els.messages;
   const list = els.timeline;
   const switched = list.dataset.room !== room.name;
-  // Where the reader is, before anything moves.
-  const stick = switched ? room.atBottom : state.view.toEnd || viewAtBottom();
+  // Where the reader is, before anything moves. The end of a page of the
+  // past (after a jump) is not the room's: rows coming below it stay below.
+  const follow = !state.view.keepPlace && !room.hasNewer;
+  const stick = switched ? room.atBottom : state.view.toEnd || (follow && viewAtBottom());
   const anchor = switched || stick ? null : firstVisibleRow();
   const anchorBottom = anchor ? anchor.getBoundingClientRect().bottom : 0;
   if (switched) {
@@ -45,7 +48,9 @@ export function renderTimeline() {
   }
   renderRows(room);
   renderHistoryEdge(room);
-  if (stick) {
+  if (revealJump()) {
+    // The message jumped to is in the middle of the view.
+  } else if (stick) {
     view.scrollTop = view.scrollHeight;
   } else if (switched) {
     view.scrollTop = room.scrollTop;
@@ -56,6 +61,7 @@ export function renderTimeline() {
     if (Math.abs(moved) >= 1) view.scrollTop += moved;
   }
   state.view.toEnd = false;
+  state.view.keepPlace = false;
   state.view.atBottom = viewAtBottom();
   if (state.screen === 'app') {
     room.atBottom = state.view.atBottom;
@@ -292,7 +298,7 @@ function renderTyping(room) {
 }
 
 function renderPill() {
-  const count = state.view.atBottom ? 0 : state.newBelow;
+  const count = state.view.atBottom || activeRoom().hasNewer ? 0 : state.newBelow;
   els.newPill.hidden = count === 0;
   setText(els.newPillText, count === 1 ? '1 new message' : `${count} new messages`);
 }
