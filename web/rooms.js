@@ -63,9 +63,13 @@ export function roomLabel(room) {
   return room.kind === 'dm' ? room.peer || 'Direct message' : room.title || room.name;
 }
 
-/** @param {Room} room */
+/**
+ * Messages after our read mark: the server's count, plus live ones since.
+ * (Not `seq - lastRead`: edits and reactions take seqs too.)
+ * @param {Room} room
+ */
 export function unreadOf(room) {
-  return Math.max(0, room.seq - room.lastRead);
+  return room.unread;
 }
 
 /** @param {import('./protocol.js').RoomSummary} summary */
@@ -100,7 +104,11 @@ export function syncRooms(frame) {
   }
   for (const summary of summaries) upsertRoom(summary);
   // Without an owned name there are no read marks: nothing counts as unread.
-  if (!state.claimed) lobby.lastRead = lobby.seq;
+  if (!state.claimed) {
+    lobby.lastRead = lobby.seq;
+    lobby.unread = 0;
+    lobby.mentions = 0;
+  }
 }
 
 /**
@@ -125,6 +133,8 @@ export function resetRooms() {
     room.seq = 0;
     room.lastRead = 0;
     room.readSent = 0;
+    room.unread = 0;
+    room.mentions = 0;
   }
 }
 
@@ -204,10 +214,18 @@ export function clearTyping(room) {
  * @param {number} seq
  */
 export function markRead(room, seq) {
-  if (!state.claimed || !isReady() || seq <= room.lastRead || seq <= room.readSent) return;
-  room.readSent = seq;
+  if (seq <= room.lastRead || seq <= room.readSent) return;
+  // An owner's mark is the server's: sent once connected again.
+  if (state.claimed && !isReady()) return;
   room.lastRead = seq;
-  send({ type: 'read', room: room.name, seq });
+  if (seq >= room.seq) {
+    room.unread = 0;
+    room.mentions = 0;
+  }
+  if (state.claimed) {
+    room.readSent = seq;
+    send({ type: 'read', room: room.name, seq });
+  }
   changed('read');
 }
 
