@@ -270,6 +270,26 @@ pub fn record_sent_frames(page: &Page) {
     );
 }
 
+/// Records every frame the page's sockets receive in
+/// `window.receivedFrames`, from the first byte of every page.
+pub fn record_received_frames(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "(() => {
+            window.receivedFrames = [];
+            const Original = WebSocket;
+            window.WebSocket = class extends Original {
+                constructor(...args) {
+                    super(...args);
+                    this.addEventListener('message', (event) => {
+                        try { window.receivedFrames.push(JSON.parse(event.data)); } catch {}
+                    });
+                }
+            };
+        })();" }),
+    );
+}
+
 /// The frames of type `kind` the page sent so far (see `record_sent_frames`).
 pub fn sent_frames(page: &Page, kind: &str) -> Vec<Value> {
     let value = page.eval(
