@@ -19,6 +19,11 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {'pending' | 'failed'} status
  * @property {string} [reason]    why the server refused it
  * @property {string[]} [files]   the uploads it shares (see uploads.js), by their ids
+ * @property {number} [replyTo]   the seq of the message it answers
+ * @property {'edit' | 'delete' | 'react'} [kind]  a change to message `target`, not a message
+ * @property {number} [target]
+ * @property {string} [emoji]     a reaction's emoji, added (`on`) or taken back
+ * @property {boolean} [on]
  *
  * One row of a timeline: a stored message or a notice.
  * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
@@ -33,6 +38,9 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {number} seq         the room's latest seq, as far as we know
  * @property {number} lastRead    our read mark, kept by the server
  * @property {number} readSent    the highest read mark this tab sent
+ * @property {number} unread      messages after the read mark, as the server counts them
+ * @property {number} mentions    how many of those mention us
+ * @property {number} jumpTo      a message being paged back to (see jump.js), or 0
  * @property {boolean} loaded     whether the timeline holds the latest messages
  * @property {'latest' | 'since' | 'older' | ''} request  the history request out
  * @property {TimelineEntry[]} timeline oldest first
@@ -129,8 +137,18 @@ export const state = {
   unread: 0,
   /** Messages from others that arrived below the view. */
   newBelow: 0,
-  /** The timeline's view: whether its end is on screen, and a one-off "scroll to the end". */
-  view: { atBottom: true, toEnd: false },
+  /**
+   * The timeline's view: whether its end is on screen, a one-off "scroll to
+   * the end", and a one-off "bring message `reveal` into view" (a jump).
+   */
+  view: { atBottom: true, toEnd: false, reveal: 0 },
+  /**
+   * What the composer is doing besides writing: answering a message or
+   * editing one of ours (see composer/context.js). @type {{mode: '' | 'reply' | 'edit', room: string, seq: number, draft: string}}
+   */
+  composing: { mode: '', room: '', seq: 0, draft: '' },
+  /** The emoji picker: open for the composer, or to react to message `seq`. @type {{open: boolean, room: string, seq: number}} */
+  picker: { open: false, room: '', seq: 0 },
   /** Which drawer is open on narrow screens: '' | 'sidebar' | 'people'. */
   drawer: '',
   /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */

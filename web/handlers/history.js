@@ -7,6 +7,7 @@ import { addMessage, lobbyRoom, markReadIfSeen, requestRoom, resetTimeline } fro
 import { searchIfShown } from '../people.js';
 import { followLink, openRoom } from '../navigation.js';
 import { outboxConnected } from '../outbox.js';
+import { continueJump } from '../jump.js';
 
 /** @param {import('../protocol.js').HistoryFrame} frame */
 export function history(frame) {
@@ -33,6 +34,7 @@ export function history(frame) {
     room.loaded = true;
   }
   for (const message of frame.messages) addMessage(room, message);
+  if (request === 'older') continueJump(room);
   changed('history');
   markReadIfSeen();
 }

@@ -5,6 +5,9 @@
 import { welcome } from './welcome.js';
 import { history } from './history.js';
 import { message } from './message.js';
+import { edit } from './edit.js';
+import { delete_ } from './delete.js';
+import { react } from './react.js';
 import { join } from './join.js';
 import { leave } from './leave.js';
 import { presence } from './presence.js';
@@ -25,6 +28,6 @@ import { error } from './error.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
-  welcome, history, message, join, leave, presence, rename, typing, room, room_left,
+  welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing, room, room_left,
   invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
 };

@@ -1,10 +1,11 @@
 // `message`: a stored message, live. Ours settles the outbox entry it
 // acknowledges (and forgets the uploads it shared); others' are counted
-// while unseen and read out.
+// while unseen (mentions of us apart) and read out.
 
 import { changed, state, announce } from '../state.js';
 import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
 import { settleOutbox } from '../outbox.js';
+import { mentionsMe } from '../changes.js';
 import { isOwnName } from '../dom.js';
 
 /** @param {import('../protocol.js').MessageFrame} frame */
@@ -14,11 +15,18 @@ export function message(frame) {
   const own = isOwnName(frame.username);
   const settled = settleOutbox(frame);
   const fresh = !room.seqs.has(frame.seq) && frame.seq > room.readSent;
+  // A new entry of the log, not our own retry answered again.
+  const isNew = frame.seq > room.seq;
+  const unreadBefore = room.unread;
+  if (isNew && state.claimed && frame.seq > room.lastRead) {
+    room.unread += 1;
+    if (mentionsMe(room, frame)) room.mentions += 1;
+  }
   room.seq = Math.max(room.seq, frame.seq);
   // A room not loaded yet gets its latest page when opened.
   if (room.loaded || room.request !== '') addMessage(room, frame);
   if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
-  if (settled && room.lastRead >= frame.seq - 1) {
+  if (settled && unreadBefore === 0) {
     // Our own message, with nothing unread before it: it is read.
     markRead(room, frame.seq);
   }
@@ -30,6 +38,7 @@ export function message(frame) {
       ? `${frame.message} (and ${count === 1 ? 'a file' : `${count} files`})` : frame.message;
     if (active) announce(`${frame.username}: ${text}`);
     else if (room.kind === 'dm') announce(`${frame.username}, privately: ${text}`);
+    else if (mentionsMe(room, frame)) announce(`${frame.username} mentioned you in #${room.title}: ${text}`);
     if (document.hidden) state.unread += 1;
     if (active && !state.view.atBottom) state.newBelow += 1;
   }

@@ -6,7 +6,10 @@ import { changed, state } from '../state.js';
 export function read(frame) {
   const room = state.rooms.get(frame.room);
   if (!room) return;
-  room.lastRead = Math.max(room.lastRead, frame.seq);
-  room.seq = Math.max(room.seq, frame.seq + frame.unread);
+  // An older mark (from another tab, overtaken by ours) says nothing new.
+  if (frame.seq < room.lastRead) return;
+  room.lastRead = frame.seq;
+  room.unread = frame.unread;
+  room.mentions = frame.mentions || 0;
   changed('read');
 }

@@ -1,5 +1,6 @@
 // The sidebar: rooms (`#` public, a padlock private), invitations with
-// "Join", and direct messages, each with its unread badge.
+// "Join", and direct messages, each with its unread badge, and apart from
+// it how many of those mention us (a direct message's all do: no need).
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
@@ -53,11 +54,13 @@ function fillRoomItem(item, name) {
   const unread = unreadOf(room);
   const online = state.users.includes(room.peer);
   // Rebuilt only when what it shows changed.
-  const shown = [room.kind, roomLabel(room), unread, online, room.name === state.active].join('\n');
+  const mentions = room.kind === 'dm' ? 0 : Math.min(room.mentions, unread);
+  const shown = [room.kind, roomLabel(room), unread, mentions, online, room.name === state.active].join('\n');
   if (link.dataset.shown === shown) return;
   link.dataset.shown = shown;
   link.className = `room-link ${room.kind}`;
   link.classList.toggle('unread', unread > 0);
+  link.classList.toggle('mentioned', mentions > 0);
   link.href = `#${room.name}`;
   link.dataset.room = room.name;
   if (room.name === state.active) link.setAttribute('aria-current', 'page');
@@ -80,6 +83,13 @@ function fillRoomItem(item, name) {
   label.textContent = roomLabel(room);
   parts.push(label);
   if (room.kind === 'private') parts.push(hiddenText(' (private)'));
+  if (mentions > 0) {
+    const badge = document.createElement('span');
+    badge.className = 'mention-badge';
+    badge.textContent = `@${mentions > 99 ? '99+' : mentions}`;
+    badge.append(hiddenText(mentions === 1 ? ' mention of you' : ' mentions of you'));
+    parts.push(badge);
+  }
   if (unread > 0) {
     const badge = document.createElement('span');
     badge.className = 'badge';
