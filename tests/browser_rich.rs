@@ -939,9 +939,11 @@ fn after_a_break_the_page_has_the_servers_state() {
         }
         seqs
     });
+    // alice's page goes through a proxy that can play a network that is down.
+    let proxy = proxy::Proxy::start(server.addr);
     let alice = chrome.open();
     record_sockets(&alice);
-    join(&alice, &server, "alice");
+    join_at(&alice, &proxy.url(), "alice");
     wait_delivered(&alice, "note 6");
     press_action(&alice, seqs[0], "quick");
     alice.wait_eq(
@@ -954,8 +956,7 @@ fn after_a_break_the_page_has_the_servers_state() {
     );
 
     // The page cannot reach the server for a while.
-    alice.cdp("Network.enable", json!({}));
-    alice.cdp("Network.setBlockedURLs", json!({ "urls": ["*/ws/*"] }));
+    proxy.set_refusing(true);
     alice.js("window.sockets.at(-1).close()");
     alice.wait_for(
         "the page offline",
@@ -975,8 +976,18 @@ fn after_a_break_the_page_has_the_servers_state() {
         change(c, json!({"type":"delete","target":seqs[5],"cid":"d-2"})).await;
         said(c, "note 7", "n-7").await;
     });
-    alice.cdp("Network.setBlockedURLs", json!({ "urls": [] }));
+    // It tried meanwhile, and could not get through: what it missed comes
+    // as a resume, not live.
+    alice.wait_for("a failed attempt", "window.closes.length >= 2");
+    assert!(proxy.refused() >= 1);
+    assert_ne!(
+        alice.js("document.getElementById('conn-text').textContent"),
+        json!("Connected")
+    );
+    proxy.set_refusing(false);
     retry_now(&alice);
+    let resumed = alice.js("window.sockets.at(-1).url");
+    assert!(resumed.as_str().unwrap().contains("?since="), "{resumed}");
     wait_delivered(&alice, "note 7");
 
     // What the page shows, and what a fresh page shows.

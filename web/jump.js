@@ -4,7 +4,7 @@
 // is there or the room's beginning is reached.
 
 import { changed, state } from './state.js';
-import { activeRoom, requestOlder } from './rooms.js';
+import { activeRoom, noticeHere, requestOlder } from './rooms.js';
 import { findMessage } from './changes.js';
 
 /** @param {number} seq a message of the room on screen */
@@ -32,6 +32,7 @@ export function continueJump(room) {
   if (findMessage(room, seq) || !room.hasOlder || room.oldestSeq <= seq) {
     room.jumpTo = 0;
     state.view.reveal = findMessage(room, seq) ? seq : 0;
+    if (!state.view.reveal) noticeHere('That message is not in the history anymore.');
     changed('jump');
     return;
   }

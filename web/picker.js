@@ -7,7 +7,9 @@
 
 import { changed, state } from './state.js';
 import { toggleReaction } from './changes.js';
-import { emojiGroups, inTone, loadEmoji, noteUsed, recentEmoji, searchEmoji, setSkinTone, skinTone } from './emoji.js';
+import {
+  emojiGroups, emojiName, inTone, loadEmoji, noteUsed, recentEmoji, searchEmoji, setSkinTone, skinTone,
+} from './emoji.js';
 import { insertAtCursor } from './composer/context.js';
 import { els, setText } from './dom.js';
 import { afterRender } from './render/index.js';
@@ -24,6 +26,8 @@ let opener = null;
 let active = 0;
 /** What the grid shows now, to redraw it only when that changed. */
 let drawn = '';
+/** The option last marked active, to scroll to it only when it moves. */
+let marked = -1;
 
 /**
  * Opens the picker: for the composer (`seq` 0), or to react to message `seq`.
@@ -73,7 +77,7 @@ function sections() {
   if (query.trim() !== '') {
     return [{ name: 'Search results', emoji: searchEmoji(query, SEARCH_LIMIT).map((entry) => ({ emoji: inTone(entry, tone), name: entry.name })) }];
   }
-  const recent = recentEmoji().map((emoji) => ({ emoji, name: '' }));
+  const recent = recentEmoji().map((emoji) => ({ emoji, name: emojiName(emoji) }));
   return [
     ...(recent.length ? [{ name: 'Recently used', emoji: recent }] : []),
     ...emojiGroups().map((group) => ({
@@ -96,21 +100,26 @@ export function renderPicker() {
   els.pickerTones.querySelectorAll('button').forEach((button, index) => {
     button.setAttribute('aria-pressed', String(index === tone));
   });
-  const shown = sections();
-  const key = JSON.stringify([els.pickerSearch.value, tone, emojiGroups().length, shown[0]?.emoji.length]);
+  const key = JSON.stringify([els.pickerSearch.value, tone, emojiGroups().length, recentEmoji()]);
   if (key !== drawn) {
     drawn = key;
-    drawGrid(shown);
+    drawGrid(sections());
+    marked = -1;
   }
-  const options = [...els.pickerGrid.querySelectorAll('[role="option"]')];
+  const options = els.pickerGrid.querySelectorAll('[role="option"]');
   active = Math.min(active, Math.max(0, options.length - 1));
-  options.forEach((option, index) => option.setAttribute('aria-selected', String(index === active)));
-  const current = options[active];
-  if (current) {
-    els.pickerSearch.setAttribute('aria-activedescendant', current.id);
-    current.scrollIntoView({ block: 'nearest' });
-  } else {
-    els.pickerSearch.removeAttribute('aria-activedescendant');
+  // Only when the choice moved: the grid scrolled by hand stays where it is.
+  if (active !== marked) {
+    options[marked]?.setAttribute('aria-selected', 'false');
+    const current = options[active];
+    marked = current ? active : -1;
+    if (current) {
+      current.setAttribute('aria-selected', 'true');
+      els.pickerSearch.setAttribute('aria-activedescendant', current.id);
+      current.scrollIntoView({ block: 'nearest' });
+    } else {
+      els.pickerSearch.removeAttribute('aria-activedescendant');
+    }
   }
   const loaded = emojiGroups().length > 0;
   if (loaded) {
@@ -144,6 +153,7 @@ function drawGrid(shown) {
       option.dataset.index = String(index);
       option.title = name;
       option.setAttribute('aria-label', name || emoji);
+      option.setAttribute('aria-selected', 'false');
       option.textContent = emoji;
       cells.append(option);
       index += 1;

@@ -78,8 +78,8 @@ export function fillMessage(row, frame, room, lookup) {
     if (!frame.deleted && frame.files?.length) part.append(attachmentList(frame.files));
     part.closest('.bubble')?.classList.toggle('with-files', part.childElementCount > 0);
   });
-  update(row, 'body', [frame.html, frame.message, frame.deleted, frame.edited, frame.big, state.me],
-    (part) => fillBody(part, frame));
+  // Its text changes only with an edit or a deletion (and a resume brings those too).
+  update(row, 'body', [frame.edited, frame.deleted, frame.big, state.me], (part) => fillBody(part, frame));
   const shown = shownReactions(frame, changes);
   update(row, 'reactions', [JSON.stringify(shown), state.me, emojiName('😀') !== ''],
     (part) => fillReactions(part, shown));
@@ -220,7 +220,7 @@ function fillReactions(part, reactions) {
     chip.dataset.react = emoji;
     chip.dataset.focus = `react:${emoji}`;
     chip.setAttribute('aria-pressed', String(mine));
-    const who = users.map((user) => (state.myNames.has(user) ? 'you' : user)).join(', ');
+    const who = listOf(users.map((user) => (state.myNames.has(user) ? 'you' : user)));
     const name = emojiName(emoji);
     chip.title = `${who} reacted with ${name || emoji}`;
     const glyph = document.createElement('span');
@@ -241,6 +241,11 @@ function fillReactions(part, reactions) {
   add.append(more);
   list.append(add);
   part.append(list);
+}
+
+/** "alice, bob and you". @param {string[]} names */
+function listOf(names) {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
 /** What our edits, deletions and reactions to this message wait for, or why they failed. @param {HTMLElement} part @param {OutboxEntry[]} changes */
