@@ -3,8 +3,8 @@
 //! strict CSP), formatting, big emoji, the emoji picker and `:shortcode:`
 //! suggestions, reactions between two browsers, replies and jumping to a
 //! message far back, edits and deletions live and after a reload, the edit
-//! window, mentions and their badge, and a resume after a break that ends
-//! with the server's state. Screenshots of it all, light and dark, desktop
+//! window, mentions and their badge, a long press on a touch screen, and a
+//! resume after a break that ends with the server's state. Screenshots of it all, light and dark, desktop
 //! and phone. Skips loudly without Chromium (fails with
 //! `LANCHAT_REQUIRE_BROWSER=1`).
 
@@ -1108,4 +1108,103 @@ fn screenshots_of_rich_messages() {
             .len();
         assert!(size > 10_000, "{name}.png looks empty ({size} bytes)");
     }
+}
+
+/// Where the middle of the element `css` is on screen.
+fn centre_of(page: &Page, css: &str) -> (f64, f64) {
+    let point = page.eval(
+        "const box = document.querySelector(arguments[0]).getBoundingClientRect();
+         return [box.left + box.width / 2, box.top + box.height / 2];",
+        json!([css]),
+    );
+    (point[0].as_f64().unwrap(), point[1].as_f64().unwrap())
+}
+
+/// A finger on `css`: down, then up once `held` is true on the page (a
+/// long press waits for what it shows; a tap passes "true").
+fn touch(page: &Page, css: &str, held: &str) {
+    let (x, y) = centre_of(page, css);
+    let point = json!([{ "x": x, "y": y }]);
+    page.cdp(
+        "Input.dispatchTouchEvent",
+        json!({ "type": "touchStart", "touchPoints": point }),
+    );
+    page.wait_for(&format!("{held}, under a finger"), held);
+    page.cdp(
+        "Input.dispatchTouchEvent",
+        json!({ "type": "touchEnd", "touchPoints": [] }),
+    );
+}
+
+/// On a touch screen the action bar comes with a long press on the
+/// message, a tap on its buttons works, and a long press on a reaction
+/// says who reacted.
+#[test]
+fn a_long_press_shows_the_action_bar_and_who_reacted() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    join(&alice, &server, "alice");
+    use_phone(&alice);
+    let seq = runtime().block_on(async {
+        let mut bob = Owner::claim(&server, "bob").await;
+        let seq = said(&mut bob.client, "Anyone seen my keys?", "b-1").await;
+        change(
+            &mut bob.client,
+            json!({"type":"react","target":seq,"emoji":"👀","on":true,"cid":"b-2"}),
+        )
+        .await;
+        seq
+    });
+    alice.wait_for(
+        "bob's reaction",
+        &format!(
+            "document.querySelector(\"{} .reaction[data-react]\")",
+            row(seq)
+        ),
+    );
+    let bar = format!("{} .actions", row(seq));
+    let shown = format!("getComputedStyle(document.querySelector(\"{bar}\")).opacity === '1'");
+    assert_eq!(alice.js(&shown), json!(false), "no bar before a press");
+
+    touch(&alice, &format!("{} .bubble", row(seq)), &shown);
+    assert_eq!(
+        alice.js(&format!(
+            "document.querySelector(\"{}\").classList.contains('touched')",
+            row(seq)
+        )),
+        json!(true)
+    );
+    touch(&alice, &format!("{bar} [data-msg-action='quick']"), "true");
+    alice.wait_eq(
+        "alice's 👍 beside bob's 👀",
+        &format!("[...document.querySelectorAll(\"{} .reaction[data-react]\")].map(c => c.dataset.react)", row(seq)),
+        json!(["👀", "👍"]),
+    );
+
+    let chip = format!("{} .reaction[data-react='👀']", row(seq));
+    alice.wait_eq(
+        "the emoji's name in the chip",
+        &format!("document.querySelector(\"{chip}\").title"),
+        json!("bob reacted with eyes"),
+    );
+    touch(
+        &alice,
+        &chip,
+        "!document.getElementById('reaction-who').hidden",
+    );
+    assert_eq!(
+        alice.js("document.getElementById('reaction-who').textContent"),
+        json!("bob reacted with eyes")
+    );
+    // The long press was not also a tap: alice did not add 👀.
+    assert_eq!(reactions(&alice, seq)[0], json!(["👀", "1", "false"]));
+    // A touch elsewhere puts both away.
+    touch(&alice, "#room-name", "true");
+    alice.wait_for(
+        "the bar and the names gone",
+        &format!("document.getElementById('reaction-who').hidden && !({shown})"),
+    );
 }
