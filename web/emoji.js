@@ -74,7 +74,8 @@ export function searchEmoji(query, limit) {
   for (const group of groups) {
     for (const entry of group.emoji) {
       if (entry.shortcodes.some((code) => code.startsWith(needle))) first.push(entry);
-      else if (entry.name.toLowerCase().includes(needle) || entry.shortcodes.some((code) => code.includes(needle))) then.push(entry);
+      else if (entry.name.toLowerCase().includes(needle) ||
+        entry.shortcodes.some((code) => code.includes(needle))) then.push(entry);
     }
   }
   return [...first, ...then].slice(0, limit);

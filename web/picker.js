@@ -75,7 +75,8 @@ function sections() {
   const tone = skinTone();
   const query = els.pickerSearch.value;
   if (query.trim() !== '') {
-    return [{ name: 'Search results', emoji: searchEmoji(query, SEARCH_LIMIT).map((entry) => ({ emoji: inTone(entry, tone), name: entry.name })) }];
+    const found = searchEmoji(query, SEARCH_LIMIT);
+    return [{ name: 'Search results', emoji: found.map((entry) => ({ emoji: inTone(entry, tone), name: entry.name })) }];
   }
   const recent = recentEmoji().map((emoji) => ({ emoji, name: emojiName(emoji) }));
   return [

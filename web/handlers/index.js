@@ -1,6 +1,7 @@
 // One handler per server frame, by `type`, one file each (as thelounge's
 // client/js/socket-events/). Each changes the state and calls `changed()`;
-// none touches the page: the renderers do that.
+// none touches the page: the renderers do that. (`delete` is a reserved
+// word, so its handler is `delete_`.)
 
 import { welcome } from './welcome.js';
 import { history } from './history.js';
@@ -28,6 +29,6 @@ import { error } from './error.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
-  welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing, room, room_left,
-  invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
+  welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
+  room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
 };
