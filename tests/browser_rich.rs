@@ -1120,20 +1120,33 @@ fn centre_of(page: &Page, css: &str) -> (f64, f64) {
     (point[0].as_f64().unwrap(), point[1].as_f64().unwrap())
 }
 
-/// A finger on `css`: down, then up once `held` is true on the page (a
-/// long press waits for what it shows; a tap passes "true").
-fn touch(page: &Page, css: &str, held: &str) {
+/// A finger held on `css` until `held` is true on the page (what the
+/// long press shows), then lifted.
+fn long_press(page: &Page, css: &str, held: &str) {
     let (x, y) = centre_of(page, css);
-    let point = json!([{ "x": x, "y": y }]);
     page.cdp(
         "Input.dispatchTouchEvent",
-        json!({ "type": "touchStart", "touchPoints": point }),
+        json!({ "type": "touchStart", "touchPoints": [{ "x": x, "y": y }] }),
     );
     page.wait_for(&format!("{held}, under a finger"), held);
     page.cdp(
         "Input.dispatchTouchEvent",
         json!({ "type": "touchEnd", "touchPoints": [] }),
     );
+}
+
+/// A tap on `css`: down and straight up.
+fn tap(page: &Page, css: &str) {
+    let (x, y) = centre_of(page, css);
+    for (kind, points) in [
+        ("touchStart", json!([{ "x": x, "y": y }])),
+        ("touchEnd", json!([])),
+    ] {
+        page.cdp(
+            "Input.dispatchTouchEvent",
+            json!({ "type": kind, "touchPoints": points }),
+        );
+    }
 }
 
 /// On a touch screen the action bar comes with a long press on the
@@ -1169,7 +1182,7 @@ fn a_long_press_shows_the_action_bar_and_who_reacted() {
     let shown = format!("getComputedStyle(document.querySelector(\"{bar}\")).opacity === '1'");
     assert_eq!(alice.js(&shown), json!(false), "no bar before a press");
 
-    touch(&alice, &format!("{} .bubble", row(seq)), &shown);
+    long_press(&alice, &format!("{} .bubble", row(seq)), &shown);
     assert_eq!(
         alice.js(&format!(
             "document.querySelector(\"{}\").classList.contains('touched')",
@@ -1177,7 +1190,7 @@ fn a_long_press_shows_the_action_bar_and_who_reacted() {
         )),
         json!(true)
     );
-    touch(&alice, &format!("{bar} [data-msg-action='quick']"), "true");
+    tap(&alice, &format!("{bar} [data-msg-action='quick']"));
     alice.wait_eq(
         "alice's 👍 beside bob's 👀",
         &format!("[...document.querySelectorAll(\"{} .reaction[data-react]\")].map(c => c.dataset.react)", row(seq)),
@@ -1190,7 +1203,7 @@ fn a_long_press_shows_the_action_bar_and_who_reacted() {
         &format!("document.querySelector(\"{chip}\").title"),
         json!("bob reacted with eyes"),
     );
-    touch(
+    long_press(
         &alice,
         &chip,
         "!document.getElementById('reaction-who').hidden",
@@ -1202,7 +1215,7 @@ fn a_long_press_shows_the_action_bar_and_who_reacted() {
     // The long press was not also a tap: alice did not add 👀.
     assert_eq!(reactions(&alice, seq)[0], json!(["👀", "1", "false"]));
     // A touch elsewhere puts both away.
-    touch(&alice, "#room-name", "true");
+    tap(&alice, "#room-name");
     alice.wait_for(
         "the bar and the names gone",
         &format!("document.getElementById('reaction-who').hidden && !({shown})"),

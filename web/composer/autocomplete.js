@@ -140,7 +140,8 @@ export function renderSuggestions() {
 export function setUpSuggestions() {
   els.input.addEventListener('input', suggest);
   els.input.addEventListener('click', suggest);
-  els.input.addEventListener('blur', () => setTimeout(close, 150));
+  // A pick keeps the focus in the composer (below), so a blur means done.
+  els.input.addEventListener('blur', close);
   // pointerdown, not click: the composer keeps the focus.
   els.suggestions.addEventListener('pointerdown', (event) => {
     const option = /** @type {HTMLElement} */ (event.target).closest('[data-index]');
