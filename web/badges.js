@@ -6,20 +6,9 @@
 
 import { state } from './state.js';
 import { unreadOf } from './rooms.js';
+import { mentionsMe } from './changes.js';
 
 /** @typedef {import('./state.js').Room} Room */
-
-/**
- * Whether a message asks for us: it names us, `@room` or `@here`, or it is
- * in a direct message.
- * @param {Room} room
- * @param {import('./protocol.js').MessageFrame} frame
- */
-export function mentionsMe(room, frame) {
-  if (room.kind === 'dm' || frame.everyone || frame.here) return true;
-  const me = state.me.toLowerCase();
-  return (frame.mentions || []).some((name) => name.toLowerCase() === me);
-}
 
 /**
  * Counts a message from someone else, new to us. Returns whether it
@@ -29,7 +18,8 @@ export function mentionsMe(room, frame) {
  */
 export function countMessage(room, frame) {
   const mention = mentionsMe(room, frame);
-  if (frame.seq > room.lastRead) {
+  // Owners' counts are the server's, carried on from; a guest has none.
+  if (state.claimed && frame.seq > room.lastRead) {
     room.unread += 1;
     if (mention) room.mentions += 1;
   }
@@ -43,17 +33,15 @@ export function badgeOf(room) {
   return room.muted ? 0 : unreadOf(room);
 }
 
-/** Whether a room's badge is for mentions (shown stronger). @param {Room} room */
-export function mentionedIn(room) {
-  return !room.muted && room.mentions > 0 && badgeOf(room) > 0;
+/** Of a room's unread messages, those that mention us; none when it is muted. @param {Room} room */
+export function mentionsIn(room) {
+  return Math.min(room.mentions, badgeOf(room));
 }
 
 /** Unread mentions and direct messages in every room not muted: the title's "(3)". */
 export function mentionCount() {
   let count = 0;
-  for (const room of state.rooms.values()) {
-    if (!room.muted && badgeOf(room) > 0) count += Math.min(room.mentions, badgeOf(room));
-  }
+  for (const room of state.rooms.values()) count += mentionsIn(room);
   return count;
 }
 

@@ -144,7 +144,7 @@ function nearEnd() {
   return view.scrollHeight - view.scrollTop - view.clientHeight < NEAR_END_PX;
 }
 
-export function setupJump() {
+export function setUpJump() {
   els.messages.addEventListener('scroll', () => {
     if (els.timeline.dataset.room === state.active && nearEnd()) requestNewer();
   }, { passive: true });

@@ -272,7 +272,7 @@ export function openNotifySettings() {
   afterRender(() => byId('room-muted').focus());
 }
 
-export function setupNotify() {
+export function setUpNotify() {
   if (channel) channel.addEventListener('message', onChannel);
   opener.addEventListener('click', openNotifySettings);
   byId('room-muted').addEventListener('change', (event) => {

@@ -154,7 +154,7 @@ function typing(target) {
     (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 }
 
-export function setupSearch() {
+export function setUpSearch() {
   opener.addEventListener('click', openSearch);
   document.addEventListener('keydown', (event) => {
     const combo = (event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'k';

@@ -19,6 +19,11 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {'pending' | 'failed'} status
  * @property {string} [reason]    why the server refused it
  * @property {string[]} [files]   the uploads it shares (see uploads.js), by their ids
+ * @property {number} [replyTo]   the seq of the message it answers
+ * @property {'edit' | 'delete' | 'react'} [kind]  a change to message `target`, not a message
+ * @property {number} [target]
+ * @property {string} [emoji]     a reaction's emoji, added (`on`) or taken back
+ * @property {boolean} [on]
  *
  * One row of a timeline: a stored message or a notice.
  * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
@@ -145,6 +150,13 @@ export const state = {
   view: { atBottom: true, toEnd: false, keepPlace: false, jumpTo: 0 },
   /** The message a jump went to, highlighted until the next. */
   highlight: { room: '', seq: 0 },
+  /**
+   * What the composer is doing besides writing: answering a message or
+   * editing one of ours (see composer/context.js). @type {{mode: '' | 'reply' | 'edit', room: string, seq: number, draft: string}}
+   */
+  composing: { mode: '', room: '', seq: 0, draft: '' },
+  /** The emoji picker: open for the composer, or to react to message `seq`. @type {{open: boolean, room: string, seq: number}} */
+  picker: { open: false, room: '', seq: 0 },
   /** Which drawer is open on narrow screens: '' | 'sidebar' | 'people'. */
   drawer: '',
   /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */

@@ -6,6 +6,7 @@
 
 pub mod files;
 pub mod proxy;
+pub mod rich;
 
 use std::path::PathBuf;
 

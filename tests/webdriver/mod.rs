@@ -24,6 +24,10 @@ pub const ENTER: &str = "\u{E007}";
 pub const SHIFT: &str = "\u{E008}";
 pub const BACKSPACE: &str = "\u{E003}";
 pub const ESCAPE: &str = "\u{E00C}";
+pub const ARROW_LEFT: &str = "\u{E012}";
+pub const ARROW_UP: &str = "\u{E013}";
+pub const ARROW_RIGHT: &str = "\u{E014}";
+pub const ARROW_DOWN: &str = "\u{E015}";
 
 /// The key W3C WebDriver uses for an element reference in JSON.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";

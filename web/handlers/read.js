@@ -7,12 +7,11 @@ import { changed, state } from '../state.js';
 export function read(frame) {
   const room = state.rooms.get(frame.room);
   if (!room) return;
-  // Marks only move forward; an older one arriving late says nothing new.
-  if (frame.seq >= room.lastRead) {
-    room.unread = frame.unread;
-    room.mentions = frame.mentions ?? 0;
-  }
-  room.lastRead = Math.max(room.lastRead, frame.seq);
+  // An older mark (from another tab, overtaken by ours) says nothing new.
+  if (frame.seq < room.lastRead) return;
+  room.lastRead = frame.seq;
+  room.unread = frame.unread;
+  room.mentions = frame.mentions || 0;
   room.seq = Math.max(room.seq, frame.seq + frame.unread);
   changed('read');
 }

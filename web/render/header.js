@@ -10,6 +10,8 @@ import { badgeOf } from '../badges.js';
 import { onlineCount } from '../people.js';
 import { els, plural, roomIcon, setText } from '../dom.js';
 
+/** Where the composer's buttons leave room for a short placeholder only. */
+const narrow = window.matchMedia('(max-width: 420px)');
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
@@ -103,8 +105,9 @@ function renderRoomHead() {
   els.roomLeave.hidden = !own;
   els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${roomLabel(room)}`);
   const target = dm ? room.peer : `#${roomLabel(room)}`;
-  // A long name would wrap the placeholder on a phone.
-  els.input.placeholder = target.length > 14 ? 'Write a message…' : `Message ${target}…`;
+  // A long name would wrap the placeholder on a phone; a phone's composer is narrow anyway.
+  els.input.placeholder = narrow.matches ? 'Message…'
+    : target.length > 14 ? 'Write a message…' : `Message ${target}…`;
   els.input.maxLength = state.limits.message_chars;
   document.body.dataset.room = room.name;
 }

@@ -14,6 +14,8 @@ import { renderSearch } from './search.js';
 import { renderNotify } from './notify.js';
 import { renderBadges } from './badges.js';
 import { renderJump } from './jump.js';
+import { renderComposer } from './composer.js';
+import { renderPicker } from '../picker.js';
 
 /** How long a render waits for an animation frame before it runs anyway. */
 const FRAME_FALLBACK_MS = 100;
@@ -21,7 +23,7 @@ const FRAME_FALLBACK_MS = 100;
 /** In page order: the timeline measures the layout the others leave. */
 const renderers = [
   renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
-  renderBadges, renderJump, renderTimeline,
+  renderBadges, renderJump, renderComposer, renderPicker, renderTimeline,
 ];
 /** @type {(() => void)[]} run after every render (checks that read the drawn page) */
 const everyRender = [];

@@ -1,5 +1,5 @@
 // The timeline after a jump (see jump.js): the message jumped to, brought to
-// the middle of the view and highlighted; "Loading newer messages…" at the
+// the middle of the view, highlighted and focused; "Loading newer messages…" at the
 // end while a page comes; and "Jump to latest" while the room shows its past.
 
 import { state } from '../state.js';
@@ -28,6 +28,9 @@ export function revealJump() {
   if (state.view.jumpTo !== highlight.seq) return false;
   state.view.jumpTo = 0;
   row.scrollIntoView({ block: 'center' });
+  // Focused, so a keyboard or screen reader user lands on it too.
+  row.tabIndex = -1;
+  row.focus({ preventScroll: true });
   return true;
 }
 

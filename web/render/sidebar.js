@@ -1,11 +1,12 @@
 // The sidebar: rooms (`#` public, a padlock private), invitations with
-// "Join", and direct messages, each with its unread badge (stronger for
-// mentions; none, and a struck bell, when muted).
+// "Join", and direct messages, each with its unread badge, and apart from
+// it how many of those mention us (a direct message's all do: no need). A
+// muted room shows neither, and a struck bell.
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
 import { roomLabel } from '../rooms.js';
-import { badgeOf, mentionedIn } from '../badges.js';
+import { badgeOf, mentionsIn } from '../badges.js';
 import { els, hiddenText, initial, nameHue, renderList, roomIcon, svgIcon } from '../dom.js';
 
 /** A bell struck through: the room is muted. */
@@ -56,15 +57,16 @@ function fillRoomItem(item, name) {
   const link = /** @type {HTMLAnchorElement} */ (item.firstElementChild);
   if (!room || !link) return;
   const unread = badgeOf(room);
-  const mentioned = mentionedIn(room);
   const online = state.users.includes(room.peer);
   // Rebuilt only when what it shows changed.
-  const shown = [room.kind, roomLabel(room), unread, mentioned, room.muted, online,
+  const mentions = room.kind === 'dm' ? 0 : mentionsIn(room);
+  const shown = [room.kind, roomLabel(room), unread, mentions, room.muted, online,
     room.name === state.active].join('\n');
   if (link.dataset.shown === shown) return;
   link.dataset.shown = shown;
   link.className = `room-link ${room.kind}`;
   link.classList.toggle('unread', unread > 0);
+  link.classList.toggle('mentioned', mentions > 0);
   link.href = `#${room.name}`;
   link.dataset.room = room.name;
   if (room.name === state.active) link.setAttribute('aria-current', 'page');
@@ -93,11 +95,18 @@ function fillRoomItem(item, name) {
     icon.setAttribute('aria-hidden', 'true');
     parts.push(icon, hiddenText(' (muted)'));
   }
+  if (mentions > 0) {
+    const badge = document.createElement('span');
+    badge.className = 'mention-badge';
+    badge.textContent = `@${mentions > 99 ? '99+' : mentions}`;
+    badge.append(hiddenText(mentions === 1 ? ' mention of you' : ' mentions of you'));
+    parts.push(badge);
+  }
   if (unread > 0) {
     const badge = document.createElement('span');
-    badge.className = mentioned ? 'badge mention' : 'badge';
+    badge.className = 'badge';
     badge.textContent = unread > 99 ? '99+' : String(unread);
-    badge.append(hiddenText(mentioned ? ' unread, with mentions of you' : ' unread'));
+    badge.append(hiddenText(' unread'));
     parts.push(badge);
   }
   link.replaceChildren(...parts);
