@@ -212,9 +212,13 @@ impl Connection {
     }
 }
 
-/// GETs `path` on a fresh connection, dropping the body, and returns its
-/// length after checking it against `Content-Length`.
-pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> anyhow::Result<u64> {
+/// GETs `path` on a fresh connection, dropping the body once counted and
+/// checked against `Content-Length`.
+pub async fn get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, String)],
+) -> anyhow::Result<Response> {
     let mut conn = Connection::open(addr).await?;
     let got = conn.request("GET", path, headers, b"").await?;
     if got.head.status != 200 {
@@ -230,5 +234,5 @@ pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, String)]) -> an
             got.body_bytes
         );
     }
-    Ok(got.body_bytes)
+    Ok(got)
 }

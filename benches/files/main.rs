@@ -38,9 +38,9 @@ mod peer;
 mod tus;
 mod usage;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -67,15 +67,11 @@ const HASH_BYTES: u64 = 256 << 20;
 /// The file's name, in lanchat and in dufs' folder.
 const FILE_NAME: &str = "big.bin";
 
-/// Which bytes each file has: every upload is a file of its own.
-enum Variant {
-    Raw,
-    Chunked,
-    OnePatch,
-    Put,
-    /// The first of the chat phase's uploads.
-    Chat,
-}
+/// A transfer or chat phase during which other processes used more CPU
+/// than this was disturbed, and is measured again, at most [`RETRIES`]
+/// more times (as in the fan-out bench).
+const DISTURBED_CPU_S: f64 = 1.0;
+const RETRIES: usize = 2;
 
 /// Large-file uploads and downloads, and chat beside them.
 #[derive(Debug, Parser)]
@@ -182,6 +178,8 @@ struct Bench {
     /// Where every file of the run goes; removed at the end.
     work: TempDir,
     content: Content,
+    /// The next [`Content::variant`] to upload: every file is new.
+    variants: AtomicUsize,
     /// dufs, if installed (and wanted).
     dufs: Option<PathBuf>,
     figures: Vec<Figure>,
@@ -234,6 +232,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         out,
         work,
         content: Content::new(),
+        variants: AtomicUsize::new(0),
         dufs,
         figures: Vec::new(),
         args,
@@ -253,7 +252,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let (id, _) = lanchat
                 .uploader
                 .upload(
-                    &bench.content.variant(Variant::OnePatch as usize),
+                    &bench.fresh_content(),
                     FILE_NAME,
                     size,
                     &Plan::patches(size),
@@ -340,6 +339,55 @@ impl Bench {
         })
     }
 
+    /// Measures a transfer, and again (at most [`RETRIES`] more times)
+    /// while other processes took more than [`DISTURBED_CPU_S`] during it;
+    /// keeps the least disturbed. `transfer(attempt)` makes one, which
+    /// returns the bytes it moved and anything else the caller wants.
+    async fn measure<T, F, Fut>(
+        &self,
+        who: &str,
+        what: &str,
+        pid: Option<u32>,
+        mut transfer: F,
+    ) -> anyhow::Result<(Transfer, T)>
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: Future<Output = anyhow::Result<(u64, T)>>,
+    {
+        let mut best: Option<(Transfer, T)> = None;
+        for attempt in 0..=RETRIES {
+            let mut extra = None;
+            let measured = self
+                .timed(pid, async {
+                    let (bytes, more) = transfer(attempt).await?;
+                    extra = Some(more);
+                    Ok(bytes)
+                })
+                .await?;
+            self.report(who, what, &measured);
+            let others = measured.cost.others_cpu_s;
+            if best
+                .as_ref()
+                .is_none_or(|(kept, _)| others < kept.cost.others_cpu_s)
+            {
+                best = Some((measured, extra.context("the transfer said nothing")?));
+            }
+            if others <= DISTURBED_CPU_S {
+                break;
+            }
+            if attempt < RETRIES {
+                self.say(who, format_args!("{what}: disturbed, again"));
+            }
+        }
+        best.context("no attempt")
+    }
+
+    /// The bytes of a file no upload of this run has had yet.
+    fn fresh_content(&self) -> Content {
+        self.content
+            .variant(self.variants.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// Prints one transfer's figures.
     fn report(&self, who: &str, what: &str, transfer: &Transfer) {
         let c = &transfer.cost;
@@ -376,16 +424,23 @@ impl Bench {
         let patch = self.args.patch_size.min(size);
         let dir = self.work.path().to_owned();
 
-        let content = self.content.variant(Variant::Raw as usize);
-        let raw_dir = dir.clone();
-        let raw = self
-            .timed(None, async move {
-                tokio::task::spawn_blocking(move || content::write_loop(&content, &raw_dir, size))
-                    .await??;
-                Ok(size)
-            })
+        let (raw, ()) = self
+            .measure(
+                "disk",
+                "write loop, 1 MiB writes, then sync_all",
+                None,
+                |_| {
+                    let (content, dir) = (self.fresh_content(), dir.clone());
+                    async move {
+                        tokio::task::spawn_blocking(move || {
+                            content::write_loop(&content, &dir, size)
+                        })
+                        .await??;
+                        Ok((size, ()))
+                    }
+                },
+            )
             .await?;
-        self.report("disk", "write loop, 1 MiB writes, then sync_all", &raw);
         let dd = if size >= content::BLOCK as u64 {
             let dd_dir = dir.clone();
             let dd = self
@@ -414,29 +469,26 @@ impl Bench {
         );
 
         let uploader = &lanchat.uploader;
-        let chunked_content = self.content.variant(Variant::Chunked as usize);
-        let single_content = self.content.variant(Variant::OnePatch as usize);
-        let chunked = self
-            .timed(lanchat.pid, async {
-                let (_, sent) = uploader
-                    .upload(&chunked_content, FILE_NAME, size, &Plan::patches(patch))
-                    .await?;
-                Ok(sent.acknowledged)
-            })
-            .await?;
+        let bench: &Bench = self;
+        let upload = |patch: u64| {
+            move |_| {
+                let content = bench.fresh_content();
+                async move {
+                    let (id, sent) = uploader
+                        .upload(&content, FILE_NAME, size, &Plan::patches(patch))
+                        .await?;
+                    Ok((sent.acknowledged, id))
+                }
+            }
+        };
         let chunked_what = format!("upload, {} PATCHes, POST to the last 204", human(patch));
-        self.report("lanchat", &chunked_what, &chunked);
-        let mut id = String::new();
-        let single = self
-            .timed(lanchat.pid, async {
-                let (file, sent) = uploader
-                    .upload(&single_content, FILE_NAME, size, &Plan::patches(size))
-                    .await?;
-                id = file;
-                Ok(sent.acknowledged)
-            })
+        let (chunked, _) = self
+            .measure("lanchat", &chunked_what, lanchat.pid, upload(patch))
             .await?;
-        self.report("lanchat", "upload, one PATCH, POST to the 204", &single);
+        let one_what = "upload, one PATCH, POST to the 204";
+        let (single, id) = self
+            .measure("lanchat", one_what, lanchat.pid, upload(size))
+            .await?;
 
         let put = match &self.dufs {
             Some(bin) => {
@@ -444,28 +496,26 @@ impl Bench {
                 std::fs::create_dir_all(&peer_dir)?;
                 let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
                 let put = self
-                    .timed(Some(dufs.pid()), async {
-                        dufs.put(
-                            &self.content.variant(Variant::Put as usize),
-                            FILE_NAME,
-                            size,
-                        )
-                        .await?;
-                        Ok(size)
+                    .measure("dufs", "PUT", Some(dufs.pid()), |_| {
+                        let (content, dufs, file) =
+                            (self.fresh_content(), &dufs, peer_dir.join(FILE_NAME));
+                        async move {
+                            dufs.put(&content, FILE_NAME, size).await?;
+                            // What lanchat does before its 204, done for
+                            // dufs afterwards, and timed apart.
+                            let synced = Instant::now();
+                            std::fs::File::open(file)?.sync_all()?;
+                            Ok((size, synced.elapsed()))
+                        }
                     })
                     .await?;
-                self.report("dufs", "PUT", &put);
-                // What lanchat does before its 204, done for dufs afterwards.
-                let synced = Instant::now();
-                std::fs::File::open(peer_dir.join(FILE_NAME))?.sync_all()?;
-                let sync = synced.elapsed();
                 self.say(
                     "dufs",
-                    format_args!("sync_all after the PUT: {:.2} s", sync.as_secs_f64()),
+                    format_args!("sync_all after the PUT: {:.2} s", put.1.as_secs_f64()),
                 );
                 drop(dufs);
                 std::fs::remove_dir_all(&peer_dir)?;
-                Some((put, sync))
+                Some(put)
             }
             None => None,
         };
@@ -590,23 +640,32 @@ impl Bench {
     async fn download(&mut self, lanchat: &Lanchat, id: &str) -> anyhow::Result<()> {
         let size = self.args.size;
         let uploader = &lanchat.uploader;
-        let got = self
-            .timed(lanchat.pid, uploader.download(id, FILE_NAME))
+        let (got, etag) = self
+            .measure("lanchat", "download", lanchat.pid, |_| async {
+                let got = uploader.download(id, FILE_NAME).await?;
+                let etag = got.head.header("etag").map(str::to_owned);
+                Ok((got.body_bytes, etag))
+            })
             .await?;
-        self.report("lanchat", "download", &got);
         if got.bytes != size {
             bail!("lanchat sent {} bytes of {size}", got.bytes);
         }
         let peer = match &self.dufs {
             Some(bin) => {
-                let blob = find_blob(&lanchat.files.join("blobs"), size)?;
+                // The ETag is the blob's SHA-256, so its name.
+                let sha = etag.context("a download without an ETag")?;
+                let sha = sha.trim_matches('"');
+                let blob = lanchat.files.join("blobs").join(&sha[..2]).join(sha);
                 let peer_dir = self.work.path().join("dufs-get");
                 std::fs::create_dir_all(&peer_dir)?;
                 std::fs::hard_link(&blob, peer_dir.join(FILE_NAME))
-                    .context("cannot link lanchat's blob into dufs' folder")?;
+                    .with_context(|| format!("cannot link {} into dufs' folder", blob.display()))?;
                 let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
-                let got = self.timed(Some(dufs.pid()), dufs.get(FILE_NAME)).await?;
-                self.report("dufs", "download", &got);
+                let (got, ()) = self
+                    .measure("dufs", "download", Some(dufs.pid()), |_| async {
+                        Ok((dufs.get(FILE_NAME).await?.body_bytes, ()))
+                    })
+                    .await?;
                 drop(dufs);
                 std::fs::remove_dir_all(&peer_dir)?;
                 Some(got)
@@ -646,9 +705,9 @@ impl Bench {
             "chat, {} clients, {} msgs/s",
             self.args.clients, self.args.rate
         );
-        let quiet = self.chat_phase(&fleet, pid, &[], None, 0).await?;
+        let quiet = self.chat_phase(&fleet, pid, &[], None).await?;
         self.chat_rows(&format!("{label}, no uploads"), &quiet, None);
-        let full = self.chat_phase(&fleet, pid, &uploaders, None, 1).await?;
+        let full = self.chat_phase(&fleet, pid, &uploaders, None).await?;
         self.chat_rows(
             &format!("{label}, {uploads} uploads at loopback speed"),
             &full,
@@ -656,9 +715,7 @@ impl Bench {
         );
         if self.args.lan_mbps > 0.0 && uploads > 0 {
             let each = self.args.lan_mbps * 1e6 / 8.0 / uploads as f64;
-            let paced = self
-                .chat_phase(&fleet, pid, &uploaders, Some(each), 2)
-                .await?;
+            let paced = self.chat_phase(&fleet, pid, &uploaders, Some(each)).await?;
             let lan = format!(
                 "{label}, {uploads} uploads sharing {} Mb/s",
                 self.args.lan_mbps
@@ -668,16 +725,47 @@ impl Bench {
         Ok(())
     }
 
-    /// One timed chat phase, with `uploaders` each uploading one file
-    /// after another meanwhile (at `pace` bytes/s each, if set); the
-    /// phase's `round` picks their files' variants.
+    /// A chat phase beside `uploaders`' uploads (at `pace` bytes/s each,
+    /// if set), measured again like a transfer while it was disturbed.
     async fn chat_phase(
         &self,
         fleet: &Fleet,
         pid: Option<u32>,
         uploaders: &[Uploader],
         pace: Option<f64>,
-        round: usize,
+    ) -> anyhow::Result<ChatPhase> {
+        let mut best: Option<ChatPhase> = None;
+        for attempt in 0..=RETRIES {
+            let measured = self.chat_beside(fleet, pid, uploaders, pace).await?;
+            let others = measured.cost.others_cpu_s;
+            if best
+                .as_ref()
+                .is_none_or(|kept| others < kept.cost.others_cpu_s)
+            {
+                best = Some(measured);
+            }
+            if others <= DISTURBED_CPU_S {
+                break;
+            }
+            if attempt < RETRIES {
+                self.say(
+                    "lanchat",
+                    format_args!("chat: disturbed (others {others:.2} s), again"),
+                );
+                fleet.barrier().await?;
+            }
+        }
+        best.context("no attempt")
+    }
+
+    /// One timed chat phase, with `uploaders` each uploading one new file
+    /// after another meanwhile (at `pace` bytes/s each, if set).
+    async fn chat_beside(
+        &self,
+        fleet: &Fleet,
+        pid: Option<u32>,
+        uploaders: &[Uploader],
+        pace: Option<f64>,
     ) -> anyhow::Result<ChatPhase> {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
@@ -687,8 +775,9 @@ impl Bench {
             .map(|(i, uploader)| {
                 let (uploader, stop, written) = (uploader.clone(), stop.clone(), written.clone());
                 let content = self.content.clone();
-                let first =
-                    Variant::Chat as usize + (round * uploaders.len() + i) * FILES_PER_UPLOADER;
+                let first = self
+                    .variants
+                    .fetch_add(FILES_PER_UPLOADER, Ordering::Relaxed);
                 let (size, patch) = (self.args.upload_size, self.args.patch_size);
                 tokio::spawn(async move {
                     let plan = Plan {
@@ -793,17 +882,4 @@ impl Bench {
         println!("CSV: {}", csv.display());
         Ok(())
     }
-}
-
-/// The blob of `size` bytes under lanchat's `blobs/` folder.
-fn find_blob(blobs: &Path, size: u64) -> anyhow::Result<PathBuf> {
-    for shard in std::fs::read_dir(blobs)? {
-        for blob in std::fs::read_dir(shard?.path())? {
-            let path = blob?.path();
-            if std::fs::metadata(&path)?.len() == size {
-                return Ok(path);
-            }
-        }
-    }
-    bail!("no blob of {size} bytes in {}", blobs.display())
 }

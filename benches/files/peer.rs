@@ -112,8 +112,8 @@ impl Dufs {
         Ok(())
     }
 
-    /// Downloads `name` and returns its length.
-    pub async fn get(&self, name: &str) -> anyhow::Result<u64> {
+    /// Downloads `name`, counting its bytes.
+    pub async fn get(&self, name: &str) -> anyhow::Result<http::Response> {
         http::get(self.addr, &format!("/{name}"), &[]).await
     }
 }

@@ -66,7 +66,7 @@ pub struct Plan<'a> {
     /// At most this many bytes per second, if set: a LAN's speed rather
     /// than loopback's.
     pub pace: Option<f64>,
-    /// Stop early, keeping what was acknowledged, once this is set.
+    /// Stop early, giving the upload up (DELETE), once this is set.
     pub stop: Option<&'a AtomicBool>,
     /// Every byte written to the socket is counted here too.
     pub written: Option<&'a AtomicU64>,
@@ -147,8 +147,10 @@ impl Uploader {
             let mut at = start;
             for slice in content.slices(start, end) {
                 if stopped() {
-                    // Dropping the connection breaks the body off; the
-                    // server keeps what came.
+                    // Breaking the body off, then giving the upload up,
+                    // so it counts against no limit.
+                    drop(conn);
+                    self.cancel(&location).await?;
                     return Ok((id, sent));
                 }
                 if let Some(rate) = plan.pace {
@@ -179,8 +181,24 @@ impl Uploader {
         Ok((id, sent))
     }
 
-    /// Downloads a shared file and returns its length.
-    pub async fn download(&self, id: &str, name: &str) -> anyhow::Result<u64> {
+    /// DELETEs an unfinished upload.
+    async fn cancel(&self, location: &str) -> anyhow::Result<()> {
+        let mut conn = Connection::open(self.addr).await?;
+        let answer = conn
+            .request("DELETE", location, &self.headers(), b"")
+            .await?;
+        if answer.head.status != 204 {
+            bail!(
+                "DELETE {location}: {} {}",
+                answer.head.status,
+                answer.text.trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Downloads a shared file, counting its bytes.
+    pub async fn download(&self, id: &str, name: &str) -> anyhow::Result<http::Response> {
         let token = [("Lanchat-Token", self.token.clone())];
         http::get(self.addr, &format!("/files/{id}/{name}"), &token).await
     }
