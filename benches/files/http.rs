@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 
 /// Bytes read from the socket at a time while a body is dropped.
 const READ_BUFFER: usize = 1 << 20;
+/// How long an answer may take once the server stopped reading a body.
+const ANSWER_AFTER_CLOSE: std::time::Duration = std::time::Duration::from_secs(1);
 /// The longest response head, and the most of a body kept as text.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -81,12 +83,19 @@ impl Connection {
         self.write(head.as_bytes()).await
     }
 
+    /// Writes part of a request. If the server stopped reading, its
+    /// answer (a refusal sent before the whole body) is the error.
     pub async fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.stream
-            .get_mut()
-            .write_all(bytes)
-            .await
-            .context("the server stopped reading")
+        let Err(err) = self.stream.get_mut().write_all(bytes).await else {
+            return Ok(());
+        };
+        match tokio::time::timeout(ANSWER_AFTER_CLOSE, self.read_head()).await {
+            Ok(Ok(head)) => bail!(
+                "the server answered {} before the body was sent",
+                head.status
+            ),
+            _ => Err(err).context("the server stopped reading"),
+        }
     }
 
     /// Reads a response to the end. A body longer than [`MAX_HEAD`] is

@@ -38,7 +38,7 @@ mod peer;
 mod tus;
 mod usage;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -491,32 +491,11 @@ impl Bench {
             .await?;
 
         let put = match &self.dufs {
-            Some(bin) => {
-                let peer_dir = dir.join("dufs-put");
-                std::fs::create_dir_all(&peer_dir)?;
-                let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
-                let put = self
-                    .measure("dufs", "PUT", Some(dufs.pid()), |_| {
-                        let (content, dufs, file) =
-                            (self.fresh_content(), &dufs, peer_dir.join(FILE_NAME));
-                        async move {
-                            dufs.put(&content, FILE_NAME, size).await?;
-                            // What lanchat does before its 204, done for
-                            // dufs afterwards, and timed apart.
-                            let synced = Instant::now();
-                            std::fs::File::open(file)?.sync_all()?;
-                            Ok((size, synced.elapsed()))
-                        }
-                    })
-                    .await?;
-                self.say(
-                    "dufs",
-                    format_args!("sync_all after the PUT: {:.2} s", put.1.as_secs_f64()),
-                );
-                drop(dufs);
-                std::fs::remove_dir_all(&peer_dir)?;
-                Some(put)
-            }
+            Some(bin) => self
+                .dufs_put(bin)
+                .await
+                .inspect_err(|err| self.say("dufs", format_args!("PUT: {err:#}; no peer figures")))
+                .ok(),
             None => None,
         };
 
@@ -600,6 +579,60 @@ impl Bench {
         Ok(id)
     }
 
+    /// dufs taking the file in one PUT, and how long a `sync_all` of it
+    /// takes afterwards (what lanchat does before its 204).
+    async fn dufs_put(&self, bin: &Path) -> anyhow::Result<(Transfer, Duration)> {
+        let size = self.args.size;
+        let peer_dir = self.work.path().join("dufs-put");
+        std::fs::create_dir_all(&peer_dir)?;
+        let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
+        let put = self
+            .measure("dufs", "PUT", Some(dufs.pid()), |attempt| {
+                // dufs does not overwrite without --allow-delete.
+                let name = format!("put-{attempt}.bin");
+                let (content, dufs, file) = (self.fresh_content(), &dufs, peer_dir.join(&name));
+                async move {
+                    dufs.put(&content, &name, size).await?;
+                    let synced = Instant::now();
+                    std::fs::File::open(&file)?.sync_all()?;
+                    let sync = synced.elapsed();
+                    std::fs::remove_file(&file)?;
+                    Ok((size, sync))
+                }
+            })
+            .await?;
+        self.say(
+            "dufs",
+            format_args!("sync_all after the PUT: {:.2} s", put.1.as_secs_f64()),
+        );
+        drop(dufs);
+        std::fs::remove_dir_all(&peer_dir)?;
+        Ok(put)
+    }
+
+    /// dufs serving the blob lanchat's ETag names (its SHA-256) through a
+    /// hard link, so both read the same cached pages.
+    async fn dufs_get(&self, bin: &Path, files: &Path, etag: &str) -> anyhow::Result<Transfer> {
+        let sha = etag.trim_matches('"');
+        if sha.len() != 64 {
+            bail!("the ETag {etag} is not a SHA-256");
+        }
+        let blob = files.join("blobs").join(&sha[..2]).join(sha);
+        let peer_dir = self.work.path().join("dufs-get");
+        std::fs::create_dir_all(&peer_dir)?;
+        std::fs::hard_link(&blob, peer_dir.join(FILE_NAME))
+            .with_context(|| format!("cannot link {} into dufs' folder", blob.display()))?;
+        let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
+        let (got, ()) = self
+            .measure("dufs", "download", Some(dufs.pid()), |_| async {
+                Ok((dufs.get(FILE_NAME).await?.body_bytes, ()))
+            })
+            .await?;
+        drop(dufs);
+        std::fs::remove_dir_all(&peer_dir)?;
+        Ok(got)
+    }
+
     /// RSS growth, server CPU and the disturbance rows of one transfer.
     fn cost_rows(&mut self, label: &str, lanchat: &Cost, peer: Option<&Cost>) {
         let mut row = |what: &str, unit, goal, value: fn(&Cost) -> Option<f64>| {
@@ -650,27 +683,17 @@ impl Bench {
         if got.bytes != size {
             bail!("lanchat sent {} bytes of {size}", got.bytes);
         }
-        let peer = match &self.dufs {
-            Some(bin) => {
-                // The ETag is the blob's SHA-256, so its name.
-                let sha = etag.context("a download without an ETag")?;
-                let sha = sha.trim_matches('"');
-                let blob = lanchat.files.join("blobs").join(&sha[..2]).join(sha);
-                let peer_dir = self.work.path().join("dufs-get");
-                std::fs::create_dir_all(&peer_dir)?;
-                std::fs::hard_link(&blob, peer_dir.join(FILE_NAME))
-                    .with_context(|| format!("cannot link {} into dufs' folder", blob.display()))?;
-                let dufs = Dufs::start(bin, &peer_dir, &self.out.join("dufs.log"))?;
-                let (got, ()) = self
-                    .measure("dufs", "download", Some(dufs.pid()), |_| async {
-                        Ok((dufs.get(FILE_NAME).await?.body_bytes, ()))
-                    })
-                    .await?;
-                drop(dufs);
-                std::fs::remove_dir_all(&peer_dir)?;
-                Some(got)
+        let peer = match (&self.dufs, etag) {
+            (Some(bin), Some(etag)) => self
+                .dufs_get(bin, &lanchat.files, &etag)
+                .await
+                .inspect_err(|err| self.say("dufs", format_args!("GET: {err:#}; no peer figures")))
+                .ok(),
+            (Some(_), None) => {
+                self.say("dufs", "lanchat's download had no ETag: no blob to serve");
+                None
             }
-            None => None,
+            (None, _) => None,
         };
         let name = format!("download {}", human(size));
         let mut figure = Figure::new(
