@@ -513,6 +513,7 @@ impl Bench {
         row(disk);
         if let Some(dd) = &dd {
             let mut figure = Figure::new("disk alone: dd bs=1M conv=fsync", "MB/s", Goal::None);
+            figure.lanchat = Some(dd.mb_per_s());
             figure.lanchat_text = Some(format!("{} (no server)", report::number(dd.mb_per_s())));
             row(figure);
         }
@@ -521,6 +522,7 @@ impl Bench {
             "MB/s",
             Goal::None,
         );
+        figure.lanchat = Some(hash);
         figure.lanchat_text = Some(format!("{} (no server)", report::number(hash)));
         row(figure);
         let goal = Goal::AtLeast(0.7 * raw_speed);
