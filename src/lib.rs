@@ -140,6 +140,7 @@ impl App {
                 burst: config.rate.burst as u32,
                 message_chars: config.max_message_chars,
                 frame_bytes: config.max_frame_size,
+                edit_window_ms: config.edit_window.map(|window| window.as_millis() as u64),
             },
         };
         let context = session::Context {

@@ -3,7 +3,10 @@
 //! server: the join screen, and the chat with messages, notices, a message
 //! being sent and a refused one, shared files (a picture, a video, a card),
 //! the tray with a file on its way, the people panel, the rooms drawer, a
-//! dialog and the lightbox, in light and dark, on a desktop and a phone.
+//! dialog, the lightbox, the search with its results and the notifications
+//! dialog, in light and dark, on a desktop and a phone; and rich messages
+//! with their action bar, reply and edit bars, the emoji picker,
+//! suggestions and the delete dialog.
 //!
 //! axe-core comes from npm, pinned in `tests/npm/package.json`: install it
 //! with `npm ci --prefix tests/npm`. Without it (or without Chromium) the
@@ -18,10 +21,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use browser_support::files::*;
+use browser_support::rich;
 use browser_support::*;
 use common::{Client, Server};
 use serde_json::{Value, json};
-use webdriver::{Chrome, ENTER, Page};
+use webdriver::{ARROW_UP, Chrome, ENTER, ESCAPE, Page};
 
 /// The rule sets of WCAG 2.0 and 2.1, levels A and AA.
 const WCAG_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
@@ -150,6 +154,44 @@ fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone
     );
     use_desktop(&alice);
 
+    // The search, with results and their marked matches (the filters'
+    // help open), and the notifications dialog.
+    alice.click("#search-open");
+    alice.type_into("#search-input", "lunch");
+    alice.type_into("#search-input", ENTER);
+    alice.wait_for(
+        "search results",
+        "document.querySelector('#search-results mark')",
+    );
+    alice.js("document.querySelector('.search-help').open = true");
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(&alice, &axe, &format!("search, {layout}, {scheme}")));
+        }
+    }
+    alice.click("#search-dialog button[data-close]");
+    use_desktop(&alice);
+    alice.click("#room-notify");
+    alice.wait_for(
+        "the notifications dialog",
+        "document.getElementById('notify-dialog').open",
+    );
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            violations.extend(audit(
+                &alice,
+                &axe,
+                &format!("notifications, {layout}, {scheme}"),
+            ));
+        }
+    }
+    alice.click("#notify-dialog button[data-close]");
+    use_desktop(&alice);
+
     // The server goes away: the page says why, and what it will do, and a
     // message written meanwhile waits in the outbox.
     assert!(server.terminate().success());
@@ -210,6 +252,79 @@ fn the_page_passes_an_accessibility_audit_in_light_and_dark_on_desktop_and_phone
                     "getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'",
                 );
             }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "accessibility violations (WCAG 2.1 A/AA):\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Rich messages pass the same audit: formatting, big emoji, reactions (one
+/// ours), a reply's quote, an edited message, a tombstone, a mention of us
+/// and a room's mention badge; with a message's action bar showing, a reply
+/// being written, the emoji picker open, `@` suggestions, a message being
+/// edited and the delete dialog; light and dark, desktop and phone.
+#[test]
+fn rich_messages_pass_the_accessibility_audit() {
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start();
+    let alice = chrome.open();
+    let scene = rich::build(&alice, &server);
+    let mut violations = Vec::new();
+    for scheme in ["light", "dark"] {
+        use_scheme(&alice, scheme);
+        for layout in ["desktop", "phone"] {
+            set_layout(&alice, layout);
+            let what = |part: &str| format!("{part}, {layout}, {scheme}");
+            alice.js("document.getElementById('messages').scrollTop = 1e9");
+            rich::start_reply(&alice, scene.reply);
+            rich::show_actions(&alice, scene.formatted);
+            violations.extend(audit(
+                &alice,
+                &axe,
+                &what("rich messages, action bar, reply"),
+            ));
+            rich::open_picker(&alice);
+            violations.extend(audit(&alice, &axe, &what("emoji picker")));
+            rich::close_picker(&alice);
+            alice.type_into("#message-input", "@b");
+            alice.wait_for(
+                "the suggestions",
+                "!document.getElementById('suggestions').hidden",
+            );
+            violations.extend(audit(&alice, &axe, &what("suggestions")));
+            alice.type_into("#message-input", ESCAPE);
+            alice.js("document.getElementById('message-input').value = ''");
+            alice.type_into("#message-input", ESCAPE);
+            alice.type_into("#message-input", ARROW_UP);
+            alice.wait_for(
+                "edit mode",
+                "document.getElementById('composer').classList.contains('editing')",
+            );
+            violations.extend(audit(&alice, &axe, &what("editing")));
+            alice.type_into("#message-input", ESCAPE);
+            rich::show_actions(&alice, scene.ours);
+            alice.click(&format!(
+                "#timeline .msg[data-seq='{}'] [data-msg-action='delete']",
+                scene.ours
+            ));
+            alice.wait_for(
+                "the delete dialog",
+                "document.getElementById('delete-dialog').open",
+            );
+            violations.extend(audit(&alice, &axe, &what("delete dialog")));
+            alice.click("#delete-cancel");
+            alice.wait_for(
+                "the delete dialog closed",
+                "!document.getElementById('delete-dialog').open",
+            );
         }
     }
     assert!(

@@ -348,15 +348,35 @@ fn unread_badges_count_clear_and_survive_a_reload() {
     });
     wait_badge(&alice, "random", "3");
     assert_eq!(badge(&alice, "lobby"), "");
+    // An edit and a reaction take seqs of their own, but are not unread
+    // messages: one more message makes four, not six.
+    rt.block_on(async {
+        bob.send_json(json!({"type": "edit", "room": "random", "target": 1,
+            "message": "random one", "cid": "e-1"}))
+            .await;
+        bob.recv_type("edit").await;
+        bob.send_json(json!({"type": "react", "room": "random", "target": 2,
+            "emoji": "🎉", "on": true, "cid": "x-1"}))
+            .await;
+        bob.recv_type("react").await;
+        bob.send_json(json!({"type": "message", "room": "random",
+            "message": "random 4", "cid": "r-4"}))
+            .await;
+        bob.recv_type("message").await;
+    });
+    wait_badge(&alice, "random", "4");
 
     // The count comes back from the server after a reload.
     alice.refresh();
     wait_connected(&alice);
-    wait_badge(&alice, "random", "3");
+    wait_badge(&alice, "random", "4");
 
     open_room(&alice, "random");
-    wait_delivered(&alice, "random 3");
-    assert_eq!(texts(&alice), ["random 1", "random 2", "random 3"]);
+    wait_delivered(&alice, "random 4");
+    assert_eq!(
+        texts(&alice),
+        ["random one", "random 2", "random 3", "random 4"]
+    );
     wait_badge(&alice, "random", "");
     // A sidebar link with the keyboard focus keeps it while badges change.
     alice.js("document.querySelector(\"#sidebar a[data-room='random']\").focus()");

@@ -221,9 +221,16 @@ fn screenshots_of_the_lobby_search_desktop_and_phone_light_and_dark() {
     });
     let alice = chrome.open();
     record_sent_frames(&alice);
+    record_received_frames(&alice);
     join(&alice, &server, "alice");
     say(&alice, "I have two, and a power strip.");
     wait_delivered(&alice, "I have two, and a power strip.");
+    // The server's own count for alice's arrival comes within a second;
+    // once it has, nothing changes the count but the crowd shown below.
+    alice.wait_for(
+        "the server's online count",
+        "window.receivedFrames.some(frame => frame.type === 'online')",
+    );
     alice.wait_eq(
         "the search field",
         "!document.getElementById('people-search').hidden",

@@ -515,6 +515,8 @@ async fn the_edit_window_closes() {
     drop(conn);
     let server = Server::start_on_db(&db, &["--edit-window-minutes", "5"]);
     let mut alice = Owner::with_token(&server, "alice", &token).await;
+    // The page learns the window from welcome, to offer editing only within it.
+    assert_eq!(alice.welcome["limits"]["edit_window_ms"], 300_000);
     entry(
         &mut alice,
         json!({"type":"edit","target":1,"message":"fresh, edited"}),

@@ -28,7 +28,8 @@ async fn room_frame(client: &mut Client, room: &str) -> Value {
 }
 
 /// A setting changed in one tab reaches the user's other tabs at once, and
-/// comes back in `welcome` after a restart; the default is "all", unmuted.
+/// comes back in `welcome` after a restart; the default is unmuted, and
+/// notifying of mentions (every message, in a DM).
 #[tokio::test]
 async fn room_settings_follow_the_user_across_tabs_and_restarts() {
     let dir = TempDir::new().unwrap();
@@ -41,7 +42,7 @@ async fn room_settings_follow_the_user_across_tabs_and_restarts() {
     let created = room_frame(&mut laptop.client, "projects").await;
     assert_eq!(
         (created["muted"].clone(), created["notify"].clone()),
-        (json!(false), json!("all"))
+        (json!(false), json!("mentions"))
     );
     let mut phone = laptop.again(&server, "alice").await;
 
@@ -51,16 +52,16 @@ async fn room_settings_follow_the_user_across_tabs_and_restarts() {
     for tab in [&mut laptop, &mut phone] {
         let seen = room_frame(&mut tab.client, "projects").await;
         assert_eq!(seen["muted"], true);
-        assert_eq!(seen["notify"], "all", "what is left out stays");
+        assert_eq!(seen["notify"], "mentions", "what is left out stays");
     }
     phone
-        .send(json!({"type":"room_settings","room":"projects","notify":"mentions"}))
+        .send(json!({"type":"room_settings","room":"projects","notify":"all"}))
         .await;
     for tab in [&mut laptop, &mut phone] {
         let seen = room_frame(&mut tab.client, "projects").await;
         assert_eq!(
             (seen["muted"].clone(), seen["notify"].clone()),
-            (json!(true), json!("mentions"))
+            (json!(true), json!("all"))
         );
     }
 
@@ -72,23 +73,23 @@ async fn room_settings_follow_the_user_across_tabs_and_restarts() {
     let room = room_in(&back.welcome, "projects");
     assert_eq!(
         (room["muted"].clone(), room["notify"].clone()),
-        (json!(true), json!("mentions"))
+        (json!(true), json!("all"))
     );
 
     // Back to the default, which is stored as no setting at all.
-    back.send(json!({"type":"room_settings","room":"projects","muted":false,"notify":"all"}))
+    back.send(json!({"type":"room_settings","room":"projects","muted":false,"notify":"mentions"}))
         .await;
     let seen = room_frame(&mut back.client, "projects").await;
     assert_eq!(
         (seen["muted"].clone(), seen["notify"].clone()),
-        (json!(false), json!("all"))
+        (json!(false), json!("mentions"))
     );
     drop(back);
     assert!(server.terminate().success());
     let conn = rusqlite::Connection::open(&db).unwrap();
     let kept: i64 = conn
         .query_row(
-            "SELECT count(*) FROM members WHERE muted != 0 OR notify != 'all'",
+            "SELECT count(*) FROM members WHERE muted != 0 OR notify != 'mentions'",
             [],
             |row| row.get(0),
         )

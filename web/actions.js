@@ -128,9 +128,10 @@ export function refuseName(code, reason) {
  * Sends what the composer says, with the files of the room's tray (the
  * message waits for them in the outbox). Files alone are a message too.
  * @param {string} text
+ * @param {number} [replyTo] the seq of the message it answers
  * @returns {boolean} whether there was something to send
  */
-export function sendMessage(text) {
+export function sendMessage(text, replyTo = 0) {
   const room = activeRoom().name;
   const files = trayOf(room).some((upload) => upload.status !== 'failed');
   const blank = text.trim() === '';
@@ -138,7 +139,7 @@ export function sendMessage(text) {
   state.typingSentAt = 0;
   state.view.toEnd = true;
   state.attachError = '';
-  queueMessage(blank ? '' : text, room, files ? (cid) => takeTray(room, cid) : undefined);
+  queueMessage(blank ? '' : text, room, files ? (cid) => takeTray(room, cid) : undefined, replyTo);
   return true;
 }
 

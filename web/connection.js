@@ -9,6 +9,7 @@ import { readToken } from './storage.js';
 import { handlers } from './handlers/index.js';
 import { lobbyRoom, clearTyping } from './rooms.js';
 import { outboxDisconnected } from './outbox.js';
+import { searchDisconnected } from './search.js';
 import { showKeyGate } from './actions.js';
 
 /** Reconnect delays grow from about 1 s to 30 s, with jitter. */
@@ -103,6 +104,7 @@ function closed(why) {
     clearTyping(room);
   }
   outboxDisconnected();
+  searchDisconnected();
   changed('connection');
   if (state.connection === 'refused') return;
   scheduleRetry(why.policy ? POLICY_RETRY_MS : 0);

@@ -9,6 +9,7 @@ import { isReady, send } from './connection.js';
 import { activeRoom, lobbyRoom, addNotice, markReadIfSeen, requestRoom } from './rooms.js';
 import { searchIfShown } from './people.js';
 import { setDrawer } from './actions.js';
+import { cancelComposing } from './composer/context.js';
 
 /** The room the address names: `#random`, `#dm:…`, or the lobby. */
 export function roomFromHash() {
@@ -64,6 +65,8 @@ export function openRoom(name) {
   const room = activeRoom();
   if (!room.loaded) requestRoom(room);
   if (switched) {
+    // A reply or an edit belongs to the room it was started in.
+    cancelComposing();
     state.newBelow = 0;
     state.view.atBottom = room.atBottom;
     if (state.drawer === 'sidebar') setDrawer('');

@@ -17,6 +17,10 @@
 // uploads.js). It waits until they are all uploaded, and the messages after
 // it do not wait for it; a file that fails makes it fail, and Retry sends
 // that file again.
+//
+// Edits, deletions and reactions (`kind`) go the same way, in the order
+// written with the messages, each with its cid: the server stores one once
+// however often it is sent, and counts them against the same rate.
 
 import { LOBBY, REFUSED_FOR_NOW } from './protocol.js';
 import { changed, state } from './state.js';
@@ -51,6 +55,9 @@ const ACK_TIMEOUT_MS = 10000;
 const PACE_MARGIN_MS = 100;
 /** `unavailable` (the server cannot save, say a full disk) says no wait; try again after this. */
 const UNAVAILABLE_RETRY_MS = 2000;
+
+/** Entries that change a stored message rather than post one. */
+const CHANGE_KINDS = new Set(['edit', 'delete', 'react']);
 
 /** This tab, for the lease. */
 const tab = Math.random().toString(36).slice(2);
@@ -115,6 +122,10 @@ function parseEntry(text) {
       ...(typeof entry.reason === 'string' ? { reason: entry.reason } : {}),
       ...(Array.isArray(entry.files) && entry.files.length > 0
         ? { files: entry.files.filter((id) => typeof id === 'string') } : {}),
+      ...(CHANGE_KINDS.has(entry.kind) && Number.isInteger(entry.target)
+        ? { kind: entry.kind, target: entry.target } : {}),
+      ...(typeof entry.emoji === 'string' ? { emoji: entry.emoji, on: entry.on !== false } : {}),
+      ...(Number.isInteger(entry.replyTo) ? { replyTo: entry.replyTo } : {}),
     };
   } catch {
     return null;
@@ -158,12 +169,12 @@ export function onStorage(event) {
  * @param {string} text
  * @param {string} room
  * @param {(cid: string) => string[]} [attach] takes the files it shares, given its cid
+ * @param {number} [replyTo] the seq of the message it answers
  */
-export function queueMessage(text, room, attach) {
+export function queueMessage(text, room, attach, replyTo) {
   const cid = newCid();
   const files = attach ? attach(cid) : [];
-  /** @type {OutboxEntry} */
-  const entry = {
+  queueEntry({
     cid,
     text,
     createdAt: Date.now(),
@@ -171,7 +182,34 @@ export function queueMessage(text, room, attach) {
     room,
     status: 'pending',
     ...(files.length > 0 ? { files } : {}),
-  };
+    ...(replyTo ? { replyTo } : {}),
+  });
+}
+
+/**
+ * Queues a change to message `target` of `room`: an edit (with its new
+ * `text`), a deletion, or a reaction (`emoji`, `on`).
+ * @param {'edit' | 'delete' | 'react'} kind
+ * @param {string} room
+ * @param {number} target
+ * @param {{text?: string, emoji?: string, on?: boolean}} [what]
+ */
+export function queueChange(kind, room, target, what = {}) {
+  queueEntry({
+    cid: newCid(),
+    text: what.text || '',
+    createdAt: Date.now(),
+    sentAs: state.me || state.name,
+    room,
+    status: 'pending',
+    kind,
+    target,
+    ...(what.emoji ? { emoji: what.emoji, on: what.on !== false } : {}),
+  });
+}
+
+/** @param {OutboxEntry} entry */
+function queueEntry(entry) {
   state.outbox.push(entry);
   saveEntry(entry);
   changed('outbox');
@@ -179,8 +217,9 @@ export function queueMessage(text, room, attach) {
 }
 
 /**
- * Drops the outbox entry a stored message acknowledges, in every tab.
- * @param {import('./protocol.js').MessageFrame} frame
+ * Drops the outbox entry a stored message (or change) acknowledges, in
+ * every tab.
+ * @param {{cid?: string, username: string}} frame
  * @returns {boolean} whether it was one of ours from this browser
  */
 export function settleOutbox(frame) {
@@ -339,10 +378,7 @@ export function pump() {
     return;
   }
   if (state.limits.rate > 0) bucket.tokens -= 1;
-  /** @type {{type: string, message: string, cid: string, room?: string, files?: string[]}} */
-  const frame = { type: 'message', message: entry.text, cid: entry.cid };
-  if (entry.room !== LOBBY) frame.room = entry.room;
-  if (entry.files) frame.files = filesOf(entry.files).ids;
+  const frame = frameOf(entry);
   if (new TextEncoder().encode(JSON.stringify(frame)).length > state.limits.frame_bytes) {
     // The server would close the connection over it (1009).
     refuseOutbox({ type: 'error', code: 'too_long', cid: entry.cid, message: 'too big for this server' });
@@ -352,6 +388,23 @@ export function pump() {
   sentAt = now;
   send(frame);
   if (ackTimer === undefined) ackTimer = setTimeout(checkAck, ACK_TIMEOUT_MS);
+}
+
+/**
+ * The frame that sends `entry`.
+ * @param {OutboxEntry} entry
+ * @returns {Record<string, unknown>}
+ */
+function frameOf(entry) {
+  /** @type {Record<string, unknown>} */
+  const frame = { type: entry.kind || 'message', cid: entry.cid };
+  if (entry.room !== LOBBY) frame.room = entry.room;
+  if (entry.kind) frame.target = entry.target;
+  if (entry.kind === 'react') Object.assign(frame, { emoji: entry.emoji, on: entry.on });
+  if (!entry.kind || entry.kind === 'edit') frame.message = entry.text;
+  if (entry.files) frame.files = filesOf(entry.files).ids;
+  if (entry.replyTo) frame.reply_to = entry.replyTo;
+  return frame;
 }
 
 /** A message whose file failed fails too, with the file's reason. */

@@ -14,6 +14,24 @@
  * @property {string} [cid]     the sender's id for this message
  * @property {FileInfo[]} [files] files it shares
  * @property {boolean} [generated] the sender wrote nothing: `message` only describes the files
+ * @property {string} [html]    `message` rendered and sanitized by the server: the only HTML the page inserts
+ * @property {number} [version] the seq of its last change (its own seq until changed)
+ * @property {number} [edited]  when it was last edited (ms)
+ * @property {boolean} [deleted] a tombstone: `message` is "message deleted", `html` empty
+ * @property {number} [reply_to] the seq of the message it answers
+ * @property {string[]} [mentions] the names it mentions
+ * @property {boolean} [everyone] it says `@room`
+ * @property {boolean} [here]    it says `@here`
+ * @property {boolean} [big]     one to three emoji and nothing else: shown large
+ * @property {Reaction[]} [reactions]
+ *
+ * One emoji on a message, and who put it there (each person once).
+ * @typedef {{emoji: string, users: string[]}} Reaction
+ *
+ * Changes to message `target`, each entry `seq` of the room's log.
+ * @typedef {{type: 'edit', room: string, seq: number, target: number, username: string, message: string, html: string, edited: number, mentions?: string[], everyone?: boolean, here?: boolean, big?: boolean, cid?: string}} EditFrame
+ * @typedef {{type: 'delete', room: string, seq: number, target: number, username: string, cid?: string}} DeleteFrame
+ * @typedef {{type: 'react', room: string, seq: number, target: number, username: string, emoji: string, on: boolean, cid?: string}} ReactFrame
  *
  * A shared file. `type` is sniffed from its bytes by the server; pictures
  * come with their size as shown and a thumbnail (at most 640 px a side).
@@ -36,21 +54,26 @@
  * @property {'public' | 'private' | 'dm'} kind
  * @property {number} seq        the room's latest seq
  * @property {number} last_read
- * @property {number} unread
+ * @property {number} unread    messages after `last_read`
+ * @property {number} mentions  of them, those that mention us (every one, in a direct message)
+ * @property {boolean} muted    no badge, no sound, no notification
+ * @property {'all' | 'mentions' | 'nothing'} notify  what to be notified about
  * @property {string[]} members  empty for the lobby
  * @property {string[]} online   the members online when it was sent
  * @property {string} [peer]     the other person of a direct message
  *
- * What the server allows: `rate` messages (and renames) per second per user
- * after a `burst` (`rate` 0: no limit), and the largest message and frame.
- * @typedef {{rate: number, burst: number, message_chars: number, frame_bytes: number}} Limits
+ * What the server allows: `rate` messages (and renames, edits, reactions)
+ * per second per user after a `burst` (`rate` 0: no limit), the largest
+ * message and frame, and how long a message may be edited (no
+ * `edit_window_ms`: any time).
+ * @typedef {{rate: number, burst: number, message_chars: number, frame_bytes: number, edit_window_ms?: number}} Limits
  *
  * `users` is everyone online while `complete`; past the server's roster
  * limit it is only this user and the people who share a room or a direct
  * message with them, and `online` counts everyone. `rooms` and
  * `invitations` are left out when empty (always, for a name nobody owns).
  * @typedef {{type: 'welcome', protocol: number, username: string, room: string, users: string[], online: number, complete: boolean, seq: number, history_id: string, claimed: boolean, token?: string, rooms?: RoomSummary[], invitations?: {room: string, name: string}[], limits: Limits}} WelcomeFrame
- * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean}} HistoryFrame
+ * @typedef {{type: 'history', room: string, messages: MessageFrame[], has_more: boolean, has_newer?: boolean}} HistoryFrame
  * @typedef {{type: 'join' | 'leave', room: string, username: string, timestamp: number}} PresenceFrame
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
  * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
@@ -63,7 +86,10 @@
  * @typedef {{type: 'room_left', room: string}} RoomLeftFrame
  * @typedef {{type: 'invited', room: string, name: string, by: string}} InvitedFrame
  * @typedef {{type: 'invite_link', room: string, secret: string}} InviteLinkFrame
- * @typedef {{type: 'read', room: string, seq: number, unread: number}} ReadFrame
+ * @typedef {{type: 'read', room: string, seq: number, unread: number, mentions: number}} ReadFrame
+ * A search hit: the message as it is now, and its text in runs, matched or not (shown as text, never HTML).
+ * @typedef {MessageFrame & {snippet: {text: string, match: boolean}[]}} SearchResult
+ * @typedef {{type: 'search_results', query: string, results: SearchResult[], total?: number, partial?: boolean, next?: string}} SearchResultsFrame
  * @typedef {{type: 'room_list', rooms: {room: string, members: number}[]}} RoomListFrame
  * @typedef {{type: 'transfer_code', code: string, expires: number}} TransferCodeFrame
  */

@@ -1,11 +1,13 @@
 // The rooms this user belongs to, and each room's timeline: finding and
-// making rooms, adding messages and notices in seq order (each once), typing,
-// read marks, and asking the server for what a room is missing.
+// making rooms, adding messages and notices in seq order (each once, the
+// newest state of each), typing, read marks with the unread and mention
+// counts, and asking the server for what a room is missing.
 
 import { LOBBY, PAGE_SIZE } from './protocol.js';
 import { changed, state } from './state.js';
 import { isReady, send } from './connection.js';
 import { settleOutbox } from './outbox.js';
+import { replaceIfNewer } from './changes.js';
 
 /** @typedef {import('./state.js').Room} Room */
 
@@ -22,6 +24,12 @@ function newRoom(name) {
     readSent: 0,
     loaded: false,
     request: '',
+    hasNewer: false,
+    jump: null,
+    unread: 0,
+    mentions: 0,
+    muted: false,
+    notify: 'all',
     timeline: [],
     seqs: new Set(),
     lastSeq: 0,
@@ -57,9 +65,13 @@ export function roomLabel(room) {
   return room.kind === 'dm' ? room.peer || 'Direct message' : room.title || room.name;
 }
 
-/** @param {Room} room */
+/**
+ * Messages after our read mark. Not `seq - lastRead`: edits and reactions
+ * take seqs too, and the server counts messages only.
+ * @param {Room} room
+ */
 export function unreadOf(room) {
-  return Math.max(0, room.seq - room.lastRead);
+  return room.unread;
 }
 
 /** @param {import('./protocol.js').RoomSummary} summary */
@@ -71,6 +83,12 @@ export function upsertRoom(summary) {
   room.members = summary.members.slice();
   room.seq = Math.max(room.seq, summary.seq);
   room.lastRead = Math.max(summary.last_read, Math.min(room.readSent, summary.seq));
+  // A read mark of ours the summary had not heard of yet leaves nothing unread.
+  const readPast = room.lastRead > summary.last_read && room.lastRead >= summary.seq;
+  room.unread = readPast ? 0 : summary.unread;
+  room.mentions = readPast ? 0 : summary.mentions || 0;
+  room.muted = summary.muted ?? room.muted;
+  room.notify = summary.notify ?? room.notify;
   return room;
 }
 
@@ -90,7 +108,11 @@ export function syncRooms(frame) {
   }
   for (const summary of summaries) upsertRoom(summary);
   // Without an owned name there are no read marks: nothing counts as unread.
-  if (!state.claimed) lobby.lastRead = lobby.seq;
+  if (!state.claimed) {
+    lobby.lastRead = lobby.seq;
+    lobby.unread = 0;
+    lobby.mentions = 0;
+  }
 }
 
 /**
@@ -115,6 +137,8 @@ export function resetRooms() {
     room.seq = 0;
     room.lastRead = 0;
     room.readSent = 0;
+    room.unread = 0;
+    room.mentions = 0;
   }
 }
 
@@ -129,14 +153,19 @@ export function resetTimeline(room) {
 }
 
 /**
- * Adds a message, in seq order, unless it is already shown.
+ * Adds a message, in seq order; one already shown is replaced by a newer
+ * state of it (a resume replays what changed, edited, deleted or reacted to).
  * @param {Room} room
  * @param {import('./protocol.js').MessageFrame} frame
  * @returns {boolean} whether it was new
  */
 export function addMessage(room, frame) {
   settleOutbox(frame);
-  if (room.seqs.has(frame.seq)) return false;
+  if (room.seqs.has(frame.seq)) {
+    replaceIfNewer(room, frame);
+    room.lastSeq = Math.max(room.lastSeq, frame.version ?? frame.seq);
+    return false;
+  }
   room.seqs.add(frame.seq);
   const entry = { kind: /** @type {const} */ ('message'), key: `m${frame.seq}`, frame };
   // Usually the newest (live) or the oldest (a page back); find its place.
@@ -149,9 +178,10 @@ export function addMessage(room, frame) {
     }
   }
   room.timeline.splice(index, 0, entry);
-  room.lastSeq = Math.max(room.lastSeq, frame.seq);
+  // A replayed message's version is the latest change the page now has.
+  room.lastSeq = Math.max(room.lastSeq, frame.version ?? frame.seq);
   room.oldestSeq = room.oldestSeq === 0 ? frame.seq : Math.min(room.oldestSeq, frame.seq);
-  room.seq = Math.max(room.seq, frame.seq);
+  room.seq = Math.max(room.seq, frame.version ?? frame.seq);
   changed('timeline');
   return true;
 }
@@ -194,17 +224,30 @@ export function clearTyping(room) {
  * @param {number} seq
  */
 export function markRead(room, seq) {
-  if (!state.claimed || !isReady() || seq <= room.lastRead || seq <= room.readSent) return;
-  room.readSent = seq;
+  if (seq <= room.lastRead || seq <= room.readSent) return;
+  // An owner's mark is the server's: sent once connected again.
+  if (state.claimed && !isReady()) return;
   room.lastRead = seq;
-  send({ type: 'read', room: room.name, seq });
+  // Read to the end: nothing is unread. Short of it, the server's `read` says.
+  if (seq >= room.seq) {
+    room.unread = 0;
+    room.mentions = 0;
+  }
+  if (state.claimed) {
+    room.readSent = seq;
+    send({ type: 'read', room: room.name, seq });
+  }
   changed('read');
 }
 
-/** The room on screen is read when the tab is visible and its end is in view. */
+/**
+ * The room on screen is read when the tab is visible and its end is in view
+ * (the room's own end: not that of a page of the past a jump showed).
+ */
 export function markReadIfSeen() {
   const room = activeRoom();
   if (document.hidden || state.screen !== 'app' || !room.loaded || !state.view.atBottom) return;
+  if (room.hasNewer || room.request === 'around') return;
   markRead(room, room.lastSeq);
 }
 

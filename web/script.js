@@ -12,9 +12,17 @@
 //   connection.js the socket: connect, backoff, close reasons, liveness
 //   handlers/    one file per server frame
 //   rooms.js, people.js, navigation.js  rooms and timelines, who is online, the address
+//   search.js, jump.js  searching messages; jumping to one, or to a date
+//   badges.js, notify.js  unread counts and mentions; sound, desktop
+//                notifications and each room's settings
 //   actions.js   what the person does
+//   changes.js   edits, deletions and reactions, applied in order
+//   message_actions.js  a message's action bar, reactions, quote, delete dialog
+//   emoji.js, picker.js  the server's emoji, and the picker
+//   composer/    replying and editing, `@name` and `:shortcode:` suggestions
 //   dom.js       element refs and builders
 //   render/      one render per part of the page, once per animation frame
+//                (html.js: the one place a message's server-made HTML goes in)
 
 import { changed, state } from './state.js';
 import { checkAccess, checkAlive, retryNow } from './connection.js';
@@ -27,8 +35,14 @@ import * as act from './actions.js';
 import { els, peopleDrawer } from './dom.js';
 import { onRendered } from './render/index.js';
 import { viewAtBottom } from './render/timeline.js';
+import { setUpSearch } from './search.js';
+import { setUpJump } from './jump.js';
+import { setUpNotify } from './notify.js';
+import { autoGrow, composerKey, replyingTo, submitEdit, cancelComposing } from './composer/context.js';
+import { setUpSuggestions, suggestionKey } from './composer/autocomplete.js';
+import { setUpPicker } from './picker.js';
+import { askDelete, setUpMessageActions } from './message_actions.js';
 
-const COMPOSER_MAX_PX = 160;
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
 /** A search for people goes out once typing pauses this long. */
@@ -38,11 +52,6 @@ const WHO_DEBOUNCE_MS = 200;
 function closest(event, selector) {
   const found = /** @type {HTMLElement} */ (event.target).closest(selector);
   return found instanceof HTMLElement ? found : null;
-}
-
-function autoGrow() {
-  els.input.style.height = 'auto';
-  els.input.style.height = `${Math.min(els.input.scrollHeight, COMPOSER_MAX_PX)}px`;
 }
 
 /** Asks for older messages while the view is not full enough to scroll. */
@@ -71,11 +80,15 @@ els.joinForm.addEventListener('submit', (event) => {
 
 els.composer.addEventListener('submit', (event) => {
   event.preventDefault();
-  if (!act.sendMessage(els.input.value)) return;
+  // An edit puts its draft back itself.
+  if (submitEdit(els.input.value, askDelete)) return;
+  if (!act.sendMessage(els.input.value, replyingTo())) return;
+  cancelComposing();
   els.input.value = '';
   autoGrow();
 });
 els.input.addEventListener('keydown', (event) => {
+  if (suggestionKey(event) || composerKey(event)) return;
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     els.composer.requestSubmit();
@@ -312,6 +325,12 @@ window.addEventListener('storage', onStorage);
 window.addEventListener('online', runUploads);
 window.addEventListener('pagehide', releaseLease);
 
+setUpSearch();
+setUpJump();
+setUpNotify();
+setUpSuggestions();
+setUpPicker();
+setUpMessageActions();
 loadOutbox();
 loadUploads();
 readAddress();

@@ -19,6 +19,11 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {'pending' | 'failed'} status
  * @property {string} [reason]    why the server refused it
  * @property {string[]} [files]   the uploads it shares (see uploads.js), by their ids
+ * @property {number} [replyTo]   the seq of the message it answers
+ * @property {'edit' | 'delete' | 'react'} [kind]  a change to message `target`, not a message
+ * @property {number} [target]
+ * @property {string} [emoji]     a reaction's emoji, added (`on`) or taken back
+ * @property {boolean} [on]
  *
  * One row of a timeline: a stored message or a notice.
  * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
@@ -33,8 +38,15 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {number} seq         the room's latest seq, as far as we know
  * @property {number} lastRead    our read mark, kept by the server
  * @property {number} readSent    the highest read mark this tab sent
- * @property {boolean} loaded     whether the timeline holds the latest messages
- * @property {'latest' | 'since' | 'older' | ''} request  the history request out
+ * @property {boolean} loaded     whether the timeline holds the latest messages (or, after a jump, a page of the past)
+ * @property {'latest' | 'since' | 'older' | 'around' | 'newer' | ''} request  the history request out
+ * @property {boolean} hasNewer   after a jump: newer messages exist past the timeline's end (it is not live)
+ * @property {{around?: number, at?: number} | null} jump a jump waiting for the request out to come back
+ * @property {number} [jumpAt]   the date (ms) of the jump to a date that is out
+ * @property {number} unread      messages after our read mark, as the server counts them
+ * @property {number} mentions    of them, those that mention us
+ * @property {boolean} muted      no badge, no sound, no notification
+ * @property {'all' | 'mentions' | 'nothing'} notify
  * @property {TimelineEntry[]} timeline oldest first
  * @property {Set<number>} seqs   seqs in the timeline, so each shows once
  * @property {number} lastSeq     highest seq shown
@@ -129,8 +141,22 @@ export const state = {
   unread: 0,
   /** Messages from others that arrived below the view. */
   newBelow: 0,
-  /** The timeline's view: whether its end is on screen, and a one-off "scroll to the end". */
-  view: { atBottom: true, toEnd: false },
+  /**
+   * The timeline's view: whether its end is on screen, a one-off "scroll to
+   * the end", a one-off "keep the rows in view where they are" (a newer page
+   * came below), and a message to bring into view (a jump; see jump.js).
+   * @type {{atBottom: boolean, toEnd: boolean, keepPlace: boolean, jumpTo: number}}
+   */
+  view: { atBottom: true, toEnd: false, keepPlace: false, jumpTo: 0 },
+  /** The message a jump went to, highlighted until the next. */
+  highlight: { room: '', seq: 0 },
+  /**
+   * What the composer is doing besides writing: answering a message or
+   * editing one of ours (see composer/context.js). @type {{mode: '' | 'reply' | 'edit', room: string, seq: number, draft: string}}
+   */
+  composing: { mode: '', room: '', seq: 0, draft: '' },
+  /** The emoji picker: open for the composer, or to react to message `seq`. @type {{open: boolean, room: string, seq: number}} */
+  picker: { open: false, room: '', seq: 0 },
   /** Which drawer is open on narrow screens: '' | 'sidebar' | 'people'. */
   drawer: '',
   /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */

@@ -96,6 +96,22 @@ impl Server {
     pub fn usage(&self) -> Option<Usage> {
         Usage::of(self.child.as_ref()?.id())
     }
+
+    /// CPU seconds of the server's threads named `name` (as `/proc` shows
+    /// them), if we started it.
+    #[allow(dead_code)] // used by the search bench
+    pub fn thread_cpu_s(&self, name: &str) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let mut total = 0.0;
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let dir = task.ok()?.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim() == name {
+                total += cpu_s_of_stat(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
+            }
+        }
+        Some(total)
+    }
 }
 
 impl Drop for Server {
@@ -248,15 +264,9 @@ impl Usage {
             .parse()
             .ok()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name, which may hold spaces: state is
-        // field 3, utime 14, stime 15 (in clock ticks, 100 per second on Linux).
-        let after = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
         Some(Usage {
             rss_kib,
-            cpu_s: ticks as f64 / 100.0,
+            cpu_s: cpu_s_of_stat(&stat)?,
         })
     }
 
@@ -268,6 +278,16 @@ impl Usage {
     pub fn cpu_since(&self, earlier: &Usage) -> f64 {
         self.cpu_s - earlier.cpu_s
     }
+}
+
+/// User plus system CPU seconds from a `/proc/.../stat` line.
+fn cpu_s_of_stat(stat: &str) -> Option<f64> {
+    // Fields after the command name, which may hold spaces: state is
+    // field 3, utime 14, stime 15 (in clock ticks, 100 per second on Linux).
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// This process's soft limit on open files.

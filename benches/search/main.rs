@@ -29,6 +29,9 @@ use crate::chat::Owner;
 use crate::corpus::{Corpus, Message};
 use crate::target::{Kind, Server, Source, Usage, machine_busy_s};
 
+/// The store's writer thread, as lanchat names it.
+const WRITER_THREAD: &str = "lanchat-store";
+
 /// The issue's bars.
 const P99_TARGET_MS: f64 = 50.0;
 const INGEST_LOSS_TARGET: f64 = 0.15;
@@ -141,12 +144,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let server = start(&args, flags)?;
             let ingest = ingest(&server, sample, &args).await?;
             println!(
-                "ingest {} index: {:.0} msgs/s ({:.2} CPU-s by others)",
+                "ingest {} index: {:.0} msgs/s, server {:.1} CPU-µs/msg, writer thread {:.1} \
+                 ({:.2} CPU-s by others)",
                 if index { "with" } else { "without" },
                 ingest.rate,
+                ingest.server_us,
+                ingest.writer_us,
                 ingest.others_cpu_s
             );
-            if index { &mut with_index } else { &mut without }.push(ingest.rate);
+            if index { &mut with_index } else { &mut without }.push(ingest);
         }
     }
 
@@ -200,8 +206,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("| `{query}` | {worst:.1} | {outcome} |");
     }
     let p99 = percentile(&all, 0.99);
-    let on = median(&with_index);
-    let off = median(&without);
+    let rates = |runs: &[Ingest]| runs.iter().map(|run| run.rate).collect::<Vec<_>>();
+    let writer =
+        |runs: &[Ingest]| median(&runs.iter().map(|run| run.writer_us).collect::<Vec<_>>());
+    let server_cpu =
+        |runs: &[Ingest]| median(&runs.iter().map(|run| run.server_us).collect::<Vec<_>>());
+    let on = median(&rates(&with_index));
+    let off = median(&rates(&without));
     let loss = 1.0 - on / off;
     println!("\n## Figures\n");
     println!("| figure | value | target | met |\n|---|---:|---|---|");
@@ -229,6 +240,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     println!("| ingest without (`--no-search`) | {off:.0} msgs/s | | |");
     println!(
+        "| server CPU per message, with / without | {:.1} / {:.1} µs | | |",
+        server_cpu(&with_index),
+        server_cpu(&without)
+    );
+    println!(
+        "| writer thread CPU per message, with / without | {:.1} / {:.1} µs | | |",
+        writer(&with_index),
+        writer(&without)
+    );
+    println!(
         "| ingest lost to indexing | {:.1} % | ≤ {:.0} % | {} |",
         loss * 100.0,
         INGEST_LOSS_TARGET * 100.0,
@@ -251,6 +272,10 @@ fn start(args: &Args, flags: &[&str]) -> anyhow::Result<Server> {
 struct Ingest {
     /// Messages stored per second, first sent to last acknowledged.
     rate: f64,
+    /// CPU microseconds per message: the whole server, and its writer
+    /// thread alone (which commits every message, and indexes it).
+    server_us: f64,
+    writer_us: f64,
     /// CPU seconds other processes used meanwhile.
     others_cpu_s: f64,
     searcher_token: String,
@@ -281,6 +306,7 @@ async fn ingest(server: &Server, messages: &[Message], args: &Args) -> anyhow::R
         server.usage().unwrap_or_default(),
         Usage::of_self().unwrap_or_default(),
     );
+    let writer_before = server.thread_cpu_s(WRITER_THREAD).unwrap_or(0.0);
     let busy = machine_busy_s().unwrap_or(0.0);
     let started = Instant::now();
     let tasks: Vec<_> = writers
@@ -301,8 +327,12 @@ async fn ingest(server: &Server, messages: &[Message], args: &Args) -> anyhow::R
     );
     let ours = after.0.cpu_since(&before.0) + after.1.cpu_since(&before.1);
     let others_cpu_s = (machine_busy_s().unwrap_or(0.0) - busy - ours).max(0.0);
+    let per_message = |cpu_s: f64| cpu_s * 1e6 / messages.len() as f64;
+    let writer_s = server.thread_cpu_s(WRITER_THREAD).unwrap_or(0.0) - writer_before;
     Ok(Ingest {
         rate: messages.len() as f64 / elapsed,
+        server_us: per_message(after.0.cpu_since(&before.0)),
+        writer_us: per_message(writer_s),
         others_cpu_s,
         searcher_token,
     })

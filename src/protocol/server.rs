@@ -147,6 +147,10 @@ pub struct Limits {
     pub message_chars: usize,
     /// Largest WebSocket frame, in bytes.
     pub frame_bytes: usize,
+    /// How long after sending a message may be edited, in ms; left out when
+    /// there is no limit (`--edit-window-minutes 0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit_window_ms: Option<u64>,
 }
 
 /// A public room in a listing.
@@ -411,6 +415,7 @@ mod tests {
                 burst: 10,
                 message_chars: 4000,
                 frame_bytes: 65536,
+                edit_window_ms: None,
             },
             rooms: Vec::new(),
             invitations: Vec::new(),

@@ -110,9 +110,10 @@ impl Kind {
 /// What a member wants to hear about a room.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Notify {
-    #[default]
     All,
-    /// Only messages that mention them (and every message of a DM).
+    /// Only messages that mention them (and every message of a DM): the
+    /// default, so a busy lobby does not ring for every message.
+    #[default]
     Mentions,
     Nothing,
 }

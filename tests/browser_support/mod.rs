@@ -6,6 +6,7 @@
 
 pub mod files;
 pub mod proxy;
+pub mod rich;
 
 use std::path::PathBuf;
 
@@ -265,6 +266,26 @@ pub fn record_sent_frames(page: &Page) {
             WebSocket.prototype.send = function (data) {
                 try { window.sentFrames.push(JSON.parse(data)); } catch {}
                 return original.call(this, data);
+            };
+        })();" }),
+    );
+}
+
+/// Records every frame the page's sockets receive in
+/// `window.receivedFrames`, from the first byte of every page.
+pub fn record_received_frames(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "(() => {
+            window.receivedFrames = [];
+            const Original = WebSocket;
+            window.WebSocket = class extends Original {
+                constructor(...args) {
+                    super(...args);
+                    this.addEventListener('message', (event) => {
+                        try { window.receivedFrames.push(JSON.parse(event.data)); } catch {}
+                    });
+                }
             };
         })();" }),
     );

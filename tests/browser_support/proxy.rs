@@ -1,7 +1,8 @@
 //! A TCP proxy between the browser and the server that counts every byte
 //! the browser sends, and can hold the upload to a given bandwidth, like a
 //! slow Wi-Fi link. The resume tests measure with it: a file that resumes
-//! is sent about once, one that starts over is sent again.
+//! is sent about once, one that starts over is sent again. It can also
+//! refuse new connections for a while, as a network that is down.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -25,6 +26,10 @@ struct Shared {
     rate: AtomicU64,
     /// When the next piece may go, under the rate.
     next_slot: Mutex<Instant>,
+    /// New connections are closed at once, as if the server were unreachable.
+    refusing: AtomicBool,
+    /// Connections refused so far.
+    refused: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -38,6 +43,8 @@ impl Proxy {
             sent: AtomicU64::new(0),
             rate: AtomicU64::new(0),
             next_slot: Mutex::new(Instant::now()),
+            refusing: AtomicBool::new(false),
+            refused: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let accepting = Arc::clone(&shared);
@@ -47,6 +54,10 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
+                if accepting.refusing.load(Ordering::SeqCst) {
+                    accepting.refused.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
                 let shared = Arc::clone(&accepting);
                 std::thread::spawn(move || serve(client, &shared));
             }
@@ -62,6 +73,17 @@ impl Proxy {
     /// Bytes the browser sent so far, headers and WebSocket frames included.
     pub fn bytes_up(&self) -> u64 {
         self.shared.sent.load(Ordering::SeqCst)
+    }
+
+    /// Closes every new connection at once while `refusing` (the ones open
+    /// stay open).
+    pub fn set_refusing(&self, refusing: bool) {
+        self.shared.refusing.store(refusing, Ordering::SeqCst);
+    }
+
+    /// How many connections were refused so far.
+    pub fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::SeqCst)
     }
 
     /// Holds the browser's sending to `bytes_per_second` (0: as fast as it goes).

@@ -24,6 +24,10 @@ pub const ENTER: &str = "\u{E007}";
 pub const SHIFT: &str = "\u{E008}";
 pub const BACKSPACE: &str = "\u{E003}";
 pub const ESCAPE: &str = "\u{E00C}";
+pub const ARROW_LEFT: &str = "\u{E012}";
+pub const ARROW_UP: &str = "\u{E013}";
+pub const ARROW_RIGHT: &str = "\u{E014}";
+pub const ARROW_DOWN: &str = "\u{E015}";
 
 /// The key W3C WebDriver uses for an element reference in JSON.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -106,8 +110,14 @@ impl Chrome {
 
     /// Opens a new browser with its own empty profile: a separate user.
     pub fn open(&self) -> Page {
+        self.open_with(&[])
+    }
+
+    /// Opens a new browser as [`Chrome::open`] does, with `extra` flags.
+    pub fn open_with(&self, extra: &[&str]) -> Page {
         let profile = TempDir::new().expect("profile dir");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({
             "capabilities": {
@@ -289,6 +299,17 @@ impl Page {
     /// Makes `handle` the current tab, as a person clicking on it would.
     pub fn switch_to_window(&self, handle: &str) {
         self.command("POST", "/window", Some(json!({ "handle": handle })));
+    }
+
+    /// Sets a permission (`notifications`, …) for the current page's origin,
+    /// as the person would in the browser's prompt (W3C Permissions'
+    /// WebDriver extension).
+    pub fn set_permission(&self, name: &str, state: &str) {
+        self.command(
+            "POST",
+            "/permissions",
+            Some(json!({ "descriptor": { "name": name }, "state": state })),
+        );
     }
 
     /// The text of an open alert, confirm or prompt, if one is open.

@@ -8,6 +8,8 @@ import { activeRoom, addNotice, lobbyRoom, noticeHere } from '../rooms.js';
 import { refuseOutbox } from '../outbox.js';
 import { navigate } from '../navigation.js';
 import { refuseName } from '../actions.js';
+import { searchRefused } from '../search.js';
+import { settingsRefused } from '../notify.js';
 
 /** @param {import('../protocol.js').ErrorFrame} frame */
 export function error(frame) {
@@ -17,6 +19,7 @@ export function error(frame) {
     refuseOutbox(frame);
     return;
   }
+  if (searchRefused(frame) || settingsRefused(frame)) return;
   if (state.me === '' && NAME_REFUSALS.has(frame.code)) {
     refuseName(frame.code, frame.message);
     return;

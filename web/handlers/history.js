@@ -1,5 +1,6 @@
 // `history`: the lobby's replay after `welcome`, a room's latest page or
-// resume, or an older page asked for by scrolling up.
+// resume, an older page asked for by scrolling up, or a jump's page (and
+// the newer pages after it; see jump.js).
 
 import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
@@ -7,6 +8,7 @@ import { addMessage, lobbyRoom, markReadIfSeen, requestRoom, resetTimeline } fro
 import { searchIfShown } from '../people.js';
 import { followLink, openRoom } from '../navigation.js';
 import { outboxConnected } from '../outbox.js';
+import { afterHistory, applyJumpPage } from '../jump.js';
 
 /** @param {import('../protocol.js').HistoryFrame} frame */
 export function history(frame) {
@@ -20,6 +22,11 @@ export function history(frame) {
   if (!room) return;
   const request = room.request;
   room.request = '';
+  if (request === 'around' || request === 'newer') {
+    applyJumpPage(room, request, frame);
+    afterHistory(room);
+    return;
+  }
   if (request === 'older') {
     room.hasOlder = frame.has_more;
   } else {
@@ -31,10 +38,13 @@ export function history(frame) {
       if (room.name === state.active) state.view.toEnd = true;
     }
     room.loaded = true;
+    // The latest page, or everything since the last one shown: live.
+    room.hasNewer = false;
   }
   for (const message of frame.messages) addMessage(room, message);
   changed('history');
   markReadIfSeen();
+  afterHistory(room);
 }
 
 /** The first `history` after `welcome`: everything since we last saw, or the latest. */
@@ -47,6 +57,8 @@ function applyReplay(frame) {
     if (state.active === LOBBY) state.view.toEnd = true;
   }
   lobby.loaded = true;
+  // Resumed up to now, or replaced by the latest: live, even after a jump.
+  lobby.hasNewer = false;
   for (const message of frame.messages) addMessage(lobby, message);
   changed('history');
 }

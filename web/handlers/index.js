@@ -1,10 +1,14 @@
 // One handler per server frame, by `type`, one file each (as thelounge's
 // client/js/socket-events/). Each changes the state and calls `changed()`;
-// none touches the page: the renderers do that.
+// none touches the page: the renderers do that. (`delete` is a reserved
+// word, so its handler is `delete_`.)
 
 import { welcome } from './welcome.js';
 import { history } from './history.js';
 import { message } from './message.js';
+import { edit } from './edit.js';
+import { delete_ } from './delete.js';
+import { react } from './react.js';
 import { join } from './join.js';
 import { leave } from './leave.js';
 import { presence } from './presence.js';
@@ -22,9 +26,11 @@ import { who } from './who.js';
 import { transfer_code } from './transfer_code.js';
 import { pong } from './pong.js';
 import { error } from './error.js';
+import { search_results } from './search_results.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
-  welcome, history, message, join, leave, presence, rename, typing, room, room_left,
-  invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
+  welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
+  room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
+  search_results,
 };

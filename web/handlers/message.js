@@ -1,11 +1,15 @@
 // `message`: a stored message, live. Ours settles the outbox entry it
 // acknowledges (and forgets the uploads it shared); others' are counted
-// while unseen and read out.
+// while unseen (mentions of us apart) and read out.
 
 import { changed, state, announce } from '../state.js';
 import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
 import { settleOutbox } from '../outbox.js';
+import { mentionsMe } from '../changes.js';
 import { isOwnName } from '../dom.js';
+import { showsLive } from '../jump.js';
+import { countMessage } from '../badges.js';
+import { alertFor } from '../notify.js';
 
 /** @param {import('../protocol.js').MessageFrame} frame */
 export function message(frame) {
@@ -14,11 +18,14 @@ export function message(frame) {
   const own = isOwnName(frame.username);
   const settled = settleOutbox(frame);
   const fresh = !room.seqs.has(frame.seq) && frame.seq > room.readSent;
+  const unreadBefore = room.unread;
   room.seq = Math.max(room.seq, frame.seq);
-  // A room not loaded yet gets its latest page when opened.
-  if (room.loaded || room.request !== '') addMessage(room, frame);
+  // A room not loaded yet gets its latest page when opened; one showing its
+  // past (after a jump) gets it when paged to.
+  const live = showsLive(room);
+  if ((room.loaded || room.request !== '') && live) addMessage(room, frame);
   if (room.typing.has(frame.username)) stopTypingOf(room, frame.username);
-  if (settled && room.lastRead >= frame.seq - 1) {
+  if (settled && unreadBefore === 0) {
     // Our own message, with nothing unread before it: it is read.
     markRead(room, frame.seq);
   }
@@ -30,8 +37,9 @@ export function message(frame) {
       ? `${frame.message} (and ${count === 1 ? 'a file' : `${count} files`})` : frame.message;
     if (active) announce(`${frame.username}: ${text}`);
     else if (room.kind === 'dm') announce(`${frame.username}, privately: ${text}`);
-    if (document.hidden) state.unread += 1;
-    if (active && !state.view.atBottom) state.newBelow += 1;
+    else if (mentionsMe(room, frame)) announce(`${frame.username} mentioned you in #${room.title}: ${text}`);
+    if (active && live && !state.view.atBottom) state.newBelow += 1;
+    alertFor(room, frame, countMessage(room, frame));
   }
   changed('message');
   markReadIfSeen();

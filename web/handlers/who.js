@@ -2,6 +2,7 @@
 
 import { changed, state } from '../state.js';
 import { noteOnline, searchPrefix } from '../people.js';
+import { heardWho } from '../composer/mentions.js';
 
 /** @param {import('../protocol.js').WhoFrame} frame */
 export function who(frame) {
@@ -12,5 +13,6 @@ export function who(frame) {
     state.who.prefix = frame.prefix;
     noteOnline(state.who.results);
   }
+  heardWho(frame);
   changed('who');
 }

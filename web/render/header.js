@@ -1,14 +1,17 @@
 // The top of the page: the connection (state, countdown, "Retry now", and
 // why it ended, in plain words), the drawers' buttons, the room's head, the
-// composer's placeholder, the tab's title and the screen-reader announcer.
+// composer's placeholder and the screen-reader announcer. (The tab's title
+// and icon: badges.js.)
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
-import { activeRoom, roomLabel, unreadOf } from '../rooms.js';
+import { activeRoom, roomLabel } from '../rooms.js';
+import { badgeOf } from '../badges.js';
 import { onlineCount } from '../people.js';
 import { els, plural, roomIcon, setText } from '../dom.js';
 
-const APP_TITLE = 'lanchat';
+/** Where the composer's buttons leave room for a short placeholder only. */
+const narrow = window.matchMedia('(max-width: 420px)');
 /** What a screen reader hears when the connection changes. */
 const CONNECTION_WORDS = {
   connected: 'Connected.',
@@ -20,7 +23,6 @@ export function renderHeader() {
   renderConnection();
   renderDrawers();
   renderRoomHead();
-  document.title = state.unread > 0 ? `(${state.unread}) ${APP_TITLE}` : APP_TITLE;
   setText(els.announcer, state.announcement);
 }
 
@@ -74,7 +76,7 @@ function renderDrawers() {
   els.peopleBackdrop.hidden = !people;
   // On phones the sidebar hides behind a button: its badge counts the rest.
   const elsewhere = [...state.rooms.values()].filter((room) => room.name !== state.active)
-    .reduce((sum, room) => sum + unreadOf(room), 0) + state.invitations.size;
+    .reduce((sum, room) => sum + badgeOf(room), 0) + state.invitations.size;
   els.roomsToggleBadge.hidden = elsewhere === 0;
   setText(els.roomsToggleBadge, elsewhere > 99 ? '99+' : String(elsewhere));
   els.roomsToggle.setAttribute('aria-label', elsewhere > 0
@@ -103,8 +105,9 @@ function renderRoomHead() {
   els.roomLeave.hidden = !own;
   els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${roomLabel(room)}`);
   const target = dm ? room.peer : `#${roomLabel(room)}`;
-  // A long name would wrap the placeholder on a phone.
-  els.input.placeholder = target.length > 14 ? 'Write a message…' : `Message ${target}…`;
+  // A long name would wrap the placeholder on a phone; a phone's composer is narrow anyway.
+  els.input.placeholder = narrow.matches ? 'Message…'
+    : target.length > 14 ? 'Write a message…' : `Message ${target}…`;
   els.input.maxLength = state.limits.message_chars;
   document.body.dataset.room = room.name;
 }

@@ -10,12 +10,21 @@ import { renderPeople } from './people.js';
 import { renderTimeline } from './timeline.js';
 import { renderDialogs } from './dialogs.js';
 import { renderUploads } from './uploads.js';
+import { renderSearch } from './search.js';
+import { renderNotify } from './notify.js';
+import { renderBadges } from './badges.js';
+import { renderJump } from './jump.js';
+import { renderComposer } from './composer.js';
+import { renderPicker } from '../picker.js';
 
 /** How long a render waits for an animation frame before it runs anyway. */
 const FRAME_FALLBACK_MS = 100;
 
 /** In page order: the timeline measures the layout the others leave. */
-const renderers = [renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderTimeline];
+const renderers = [
+  renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
+  renderBadges, renderJump, renderComposer, renderPicker, renderTimeline,
+];
 /** @type {(() => void)[]} run after every render (checks that read the drawn page) */
 const everyRender = [];
 /** @type {(() => void)[]} run once, after the next render */

@@ -1,10 +1,16 @@
 // The sidebar: rooms (`#` public, a padlock private), invitations with
-// "Join", and direct messages, each with its unread badge.
+// "Join", and direct messages, each with its unread badge, and apart from
+// it how many of those mention us (a direct message's all do: no need). A
+// muted room shows neither, and a struck bell.
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
-import { roomLabel, unreadOf } from '../rooms.js';
-import { els, hiddenText, initial, nameHue, renderList, roomIcon } from '../dom.js';
+import { roomLabel } from '../rooms.js';
+import { badgeOf, mentionsIn } from '../badges.js';
+import { els, hiddenText, initial, nameHue, renderList, roomIcon, svgIcon } from '../dom.js';
+
+/** A bell struck through: the room is muted. */
+const MUTED_ICON = 'M20.8 19.4 4.6 3.2 3.2 4.6l3 3A6 6 0 0 0 6 9v5l-2 2v1h12.6l2.8 2.8ZM12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2Zm6-8V9a6 6 0 0 0-8.7-5.4L18 12.3Z';
 
 /** @typedef {import('../state.js').Room} Room */
 
@@ -50,14 +56,17 @@ function fillRoomItem(item, name) {
   const room = state.rooms.get(name);
   const link = /** @type {HTMLAnchorElement} */ (item.firstElementChild);
   if (!room || !link) return;
-  const unread = unreadOf(room);
+  const unread = badgeOf(room);
   const online = state.users.includes(room.peer);
   // Rebuilt only when what it shows changed.
-  const shown = [room.kind, roomLabel(room), unread, online, room.name === state.active].join('\n');
+  const mentions = room.kind === 'dm' ? 0 : mentionsIn(room);
+  const shown = [room.kind, roomLabel(room), unread, mentions, room.muted, online,
+    room.name === state.active].join('\n');
   if (link.dataset.shown === shown) return;
   link.dataset.shown = shown;
   link.className = `room-link ${room.kind}`;
   link.classList.toggle('unread', unread > 0);
+  link.classList.toggle('mentioned', mentions > 0);
   link.href = `#${room.name}`;
   link.dataset.room = room.name;
   if (room.name === state.active) link.setAttribute('aria-current', 'page');
@@ -80,6 +89,19 @@ function fillRoomItem(item, name) {
   label.textContent = roomLabel(room);
   parts.push(label);
   if (room.kind === 'private') parts.push(hiddenText(' (private)'));
+  if (room.muted) {
+    const icon = svgIcon(MUTED_ICON);
+    icon.classList.add('muted-icon');
+    icon.setAttribute('aria-hidden', 'true');
+    parts.push(icon, hiddenText(' (muted)'));
+  }
+  if (mentions > 0) {
+    const badge = document.createElement('span');
+    badge.className = 'mention-badge';
+    badge.textContent = `@${mentions > 99 ? '99+' : mentions}`;
+    badge.append(hiddenText(mentions === 1 ? ' mention of you' : ' mentions of you'));
+    parts.push(badge);
+  }
   if (unread > 0) {
     const badge = document.createElement('span');
     badge.className = 'badge';

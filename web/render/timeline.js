@@ -1,9 +1,10 @@
-// The room on screen: its messages and notices with day separators, the
-// files they share (attachments.js), what waits in the outbox ("sending…",
-// its files' progress, or refused with Retry and Discard), the
-// top edge ("Load older messages" or the beginning), who is typing, and the
-// "new messages" pill. It keeps the view where the reader left it: at the
-// end while they are there, else still on the same row as rows come and go.
+// The room on screen: its messages (each filled by message.js) and notices
+// with day separators, what waits in the outbox ("sending…", its files'
+// progress, or refused with Retry and Discard), the top edge ("Load older
+// messages" or the beginning), who is typing, and the "new messages" pill.
+// It keeps the view where the reader left it: at the end while they are
+// there, else still on the same row as rows come and go; a jump brings its
+// message into view.
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
@@ -11,8 +12,9 @@ import { activeRoom, roomLabel } from '../rooms.js';
 import {
   appendLinkified, dayKey, dayLabel, els, isOwnName, nameHue, setText, timeElement,
 } from '../dom.js';
-import { attachmentList } from './attachments.js';
 import { fillUploadList } from './uploads.js';
+import { revealJump } from './jump.js';
+import { fillMessage, messageRowFor, quoteButton } from './message.js';
 
 /** Within this many pixels of the end counts as being at it. */
 const NEAR_BOTTOM_PX = 48;
@@ -33,8 +35,10 @@ export function renderTimeline() {
   const view = els.messages;
   const list = els.timeline;
   const switched = list.dataset.room !== room.name;
-  // Where the reader is, before anything moves.
-  const stick = switched ? room.atBottom : state.view.toEnd || viewAtBottom();
+  // Where the reader is, before anything moves. The end of a page of the
+  // past (after a jump) is not the room's: rows coming below it stay below.
+  const follow = !state.view.keepPlace && !room.hasNewer;
+  const stick = switched ? room.atBottom : state.view.toEnd || (follow && viewAtBottom());
   const anchor = switched || stick ? null : firstVisibleRow();
   const anchorBottom = anchor ? anchor.getBoundingClientRect().bottom : 0;
   if (switched) {
@@ -45,7 +49,9 @@ export function renderTimeline() {
   }
   renderRows(room);
   renderHistoryEdge(room);
-  if (stick) {
+  if (revealJump()) {
+    // The message jumped to is in the middle of the view.
+  } else if (stick) {
     view.scrollTop = view.scrollHeight;
   } else if (switched) {
     view.scrollTop = room.scrollTop;
@@ -56,6 +62,7 @@ export function renderTimeline() {
     if (Math.abs(moved) >= 1) view.scrollTop += moved;
   }
   state.view.toEnd = false;
+  state.view.keepPlace = false;
   state.view.atBottom = viewAtBottom();
   if (state.screen === 'app') {
     room.atBottom = state.view.atBottom;
@@ -91,9 +98,15 @@ function renderRows(room) {
   let previousDay = '';
   /** @type {{username: string, timestamp: number} | null} */
   let previous = null;
+  /** @type {Map<number, import('../protocol.js').MessageFrame>} */
+  const bySeq = new Map();
+  for (const item of room.timeline) if (item.kind === 'message') bySeq.set(item.frame.seq, item.frame);
+  /** @param {number} seq */
+  const lookup = (seq) => bySeq.get(seq);
+  // Edits, deletions and reactions on their way show on their message, not as rows.
   const items = [
     ...room.timeline,
-    ...state.outbox.filter((entry) => entry.room === room.name)
+    ...state.outbox.filter((entry) => entry.room === room.name && !entry.kind)
       .map((entry) => ({ kind: /** @type {const} */ ('outbox'), key: `o${entry.cid}`, entry })),
   ];
   for (const item of items) {
@@ -111,10 +124,10 @@ function renderRows(room) {
     let row;
     let author = null;
     if (item.kind === 'message') {
-      row = messageRow(item.key, item.frame);
+      row = messageRow(item.key, item.frame, room, lookup);
       author = item.frame.username;
     } else if (item.kind === 'outbox') {
-      row = outboxRow(item.key, item.entry);
+      row = outboxRow(item.key, item.entry, lookup);
       author = item.entry.sentAs;
     } else {
       row = noticeRow(item.key, item.text, item.timestamp, item.tone);
@@ -148,30 +161,35 @@ function dayRow(key, timestamp) {
   return row;
 }
 
-/** @param {string} key @param {import('../protocol.js').MessageFrame} frame */
-function messageRow(key, frame) {
+/**
+ * @param {string} key @param {import('../protocol.js').MessageFrame} frame
+ * @param {import('../state.js').Room} room
+ * @param {(seq: number) => import('../protocol.js').MessageFrame | undefined} lookup
+ */
+function messageRow(key, frame, room, lookup) {
   let row = rows.get(key);
   if (!row) {
-    // With no words of the sender's, the server's description of the files is not shown: the files are.
-    const text = frame.generated && frame.files?.length ? '' : frame.message;
-    row = bubble(frame.username, text, frame.timestamp, frame.files || []);
-    row.dataset.seq = String(frame.seq);
-    if (frame.cid) row.dataset.cid = frame.cid;
+    row = messageRowFor(frame);
     rows.set(key, row);
   }
   // Our name can change, so whose message it is is decided on every render.
   const own = isOwnName(frame.username);
   row.classList.toggle('own', own);
   row.classList.toggle('other', !own);
+  fillMessage(row, frame, room, lookup);
   return row;
 }
 
-/** @param {string} key @param {import('../state.js').OutboxEntry} entry */
-function outboxRow(key, entry) {
+/**
+ * @param {string} key @param {import('../state.js').OutboxEntry} entry
+ * @param {(seq: number) => import('../protocol.js').MessageFrame | undefined} lookup
+ */
+function outboxRow(key, entry, lookup) {
   let row = rows.get(key);
   if (!row) {
-    row = bubble(entry.sentAs, entry.text, entry.createdAt, []);
+    row = bubble(entry.sentAs, entry.text, entry.createdAt);
     row.dataset.cid = entry.cid;
+    if (entry.replyTo) row.querySelector('.meta')?.after(quoteButton(entry.replyTo, lookup(entry.replyTo)));
     row.classList.add('own');
     const uploads = document.createElement('ul');
     uploads.className = 'upload-list';
@@ -217,14 +235,13 @@ function actionButton(label, action, cid) {
 }
 
 /**
- * A message row: sender, time (full date on hover), the files it shares and
- * its text with links (none when it has only files).
+ * A row for a message not stored yet: sender, time (full date on hover)
+ * and its text as written, with links (none when it has only files).
  * @param {string} username
  * @param {string} text
  * @param {number} timestamp
- * @param {import('../protocol.js').FileInfo[]} files
  */
-function bubble(username, text, timestamp, files) {
+function bubble(username, text, timestamp) {
   const row = document.createElement('li');
   row.className = 'msg';
   row.style.setProperty('--hue', String(nameHue(username)));
@@ -238,10 +255,6 @@ function bubble(username, text, timestamp, files) {
   meta.append(author, ' ', timeElement(timestamp));
   const body = document.createElement('div');
   body.className = 'bubble';
-  if (files.length > 0) {
-    body.classList.add('with-files');
-    body.append(attachmentList(files));
-  }
   if (text !== '') {
     const content = document.createElement('p');
     content.className = 'text';
@@ -292,7 +305,7 @@ function renderTyping(room) {
 }
 
 function renderPill() {
-  const count = state.view.atBottom ? 0 : state.newBelow;
+  const count = state.view.atBottom || activeRoom().hasNewer ? 0 : state.newBelow;
   els.newPill.hidden = count === 0;
   setText(els.newPillText, count === 1 ? '1 new message' : `${count} new messages`);
 }

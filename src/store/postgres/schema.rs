@@ -49,7 +49,7 @@ CREATE TABLE members (
     user_id   text    NOT NULL,
     last_read bigint  NOT NULL DEFAULT 0,
     muted     boolean NOT NULL DEFAULT false,
-    notify    text    NOT NULL DEFAULT 'all',
+    notify    text    NOT NULL DEFAULT 'mentions',
     PRIMARY KEY (room, user_id)
 );
 CREATE TABLE invites (

@@ -291,7 +291,7 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
          CREATE INDEX messages_with_files ON messages (search_id) WHERE shares_files = 1;
          CREATE INDEX messages_with_mentions ON messages (search_id) WHERE mentions IS NOT NULL;
          ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
-         ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'all';",
+         ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'mentions';",
     )?;
     super::search::build(&tx)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
