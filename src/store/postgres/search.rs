@@ -4,10 +4,18 @@
 //! come newest first by `search_id`, given from a sequence as messages are
 //! stored. Privacy is the same: only the rooms in the request are read.
 //!
-//! Every search stops after [`TIME_LIMIT`]: the rows come through a portal
-//! in small chunks, each under a statement timeout for what time is left,
-//! so a search that runs out of time answers with what it found by then,
-//! marked partial.
+//! Every search stops after [`TIME_LIMIT`], each statement under a timeout
+//! for its share of what time is left. A search first reads all it may
+//! match at once, with three quarters of the time: an index narrows most searches, so
+//! they finish then. One that does not (a term too short for the trigram
+//! index, in a long history) goes on reading the `search_id`s downwards in
+//! windows, the first [`FIRST_WINDOW`] wide and each next one twice as
+//! wide. Running out of time, it answers with what it found, marked
+//! partial, and its `next` goes on from the last window it finished, even
+//! when it found nothing yet. (A single statement cannot say how far it
+//! got: PostgreSQL often sorts the matches before returning the first, so
+//! one cut short gave nothing and no way on, and a client took that for no
+//! results.)
 
 use std::time::{Duration, Instant};
 
@@ -22,8 +30,9 @@ use crate::store::records::{Cursor, Found, SearchError, SearchRequest};
 pub const TOTAL_CAP: usize = 1000;
 /// The longest a search may run.
 const TIME_LIMIT: Duration = Duration::from_millis(250);
-/// Rows fetched at a time; the clock is checked between chunks.
-const CHUNK: i32 = 100;
+/// How many `search_id`s the first window spans. Small, so that even on a
+/// busy machine one window finishes in time and a search always gets on.
+const FIRST_WINDOW: i64 = 2_000;
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
@@ -79,9 +88,6 @@ fn plan(request: &SearchRequest) -> (String, Vec<Param>) {
             None => sql.push_str(" AND false"),
         }
     }
-    if let Some(cursor) = request.before {
-        sql.push_str(&format!(" AND m.search_id < {}", arg(Box::new(cursor.0))));
-    }
     (sql, args)
 }
 
@@ -96,7 +102,7 @@ pub async fn search(client: &mut Client, request: &SearchRequest) -> Result<Foun
         });
     }
     let deadline = Instant::now() + TIME_LIMIT;
-    let (filter, args) = plan(request);
+    let (filter, mut args) = plan(request);
     let counting = request.before.is_none();
     let wanted = request.limit + 1;
     let scan = if counting {
@@ -104,43 +110,91 @@ pub async fn search(client: &mut Client, request: &SearchRequest) -> Result<Foun
     } else {
         wanted
     };
+    let low = args.len() + 1;
+    args.push(Box::new(0_i64));
+    args.push(Box::new(0_i64));
     let listing = format!(
-        "SELECT m.room, m.seq, m.search_id FROM messages m WHERE {filter}
-         ORDER BY m.search_id DESC LIMIT {scan}"
+        "SELECT m.room, m.seq, m.search_id FROM messages m
+         WHERE {filter} AND m.search_id >= ${low} AND m.search_id < ${high}
+         ORDER BY m.search_id DESC LIMIT ${limit}",
+        high = low + 1,
+        limit = low + 2,
     );
     let mut keys: Vec<(String, u64, i64)> = Vec::new();
     let mut total = 0;
+    // Every search_id from `top` up has been read.
+    let mut top = match request.before {
+        Some(cursor) => cursor.0,
+        None => {
+            let newest: Option<i64> = client
+                .query_one("SELECT max(search_id) FROM messages", &[])
+                .await
+                .map_err(store_error)?
+                .get(0);
+            newest.map_or(0, |newest| newest + 1)
+        }
+    };
     let finished = {
-        let tx = client
+        let mut tx = client
             .build_transaction()
             .read_only(true)
             .start()
             .await
             .map_err(store_error)?;
         let statement = tx.prepare(&listing).await.map_err(store_error)?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|arg| &**arg as _).collect();
-        let portal = tx.bind(&statement, &params).await.map_err(store_error)?;
+        // None: all that is left at once, the plan PostgreSQL likes best.
+        let mut width: Option<i64> = None;
         loop {
+            // search_ids start at 1.
+            if top <= 1 || total >= scan {
+                break true;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break false;
             }
-            let timeout = format!("SET LOCAL statement_timeout = {}", left.as_millis().max(1));
-            tx.batch_execute(&timeout).await.map_err(store_error)?;
-            let chunk = match tx.query_portal(&portal, CHUNK).await {
-                Ok(chunk) => chunk,
-                Err(err) if err.code() == Some(&SqlState::QUERY_CANCELED) => break false,
+            // The whole gets three quarters of the time: enough when an
+            // index narrows the search; a scan not done by then goes on in
+            // windows.
+            let budget = if width.is_none() { left * 3 / 4 } else { left };
+            let bottom = width.map_or(0, |width| top.saturating_sub(width).max(0));
+            args[low - 1] = Box::new(bottom);
+            args[low] = Box::new(top);
+            args.push(Box::new((scan - total) as i64));
+            let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|arg| &**arg as _).collect();
+            // A cancelled statement spoils only its savepoint.
+            let attempt = tx.savepoint("attempt").await.map_err(store_error)?;
+            let timeout = format!(
+                "SET LOCAL statement_timeout = {}",
+                budget.as_millis().max(1)
+            );
+            attempt.batch_execute(&timeout).await.map_err(store_error)?;
+            let found = attempt.query(&statement, &params).await;
+            drop(params);
+            args.pop();
+            let found = match found {
+                Ok(found) => {
+                    attempt.commit().await.map_err(store_error)?;
+                    found
+                }
+                Err(err) if err.code() == Some(&SqlState::QUERY_CANCELED) => {
+                    attempt.rollback().await.map_err(store_error)?;
+                    if width.is_none() {
+                        width = Some(FIRST_WINDOW);
+                        continue;
+                    }
+                    break false;
+                }
                 Err(err) => return Err(store_error(err)),
             };
-            for row in &chunk {
+            for row in &found {
                 total += 1;
                 if keys.len() < wanted {
                     keys.push((row.get(0), row.get::<_, i64>(1) as u64, row.get(2)));
                 }
             }
-            if chunk.len() < CHUNK as usize {
-                break true;
-            }
+            top = bottom;
+            width = width.map(|width| width.saturating_mul(2));
         }
         // Read-only: dropping it rolls it back.
     };
@@ -150,7 +204,8 @@ pub async fn search(client: &mut Client, request: &SearchRequest) -> Result<Foun
     } else if finished {
         None
     } else {
-        keys.last().map(|key| Cursor(key.2))
+        // Cut short: go on below the last window read, found in or not.
+        Some(Cursor(top))
     };
     let keys: Vec<(String, u64)> = keys.into_iter().map(|(room, seq, _)| (room, seq)).collect();
     Ok(Found {
