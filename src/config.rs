@@ -397,7 +397,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(config.history_location, Location::Postgres(ref url) if url.to_string() == "postgres://ana@db/chat")
+            matches!(config.history_location, Location::Postgres(ref url) if url.to_string() == "postgres://ana@db:5432/chat")
         );
         assert_eq!(config.files_dir, Some(PathBuf::from("/mnt/f")));
         assert!(parse(&["--postgres", "postgres://db/x", "--memory"]).is_err());

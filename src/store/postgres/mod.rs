@@ -32,7 +32,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use tokio::runtime::Handle;
 
 pub use notice::{News, Notice};
@@ -72,6 +74,22 @@ pub fn pool(url: &PgUrl, size: usize) -> anyhow::Result<Pool> {
         .context("cannot set up the PostgreSQL connections")
 }
 
+/// Why no connection could be had, in words: what PostgreSQL answered
+/// (`database "x" does not exist`, `password authentication failed for
+/// user "y"`), or why it could not be reached (`Connection refused`). The
+/// pool's and the client's own messages alone say only "db error".
+fn why(err: &PoolError) -> String {
+    match err {
+        PoolError::Backend(err) => match (err.as_db_error(), std::error::Error::source(err)) {
+            (Some(db), _) => db.message().to_owned(),
+            (None, Some(source)) => format!("{err}: {source}"),
+            (None, None) => err.to_string(),
+        },
+        PoolError::Timeout(_) => format!("no connection within {}s", POOL_TIMEOUT.as_secs()),
+        err => err.to_string(),
+    }
+}
+
 pub struct Postgres {
     pool: Pool,
     runtime: Handle,
@@ -96,7 +114,7 @@ impl Postgres {
         let mut client = pool
             .get()
             .await
-            .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL at {url}: {err}"))?;
+            .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL at {url}: {}", why(&err)))?;
         schema::migrate(&mut client)
             .await
             .with_context(|| format!("cannot prepare the database at {url}"))?;
@@ -135,7 +153,7 @@ impl Postgres {
         self.pool
             .get()
             .await
-            .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL: {err}"))
+            .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
     }
 
     async fn append_async(&mut self, entries: &[Entry]) -> anyhow::Result<Vec<Outcome>> {
@@ -458,7 +476,7 @@ impl Searcher for PgSearcher {
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         self.runtime.block_on(async {
             let mut client = self.pool.get().await.map_err(|err| {
-                SearchError::Store(anyhow::anyhow!("cannot reach PostgreSQL: {err}"))
+                SearchError::Store(anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
             })?;
             search::search(&mut client, request).await
         })
