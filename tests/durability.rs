@@ -13,8 +13,18 @@ use tempfile::TempDir;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-/// Reads every stored message straight from the SQLite file.
+/// Reads every stored message of the lobby straight from the SQLite file
+/// (checking it is intact), or from the PostgreSQL database it stands for
+/// under `LANCHAT_TEST_BACKEND=postgres`.
 fn stored_messages(db: &std::path::Path) -> Vec<(u64, String, String, Option<String>)> {
+    if common::postgres::scenarios_on_postgres() {
+        let rows = common::postgres::psql_for(
+            db,
+            "SELECT coalesce(json_agg(json_build_array(seq, username, body, cid) ORDER BY seq), \
+             '[]') FROM messages WHERE room = 'lobby'",
+        );
+        return serde_json::from_str(rows.trim()).expect("the messages as JSON");
+    }
     let conn = rusqlite::Connection::open(db).expect("open db");
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))

@@ -26,6 +26,19 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for anything before it fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Runs statements on the history `db` holds, or stands for under
+/// `LANCHAT_TEST_BACKEND=postgres` (its PostgreSQL database), to change
+/// what a client cannot, such as a message's age. The server must be
+/// stopped.
+pub fn alter_history(db: &Path, sql: &str) {
+    if postgres::scenarios_on_postgres() {
+        postgres::psql_for(db, sql);
+    } else {
+        let conn = rusqlite::Connection::open(db).expect("open the history file");
+        conn.execute_batch(sql).expect("change the history");
+    }
+}
+
 /// A running `lanchat` process. Killed when dropped.
 pub struct Server {
     child: Child,

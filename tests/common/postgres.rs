@@ -318,3 +318,12 @@ pub fn database_for(db: &Path) -> String {
     db.hash(&mut hasher);
     cluster.create_named(&format!("f{:016x}", hasher.finish()))
 }
+
+/// Runs `sql` in the database a scenario's history file stands for and
+/// returns what psql printed (see [`Cluster::psql`]).
+pub fn psql_for(db: &Path, sql: &str) -> String {
+    let url = database_for(db);
+    let cluster = Cluster::shared("a scenario on PostgreSQL")
+        .expect("LANCHAT_TEST_BACKEND=postgres needs PostgreSQL");
+    cluster.psql(Cluster::db_of(&url), sql)
+}
