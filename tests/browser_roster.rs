@@ -300,6 +300,13 @@ fn screenshots_of_the_lobby_search_desktop_and_phone_light_and_dark() {
 /// Makes the page count a crowd no test can gather, with the `online` frame
 /// the server would send for it, and checks how the count reads.
 fn show_crowd(page: &Page) {
+    // A `who` answer carries the count too: one still on its way would
+    // overwrite the crowd (seen once in ten loaded runs).
+    page.wait_for(
+        "every people search answered",
+        "window.sentFrames.filter(f => f.type === 'who').length
+         === window.receivedFrames.filter(f => f.type === 'who').length",
+    );
     feed_frame(
         page,
         json!({"type": "online", "online": 12345, "timestamp": 1_764_000_000_000u64}),
