@@ -77,6 +77,9 @@ use tokio_util::task::TaskTracker;
 pub use banner::print_banner;
 pub use config::{Args, Config};
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
+/// How a message's markdown becomes its HTML at ingest; public for the
+/// fan-out bench, which times it alone.
+pub use text::render;
 pub use username::{MAX_USERNAME_CHARS, parse_username};
 
 use crate::config::DEFAULT_PORT;

@@ -133,6 +133,9 @@ async fn shutdown_closes_with_1001_and_keeps_pending_writes() {
 /// stream.
 #[tokio::test]
 async fn shutdown_finishes_the_frame_being_written_before_closing() {
+    // The stalled-write guard (10 s by default) must not end the slow
+    // client first: on a busy machine the 2,000 round trips below take
+    // longer than that, and it then closed that client before the shutdown.
     let mut server = Server::start_with(&[
         "--max-backlog-bytes",
         "100000000",
@@ -140,6 +143,8 @@ async fn shutdown_finishes_the_frame_being_written_before_closing() {
         "100000",
         "--history",
         "0",
+        "--write-timeout",
+        "600",
     ]);
     let (mut sender, _, _) = Client::join(&server, "sender").await;
     let (mut slow, _, _) = Client::join(&server, "slow").await;

@@ -1,9 +1,10 @@
 //! The generator's WebSocket clients and what they record.
 //!
-//! Every broadcast carries `~id.sent_us.sender~` in its text, where `sent_us`
-//! is read from the generator's one clock. A recipient times the delivery
-//! against the same clock, counts it in the [`Ledger`] under `id`, and drops
-//! every other frame (welcome, history, join, leave) after a prefix check.
+//! Every broadcast's text starts with its stamp, `id.sent_us.sender` (after
+//! a `~` or a word, see [`Text`]), where `sent_us` is read from the
+//! generator's one clock. A recipient times the delivery against the same
+//! clock, counts it in the [`Ledger`] under `id`, and drops every other frame
+//! (welcome, history, join, leave) after a prefix check.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +28,48 @@ const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 const LEDGER_CAPACITY: usize = 1 << 23;
 /// Frames that can carry a timed broadcast start with this.
 const MESSAGE_PREFIX: &str = r#"{"type":"message""#;
+/// Where a message frame's text starts, in lanchat's frames and the peer's.
+const TEXT_KEY: &str = r#""message":""#;
+/// Most characters before the stamp's first digit in a message's text.
+const STAMP_LEAD: usize = 3;
+
+/// One-line chat that needs no markdown: lanchat renders it without
+/// parsing (each passes `is_plain` in `src/text/markdown.rs`).
+const PLAIN: [&str; 4] = [
+    "ok so the build is green again, I will merge the branch after lunch if nobody minds, then tag the release",
+    "did anyone see the printer on the second floor? it says paper jam but there is no paper in it at all",
+    "meeting moved to 3pm because the room is taken, same link as last week, bring the numbers for the review",
+    "thanks, that fixed it. the cache was stale after the deploy, clearing it by hand worked on the first try",
+];
+
+/// Chat written in markdown, of about the same length: bold, italic, code,
+/// a fenced block, links, bare URLs, lists, a quote, emoji shortcodes and
+/// mentions (`@u{n}`: the bench's clients, online, so each resolves).
+const MARKDOWN: [&str; 4] = [
+    "**build is green** again :tada: @u1 can you merge `rich-bench`? notes: [release](https://example.com/notes/42)",
+    "todo for today:\n- fix the _flaky_ test\n- bump `tokio` to 1.40\n- ask @u2 about https://example.com/ci :eyes:",
+    "printer again :(\n> it says *paper jam*\n\nno paper in it :thinking: @u3 see ~~the wiki~~ https://example.com/wiki/printer",
+    "try this :+1:\n```\ncargo clean && cargo build --release\n```\nthen **restart** it, @u4 `cache` was stale",
+];
+
+/// What the text of a broadcast reads like after its stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Text {
+    /// `~stamp~` and `x`s to `--size`: the bench's text from the start
+    /// (the `~` sends it through lanchat's markdown parser).
+    Filler,
+    /// A line of plain words (about 100 characters).
+    Plain,
+    /// Markdown-heavy chat (about 100 characters).
+    Markdown,
+}
+
+/// A broadcast's text: its kind, and for [`Text::Filler`] its length.
+#[derive(Debug, Clone, Copy)]
+pub struct Body {
+    pub text: Text,
+    pub size: usize,
+}
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -248,9 +291,16 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
     if !text.starts_with(MESSAGE_PREFIX) {
         return None;
     }
-    let start = text.find('~')? + 1;
-    let len = text[start..].find('~')?;
-    let mut fields = text[start..start + len].split('.');
+    let body = &text[text.find(TEXT_KEY)? + TEXT_KEY.len()..];
+    let start = body.find(|c: char| c.is_ascii_digit())?;
+    if start > STAMP_LEAD {
+        return None;
+    }
+    let stamp = &body[start..];
+    let len = stamp
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(stamp.len());
+    let mut fields = stamp[..len].split('.');
     let mut next = || fields.next()?.parse::<u64>().ok();
     Some(Stamp {
         id: next()?,
@@ -259,15 +309,28 @@ fn parse_stamp(text: &str) -> Option<Stamp> {
     })
 }
 
+/// The text of broadcast `id`: its stamp, then `body`'s kind of chat
+/// (the plain and markdown lines take turns by `id`).
+pub fn chat_text(id: u64, sent_us: u64, sender: usize, body: Body) -> String {
+    let stamp = format!("{id}.{sent_us}.{sender}");
+    let pick = |lines: &[&'static str]| lines[id as usize % lines.len()];
+    match body.text {
+        Text::Filler => {
+            let stamp = format!("~{stamp}~");
+            let padding = body.size.saturating_sub(stamp.len());
+            format!("{stamp}{}", "x".repeat(padding))
+        }
+        Text::Plain => format!("ok {stamp} {}", pick(&PLAIN)),
+        Text::Markdown => format!("~{stamp}~ {}", pick(&MARKDOWN)),
+    }
+}
+
 /// The chat message a client sends: lanchat's client frame. The peer passes
-/// it on unchanged, so both servers carry the same bytes in.
-fn message_text(id: u64, sent_us: u64, sender: usize, size: usize) -> String {
-    let stamp = format!("~{id}.{sent_us}.{sender}~");
-    let padding = size.saturating_sub(stamp.len());
-    format!(
-        r#"{{"type":"message","message":"{stamp}{}","cid":"{sender}-{id}"}}"#,
-        "x".repeat(padding)
-    )
+/// it on unchanged, so both servers carry the same bytes in. The texts need
+/// no JSON escaping but the markdown's new lines.
+fn message_text(id: u64, sent_us: u64, sender: usize, body: Body) -> String {
+    let text = chat_text(id, sent_us, sender, body).replace('\n', "\\n");
+    format!(r#"{{"type":"message","message":"{text}","cid":"{sender}-{id}"}}"#)
 }
 
 /// One connected client: its write half, and the reader task that records
@@ -332,13 +395,13 @@ impl Client {
         })
     }
 
-    /// Sends one timed broadcast of about `size` characters. Returns its id,
-    /// or `None` once the ledger is full.
-    pub async fn broadcast(&self, stats: &Stats, size: usize) -> anyhow::Result<Option<u64>> {
+    /// Sends one timed broadcast with text like `body`. Returns its id, or
+    /// `None` once the ledger is full.
+    pub async fn broadcast(&self, stats: &Stats, body: Body) -> anyhow::Result<Option<u64>> {
         let Some(id) = stats.ledger.allocate() else {
             return Ok(None);
         };
-        let text = message_text(id, stats.now_us(), self.index, size);
+        let text = message_text(id, stats.now_us(), self.index, body);
         self.sink
             .lock()
             .await

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use tokio::sync::Semaphore;
 use tokio::time::sleep_until;
 
-use crate::client::{Client, Latency, Stats, Tally};
+use crate::client::{Body, Client, Latency, Stats, Tally, Text};
 use crate::target::{Server, Usage, machine_busy_s};
 
 /// Connects in flight at once; well under the servers' listen backlogs.
@@ -24,7 +24,7 @@ pub struct Fleet {
     pub server: Server,
     pub stats: Arc<Stats>,
     clients: Vec<Arc<Client>>,
-    size: usize,
+    body: Body,
 }
 
 /// How long growing the fleet took.
@@ -80,13 +80,23 @@ pub enum Senders {
 }
 
 impl Fleet {
+    /// A fleet whose broadcasts carry `size` characters of filler.
     pub fn new(server: Server, size: usize) -> Fleet {
         Fleet {
             server,
             stats: Stats::new(),
             clients: Vec::new(),
-            size,
+            body: Body {
+                text: Text::Filler,
+                size,
+            },
         }
+    }
+
+    /// The same fleet, broadcasting chat of kind `text` instead.
+    pub fn with_text(mut self, text: Text) -> Fleet {
+        self.body.text = text;
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -146,7 +156,7 @@ impl Fleet {
         let started = Instant::now();
         let first = self.clients.first().context("no clients")?;
         let id = first
-            .broadcast(&self.stats, self.size)
+            .broadcast(&self.stats, self.body)
             .await?
             .context("the ledger is full")?;
         let want = self.clients.len() as u64;
@@ -232,7 +242,7 @@ impl Fleet {
         deadline: Instant,
     ) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
         let stats = self.stats.clone();
-        let size = self.size;
+        let body = self.body;
         async move {
             let period = Duration::from_secs_f64(1.0 / rate);
             for i in 0..count {
@@ -243,7 +253,7 @@ impl Fleet {
                 sleep_until(due.into()).await;
                 // A closed connection ends this sender; the ledger counts
                 // what it no longer receives as lost.
-                if !matches!(pick(i).broadcast(&stats, size).await, Ok(Some(_))) {
+                if !matches!(pick(i).broadcast(&stats, body).await, Ok(Some(_))) {
                     break;
                 }
             }
@@ -268,7 +278,7 @@ impl Fleet {
         for client in &self.clients[..senders.min(self.clients.len())] {
             let client = client.clone();
             let stats = self.stats.clone();
-            let size = self.size;
+            let body = self.body;
             client.acks.forget_permits(client.acks.available_permits());
             client.acks.add_permits(window);
             tasks.push(tokio::spawn(async move {
@@ -276,7 +286,7 @@ impl Fleet {
                     let ack = tokio::time::timeout_at(deadline.into(), client.acks.acquire()).await;
                     let Ok(Ok(permit)) = ack else { break };
                     permit.forget();
-                    if !matches!(client.broadcast(&stats, size).await, Ok(Some(_))) {
+                    if !matches!(client.broadcast(&stats, body).await, Ok(Some(_))) {
                         break;
                     }
                 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
 
+use crate::client::{Body, Text};
 use crate::fleet::{Fleet, Phase, Senders};
 use crate::report::{Figure, Goal, Step};
 use crate::target::{Kind, Server, Source, Usage};
@@ -63,9 +64,13 @@ struct Args {
     /// Seconds of sending in each timed phase.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Characters of chat text in each message.
+    /// Characters of chat text in each message (filler text).
     #[arg(long, default_value_t = 64)]
     size: usize,
+    /// Ingest: what the messages say. Each value given (repeat the flag, or
+    /// comma-separate) is measured apart, e.g. `--text plain,markdown`.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Text::Filler])]
+    text: Vec<Text>,
 
     /// Ramp: clients added per step.
     #[arg(long, default_value_t = 1000)]
@@ -211,6 +216,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     bench.finish(mode)
+}
+
+/// The server's CPU microseconds per message sent in an ingest phase.
+fn cpu_per_message_us(phase: &Phase) -> Option<f64> {
+    Some(phase.server_cpu_s? * 1e6 / phase.tally.sent.max(1) as f64)
+}
+
+fn text_name(text: Text) -> String {
+    format!("{text:?}").to_lowercase()
+}
+
+/// How long to time the renderer on one kind of text.
+const RENDER_TIMING: Duration = Duration::from_secs(1);
+
+/// `lanchat::render` on the bench's texts of `body`'s kind, in a loop on
+/// this thread for [`RENDER_TIMING`] (no server running): the generator's
+/// CPU microseconds per call, and the calls. Mentions resolve as the
+/// bench's online clients would, without the hub's lookup.
+fn render_cost(body: Body) -> (f64, u64) {
+    let texts: Vec<String> = (0..4)
+        .map(|id| client::chat_text(id, 1_764_000_000_000, id as usize, body))
+        .collect();
+    let resolve = |word: &str| word.starts_with('u').then(|| word.to_owned());
+    let before = Usage::of_self().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < RENDER_TIMING {
+        for text in &texts {
+            std::hint::black_box(lanchat::render(std::hint::black_box(text), &resolve));
+        }
+        calls += texts.len() as u64;
+    }
+    let cpu_s = Usage::of_self().unwrap_or_default().cpu_since(&before);
+    (cpu_s * 1e6 / calls as f64, calls)
 }
 
 /// Accepts `host:port`, `ws://host:port/...` or `http://host:port/...`; only
@@ -547,12 +586,68 @@ impl Bench {
         Ok(())
     }
 
-    /// Senders paced by their acks, into a few receivers, at each window.
+    /// Senders paced by their acks, into a few receivers, at each window
+    /// and with each kind of text; plain against markdown when both are
+    /// given, and what lanchat's renderer alone costs for each.
     async fn ingest(&mut self, kind: Kind, source: &Source) -> anyhow::Result<()> {
+        let texts = self.args.text.clone();
         for window in self.args.window.clone() {
-            self.ingest_with(kind, source, window).await?;
+            let mut rates = Vec::new();
+            for &text in &texts {
+                let phase = self.ingest_with(kind, source, window, text).await?;
+                rates.push((text, phase.messages_per_s(), cpu_per_message_us(&phase)));
+            }
+            let of = |wanted: Text| rates.iter().find(|(text, ..)| *text == wanted);
+            if let (Some(plain), Some(markdown)) = (of(Text::Plain), of(Text::Markdown)) {
+                let label = self.ingest_label(window);
+                self.set(
+                    &format!("{label}: markdown against plain, msgs/s"),
+                    "%",
+                    Goal::AtLeast(-10.0),
+                    kind,
+                    Some(100.0 * (markdown.1 / plain.1 - 1.0)),
+                );
+                let extra = markdown.2.zip(plain.2).map(|(m, p)| m - p);
+                self.set(
+                    &format!("{label}: markdown less plain, server CPU per message"),
+                    "µs",
+                    Goal::None,
+                    kind,
+                    extra,
+                );
+            }
+        }
+        if kind == Kind::Lanchat {
+            for text in texts {
+                let (cpu_us, calls) = render_cost(Body {
+                    text,
+                    size: self.args.size,
+                });
+                self.say(
+                    kind,
+                    format_args!(
+                        "render {text:?}: {cpu_us:.2} CPU-µs per message over {calls} calls"
+                    ),
+                );
+                self.set(
+                    &format!(
+                        "lanchat::render alone, {}: CPU per message",
+                        text_name(text)
+                    ),
+                    "µs",
+                    Goal::None,
+                    kind,
+                    Some(cpu_us),
+                );
+            }
         }
         Ok(())
+    }
+
+    fn ingest_label(&self, window: usize) -> String {
+        let senders = self.args.senders.unwrap_or(100);
+        let receivers = self.args.clients.unwrap_or(10);
+        format!("ingest {senders}→{receivers}, window {window}")
     }
 
     async fn ingest_with(
@@ -560,11 +655,15 @@ impl Bench {
         kind: Kind,
         source: &Source,
         window: usize,
-    ) -> anyhow::Result<()> {
+        text: Text,
+    ) -> anyhow::Result<Phase> {
         let senders = self.args.senders.unwrap_or(100);
         let receivers = self.args.clients.unwrap_or(10);
-        let label = format!("ingest {senders}→{receivers}, window {window}");
-        let mut fleet = self.fleet(kind, source).await?;
+        let mut label = self.ingest_label(window);
+        if text != Text::Filler {
+            label = format!("{label}, {}", text_name(text));
+        }
+        let mut fleet = self.fleet(kind, source).await?.with_text(text);
         fleet.grow(senders + receivers).await?;
         fleet.barrier().await?;
         let duration = Duration::from_secs_f64(self.args.duration);
@@ -572,10 +671,12 @@ impl Bench {
         self.say(
             kind,
             format_args!(
-                "{label}: {:.0} msgs/s, {:?}, {:?}",
+                "{label}: {:.0} msgs/s, {:?}, {:?}, server {:?} CPU-µs/msg, others' CPU {:?} s",
                 phase.messages_per_s(),
                 phase.latency,
-                phase.tally
+                phase.tally,
+                cpu_per_message_us(&phase),
+                phase.others_cpu_s
             ),
         );
         self.set(
@@ -599,8 +700,15 @@ impl Bench {
             kind,
             Some(100.0 * phase.tally.fraction()),
         );
+        self.set(
+            &format!("{label}: server CPU per message"),
+            "µs",
+            Goal::None,
+            kind,
+            cpu_per_message_us(&phase),
+        );
         self.set_costs(&label, kind, &phase);
-        Ok(())
+        Ok(phase)
     }
 
     /// The websocket-shootout method: add clients a step at a time, time

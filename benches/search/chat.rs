@@ -1,5 +1,6 @@
 //! The bench's chat clients: owners who write a room's history through the
-//! WebSocket, as people do, and a searcher who times its searches.
+//! WebSocket, as people do, and a searcher who times its searches. The rich
+//! bench's people use them too: to edit, delete, react and resume.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,6 +22,17 @@ const WAIT: Duration = Duration::from_secs(60);
 pub struct Owner {
     ws: Ws,
     pub token: String,
+    /// Bytes of text frames read so far.
+    pub received: usize,
+}
+
+/// What a connection got before it was ready.
+#[allow(dead_code)] // the rich bench reads them
+pub struct Arrival {
+    pub welcome: Value,
+    /// The lobby's `history` frame: the newest page, or with `since` the
+    /// resume.
+    pub history: Value,
 }
 
 impl Owner {
@@ -31,7 +43,19 @@ impl Owner {
         name: &str,
         token: Option<&str>,
     ) -> anyhow::Result<Owner> {
-        let mut request = format!("ws://{addr}/ws/{name}").into_client_request()?;
+        Ok(Self::arrive(addr, name, token, None).await?.0)
+    }
+
+    /// As [`Owner::connect`], resuming the lobby from `since` if given, and
+    /// returns the `welcome` and `history` frames too.
+    pub async fn arrive(
+        addr: SocketAddr,
+        name: &str,
+        token: Option<&str>,
+        since: Option<u64>,
+    ) -> anyhow::Result<(Owner, Arrival)> {
+        let query = since.map_or(String::new(), |seq| format!("?since={seq}"));
+        let mut request = format!("ws://{addr}/ws/{name}{query}").into_client_request()?;
         let credential = match token {
             Some(token) => format!("token.{token}"),
             None => "claim".to_owned(),
@@ -46,13 +70,14 @@ impl Owner {
         let mut owner = Owner {
             ws,
             token: token.unwrap_or_default().to_owned(),
+            received: 0,
         };
         let welcome = owner.until("welcome").await?;
         if let Some(token) = welcome["token"].as_str() {
             owner.token = token.to_owned();
         }
-        owner.until("history").await?;
-        Ok(owner)
+        let history = owner.until("history").await?;
+        Ok((owner, Arrival { welcome, history }))
     }
 
     async fn send(&mut self, frame: &Value) -> anyhow::Result<()> {
@@ -62,12 +87,20 @@ impl Owner {
 
     /// The next text frame.
     async fn next(&mut self) -> anyhow::Result<Value> {
+        Ok(serde_json::from_str(&self.next_text().await?)?)
+    }
+
+    /// The next text frame, as it came.
+    pub async fn next_text(&mut self) -> anyhow::Result<String> {
         loop {
             let item = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .context("the server went quiet")?;
             match item {
-                Some(Ok(WsMessage::Text(text))) => return Ok(serde_json::from_str(&text)?),
+                Some(Ok(WsMessage::Text(text))) => {
+                    self.received += text.len();
+                    return Ok(text.as_str().to_owned());
+                }
                 Some(Ok(WsMessage::Close(close))) => bail!("closed: {close:?}"),
                 Some(Ok(_)) => continue,
                 Some(Err(err)) => return Err(err.into()),
@@ -85,6 +118,29 @@ impl Owner {
             }
             if frame["type"] == "error" {
                 bail!("refused: {frame}");
+            }
+        }
+    }
+
+    /// Sends `frame` and returns the first answer of type `kind`.
+    #[allow(dead_code)] // used by the rich bench
+    pub async fn ask(&mut self, frame: &Value, kind: &str) -> anyhow::Result<Value> {
+        self.send(frame).await?;
+        self.until(kind).await
+    }
+
+    /// Sends `frame`, which has a `cid`, and returns the server's answer
+    /// to it: the broadcast of the change, the sender's copy.
+    #[allow(dead_code)] // used by the rich bench
+    pub async fn act(&mut self, frame: &Value) -> anyhow::Result<Value> {
+        self.send(frame).await?;
+        loop {
+            let answer = self.next().await?;
+            if answer["cid"] == frame["cid"] {
+                if answer["type"] == "error" {
+                    bail!("refused: {answer} for {frame}");
+                }
+                return Ok(answer);
             }
         }
     }
