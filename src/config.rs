@@ -175,6 +175,25 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_UPLOAD_EXPIRY_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u64).range(1..=8760))]
     pub upload_expiry_hours: u64,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What lanchat can do besides serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Move a SQLite history (names, rooms, read marks, files' records) into
+    /// an empty PostgreSQL database, checking every table's count
+    Migrate {
+        /// The history file to move
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to move it into, like
+        /// postgres://lanchat@db.lan/lanchat
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or

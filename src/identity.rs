@@ -102,18 +102,36 @@ impl Identity {
         };
         {
             let mut claims = identity.claims();
-            for record in records {
-                claims.insert(Claim {
-                    user_id: Arc::from(record.user_id),
-                    name: record.name,
-                    token_hash: record.token_hash,
-                    last_seen: record.last_seen,
-                    transfer: None,
-                });
-            }
+            records
+                .into_iter()
+                .for_each(|r| claims.insert(Claim::from_record(r)));
         }
         identity.release_expired();
         identity
+    }
+
+    /// Takes in what another instance changed: the claims on the names in
+    /// `only` (lowercased; every name when `None`) become what `records`
+    /// says; those missing from it are released.
+    pub fn refresh(&self, only: Option<&[String]>, records: Vec<ClaimRecord>) {
+        let mut claims = self.claims();
+        let old: Vec<Claim> = match only {
+            Some(only) => only.iter().filter_map(|name| claims.remove(name)).collect(),
+            None => std::mem::take(&mut claims.by_name).into_values().collect(),
+        };
+        if only.is_none() {
+            *claims = Claims::default();
+        }
+        for record in records {
+            let mut claim = Claim::from_record(record);
+            // A transfer code shown here stays valid while the name stays
+            // with its owner.
+            claim.transfer = old
+                .iter()
+                .find(|old| old.user_id == claim.user_id && key(&old.name) == key(&claim.name))
+                .and_then(|old| old.transfer.clone());
+            claims.insert(claim);
+        }
     }
 
     fn claims(&self) -> MutexGuard<'_, Claims> {
@@ -337,6 +355,16 @@ impl Claims {
 }
 
 impl Claim {
+    fn from_record(record: ClaimRecord) -> Claim {
+        Claim {
+            user_id: Arc::from(record.user_id),
+            name: record.name,
+            token_hash: record.token_hash,
+            last_seen: record.last_seen,
+            transfer: None,
+        }
+    }
+
     fn new(name: &str, token: &str, now: i64) -> Claim {
         Claim {
             user_id: Arc::from(uuid::Uuid::new_v4().to_string()),

@@ -42,6 +42,7 @@ mod assets;
 mod audience;
 mod banner;
 mod clock;
+mod cluster;
 mod commands;
 mod config;
 mod fanout;
@@ -75,7 +76,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use banner::print_banner;
-pub use config::{Args, Config};
+pub use config::{Args, Command, Config};
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
@@ -113,6 +114,8 @@ pub struct App {
     ws_config: WebSocketConfig,
     header_timeout: Duration,
     committed: Committed,
+    /// This process, as other instances sharing a database know it.
+    instance: String,
 }
 
 impl App {
@@ -173,6 +176,7 @@ impl App {
             ws_config,
             header_timeout: config.header_timeout,
             committed: opened.committed,
+            instance,
         })
     }
 
@@ -195,8 +199,23 @@ impl App {
             ws_config,
             header_timeout,
             committed,
+            instance,
         } = self;
         let stop = context.shutdown.clone();
+        // Before the first connection, so the others hear of every name.
+        let cluster = match context.store.location() {
+            store::Location::Postgres(url) => {
+                let told = context.hub.connect_cluster();
+                Some(tokio::spawn(cluster::run(
+                    (**url).clone(),
+                    instance,
+                    context.clone(),
+                    told,
+                    stop.clone(),
+                )))
+            }
+            _ => None,
+        };
         let routes = routes::routes(context.clone(), policy, ws_config);
         let accepting = tokio::spawn(server::serve(
             listener,
@@ -223,6 +242,11 @@ impl App {
             .is_err()
         {
             log::warn!("some sessions did not close in time");
+        }
+        if let Some(cluster) = cluster {
+            // It says this instance is gone, so its names go offline
+            // elsewhere at once.
+            let _ = tokio::time::timeout(SESSION_DRAIN, cluster).await;
         }
         let store = context.store.clone();
         tokio::task::spawn_blocking(move || store.close())
@@ -268,6 +292,18 @@ fn open_files(
         expiry: config.upload_expiry,
     };
     files::Files::open(settings, store, records, temp)
+}
+
+/// Moves the SQLite history at `from` into the empty PostgreSQL database at
+/// `to`; says what moved.
+pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String> {
+    let to = store::postgres::PgUrl::parse(to)?;
+    let moved = store::migrate::migrate(from, &to).await?;
+    Ok(format!(
+        "moved {} into {to}: every count checked. Files' bytes stay in their folder \
+         (lanchat-files beside the history file): give the instances that folder with --files",
+        moved
+    ))
 }
 
 /// Binds the configured address. With no port given, tries 8080 and falls

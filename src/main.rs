@@ -5,7 +5,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lanchat::{App, Args, Config, bind, print_banner};
+use lanchat::{App, Args, Command, Config, bind, print_banner};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -32,11 +32,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    let config = Config::from_args(args)?;
+fn run(mut args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(Command::Migrate { from, to }) = args.command.take() {
+        let moved = runtime.block_on(lanchat::migrate(&from, &to))?;
+        println!("{moved}");
+        return Ok(());
+    }
+    let config = Config::from_args(args)?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
         let app = App::open(&config).await?;

@@ -86,6 +86,28 @@ struct Inner {
     store: Store,
 }
 
+impl Room {
+    fn from_record(record: RoomRecord) -> (String, Room) {
+        let room = Room {
+            name: record.name,
+            kind: record.kind,
+            invite_hash: record.invite_hash,
+            members: record
+                .members
+                .into_iter()
+                .map(|(user, read)| (UserId::from(user), read))
+                .collect(),
+            invited: record.invited.into_iter().map(UserId::from).collect(),
+            settings: record
+                .settings
+                .into_iter()
+                .map(|(user, settings)| (UserId::from(user), settings))
+                .collect(),
+        };
+        (record.room, room)
+    }
+}
+
 /// Turns a requested room name into a valid one.
 pub fn parse_room_name(raw: &str) -> Result<String, RoomError> {
     let name = raw.trim().trim_start_matches('#').to_lowercase();
@@ -129,28 +151,7 @@ pub fn direct_room(a: &str, b: &str) -> String {
 impl Rooms {
     /// Rebuilds the rooms from what the store kept.
     pub fn load(store: Store, records: Vec<RoomRecord>) -> Rooms {
-        let mut rooms = HashMap::new();
-        for record in records {
-            rooms.insert(
-                record.room,
-                Room {
-                    name: record.name,
-                    kind: record.kind,
-                    invite_hash: record.invite_hash,
-                    members: record
-                        .members
-                        .into_iter()
-                        .map(|(user, read)| (UserId::from(user), read))
-                        .collect(),
-                    invited: record.invited.into_iter().map(UserId::from).collect(),
-                    settings: record
-                        .settings
-                        .into_iter()
-                        .map(|(user, settings)| (UserId::from(user), settings))
-                        .collect(),
-                },
-            );
-        }
+        let mut rooms: HashMap<String, Room> = records.into_iter().map(Room::from_record).collect();
         if !rooms.contains_key(LOBBY) {
             // Everyone is in the lobby; it is kept only for owners' read marks.
             store.save(Change::Room(RoomChange::Create {
@@ -177,6 +178,20 @@ impl Rooms {
                 store,
             }),
         }
+    }
+
+    /// Takes in what another instance changed: the rooms in `only` (every
+    /// room when `None`) become what `records` says; those missing from it
+    /// are gone.
+    pub fn refresh(&self, only: Option<&[String]>, records: Vec<RoomRecord>) {
+        let mut rooms = self.rooms();
+        match only {
+            Some(only) => only.iter().for_each(|room| {
+                rooms.remove(room);
+            }),
+            None => rooms.retain(|room, _| room == LOBBY),
+        }
+        rooms.extend(records.into_iter().map(Room::from_record));
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {

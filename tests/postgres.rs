@@ -8,8 +8,10 @@ mod common;
 
 use std::process::Command;
 
+use common::owner::Owner;
 use common::postgres::{Cluster, USER};
 use common::{Client, Server};
+use serde_json::json;
 
 fn start(url: &str, extra: &[&str]) -> Server {
     let mut args = vec!["--postgres", url];
@@ -185,4 +187,102 @@ async fn send_all(mut client: Client, sender: usize, count: usize) -> Vec<u64> {
         }
     }
     seqs
+}
+
+/// `lanchat migrate` moves a SQLite history with rooms, a direct message,
+/// owned names and read marks into an empty PostgreSQL database and says
+/// what it moved; a server on PostgreSQL then carries on where the SQLite
+/// one stopped: same history id, same rooms and unread counts, names that
+/// still need their tokens, searches that find the old messages, and seqs
+/// that go on from the last. Migrating into a database that has a history
+/// is refused.
+#[tokio::test]
+async fn a_sqlite_history_moves_into_postgres_whole() {
+    let Some(cluster) = Cluster::shared("a_sqlite_history_moves_into_postgres_whole") else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("lanchat.db");
+    let db_arg = db.to_str().unwrap();
+    let on_sqlite = [
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--no-qr",
+        "--rate-limit",
+        "0",
+        "--db",
+        db_arg,
+    ];
+    let mut server = Server::spawn(&on_sqlite, dir.path());
+    let (_, welcome, _) = Client::join(&server, "guest").await;
+    let history_id = welcome["history_id"].clone();
+    let mut alice = Owner::claim(&server, "alice").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    alice
+        .send(json!({"type":"create_room","room":"#plans"}))
+        .await;
+    alice.client.recv_type("room").await;
+    bob.send(json!({"type":"join_room","room":"plans"})).await;
+    bob.client.recv_type("room").await;
+    let first = alice.say_in("lobby", "hello lobby").await;
+    alice.say_in("lobby", "anyone there?").await;
+    alice.say_in("plans", "a picnic on friday").await;
+    alice.send(json!({"type":"dm","username":"bob"})).await;
+    let dm = alice.client.recv_type("room").await["room"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    bob.say_in(&dm, "psst").await;
+    bob.send(json!({"type":"read","room":"lobby","seq":first["seq"]}))
+        .await;
+    assert_eq!(bob.client.recv_type("read").await["room"], "lobby");
+    assert!(server.terminate().success());
+
+    let url = cluster.create_database();
+    let migrate = |url: &str| {
+        Command::new(common::binary())
+            .args(["migrate", "--from", db_arg, "--to", url])
+            .output()
+            .expect("run lanchat migrate")
+    };
+    let output = migrate(&url);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    for moved in ["2 claims", "4 messages", "every count checked"] {
+        assert!(stdout.contains(moved), "{moved}: {stdout}");
+    }
+    let again = migrate(&url);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("already holds a history"), "{stderr}");
+
+    let server = start(&url, &[]);
+    let mut bob = bob.again(&server, "bob").await;
+    assert_eq!(bob.welcome["history_id"], history_id);
+    let rooms = bob.welcome["rooms"].as_array().unwrap();
+    let room = |id: &str| {
+        rooms
+            .iter()
+            .find(|room| room["room"] == id)
+            .unwrap_or_else(|| panic!("{id} in {rooms:?}"))
+    };
+    assert_eq!(room("lobby")["unread"], 1, "bob's read mark moved");
+    assert_eq!(room("plans")["unread"], 1);
+    assert_eq!(room(&dm)["peer"], "alice");
+    bob.send(json!({"type":"history","room":dm,"since":0}))
+        .await;
+    let history = bob.client.recv_type("history").await;
+    assert_eq!(history["messages"][0]["message"], "psst");
+    bob.send(json!({"type":"search","query":"picnic"})).await;
+    let found = bob.client.recv_type("search_results").await;
+    assert_eq!(found["total"], 1, "{found}");
+    let next = bob.say_in("lobby", "back again").await;
+    assert_eq!(next["seq"], 3, "seqs go on from the last");
+    let mut impostor = Client::connect(&server, "alice").await;
+    assert_eq!(impostor.recv().await["code"], "name_taken");
 }

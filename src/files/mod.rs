@@ -131,6 +131,29 @@ impl State {
         self.blobs.entry(sha.to_owned()).or_insert((size, 0)).1 += 1;
     }
 
+    /// Counts in a stored file and the blobs it uses.
+    fn add(&mut self, record: FileRecord, blobs: &dyn Blobs) {
+        self.use_blob(&record.sha256, record.size);
+        if let Some(thumb) = &record.thumb {
+            let size = blobs
+                .open(thumb)
+                .and_then(|f| f.metadata())
+                .map_or(0, |m| m.len());
+            self.use_blob(thumb, size);
+        }
+        self.records.insert(record.id.clone(), Arc::new(record));
+    }
+
+    /// Forgets a stored file and its uses of blobs.
+    fn forget(&mut self, id: &str) -> Option<Arc<FileRecord>> {
+        let record = self.records.remove(id)?;
+        self.release_blob(&record.sha256);
+        if let Some(thumb) = &record.thumb {
+            self.release_blob(thumb);
+        }
+        Some(record)
+    }
+
     /// Drops one use of a blob; true if nothing uses it any more.
     fn release_blob(&mut self, sha: &str) -> bool {
         match self.blobs.get_mut(sha) {
@@ -164,15 +187,7 @@ impl Files {
             .with_context(|| format!("cannot create the files folder {shown}"))?;
         let mut state = State::default();
         for record in records {
-            state.use_blob(&record.sha256, record.size);
-            if let Some(thumb) = &record.thumb {
-                let size = blobs
-                    .open(thumb)
-                    .and_then(|f| f.metadata())
-                    .map_or(0, |m| m.len());
-                state.use_blob(thumb, size);
-            }
-            state.records.insert(record.id.clone(), Arc::new(record));
+            state.add(record, &blobs);
         }
         let now = now_millis();
         for entry in std::fs::read_dir(&uploads_dir)
@@ -203,6 +218,24 @@ impl Files {
                 _temp: temp,
             }),
         })
+    }
+
+    /// Takes in what another instance changed: the files in `only` (every
+    /// file when `None`) become what `records` says. Their blobs are in the
+    /// folder every instance shares; the instance that removes a file
+    /// removes its blobs.
+    pub fn refresh(&self, only: Option<&[String]>, records: Vec<FileRecord>) {
+        let mut state = self.state();
+        let gone: Vec<String> = match only {
+            Some(only) => only.to_vec(),
+            None => state.records.keys().cloned().collect(),
+        };
+        for id in gone {
+            state.forget(&id);
+        }
+        for record in records {
+            state.add(record, self.inner.blobs.as_ref());
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

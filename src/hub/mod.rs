@@ -5,22 +5,26 @@
 //! [`Hub::send`] with an [`Audience`]. The parts:
 //! - [`backlog`]: what waits in a queue and the limit on it;
 //! - [`presence`]: who hears of whose comings and goings, and large lobbies;
-//! - [`roster`]: the online names, kept sorted and encoded.
+//! - [`roster`]: the online names, kept sorted and encoded;
+//! - [`remote`]: names online on other instances sharing the database, and
+//!   what this hub tells them.
 
 mod backlog;
 mod presence;
+mod remote;
 mod roster;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 pub use backlog::{Backlog, BacklogLimit, MessageRun, Outbound};
+pub use remote::Local;
 
 use crate::audience::Audience;
 use crate::clock::now_millis;
@@ -59,9 +63,14 @@ struct Client {
 #[derive(Default)]
 struct State {
     clients: HashMap<ConnId, Client>,
-    /// Connections per online name, for presence: a name joins with its first
-    /// connection and leaves with its last.
+    /// Connections per online name, for presence, counting each other
+    /// instance the name is online on as one: a name joins with its first
+    /// connection anywhere and leaves with its last.
     names: HashMap<Arc<str>, usize>,
+    /// The names online on each other instance, and whose they are.
+    remote: HashMap<String, HashMap<Arc<str>, Option<UserId>>>,
+    /// Owned users online on other instances: their name, and on how many.
+    remote_users: HashMap<UserId, (Arc<str>, usize)>,
     /// Connections per owned user, for rooms and direct messages.
     users: HashMap<UserId, Vec<ConnId>>,
     /// The online name each look ([`look_alike_key`]) belongs to, so nobody
@@ -89,6 +98,9 @@ struct Inner {
     next_id: AtomicU64,
     limit: BacklogLimit,
     roster_limit: usize,
+    /// Where this hub tells other instances what changed here; unset with
+    /// no other instances.
+    cluster: OnceLock<mpsc::UnboundedSender<Local>>,
 }
 
 impl Hub {
@@ -99,6 +111,7 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 limit,
                 roster_limit,
+                cluster: OnceLock::new(),
             }),
         }
     }
@@ -151,6 +164,12 @@ impl Hub {
         if first {
             self.came_online(&mut state, &username, neighbours);
         }
+        if self.local_count(&state, &username) == 1 {
+            self.tell(Local::Online {
+                name: username.clone(),
+                user: user_id_of(&state, id),
+            });
+        }
         let (users, complete) = if state.large {
             (neighbour_roster(&state, &username, neighbours), false)
         } else {
@@ -182,6 +201,7 @@ impl Hub {
                 state.users.remove(user);
             }
         }
+        let last_here = self.local_count(&state, &client.username) == 1;
         let last = match state.names.get_mut(&client.username) {
             Some(count) if *count > 1 => {
                 *count -= 1;
@@ -195,6 +215,11 @@ impl Hub {
             }
         };
         // At shutdown nobody is leaving, and nobody needs the list back.
+        if last_here && announce {
+            self.tell(Local::Offline {
+                name: client.username.clone(),
+            });
+        }
         if last && announce {
             self.went_offline(&mut state, &client.username, neighbours);
             self.update_roster_mode(&mut state);
@@ -223,35 +248,51 @@ impl Hub {
         {
             return Err(look_alike_refusal(online));
         }
+        let to: Arc<str> = Arc::from(to);
+        self.move_name(&mut state, &from, &to, Some(id));
+        self.tell(Local::Rename {
+            from,
+            to: to.clone(),
+        });
+        Ok(to)
+    }
+
+    /// Moves every connection of `from` here to `to`, and the name's count,
+    /// and tells everyone here. Every tab but `renamer` hears `Renamed`.
+    fn move_name(
+        &self,
+        state: &mut State,
+        from: &Arc<str>,
+        to: &Arc<str>,
+        renamer: Option<ConnId>,
+    ) {
         // Held presence goes first, so no one hears of a rename before the
         // join it follows.
-        self.end_presence_window(&mut state, Instant::now(), true);
-        let to: Arc<str> = Arc::from(to);
-        let count = state.names.remove(&from).unwrap_or(0);
+        self.end_presence_window(state, Instant::now(), true);
+        let count = state.names.remove(from).unwrap_or(0);
         state.names.insert(to.clone(), count);
-        state.roster.remove(&from);
-        state.roster.insert(&to);
-        forget_look(&mut state, &from);
-        state.looks.insert(look_alike_key(&to), to.clone());
+        state.roster.remove(from);
+        state.roster.insert(to);
+        forget_look(state, from);
+        state.looks.insert(look_alike_key(to), to.clone());
         for client in state.clients.values_mut() {
-            if client.username == from {
+            if client.username == *from {
                 client.username = to.clone();
             }
         }
         for (&conn, client) in &state.clients {
-            if conn != id && client.username == to {
+            if Some(conn) != renamer && client.username == *to {
                 self.deliver(client, Outbound::Renamed { to: to.clone() });
             }
         }
         let frame = encode(&ServerFrame::Rename {
             room: LOBBY,
-            from: &from,
-            to: &to,
+            from,
+            to,
             timestamp: now_millis(),
         });
         let item = Outbound::Event(Frame::from(frame));
-        self.send_locked(&state, &Audience::Everyone, &item, None);
-        Ok(to)
+        self.send_locked(state, &Audience::Everyone, &item, None);
     }
 
     /// Refuses `name` if it looks like a different name that is online.
@@ -285,14 +326,21 @@ impl Hub {
     /// `None`), at most `limit` of them: whom an `@here` reaches.
     pub fn online_users(&self, users: Option<&[UserId]>, limit: usize) -> Vec<UserId> {
         let state = self.state();
+        let online =
+            |user: &UserId| state.users.contains_key(user) || state.remote_users.contains_key(user);
         match users {
             Some(users) => users
                 .iter()
-                .filter(|user| state.users.contains_key(*user))
+                .filter(|user| online(user))
                 .take(limit)
                 .cloned()
                 .collect(),
-            None => state.users.keys().take(limit).cloned().collect(),
+            None => {
+                let elsewhere = state.remote_users.keys();
+                let everywhere = state.users.keys().chain(elsewhere);
+                let unique: std::collections::HashSet<&UserId> = everywhere.collect();
+                unique.into_iter().take(limit).cloned().collect()
+            }
         }
     }
 
@@ -312,14 +360,19 @@ impl Hub {
         self.state().names.len()
     }
 
-    /// Queues `item` for every connection in `to`.
+    /// Queues `item` for every connection in `to`, here and, for an event
+    /// to users, on the other instances.
     pub fn send(&self, to: &Audience, item: Outbound) {
+        if let Outbound::Event(frame) = &item {
+            self.relay(to, frame, None);
+        }
         self.send_locked(&self.state(), to, &item, None);
     }
 
     /// Queues a frame for every connection in `to` except those named
-    /// `name` (every tab of whoever caused it).
+    /// `name` (every tab of whoever caused it), here and elsewhere.
     pub fn send_except(&self, to: &Audience, frame: Frame, name: &str) {
+        self.relay(to, &frame, Some(name));
         self.send_locked(&self.state(), to, &Outbound::Event(frame), Some(name));
     }
 
@@ -374,11 +427,21 @@ fn neighbour_roster(state: &State, username: &Arc<str>, neighbours: &[UserId]) -
     serde_json::to_string(&names).expect("strings serialize")
 }
 
-/// The names of whichever of `users` are online.
+/// The names of whichever of `users` are online, here or elsewhere.
 fn online_among<'a>(state: &'a State, users: &[UserId]) -> Vec<&'a Arc<str>> {
     users
         .iter()
-        .filter_map(|user| state.users.get(user)?.first())
-        .filter_map(|conn| Some(&state.clients.get(conn)?.username))
+        .filter_map(|user| {
+            let here = state.users.get(user).and_then(|conns| conns.first());
+            match here.and_then(|conn| state.clients.get(conn)) {
+                Some(client) => Some(&client.username),
+                None => state.remote_users.get(user).map(|(name, _)| name),
+            }
+        })
         .collect()
+}
+
+/// The owner behind connection `id`, if it owns its name.
+fn user_id_of(state: &State, id: ConnId) -> Option<UserId> {
+    state.clients.get(&id)?.user_id.clone()
 }

@@ -12,6 +12,7 @@
 
 mod backend;
 mod log;
+pub mod migrate;
 pub mod postgres;
 mod records;
 mod sqlite;
@@ -203,16 +204,23 @@ impl Store {
         answer.await.context("the store has stopped")?
     }
 
+    /// Waits until the changes queued before this call are committed (or
+    /// failed): what another instance is told after it never overtakes the
+    /// changes it follows.
+    pub async fn barrier(&self) {
+        let (done, answer) = oneshot::channel();
+        self.send(Request::Barrier(done));
+        let _ = answer.await;
+    }
+
     /// Another instance logged entries in `room`: they reach the tail and
     /// the fan-out through [`Committed`], in order with this instance's.
-    #[allow(dead_code)] // the cluster, in the next commit
     pub fn catch_up(&self, room: &str) {
         self.send(Request::CatchUp(room.to_owned()));
     }
 
     /// Sends a frame to the connections of other instances sharing the
     /// database, after the changes queued before it.
-    #[allow(dead_code)] // the cluster, in the next commit
     pub fn relay(&self, relay: Relay) {
         self.send(Request::Relay(relay));
     }

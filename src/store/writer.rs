@@ -23,7 +23,6 @@ const MAX_BATCH: usize = 256;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What the rest of the server asks of the writer.
-#[allow(dead_code)] // CatchUp and Relay: the cluster, in the next commit
 pub enum Request {
     Append(Entry),
     /// A change; `committed` hears whether it is on disk.
@@ -58,6 +57,8 @@ pub enum Request {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
+    /// Answered once everything queued before it is committed.
+    Barrier(oneshot::Sender<bool>),
     /// Another instance logged entries in this room: report them.
     CatchUp(String),
     /// A frame for other instances' connections, after the changes queued
@@ -161,6 +162,7 @@ impl Writer {
                     Request::Search { request, reply } => {
                         let _ = reply.send(self.backend.search(&request));
                     }
+                    Request::Barrier(done) => waiting.push(done),
                     Request::CatchUp(room) => {
                         catch_ups.insert(room);
                     }
@@ -173,7 +175,9 @@ impl Writer {
                     None
                 };
             }
-            if !changes.is_empty() {
+            let applied = if changes.is_empty() {
+                true
+            } else {
                 let applied = self.backend.apply(&std::mem::take(&mut changes));
                 if let Err(err) = &applied {
                     // A lost claim is made again from the token the client
@@ -181,9 +185,10 @@ impl Writer {
                     // a file's uploader hears that it was not saved.
                     log::error!("cannot save names, rooms and files: {err:#}");
                 }
-                for committed in waiting.drain(..) {
-                    let _ = committed.send(applied.is_ok());
-                }
+                applied.is_ok()
+            };
+            for committed in waiting.drain(..) {
+                let _ = committed.send(applied);
             }
             if !relays.is_empty()
                 && let Err(err) = self.backend.relay(&std::mem::take(&mut relays))

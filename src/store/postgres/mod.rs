@@ -18,6 +18,7 @@
 //! replaces broken ones, so after PostgreSQL restarts the next batch simply
 //! reconnects.
 
+pub mod cluster;
 pub mod load;
 mod log;
 mod messages;
@@ -72,6 +73,11 @@ pub fn pool(url: &PgUrl, size: usize) -> anyhow::Result<Pool> {
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .context("cannot set up the PostgreSQL connections")
+}
+
+/// Brings the database to the newest schema, as [`Postgres::open`] does.
+pub async fn migrate_schema(client: &mut deadpool_postgres::Client) -> anyhow::Result<()> {
+    schema::migrate(client).await
 }
 
 /// Why no connection could be had, in words: what PostgreSQL answered
@@ -273,8 +279,24 @@ impl Postgres {
 
     async fn catch_up_async(&mut self, rooms: &[String]) -> anyhow::Result<Vec<Outcome>> {
         let client = self.client().await?;
+        // One look at the rooms' latest seqs; only the logs that grew are
+        // read.
+        let latest = rows(
+            &client,
+            "SELECT room, latest FROM room_seqs WHERE room = ANY($1)",
+            &[&rooms],
+        )
+        .await?;
+        let grown: Vec<String> = latest
+            .iter()
+            .filter(|row| {
+                let known = self.latest.get(row.get::<_, &str>(0)).copied().unwrap_or(0);
+                row.get::<_, i64>(1) as u64 > known
+            })
+            .map(|row| row.get(0))
+            .collect();
         let mut outcomes = Vec::new();
-        for room in rooms {
+        for room in &grown {
             let known = self.latest.get(room).copied().unwrap_or(0);
             let found = log::entries_since(&client, room, known).await?;
             if let Some(Outcome::Logged { seq, .. }) = found.last() {

@@ -8,6 +8,8 @@
 //! A payload is at most [`MAX_PAYLOAD`] bytes (PostgreSQL's limit is 8000);
 //! a larger notice is kept in `relays` and the payload names its row.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +55,8 @@ pub enum News {
     Rename { from: String, to: String },
     /// The sender is alive (sent every heartbeat).
     Alive,
+    /// The sender's presence rows are current again: read them.
+    Present,
     /// The sender is stopping: its names go offline now.
     Gone,
     /// A notice too large for a payload: read row `id` of `relays`.
@@ -65,8 +69,54 @@ pub async fn send(
     client: &impl GenericClient,
     notice: &Notice,
 ) -> Result<(), tokio_postgres::Error> {
-    let payload = serde_json::to_string(notice).expect("notices serialize");
-    let payload = if payload.len() <= MAX_PAYLOAD {
+    send_all(client, std::slice::from_ref(notice)).await
+}
+
+/// Sends `notices` in order, in one round trip (plus one per notice too
+/// large for a payload).
+pub async fn send_all(
+    client: &impl GenericClient,
+    notices: &[Notice],
+) -> Result<(), tokio_postgres::Error> {
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let mut payloads = Vec::with_capacity(notices.len());
+    for notice in notices {
+        payloads.push(payload(client, notice).await?);
+    }
+    exec(
+        client,
+        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS n (p)",
+        &[&CHANNEL, &payloads],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A notice with a number no other notice from this process has:
+/// PostgreSQL delivers identical payloads of one transaction only once, so
+/// "online, offline, online" would arrive as "online, offline".
+#[derive(Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    notice: &'a Notice,
+    n: u64,
+}
+
+fn stamp(notice: &Notice) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    serde_json::to_string(&Stamped { notice, n }).expect("notices serialize")
+}
+
+/// The payload that carries `notice`: itself, or the row it is kept in.
+async fn payload(
+    client: &impl GenericClient,
+    notice: &Notice,
+) -> Result<String, tokio_postgres::Error> {
+    let payload = stamp(notice);
+    Ok(if payload.len() <= MAX_PAYLOAD {
         payload
     } else {
         let id: i64 = one(
@@ -80,14 +130,11 @@ pub async fn send(
             from: notice.from.clone(),
             news: News::Kept { id },
         };
-        serde_json::to_string(&kept).expect("notices serialize")
-    };
-    exec(client, "SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await?;
-    Ok(())
+        stamp(&kept)
+    })
 }
 
 /// The notice a payload carries, reading a kept one from `relays`.
-#[allow(dead_code)] // the cluster, in the next commit
 pub async fn receive(client: &impl GenericClient, payload: &str) -> anyhow::Result<Notice> {
     let notice: Notice = serde_json::from_str(payload)?;
     match notice.news {
@@ -127,11 +174,19 @@ mod tests {
         let text = serde_json::to_string(&notice).unwrap();
         assert_eq!(text, r#"{"i":"a1","k":"log","rooms":[["lobby",42]]}"#);
         assert_eq!(serde_json::from_str::<Notice>(&text).unwrap(), notice);
-        let alive = serde_json::to_string(&Notice {
+        let alive = Notice {
             from: "a1".into(),
             news: News::Alive,
-        })
-        .unwrap();
-        assert_eq!(alive, r#"{"i":"a1","k":"alive"}"#);
+        };
+        let (first, second) = (stamp(&alive), stamp(&alive));
+        assert_ne!(first, second, "two payloads of one notice differ");
+        assert!(
+            first.starts_with(r#"{"i":"a1","k":"alive","n":"#),
+            "{first}"
+        );
+        for stamped in [first, second, stamp(&notice)] {
+            let read: Notice = serde_json::from_str(&stamped).unwrap();
+            assert!(read == alive || read == notice, "{stamped}");
+        }
     }
 }

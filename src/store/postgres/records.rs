@@ -189,7 +189,6 @@ impl Touched {
         touched
     }
 
-    #[allow(dead_code)] // the cluster, in the next commit
     pub fn is_empty(&self) -> bool {
         self.rooms.is_empty() && self.claims.is_empty() && self.files.is_empty()
     }

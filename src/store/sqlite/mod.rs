@@ -9,7 +9,7 @@ mod load;
 mod log;
 mod messages;
 mod records;
-mod schema;
+pub(super) mod schema;
 mod search;
 
 use std::collections::HashMap;
