@@ -1,6 +1,8 @@
 //! Who gets in: the Origin check that stops other sites' pages from opening
 //! our WebSocket in a visitor's browser, and the optional access key.
 
+use std::net::IpAddr;
+
 use warp::http::{HeaderMap, header};
 
 use crate::identity::Credential;
@@ -100,6 +102,37 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[Origin]) -> Result<(), Strin
     } else {
         Err(refused())
     }
+}
+
+/// Who the client is: `peer`, or, when `peer` is a trusted proxy, the
+/// address nearest to it in `X-Forwarded-For` that is not a trusted proxy
+/// too. Only the trusted hops' own additions are believed: a client can
+/// put anything at the start of the header.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            // What came before an unreadable hop cannot be trusted.
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// Whether the request offers a subprotocol we can select.
@@ -208,6 +241,31 @@ mod tests {
             map.append(*name, HeaderValue::from_bytes(value.as_bytes()).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn the_client_is_whom_the_trusted_proxies_name() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let inner: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let forwarded = headers(&[("x-forwarded-for", "6.6.6.6, 192.168.1.7")]);
+        // Straight from a client: the header means nothing.
+        assert_eq!(
+            client_ip(ip("192.168.1.9"), &forwarded, &[proxy]),
+            ip("192.168.1.9")
+        );
+        // From the proxy: the hop it added, not what the client wrote first.
+        assert_eq!(client_ip(proxy, &forwarded, &[proxy]), ip("192.168.1.7"));
+        // Through two trusted proxies.
+        let twice = headers(&[
+            ("x-forwarded-for", "6.6.6.6, 192.168.1.7"),
+            ("x-forwarded-for", "10.0.0.2"),
+        ]);
+        assert_eq!(client_ip(proxy, &twice, &[proxy, inner]), ip("192.168.1.7"));
+        // No header, or one that is not an address: the proxy itself.
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &[proxy]), proxy);
+        let garbled = headers(&[("x-forwarded-for", "nonsense")]);
+        assert_eq!(client_ip(proxy, &garbled, &[proxy]), proxy);
     }
 
     fn origin_ok(origin: &str, host: &str) -> bool {

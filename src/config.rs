@@ -108,6 +108,16 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
     pub max_connections_per_ip: usize,
 
+    /// A reverse proxy in front (nginx, HAProxy), by address: for connections
+    /// from it, the client's address is the last one it adds to
+    /// X-Forwarded-For, so the per-IP cap counts clients, not the proxy
+    #[arg(
+        long = "trusted-proxy",
+        env = "LANCHAT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
+
     /// Seconds a write to a client may stall before it is disconnected
     #[arg(long, env = "LANCHAT_WRITE_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -244,6 +254,8 @@ pub struct Config {
     /// 0 means no cap.
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// Proxies whose X-Forwarded-For says who the client is.
+    pub trusted_proxies: Vec<IpAddr>,
     pub write_timeout: Duration,
     pub header_timeout: Duration,
     pub allowed_origins: Vec<Origin>,
@@ -336,6 +348,7 @@ impl Config {
             },
             max_connections: args.max_connections.unwrap_or_else(default_max_connections),
             max_connections_per_ip: args.max_connections_per_ip,
+            trusted_proxies: args.trusted_proxies,
             write_timeout: Duration::from_secs(args.write_timeout),
             header_timeout: Duration::from_secs(args.header_timeout),
             allowed_origins,

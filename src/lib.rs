@@ -163,6 +163,7 @@ impl App {
         let policy = Policy {
             gate: Gate::new(config.max_connections, config.max_connections_per_ip),
             allowed_origins: config.allowed_origins.clone().into(),
+            trusted_proxies: config.trusted_proxies.clone().into(),
             key: config.password.as_deref().map(Arc::from),
         };
         let ws_config = WebSocketConfig::default()

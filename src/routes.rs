@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -34,6 +35,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 pub struct Policy {
     pub gate: Arc<Gate>,
     pub allowed_origins: Arc<[Origin]>,
+    /// Proxies whose X-Forwarded-For says who the client is.
+    pub trusted_proxies: Arc<[IpAddr]>,
     /// The access key, if one is set.
     pub key: Option<Arc<str>>,
 }
@@ -190,9 +193,12 @@ fn admit(policy: Policy) -> impl Filter<Extract = (Admission,), Error = Rejectio
                 {
                     return Err(refused(StatusCode::UNAUTHORIZED, "access key required"));
                 }
+                let client = peer.map(|PeerAddr(addr)| {
+                    access::client_ip(addr.ip(), &headers, &policy.trusted_proxies)
+                });
                 policy
                     .gate
-                    .admit(peer.map(|PeerAddr(addr)| addr.ip()))
+                    .admit(client)
                     .map_err(|full| refused(full.status, full.reason))
             }
         })

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use common::nginx::Nginx;
 use common::owner::Owner;
 use common::postgres::Cluster;
 use common::{Client, Server};
@@ -122,6 +123,94 @@ async fn two_instances_share_chat_rooms_names_and_presence() {
     assert_eq!(leave["username"], "carol");
 }
 
+/// Four instances on one database, a sender on each, all writing to the
+/// lobby at once: every message is acknowledged with a seq of its own, the
+/// room's stored log (messages and changes) is 1, 2, 3.. with no gap and no
+/// message stored twice, and every sender heard the whole log in that one
+/// order.
+#[tokio::test]
+async fn four_instances_writing_at_once_leave_no_gap_and_agree_on_the_order() {
+    const EACH: usize = 100;
+    const INSTANCES: usize = 4;
+    let Some(cluster) =
+        Cluster::shared("four_instances_writing_at_once_leave_no_gap_and_agree_on_the_order")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let servers: Vec<Server> = (0..INSTANCES).map(|_| start(&url)).collect();
+    let mut senders = Vec::new();
+    for (n, server) in servers.iter().enumerate() {
+        let (client, _, _) = Client::join(server, &format!("sender{n}")).await;
+        senders.push(tokio::spawn(send_all(client, n, EACH, INSTANCES * EACH)));
+    }
+    let mut heard = Vec::new();
+    for sender in senders {
+        heard.push(sender.await.unwrap());
+    }
+    let db = Cluster::db_of(&url);
+    let stored = cluster.psql(
+        db,
+        "SELECT seq, cid FROM messages WHERE room = 'lobby'
+         UNION ALL SELECT seq, cid FROM changes WHERE room = 'lobby' ORDER BY seq",
+    );
+    let stored: Vec<(u64, String)> = stored
+        .lines()
+        .map(|line| {
+            let (seq, cid) = line.split_once('|').unwrap();
+            (seq.parse().unwrap(), cid.to_owned())
+        })
+        .collect();
+    let seqs: Vec<u64> = stored.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=(INSTANCES * EACH) as u64).collect::<Vec<_>>(),
+        "gap-free, each seq once"
+    );
+    let mut cids: Vec<&String> = stored.iter().map(|(_, cid)| cid).collect();
+    cids.sort();
+    cids.dedup();
+    assert_eq!(cids.len(), INSTANCES * EACH, "every cid stored once");
+    for (n, heard) in heard.iter().enumerate() {
+        assert_eq!(
+            heard, &stored,
+            "sender{n} heard the log in the stored order"
+        );
+    }
+}
+
+/// Sends `count` messages as fast as the server takes them, 50 in flight
+/// at most, and returns every message heard, (seq, cid), in the order
+/// heard, once `total` have been.
+async fn send_all(
+    mut client: Client,
+    sender: usize,
+    count: usize,
+    total: usize,
+) -> Vec<(u64, String)> {
+    let me = format!("sender{sender}");
+    let mut heard = Vec::with_capacity(total);
+    let (mut sent, mut acked) = (0, 0);
+    while heard.len() < total {
+        while sent < count && sent - acked < 50 {
+            client
+                .say(&format!("{me} says {sent}"), &format!("{me}-{sent}"))
+                .await;
+            sent += 1;
+        }
+        let frame = client.recv().await;
+        assert_ne!(frame["type"], "error", "{frame}");
+        if frame["type"] == "message" {
+            acked += usize::from(frame["username"] == me);
+            heard.push((
+                frame["seq"].as_u64().unwrap(),
+                frame["cid"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    heard
+}
+
 /// One instance is killed with kill -9 while its users and another
 /// instance's are sending. Those on it come back on the other with
 /// `since` and send again what was not acknowledged: every acknowledged
@@ -147,54 +236,34 @@ async fn an_instance_killed_under_load_loses_nothing() {
     // A watcher on A records everything it hears.
     let (mut watcher, _, _) = Client::join(&a, "watcher").await;
 
-    let mut acked: BTreeMap<String, u64> = BTreeMap::new();
-    let mut bea_seen: BTreeMap<u64, String> = BTreeMap::new();
+    let mut ledger = Ledger::default();
     // Half of each sender's messages before the kill, unacknowledged ones
     // in flight when it comes.
     for i in 0..EACH / 2 {
         ann.say(&format!("ann {i}"), &format!("ann-{i}")).await;
         bea.say(&format!("bea {i}"), &format!("bea-{i}")).await;
     }
-    let mut bea_acked = 0;
-    while bea_acked < EACH / 4 {
-        let frame = bea.recv().await;
-        if frame["type"] == "message" {
-            let seq = frame["seq"].as_u64().unwrap();
-            bea_seen.insert(seq, frame["cid"].as_str().unwrap_or("").to_owned());
-            if frame["username"] == "bea" {
-                acked.insert(frame["cid"].as_str().unwrap().to_owned(), seq);
-                bea_acked += 1;
-            }
-        }
+    while ledger.acked_of("bea") < EACH / 4 {
+        ledger.note(&bea.recv().await, "bea");
     }
     b.kill_hard();
     let killed = Instant::now();
     // bea reads what reached her before the cut.
     while let common::Event::Frame(frame) = bea.next_event().await {
-        if frame["type"] == "message" {
-            let seq = frame["seq"].as_u64().unwrap();
-            bea_seen.insert(seq, frame["cid"].as_str().unwrap_or("").to_owned());
-            if frame["username"] == "bea" {
-                acked.insert(frame["cid"].as_str().unwrap().to_owned(), seq);
-            }
-        }
+        ledger.note(&frame, "bea");
     }
     drop(gone.ws.close(None).await);
-    let since = bea_seen.keys().next_back().copied().unwrap_or(0);
+    let since = ledger.bea_seen.keys().next_back().copied().unwrap_or(0);
     let mut bea = Client::connect(&a, &format!("bea?since={since}")).await;
     bea.recv_type("welcome").await;
     let replay = bea.recv_type("history").await;
     for message in replay["messages"].as_array().unwrap() {
-        let seq = message["seq"].as_u64().unwrap();
-        bea_seen.insert(seq, message["cid"].as_str().unwrap_or("").to_owned());
-        if message["username"] == "bea" {
-            acked.insert(message["cid"].as_str().unwrap().to_owned(), seq);
-        }
+        ledger.note(message, "bea");
     }
     // bea sends again all she has no acknowledgement for, then the rest.
     for i in 0..EACH {
         let cid = format!("bea-{i}");
-        if !acked.contains_key(&cid) {
+        if !ledger.acked.contains_key(&cid) {
             bea.say(&format!("bea {i}"), &cid).await;
         }
     }
@@ -202,30 +271,17 @@ async fn an_instance_killed_under_load_loses_nothing() {
         ann.say(&format!("ann {i}"), &format!("ann-{i}")).await;
     }
     // Everyone's acknowledgements arrive.
-    let mut ann_acked = 0;
-    while ann_acked < EACH {
+    while ledger.acked_of("ann") < EACH {
         let frame = ann.recv().await;
         assert_ne!(frame["type"], "error", "{frame}");
-        if frame["type"] == "message" && frame["username"] == "ann" {
-            acked.insert(
-                frame["cid"].as_str().unwrap().to_owned(),
-                frame["seq"].as_u64().unwrap(),
-            );
-            ann_acked += 1;
-        }
+        ledger.note(&frame, "ann");
     }
-    while acked.keys().filter(|cid| cid.starts_with("bea-")).count() < EACH {
+    while ledger.acked_of("bea") < EACH {
         let frame = bea.recv().await;
         assert_ne!(frame["type"], "error", "{frame}");
-        if frame["type"] == "message" {
-            let seq = frame["seq"].as_u64().unwrap();
-            bea_seen.insert(seq, frame["cid"].as_str().unwrap_or("").to_owned());
-            if frame["username"] == "bea" {
-                acked.insert(frame["cid"].as_str().unwrap().to_owned(), seq);
-            }
-        }
+        ledger.note(&frame, "bea");
     }
-    assert_eq!(acked.len(), 2 * EACH);
+    assert_eq!(ledger.acked.len(), 2 * EACH);
 
     // Stored once each, gap-free.
     let db = Cluster::db_of(&url);
@@ -245,13 +301,17 @@ async fn an_instance_killed_under_load_loses_nothing() {
     assert_eq!(seqs, (1..=2 * EACH as u64).collect::<Vec<_>>(), "gap-free");
     for (cid, seq) in &stored {
         assert_eq!(
-            acked.get(cid),
+            ledger.acked.get(cid),
             Some(seq),
             "{cid} was acknowledged as stored"
         );
     }
-    // bea saw the whole log, live or replayed.
-    let bea_seqs: Vec<u64> = bea_seen.keys().copied().collect();
+    // bea saw the whole log, live or replayed (the last of ann's may still
+    // be on the way to her).
+    while ledger.bea_seen.keys().next_back() < seqs.last() {
+        ledger.note(&bea.recv().await, "bea");
+    }
+    let bea_seqs: Vec<u64> = ledger.bea_seen.keys().copied().collect();
     assert_eq!(bea_seqs, seqs, "bea missed nothing across the move");
 
     // The watcher heard every message in order, and gone leave, bea not.
@@ -334,6 +394,122 @@ async fn postgres_restarting_costs_unavailable_answers_not_messages() {
         "c0,c1,c2",
         "each stored once, in order"
     );
+}
+
+/// What the killed-instance test saw: each acknowledged cid's seq, and
+/// every seq bea saw, live or replayed.
+#[derive(Default)]
+struct Ledger {
+    acked: BTreeMap<String, u64>,
+    bea_seen: BTreeMap<u64, ()>,
+}
+
+impl Ledger {
+    /// Notes a message frame (or replayed message) that `reader` got.
+    fn note(&mut self, frame: &Value, reader: &str) {
+        if frame["type"] != "message" && frame.get("type").is_some() {
+            return;
+        }
+        let seq = frame["seq"].as_u64().unwrap();
+        if reader == "bea" {
+            self.bea_seen.insert(seq, ());
+        }
+        if frame["username"] == reader {
+            self.acked
+                .insert(frame["cid"].as_str().unwrap().to_owned(), seq);
+        }
+    }
+
+    fn acked_of(&self, sender: &str) -> usize {
+        let prefix = format!("{sender}-");
+        self.acked
+            .keys()
+            .filter(|cid| cid.starts_with(&prefix))
+            .count()
+    }
+}
+
+/// The README's nginx example, in a real nginx in front of two instances
+/// (trusting it as the README says): the page and the WebSocket go through
+/// it, the per-IP cap counts the clients behind it rather than nginx, and
+/// when the instance a client was on is killed, the client reconnects
+/// through nginx to the other, resumes with `since`, and is heard by users
+/// of that instance.
+#[tokio::test]
+async fn the_readmes_nginx_example_moves_clients_off_a_dead_instance() {
+    let Some(cluster) =
+        Cluster::shared("the_readmes_nginx_example_moves_clients_off_a_dead_instance")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let flags = [
+        "--postgres",
+        &url,
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--max-connections-per-ip",
+        "1",
+    ];
+    let mut servers = [Server::start_with(&flags), Server::start_with(&flags)];
+    let Some(nginx) = Nginx::start(
+        "the_readmes_nginx_example_moves_clients_off_a_dead_instance",
+        [servers[0].addr, servers[1].addr],
+    ) else {
+        return;
+    };
+    let page = common::http_get(nginx.addr, "/");
+    assert!(
+        page.text().contains("<html"),
+        "the page comes through nginx"
+    );
+
+    let ann_ip = "127.0.0.2".parse().unwrap();
+    let mut ann = Client::connect_from(nginx.addr, "ann", ann_ip)
+        .await
+        .unwrap_or_else(|err| panic!("{err}: {}", nginx.log()));
+    ann.recv_type("welcome").await;
+    let mut bob = Client::connect_from(nginx.addr, "bob", "127.0.0.3".parse().unwrap())
+        .await
+        .expect("another client address is not capped by ann's");
+    bob.recv_type("welcome").await;
+    match Client::connect_from(nginx.addr, "ann2", ann_ip).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429, "ann's address is at its cap");
+        }
+        Err(err) => panic!("refused with {err}"),
+        Ok(_) => panic!("a second connection from ann's address got in"),
+    }
+    let connections = |server: &Server| server.get("/healthz").json()["connections"].clone();
+    let here = usize::from(connections(&servers[0]) != 2);
+    assert_eq!(
+        connections(&servers[here]),
+        2,
+        "ip_hash keeps one network on one instance"
+    );
+    let there = 1 - here;
+    let (mut watcher, _, _) = Client::join(&servers[there], "watcher").await;
+
+    ann.say("one", "c1").await;
+    let acked = next_of(&mut ann, &["message"]).await;
+    assert_eq!(next_of(&mut watcher, &["message"]).await["message"], "one");
+
+    servers[here].kill_hard();
+    while let common::Event::Frame(_) = ann.next_event().await {}
+    let mut ann = Client::connect_from(nginx.addr, &format!("ann?since={}", acked["seq"]), ann_ip)
+        .await
+        .unwrap_or_else(|err| panic!("nginx moved ann on: {err}: {}", nginx.log()));
+    ann.recv_type("welcome").await;
+    let replay = ann.recv_type("history").await;
+    assert_eq!(replay["messages"], json!([]), "nothing was missed");
+    assert_eq!(
+        connections(&servers[there]),
+        2,
+        "ann is on the live instance"
+    );
+    ann.say("two", "c2").await;
+    assert_eq!(next_of(&mut ann, &["message"]).await["seq"], 2);
+    assert_eq!(next_of(&mut watcher, &["message"]).await["message"], "two");
 }
 
 async fn next_of(client: &mut Client, kinds: &[&str]) -> Value {

@@ -1,7 +1,8 @@
 //! One instance on PostgreSQL (`--postgres`): it starts on a fresh
 //! database, keeps what it acknowledged across a restart, keeps each
 //! room's seqs gap-free, and refuses a database it cannot reach in one
-//! clear line, without printing a password. The existing scenarios also run on PostgreSQL with
+//! clear line, without printing a password, and a SQLite history moves in
+//! with `lanchat migrate`. Several instances: `tests/cluster.rs`. The existing scenarios also run on PostgreSQL with
 //! `LANCHAT_TEST_BACKEND=postgres` (see `.ci/run`).
 
 mod common;
@@ -118,75 +119,6 @@ fn an_unusable_url_is_one_clear_line_without_its_password() {
             );
         }
     }
-}
-
-/// Two instances on one database, two senders on each, all writing to the
-/// lobby at once: every message is acknowledged with a seq of its own, and
-/// the room's stored log (messages and changes) is 1, 2, 3.. with no gap
-/// and no message stored twice.
-#[tokio::test]
-async fn concurrent_writers_leave_no_gap_in_a_rooms_seqs() {
-    const EACH: usize = 150;
-    let Some(cluster) = Cluster::shared("concurrent_writers_leave_no_gap_in_a_rooms_seqs") else {
-        return;
-    };
-    let url = cluster.create_database();
-    // The first creates the schema, so the second starts on a ready one.
-    let first = start(&url, &[]);
-    let second = start(&url, &[]);
-    let mut senders = Vec::new();
-    for (n, server) in [&first, &second, &first, &second].into_iter().enumerate() {
-        let (client, _, _) = Client::join(server, &format!("sender{n}")).await;
-        senders.push(tokio::spawn(send_all(client, n, EACH)));
-    }
-    let mut acked = Vec::new();
-    for sender in senders {
-        acked.extend(sender.await.unwrap());
-    }
-    acked.sort_unstable();
-    acked.dedup();
-    assert_eq!(
-        acked.len(),
-        4 * EACH,
-        "every acknowledgement has a seq of its own"
-    );
-    let db = Cluster::db_of(&url);
-    let seqs = cluster.psql(
-        db,
-        "SELECT seq FROM messages WHERE room = 'lobby'
-         UNION ALL SELECT seq FROM changes WHERE room = 'lobby' ORDER BY seq",
-    );
-    let seqs: Vec<u64> = seqs.lines().map(|seq| seq.parse().unwrap()).collect();
-    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-    assert_eq!(seqs, expected, "gap-free, each seq once");
-    assert_eq!(seqs.len(), 4 * EACH);
-    let cids = cluster.psql(
-        db,
-        "SELECT count(DISTINCT cid), count(*) FROM messages WHERE room = 'lobby'",
-    );
-    assert_eq!(cids.trim(), format!("{0}|{0}", 4 * EACH));
-}
-
-/// Sends `count` messages as fast as the server takes them, 50 in flight
-/// at most, and returns the seqs they were acknowledged with.
-async fn send_all(mut client: Client, sender: usize, count: usize) -> Vec<u64> {
-    let me = format!("sender{sender}");
-    let mut seqs = Vec::with_capacity(count);
-    let mut sent = 0;
-    while seqs.len() < count {
-        while sent < count && sent - seqs.len() < 50 {
-            client
-                .say(&format!("{me} says {sent}"), &format!("{me}-{sent}"))
-                .await;
-            sent += 1;
-        }
-        let frame = client.recv().await;
-        assert_ne!(frame["type"], "error", "{frame}");
-        if frame["type"] == "message" && frame["username"] == me {
-            seqs.push(frame["seq"].as_u64().unwrap());
-        }
-    }
-    seqs
 }
 
 /// `lanchat migrate` moves a SQLite history with rooms, a direct message,

@@ -2,6 +2,7 @@
 //! connect real WebSocket clients, and read JSON frames with a timeout.
 #![allow(dead_code)] // each test crate uses a different part of this file
 
+pub mod nginx;
 pub mod owner;
 pub mod postgres;
 pub mod raw;
@@ -298,6 +299,24 @@ impl Client {
                 .expect("connect timed out")
                 .expect("websocket connect");
         Client { ws }
+    }
+
+    /// Connects to `/ws/<path>` at `addr` (a proxy, say) from the local
+    /// address `from`; the handshake's error if it is refused.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        path: &str,
+        from: std::net::IpAddr,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(from, 0))?;
+        let stream = socket.connect(addr).await?;
+        let url = format!("ws://{addr}/ws/{path}");
+        let connecting = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream));
+        let (ws, _) = tokio::time::timeout(WAIT, connecting)
+            .await
+            .expect("connect timed out")?;
+        Ok(Client { ws })
     }
 
     /// Connects offering subprotocols (`lanchat` is always offered first).

@@ -73,7 +73,7 @@ fn nobody() -> (u32, u32) {
         .expect("a nobody user")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
