@@ -25,6 +25,7 @@ use crate::hub::Local;
 use crate::ids::UserId;
 use crate::session::Context;
 use crate::store::Relay;
+pub use crate::store::postgres::cluster::Listener;
 use crate::store::postgres::cluster::{self as db, NameChange};
 use crate::store::postgres::{self, News, Notice, PgUrl, Touched, load};
 
@@ -38,10 +39,18 @@ const MAX_RETRY: Duration = Duration::from_secs(2);
 /// Connections the cluster keeps: presence writes and reads.
 const POOL_SIZE: usize = 2;
 
-/// Runs until `stop`: listens to the other instances and tells them what
-/// `told` says changed here. Then says this instance is gone.
+/// Starts listening before the store loads what it holds, so nothing
+/// another instance changes meanwhile goes unheard.
+pub async fn listen(url: &PgUrl) -> anyhow::Result<Listener> {
+    db::listen(url).await
+}
+
+/// Runs until `stop`: listens to the other instances (on `listener` first,
+/// made before the store loaded) and tells them what `told` says changed
+/// here. Then says this instance is gone.
 pub async fn run(
     url: PgUrl,
+    listener: Listener,
     instance: String,
     context: Context,
     told: mpsc::UnboundedReceiver<Local>,
@@ -58,7 +67,7 @@ pub async fn run(
         heard_from: HashMap::new(),
         unpublished: false,
     };
-    cluster.run(&url, told, stop).await;
+    cluster.run(&url, listener, told, stop).await;
 }
 
 struct Cluster {
@@ -76,24 +85,32 @@ impl Cluster {
     async fn run(
         mut self,
         url: &PgUrl,
+        first: Listener,
         mut told: mpsc::UnboundedReceiver<Local>,
         stop: CancellationToken,
     ) {
         let mut retry = Duration::from_millis(100);
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut first = Some(first);
         'connect: while !stop.is_cancelled() {
-            let mut listener = match db::listen(url).await {
-                Ok(listener) => listener,
-                Err(err) => {
-                    log::warn!("{err:#}; trying again in {retry:?}");
-                    self.idle(&mut told, &mut heartbeat, &stop, retry).await;
-                    retry = (retry * 2).min(MAX_RETRY);
-                    continue;
-                }
+            // The store loaded names, rooms and files after the first
+            // listener was made; after a break they are read again.
+            let reread_state = first.is_none();
+            let mut listener = match first.take() {
+                Some(listener) => listener,
+                None => match db::listen(url).await {
+                    Ok(listener) => listener,
+                    Err(err) => {
+                        log::warn!("{err:#}; trying again in {retry:?}");
+                        self.idle(&mut told, &mut heartbeat, &stop, retry).await;
+                        retry = (retry * 2).min(MAX_RETRY);
+                        continue;
+                    }
+                },
             };
             retry = Duration::from_millis(100);
-            if let Err(err) = self.resync().await {
+            if let Err(err) = self.resync(reread_state).await {
                 log::warn!("cannot read what the other instances did: {err:#}");
                 self.idle(&mut told, &mut heartbeat, &stop, retry).await;
                 continue;
@@ -137,10 +154,15 @@ impl Cluster {
         }
     }
 
-    /// Reads all that may have been missed while not listening.
-    async fn resync(&mut self) -> anyhow::Result<()> {
+    /// Reads all that may have been missed while not listening: the rooms'
+    /// logs and who is online where, and with `reread_state` names, rooms
+    /// and files.
+    async fn resync(&mut self, reread_state: bool) -> anyhow::Result<()> {
         let context = &self.context;
-        {
+        if reread_state {
+            // What this instance changed meanwhile is saved first, so the
+            // state read back has it.
+            context.store.barrier().await;
             let client = self.pool.get().await?;
             context
                 .identity

@@ -116,6 +116,9 @@ pub struct App {
     committed: Committed,
     /// This process, as other instances sharing a database know it.
     instance: String,
+    /// With PostgreSQL: notices from the other instances since before the
+    /// store loaded.
+    notices: Option<cluster::Listener>,
 }
 
 impl App {
@@ -124,6 +127,10 @@ impl App {
     pub async fn open(config: &Config) -> anyhow::Result<App> {
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         let instance = uuid::Uuid::new_v4().simple().to_string();
+        let notices = match &config.history_location {
+            store::Location::Postgres(url) => Some(cluster::listen(url).await?),
+            _ => None,
+        };
         let opened = Store::open(
             config.history_location.clone(),
             resume_cap,
@@ -178,6 +185,7 @@ impl App {
             header_timeout: config.header_timeout,
             committed: opened.committed,
             instance,
+            notices,
         })
     }
 
@@ -201,14 +209,16 @@ impl App {
             header_timeout,
             committed,
             instance,
+            notices,
         } = self;
         let stop = context.shutdown.clone();
         // Before the first connection, so the others hear of every name.
-        let cluster = match context.store.location() {
-            store::Location::Postgres(url) => {
+        let cluster = match (context.store.location(), notices) {
+            (store::Location::Postgres(url), Some(notices)) => {
                 let told = context.hub.connect_cluster();
                 Some(tokio::spawn(cluster::run(
                     (**url).clone(),
+                    notices,
                     instance,
                     context.clone(),
                     told,
