@@ -287,10 +287,12 @@ impl Cluster {
         if from == self.instance {
             return;
         }
-        let known = self
-            .heard_from
-            .insert(from.clone(), Instant::now())
-            .is_some();
+        // A notice from nobody is for every instance, this one too.
+        let known = from.is_empty()
+            || self
+                .heard_from
+                .insert(from.clone(), Instant::now())
+                .is_some();
         let context = &self.context;
         match news {
             News::Log { rooms } => {

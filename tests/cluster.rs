@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use common::nginx::Nginx;
-use common::owner::Owner;
+use common::owner::{Owner, first_frame};
 use common::postgres::Cluster;
+use common::tus::Tus;
 use common::{Client, Server};
 
 fn start(url: &str) -> Server {
@@ -190,6 +191,92 @@ async fn two_instances_share_chat_rooms_names_and_presence() {
     drop(carol);
     let leave = bob.client.recv_type("leave").await;
     assert_eq!(leave["username"], "carol");
+}
+
+/// The same new name claimed on two instances at the same moment: one
+/// claim stands, and soon both instances agree which: its token works on
+/// either, the other's on neither.
+#[tokio::test]
+async fn a_name_claimed_on_two_instances_at_once_ends_with_one_owner() {
+    let Some(cluster) =
+        Cluster::shared("a_name_claimed_on_two_instances_at_once_ends_with_one_owner")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let servers = [start(&url), start(&url)];
+    let (on_a, on_b) = tokio::join!(
+        first_frame(&servers[0], "zed", &["claim"]),
+        first_frame(&servers[1], "zed", &["claim"]),
+    );
+    let tokens: Vec<String> = [on_a, on_b]
+        .into_iter()
+        .filter(|(_, first)| first["type"] == "welcome")
+        .map(|(_, welcome)| format!("token.{}", welcome["token"].as_str().unwrap()))
+        .collect();
+    assert!(!tokens.is_empty(), "one of them got the name");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut works = Vec::new();
+        for token in &tokens {
+            for server in &servers {
+                let (_, first) = first_frame(server, "zed", &[token]).await;
+                works.push(first["type"] == "welcome");
+            }
+        }
+        let owners = works.chunks(2).filter(|both| both == &[true, true]).count();
+        let refused = works
+            .chunks(2)
+            .filter(|both| both == &[false, false])
+            .count();
+        if owners == 1 && refused == tokens.len() - 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the instances never agreed: {works:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two instances sharing a files folder: a file uploaded (tus) and shared on
+/// one is announced on the other and downloads from it byte for byte.
+#[tokio::test]
+async fn a_file_shared_on_one_instance_downloads_from_the_other() {
+    let Some(cluster) = Cluster::shared("a_file_shared_on_one_instance_downloads_from_the_other")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let files = tempfile::TempDir::new().unwrap();
+    let files_dir = files.path().to_str().unwrap();
+    let a = Server::start_with(&["--postgres", &url, "--files", files_dir]);
+    let b = Server::start_with(&["--postgres", &url, "--files", files_dir]);
+    let mut alice = Owner::claim(&a, "alice").await;
+    let mut bob = Owner::claim(&b, "bob").await;
+    let token_of = |owner: &Owner| owner.token.trim_start_matches("token.").to_owned();
+    let uploader = Tus {
+        addr: a.addr,
+        token: token_of(&alice),
+    };
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let id = uploader.upload("notes.bin", "lobby", &content);
+    alice
+        .send(json!({"type":"message","room":"lobby","message":"","cid":"f1","files":[id]}))
+        .await;
+    let sent = next_of(&mut alice.client, &["message", "error"]).await;
+    assert_eq!(sent["type"], "message", "{sent}");
+    let heard = bob.client.recv_type("message").await;
+    assert_eq!(heard["files"][0]["id"], id.as_str());
+    let url = heard["files"][0]["url"].as_str().unwrap();
+    let reader = Tus {
+        addr: b.addr,
+        token: token_of(&bob),
+    };
+    let fetched = reader.get(url, &[]);
+    assert_eq!(fetched.status, 200, "{}", fetched.text());
+    assert!(fetched.body == content, "byte for byte");
 }
 
 /// Four instances on one database, a sender on each, all writing to the

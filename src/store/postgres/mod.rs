@@ -388,10 +388,33 @@ impl Backend for Postgres {
         self.block_on(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
+            let mut lost = Vec::new();
             for change in changes {
-                records::apply(&tx, change).await?;
+                if !records::apply(&tx, change).await?
+                    && let Change::SaveClaim(claim) = change
+                {
+                    ::log::warn!(
+                        "\"{}\" was claimed on another instance a moment earlier; that claim stands",
+                        claim.name
+                    );
+                    lost.push(claim.name.to_lowercase());
+                }
             }
-            notice::send(&tx, &state).await?;
+            let mut notices = vec![state];
+            if !lost.is_empty() {
+                // From nobody, so this instance rereads the name too and
+                // gives up the claim it made.
+                notices.push(Notice {
+                    from: String::new(),
+                    news: News::State {
+                        touched: Touched {
+                            claims: lost,
+                            ..Touched::default()
+                        },
+                    },
+                });
+            }
+            notice::send_all(&tx, &notices).await?;
             tx.commit().await?;
             Ok(())
         })

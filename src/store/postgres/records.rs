@@ -6,19 +6,22 @@ use deadpool_postgres::GenericClient;
 use super::sql::{big, exec};
 use crate::store::records::{Change, FileRecord, RoomChange};
 
+/// Applies `change`; false if it was a claim on a name another user
+/// claimed first (on another instance, a moment before): the first stays.
 pub async fn apply(
     client: &impl GenericClient,
     change: &Change,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<bool, tokio_postgres::Error> {
     match change {
         Change::SaveClaim(claim) => {
-            exec(
+            let saved = exec(
                 client,
                 "INSERT INTO claims (name_key, user_id, name, token_hash, last_seen)
                  VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (name_key) DO UPDATE SET
-                     user_id = excluded.user_id, name = excluded.name,
-                     token_hash = excluded.token_hash, last_seen = excluded.last_seen",
+                     name = excluded.name, token_hash = excluded.token_hash,
+                     last_seen = excluded.last_seen
+                 WHERE claims.user_id = excluded.user_id",
                 &[
                     &claim.name.to_lowercase(),
                     &claim.user_id,
@@ -28,6 +31,7 @@ pub async fn apply(
                 ],
             )
             .await?;
+            return Ok(saved == 1);
         }
         Change::DeleteClaim(name) => {
             exec(
@@ -43,7 +47,7 @@ pub async fn apply(
             exec(client, "DELETE FROM files WHERE id = $1", &[id]).await?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn room(
