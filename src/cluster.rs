@@ -34,6 +34,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How long an instance may stay silent before the others take it for
 /// dead. With [`HEARTBEAT`], its users show offline within about 10 s.
 pub const DEAD_AFTER: Duration = Duration::from_secs(7);
+/// How long the users of an instance that stopped cleanly stay online
+/// elsewhere, time for them to reconnect to another instance.
+pub const GONE_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait between attempts to reach PostgreSQL again.
 const MAX_RETRY: Duration = Duration::from_secs(2);
 /// Connections the cluster keeps: presence writes and reads.
@@ -328,9 +331,12 @@ impl Cluster {
             News::Rename { from: old, to } => context.hub.remote_rename(&from, &old, &to),
             News::Alive if known => {}
             News::Alive | News::Present => self.read_presence(&from).await,
+            // Its users are reconnecting elsewhere: they go offline after a
+            // grace, so those who moved never show as gone.
             News::Gone => {
-                self.heard_from.remove(&from);
-                self.forget(&from);
+                let now = Instant::now();
+                let silent_since = now.checked_sub(DEAD_AFTER - GONE_GRACE).unwrap_or(now);
+                self.heard_from.insert(from, silent_since);
             }
             // `receive` reads kept notices.
             News::Kept { .. } => {}

@@ -498,6 +498,46 @@ async fn an_instance_killed_under_load_loses_nothing() {
     );
 }
 
+/// An instance stopped cleanly (SIGTERM): its users hear 1001; the one who
+/// reconnects to the other instance at once never shows as gone there,
+/// and the one who does not shows offline within about 5 s.
+#[tokio::test]
+async fn an_instance_stopping_cleanly_lets_its_users_move_without_a_flap() {
+    let Some(cluster) =
+        Cluster::shared("an_instance_stopping_cleanly_lets_its_users_move_without_a_flap")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let a = start(&url);
+    let mut b = start(&url);
+    let (mut watcher, _, _) = Client::join(&a, "watcher").await;
+    let (mut mover, _, _) = Client::join(&b, "mover").await;
+    let (_stayer, _, _) = Client::join(&b, "stayer").await;
+    who_until(&mut watcher, "the watcher sees both", |names| {
+        names.iter().any(|n| n == "mover") && names.iter().any(|n| n == "stayer")
+    })
+    .await;
+    assert!(b.terminate().success());
+    let stopped = Instant::now();
+    let close = mover.expect_close().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    let (_mover, _, _) = Client::join(&a, "mover").await;
+    let leave = next_of(&mut watcher, &["leave"]).await;
+    assert_eq!(leave["username"], "stayer", "the mover did not flap");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(12),
+        "offline {:?} after the stop",
+        stopped.elapsed()
+    );
+    let late = watcher.caught_up().await;
+    assert!(
+        late.iter()
+            .all(|f| f["type"] != "leave" && f["type"] != "join"),
+        "{late:?}"
+    );
+}
+
 /// PostgreSQL restarts while senders on two instances are sending: what
 /// is sent meanwhile is answered `unavailable` with its cid, each sender
 /// sends those again (as the page's outbox does), and in the end every
