@@ -22,11 +22,26 @@ fn start(url: &str) -> Server {
     Server::start_with(&["--postgres", url])
 }
 
-/// Asks `client` who is online until `done` holds for the answer's names
-/// (each answer is an event; other instances' news takes a moment).
-async fn who_until(client: &mut Client, what: &str, done: impl Fn(&[String]) -> bool) {
+/// Tries `attempt` until it gives an answer, failing the test after 20 s
+/// with what the last try saw. Each try is a round trip to the servers:
+/// other instances' news takes a moment to arrive.
+async fn eventually<T>(what: &str, mut attempt: impl AsyncFnMut() -> Result<T, String>) -> T {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(seen) => assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}: {seen}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asks `client` who is online until `done` holds for the answer's names.
+async fn who_until(client: &mut Client, what: &str, done: impl Fn(&[String]) -> bool) {
+    eventually(what, async || {
         client.send_json(json!({"type":"who","prefix":""})).await;
         let who = client.recv_type("who").await;
         let names: Vec<String> = who["users"]
@@ -36,14 +51,12 @@ async fn who_until(client: &mut Client, what: &str, done: impl Fn(&[String]) -> 
             .map(|name| name.as_str().unwrap().to_owned())
             .collect();
         if done(&names) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{names:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}: {names:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Alice and carol on one instance, bob on another: chat goes both ways
@@ -119,21 +132,16 @@ async fn two_instances_share_chat_rooms_names_and_presence() {
     alice.client.recv_type("room").await;
     // B hears of the room a moment later: bob finds it in the list first,
     // as a user would.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("B lists #plans", async || {
         bob.send(json!({"type":"list_rooms"})).await;
         let list = bob.client.recv_type("room_list").await;
-        if list["rooms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["room"] == "plans")
-        {
-            break;
+        let rooms = list["rooms"].as_array().unwrap();
+        match rooms.iter().any(|r| r["room"] == "plans") {
+            true => Ok(()),
+            false => Err(list.to_string()),
         }
-        assert!(Instant::now() < deadline, "B never listed #plans: {list}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     bob.send(json!({"type":"join_room","room":"plans"})).await;
     let joined = next_of(&mut bob.client, &["room", "error"]).await;
     assert_eq!(
@@ -215,8 +223,7 @@ async fn a_name_claimed_on_two_instances_at_once_ends_with_one_owner() {
         .map(|(_, welcome)| format!("token.{}", welcome["token"].as_str().unwrap()))
         .collect();
     assert!(!tokens.is_empty(), "one of them got the name");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("the instances agree", async || {
         let mut works = Vec::new();
         for token in &tokens {
             for server in &servers {
@@ -229,15 +236,12 @@ async fn a_name_claimed_on_two_instances_at_once_ends_with_one_owner() {
             .chunks(2)
             .filter(|both| both == &[false, false])
             .count();
-        if owners == 1 && refused == tokens.len() - 1 {
-            break;
+        match owners == 1 && refused == tokens.len() - 1 {
+            true => Ok(()),
+            false => Err(format!("{works:?}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "the instances never agreed: {works:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Two instances sharing a files folder: a file uploaded (tus) and shared on

@@ -136,15 +136,8 @@ impl Hub {
             Some((name, _)) => name.clone(),
             None => Arc::from(username),
         };
-        let count = state.names.entry(username.clone()).or_insert(0);
-        *count += 1;
-        let first = *count == 1;
+        let first = name_counted_in(&mut state, &username);
         if first {
-            state.roster.insert(&username);
-            state
-                .looks
-                .entry(look_alike_key(&username))
-                .or_insert_with(|| username.clone());
             // Before this connection is listed, so the newcomer hears of the
             // mode from its welcome alone.
             self.update_roster_mode(&mut state);
@@ -202,18 +195,7 @@ impl Hub {
             }
         }
         let last_here = self.local_count(&state, &client.username) == 1;
-        let last = match state.names.get_mut(&client.username) {
-            Some(count) if *count > 1 => {
-                *count -= 1;
-                false
-            }
-            _ => {
-                state.names.remove(&client.username);
-                state.roster.remove(&client.username);
-                forget_look(&mut state, &client.username);
-                true
-            }
-        };
+        let last = name_counted_out(&mut state, &client.username);
         // At shutdown nobody is leaving, and nobody needs the list back.
         if last_here && announce {
             self.tell(Local::Offline {
@@ -398,6 +380,39 @@ impl Hub {
             // A send fails only when the session has already ended; its
             // `leave` is on the way.
             let _ = client.queue.send(item);
+        }
+    }
+}
+
+/// Counts one more connection (or instance) of `name`; true if it is the
+/// first, when the name joins the roster and takes its look.
+fn name_counted_in(state: &mut State, name: &Arc<str>) -> bool {
+    let count = state.names.entry(name.clone()).or_insert(0);
+    *count += 1;
+    if *count > 1 {
+        return false;
+    }
+    state.roster.insert(name);
+    state
+        .looks
+        .entry(look_alike_key(name))
+        .or_insert_with(|| name.clone());
+    true
+}
+
+/// Counts one connection (or instance) of `name` less; true if it was the
+/// last, when the name leaves the roster and its look.
+fn name_counted_out(state: &mut State, name: &Arc<str>) -> bool {
+    match state.names.get_mut(name) {
+        Some(count) if *count > 1 => {
+            *count -= 1;
+            false
+        }
+        _ => {
+            state.names.remove(name);
+            state.roster.remove(name);
+            forget_look(state, name);
+            true
         }
     }
 }

@@ -15,11 +15,10 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::{Hub, Outbound, State, forget_look};
+use super::{Hub, Outbound, State, name_counted_in, name_counted_out};
 use crate::audience::Audience;
 use crate::ids::UserId;
 use crate::protocol::Frame;
-use crate::username::look_alike_key;
 
 /// What changed on this instance that the others need to hear.
 #[derive(Debug, Clone)]
@@ -126,14 +125,7 @@ impl Hub {
             entry.1 += 1;
         }
         self.end_presence_window(&mut state, Instant::now(), false);
-        let count = state.names.entry(name.clone()).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            state.roster.insert(&name);
-            state
-                .looks
-                .entry(look_alike_key(&name))
-                .or_insert_with(|| name.clone());
+        if name_counted_in(&mut state, &name) {
             self.update_roster_mode(&mut state);
             self.came_online(&mut state, &name, neighbours);
         }
@@ -233,15 +225,9 @@ impl Hub {
             }
         }
         self.end_presence_window(state, Instant::now(), false);
-        match state.names.get_mut(&name) {
-            Some(count) if *count > 1 => *count -= 1,
-            _ => {
-                state.names.remove(&name);
-                state.roster.remove(&name);
-                forget_look(state, &name);
-                self.went_offline(state, &name, neighbours);
-                self.update_roster_mode(state);
-            }
+        if name_counted_out(state, &name) {
+            self.went_offline(state, &name, neighbours);
+            self.update_roster_mode(state);
         }
     }
 }

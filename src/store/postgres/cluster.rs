@@ -86,10 +86,7 @@ pub async fn publish(
                 }
             }
         };
-        notices.push(Notice {
-            from: instance.to_owned(),
-            news,
-        });
+        notices.push(Notice::new(instance, news));
     }
     notice::send_all(&tx, &notices).await?;
     tx.commit().await?;
@@ -124,10 +121,7 @@ pub async fn republish(
     )
     .await?;
     heartbeat_in(&tx, instance).await?;
-    let present = Notice {
-        from: instance.to_owned(),
-        news: News::Present,
-    };
+    let present = Notice::new(instance, News::Present);
     notice::send(&tx, &present).await?;
     tx.commit().await?;
     Ok(())
@@ -147,10 +141,7 @@ pub async fn heartbeat(pool: &Pool, instance: &str, dead_after: Duration) -> any
     .await?;
     exec(&client, "DELETE FROM instances WHERE seen < $1", &[&dead]).await?;
     notice::forget_kept(&client, dead).await?;
-    let alive = Notice {
-        from: instance.to_owned(),
-        news: News::Alive,
-    };
+    let alive = Notice::new(instance, News::Alive);
     notice::send(&client, &alive).await?;
     Ok(())
 }
@@ -177,10 +168,7 @@ pub async fn leave(pool: &Pool, instance: &str) -> anyhow::Result<()> {
     )
     .await?;
     exec(&tx, "DELETE FROM instances WHERE id = $1", &[&instance]).await?;
-    let gone = Notice {
-        from: instance.to_owned(),
-        news: News::Gone,
-    };
+    let gone = Notice::new(instance, News::Gone);
     notice::send(&tx, &gone).await?;
     tx.commit().await?;
     Ok(())

@@ -145,10 +145,7 @@ impl Postgres {
     }
 
     fn notice(&self, news: News) -> Notice {
-        Notice {
-            from: self.instance.clone(),
-            news,
-        }
+        Notice::new(&self.instance, news)
     }
 
     fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> T {
@@ -404,15 +401,11 @@ impl Backend for Postgres {
             if !lost.is_empty() {
                 // From nobody, so this instance rereads the name too and
                 // gives up the claim it made.
-                notices.push(Notice {
-                    from: String::new(),
-                    news: News::State {
-                        touched: Touched {
-                            claims: lost,
-                            ..Touched::default()
-                        },
-                    },
-                });
+                let touched = Touched {
+                    claims: lost,
+                    ..Touched::default()
+                };
+                notices.push(Notice::new("", News::State { touched }));
             }
             notice::send_all(&tx, &notices).await?;
             tx.commit().await?;

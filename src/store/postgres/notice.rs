@@ -30,6 +30,15 @@ pub struct Notice {
     pub news: News,
 }
 
+impl Notice {
+    pub fn new(from: &str, news: News) -> Notice {
+        Notice {
+            from: from.to_owned(),
+            news,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum News {
