@@ -127,7 +127,17 @@ impl Postgres {
         search::turn(&mut client, search)
             .await
             .context("cannot prepare searching")?;
-        let loaded = load::load(&client, recent_capacity).await?;
+        // One snapshot: each room's latest seq agrees with its messages
+        // read, whatever other instances commit meanwhile (their notices
+        // then bring exactly what came after).
+        let snapshot = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let loaded = load::load(&snapshot, recent_capacity).await?;
+        snapshot.commit().await?;
         drop(client);
         let latest = loaded
             .recent
