@@ -71,7 +71,7 @@ pub struct Body {
     pub size: usize,
 }
 
-type Ws = WebSocketStream<TcpStream>;
+pub type Ws = WebSocketStream<TcpStream>;
 
 /// Latencies in microseconds, log-linear (1,024 sub-buckets per power of
 /// two, so within 0.1 %), lock-free so every reader records directly.
@@ -228,10 +228,16 @@ impl Ledger {
     }
 }
 
-/// What every client shares: the clock, the ledger and the histogram.
+/// What every client shares: the clock, the ledger and the histograms.
 pub struct Stats {
     clock: Instant,
     pub latency: Histogram,
+    /// With clients spread over several instances (client `i` on instance
+    /// `i % instances`), the same latencies again, split by whether the
+    /// sender was on the recipient's instance or another.
+    pub same_instance: Histogram,
+    pub cross_instance: Histogram,
+    instances: usize,
     pub ledger: Ledger,
     /// Broadcasts below this id are counted but not timed (barriers,
     /// earlier phases).
@@ -241,10 +247,15 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn new() -> Arc<Self> {
+    /// Stats for clients spread over `instances` servers, client `i` on
+    /// server `i % instances`.
+    pub fn spread(instances: usize) -> Arc<Self> {
         Arc::new(Stats {
             clock: Instant::now(),
             latency: Histogram::new(),
+            same_instance: Histogram::new(),
+            cross_instance: Histogram::new(),
+            instances: instances.max(1),
             ledger: Ledger::new(),
             timed_from: AtomicU64::new(u64::MAX),
             dropped: AtomicU64::new(0),
@@ -261,6 +272,8 @@ impl Stats {
         let from = self.ledger.mark();
         self.timed_from.store(from, Ordering::Relaxed);
         self.latency.reset();
+        self.same_instance.reset();
+        self.cross_instance.reset();
         from
     }
 
@@ -272,8 +285,18 @@ impl Stats {
             count.fetch_add(1, Ordering::Relaxed);
         }
         if stamp.id >= self.timed_from.load(Ordering::Relaxed) {
-            self.latency
-                .record(self.now_us().saturating_sub(stamp.sent_us));
+            let us = self.now_us().saturating_sub(stamp.sent_us);
+            self.latency.record(us);
+            let n = self.instances;
+            if n > 1 {
+                let same = me % n == stamp.sender % n;
+                let split = if same {
+                    &self.same_instance
+                } else {
+                    &self.cross_instance
+                };
+                split.record(us);
+            }
         }
         if stamp.sender == me {
             acks.add_permits(1);
@@ -333,6 +356,30 @@ fn message_text(id: u64, sent_us: u64, sender: usize, body: Body) -> String {
     format!(r#"{{"type":"message","message":"{text}","cid":"{sender}-{id}"}}"#)
 }
 
+/// A WebSocket connection to `url` on `addr` (loopback only), as every
+/// client of the bench makes it; for a client that reads frames itself.
+pub async fn open(addr: SocketAddr, url: &str) -> anyhow::Result<Ws> {
+    let tcp = loopback_tcp(addr).await?;
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+        .await
+        .context("WebSocket handshake failed")?;
+    Ok(ws)
+}
+
+/// A TCP connection to `addr`, which must be a loopback address, with
+/// TCP_NODELAY.
+pub async fn loopback_tcp(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    if !addr.ip().is_loopback() {
+        bail!("the bench only targets loopback addresses, not {addr}");
+    }
+    let tcp = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
 /// One connected client: its write half, and the reader task that records
 /// everything it receives.
 pub struct Client {
@@ -361,18 +408,8 @@ impl Client {
         index: usize,
         stats: Arc<Stats>,
     ) -> anyhow::Result<Connected> {
-        if !addr.ip().is_loopback() {
-            bail!("the bench only targets loopback addresses, not {addr}");
-        }
         let started = Instant::now();
-        let tcp = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        tcp.set_nodelay(true)?;
-        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
-            .await
-            .context("WebSocket handshake failed")?;
+        let ws = open(addr, url).await?;
         let upgraded = started.elapsed();
         let (sink, mut stream) = ws.split();
         match tokio::time::timeout(FIRST_FRAME_TIMEOUT, stream.next()).await {

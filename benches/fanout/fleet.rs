@@ -1,5 +1,6 @@
-//! A fleet of clients on one server, and the measured phases run with it:
-//! connecting, a barrier, broadcasts at a rate, and ack-paced ingest.
+//! A fleet of clients on one server (or spread over several instances of a
+//! cluster), and the measured phases run with it: connecting, a barrier,
+//! broadcasts at a rate, and ack-paced ingest.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,9 +20,13 @@ const BARRIER_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to wait for deliveries after the last send.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Clients connected to one server.
+/// Clients connected to one server, or spread over several: client `i`
+/// connects to server `i % servers.len()`.
 pub struct Fleet {
-    pub server: Server,
+    pub servers: Vec<Server>,
+    /// Other processes serving them (a database), by pid: what they use
+    /// counts as the servers' (see [`Usage::of_tree`]).
+    helpers: Vec<u32>,
     pub stats: Arc<Stats>,
     clients: Vec<Arc<Client>>,
     body: Body,
@@ -37,15 +42,18 @@ pub struct Growth {
 }
 
 /// The result of one timed phase.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Phase {
     pub tally: Tally,
     pub latency: Latency,
     /// From the first send until the last delivery (or the drain timeout).
     pub elapsed: Duration,
-    /// Server usage during the phase, if we started the server.
+    /// Server usage during the phase, if we started the server: every
+    /// server's CPU and its helpers' together, the servers' RSS summed.
     pub server_cpu_s: Option<f64>,
     pub server_rss_kib: Option<u64>,
+    /// CPU of each server, then of each helper.
+    pub parts_cpu_s: Vec<Option<f64>>,
     pub generator_cpu_s: Option<f64>,
     /// CPU seconds used by everything else on the machine meanwhile; more
     /// than a little means the figures were disturbed.
@@ -63,9 +71,12 @@ impl Phase {
 }
 
 /// Usage readings at one moment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// The servers' together.
     pub server: Option<Usage>,
+    /// Each server's, then each helper's.
+    pub parts: Vec<Option<Usage>>,
     pub generator: Option<Usage>,
     pub machine_busy_s: Option<f64>,
 }
@@ -82,15 +93,28 @@ pub enum Senders {
 impl Fleet {
     /// A fleet whose broadcasts carry `size` characters of filler.
     pub fn new(server: Server, size: usize) -> Fleet {
+        Fleet::spread(vec![server], size)
+    }
+
+    /// A fleet spread evenly over `servers` (instances sharing a database),
+    /// whose stats tell deliveries within an instance from those across.
+    pub fn spread(servers: Vec<Server>, size: usize) -> Fleet {
         Fleet {
-            server,
-            stats: Stats::new(),
+            stats: Stats::spread(servers.len()),
+            servers,
+            helpers: Vec::new(),
             clients: Vec::new(),
             body: Body {
                 text: Text::Filler,
                 size,
             },
         }
+    }
+
+    /// The same fleet, with process `pid` (and its children) serving it.
+    pub fn helped_by(mut self, pid: u32) -> Fleet {
+        self.helpers.push(pid);
+        self
     }
 
     /// The same fleet, broadcasting chat of kind `text` instead.
@@ -115,8 +139,9 @@ impl Fleet {
         let mut tasks = Vec::new();
         for index in self.clients.len()..total {
             let permit = gate.clone().acquire_owned().await?;
-            let url = self.server.url(index);
-            let addr = self.server.addr;
+            let server = &self.servers[index % self.servers.len()];
+            let url = server.url(index);
+            let addr = server.addr;
             let stats = self.stats.clone();
             tasks.push(tokio::spawn(async move {
                 let offset = started.elapsed();
@@ -142,7 +167,7 @@ impl Fleet {
                 format!(
                     "only {} of {total} clients connected to {}",
                     self.clients.len(),
-                    self.server.kind.name()
+                    self.servers[0].kind.name()
                 )
             });
         }
@@ -327,7 +352,10 @@ impl Fleet {
         let elapsed = last_progress.max(sent_all) - started;
         let after = self.snapshot();
         let cpu = |after: Option<Usage>, before: Option<Usage>| Some(after?.cpu_since(&before?));
-        let server_cpu_s = cpu(after.server, before.server);
+        let parts_cpu_s: Vec<Option<f64>> = (after.parts.iter().zip(&before.parts))
+            .map(|(a, b)| cpu(*a, *b))
+            .collect();
+        let server_cpu_s = parts_cpu_s.iter().copied().sum::<Option<f64>>();
         let generator_cpu_s = cpu(after.generator, before.generator);
         let others_cpu_s = (|| {
             let busy = after.machine_busy_s? - before.machine_busy_s?;
@@ -339,15 +367,19 @@ impl Fleet {
             elapsed,
             server_cpu_s,
             server_rss_kib: after.server.map(|u| u.rss_kib),
+            parts_cpu_s,
             generator_cpu_s,
             others_cpu_s,
         })
     }
 
-    /// The server's, the generator's and the machine's usage right now.
+    /// The servers', the generator's and the machine's usage right now.
     pub fn snapshot(&self) -> Snapshot {
+        let servers: Vec<Option<Usage>> = self.servers.iter().map(Server::usage).collect();
+        let helpers = self.helpers.iter().map(|&pid| Usage::of_tree(pid));
         Snapshot {
-            server: self.server.usage(),
+            server: Usage::sum(servers.iter().copied()),
+            parts: servers.into_iter().chain(helpers).collect(),
             generator: Usage::of_self(),
             machine_busy_s: machine_busy_s(),
         }

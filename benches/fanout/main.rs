@@ -9,10 +9,14 @@
 //!
 //! Modules: [`client`] (one WebSocket client, the clock, ledger and
 //! histogram), [`fleet`] (many clients and the timed phases), [`target`]
-//! (starting servers, reading `/proc`), [`report`] (table, CSV, chart).
+//! (starting servers, reading `/proc`), [`report`] (table, CSV, chart),
+//! [`cluster`] (two instances sharing PostgreSQL) and [`postgres`] (a
+//! private PostgreSQL for it).
 
 mod client;
+mod cluster;
 mod fleet;
+mod postgres;
 mod report;
 mod target;
 
@@ -43,6 +47,9 @@ fn disturbed(phase: &Phase) -> bool {
 
 /// How long a server is left to settle after a phase before usage is read.
 const SETTLE: Duration = Duration::from_secs(1);
+/// How long a server just started is left to finish starting before its
+/// baseline is read.
+const START_PAUSE: Duration = Duration::from_millis(300);
 
 /// Fan-out load generator for lanchat and a Node `ws` peer.
 #[derive(Debug, Parser)]
@@ -52,13 +59,15 @@ struct Args {
     #[arg(value_enum, default_value_t = Mode::All)]
     mode: Mode,
 
-    /// Clients (fixed: 1000; scale: 10000; ingest: receivers).
+    /// Clients (fixed: 1000; scale: 10000; ingest: receivers; cluster:
+    /// 1000 for latency, spread over both instances).
     #[arg(long)]
     clients: Option<usize>,
-    /// Clients that send (fixed: 10; ingest: 100).
+    /// Clients that send (fixed: 10; ingest: 100; cluster: 10 for latency).
     #[arg(long)]
     senders: Option<usize>,
-    /// Broadcasts per second, all senders together (fixed: 1000; scale: 5).
+    /// Broadcasts per second, all senders together (fixed: 1000; scale: 5;
+    /// cluster: 200).
     #[arg(long)]
     rate: Option<f64>,
     /// Seconds of sending in each timed phase.
@@ -92,6 +101,13 @@ struct Args {
     /// value given (repeat the flag, or comma-separate) is measured apart.
     #[arg(long, value_delimiter = ',', default_values_t = [2, 4])]
     window: Vec<usize>,
+
+    /// Cluster: clients on the instance that is killed.
+    #[arg(long, default_value_t = 200)]
+    presence_clients: usize,
+    /// Cluster: how many times that instance is killed (and started again).
+    #[arg(long, default_value_t = 3)]
+    kills: usize,
 
     /// Measure a running lanchat at this address (host:port or ws:// URL)
     /// instead of starting one.
@@ -134,6 +150,10 @@ enum Mode {
     Scale,
     /// 100 senders into 10 receivers, paced by acks (after commit).
     Ingest,
+    /// Two instances sharing a private PostgreSQL: ingest against SQLite,
+    /// latency within and across instances, presence after kill -9. Not
+    /// part of `all`; needs PostgreSQL's binaries.
+    Cluster,
     /// Redraw the ramp chart from target/bench/fanout-ramp-steps.csv (for
     /// steps gathered in several runs).
     Chart,
@@ -189,6 +209,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         bench.steps = steps;
         return bench.finish(mode);
     }
+    if mode == Mode::Cluster {
+        bench.cluster().await?;
+        return bench.finish(mode);
+    }
     let modes = [
         Mode::Scale,
         Mode::Fixed,
@@ -206,7 +230,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Mode::Fixed => bench.fixed(kind, &source).await,
                 Mode::Throughput => bench.throughput(kind, &source).await,
                 Mode::Ingest => bench.ingest(kind, &source).await,
-                Mode::Ramp | Mode::All | Mode::Chart => bench.ramp(kind, &source).await,
+                Mode::Ramp | Mode::All | Mode::Chart | Mode::Cluster => {
+                    bench.ramp(kind, &source).await
+                }
             };
             // One server failing a part (say, cutting off clients it finds
             // too slow) leaves its rows empty; the rest still runs.
@@ -298,8 +324,7 @@ impl Bench {
 
     async fn fleet(&self, kind: Kind, source: &Source) -> anyhow::Result<Fleet> {
         let server = Server::start(kind, source, &self.out, &self.args.server_arg)?;
-        // Let the server finish starting before its baseline is read.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(START_PAUSE).await;
         Ok(Fleet::new(server, self.args.size))
     }
 
@@ -481,12 +506,7 @@ impl Bench {
         let label = format!("{n} clients, {senders} senders, {rate}/s");
         let target = n == 1000 && rate >= 1000.0;
         let mut fleet = self.fleet(kind, source).await?;
-        fleet.grow(n).await?;
-        fleet.barrier().await?;
-        let duration = Duration::from_secs_f64(self.args.duration);
-        let phase = fleet
-            .broadcast_at(Senders::First(senders), rate, duration)
-            .await?;
+        let phase = self.fixed_phase(&mut fleet, n, senders, rate).await?;
         self.say(
             kind,
             format_args!(
@@ -520,6 +540,23 @@ impl Bench {
             phase.generator_cpu_s,
         );
         Ok(())
+    }
+
+    /// Grows `fleet` to `n` clients, then the first `senders` broadcast at
+    /// `rate` in all for `--duration`.
+    async fn fixed_phase(
+        &self,
+        fleet: &mut Fleet,
+        n: usize,
+        senders: usize,
+        rate: f64,
+    ) -> anyhow::Result<Phase> {
+        fleet.grow(n).await?;
+        fleet.barrier().await?;
+        let duration = Duration::from_secs_f64(self.args.duration);
+        fleet
+            .broadcast_at(Senders::First(senders), rate, duration)
+            .await
     }
 
     /// The fixed setup at rising rates, each for at most 5 s: the highest
@@ -644,9 +681,20 @@ impl Bench {
         Ok(())
     }
 
+    /// Ingest's senders and receivers: 100 and 10, or as given (in the
+    /// ingest mode; the cluster mode's options are for its latency part).
+    fn ingest_shape(&self) -> (usize, usize) {
+        match self.args.mode {
+            Mode::Cluster => (100, 10),
+            _ => (
+                self.args.senders.unwrap_or(100),
+                self.args.clients.unwrap_or(10),
+            ),
+        }
+    }
+
     fn ingest_label(&self, window: usize) -> String {
-        let senders = self.args.senders.unwrap_or(100);
-        let receivers = self.args.clients.unwrap_or(10);
+        let (senders, receivers) = self.ingest_shape();
         format!("ingest {senders}→{receivers}, window {window}")
     }
 
@@ -657,13 +705,26 @@ impl Bench {
         window: usize,
         text: Text,
     ) -> anyhow::Result<Phase> {
-        let senders = self.args.senders.unwrap_or(100);
-        let receivers = self.args.clients.unwrap_or(10);
         let mut label = self.ingest_label(window);
         if text != Text::Filler {
             label = format!("{label}, {}", text_name(text));
         }
-        let mut fleet = self.fleet(kind, source).await?.with_text(text);
+        let fleet = self.fleet(kind, source).await?.with_text(text);
+        let goal = Goal::AtLeast(20_000.0);
+        self.ingest_on(fleet, kind, &label, window, goal).await
+    }
+
+    /// Ingest with `fleet`'s servers: its rows under `label`, the acked
+    /// rate's target `goal`.
+    async fn ingest_on(
+        &mut self,
+        mut fleet: Fleet,
+        kind: Kind,
+        label: &str,
+        window: usize,
+        goal: Goal,
+    ) -> anyhow::Result<Phase> {
+        let (senders, receivers) = self.ingest_shape();
         fleet.grow(senders + receivers).await?;
         fleet.barrier().await?;
         let duration = Duration::from_secs_f64(self.args.duration);
@@ -682,7 +743,7 @@ impl Bench {
         self.set(
             &format!("{label}: acked msgs/s (lanchat: persisted)"),
             "1/s",
-            Goal::AtLeast(20_000.0),
+            goal,
             kind,
             Some(phase.messages_per_s()),
         );
@@ -707,7 +768,7 @@ impl Bench {
             kind,
             cpu_per_message_us(&phase),
         );
-        self.set_costs(&label, kind, &phase);
+        self.set_costs(label, kind, &phase);
         Ok(phase)
     }
 

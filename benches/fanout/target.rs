@@ -72,7 +72,7 @@ impl Server {
                 child: None,
                 _dir: None,
             }),
-            (Kind::Lanchat, Source::Spawn) => start_lanchat(logs, extra),
+            (Kind::Lanchat, Source::Spawn) => start_lanchat(&logs.join("lanchat.log"), extra),
             (Kind::Peer, Source::Spawn) => start_peer(logs),
         }
     }
@@ -112,14 +112,19 @@ impl Server {
         }
         Some(total)
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
+    /// Kills a server we started at once (`kill -9`), if it still runs.
+    pub fn kill(&mut self) {
         if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -130,14 +135,17 @@ pub fn lanchat_binary() -> String {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lanchat").to_owned())
 }
 
-fn start_lanchat(logs: &Path, extra: &[String]) -> anyhow::Result<Server> {
+/// Starts lanchat with a history file of its own in a temp folder (none
+/// with `--memory` or `--postgres` among `extra`), its stderr in `log`.
+pub fn start_lanchat(log: &Path, extra: &[String]) -> anyhow::Result<Server> {
     let dir = TempDir::new().context("cannot make a temp folder")?;
     let db = dir.path().join("bench.db");
     let mut args: Vec<String> = ["--port", "0", "--bind", "127.0.0.1", "--no-qr"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    if !extra.iter().any(|arg| arg == "--memory") {
+    let elsewhere = ["--memory", "--postgres"];
+    if !extra.iter().any(|arg| elsewhere.contains(&arg.as_str())) {
         args.extend(["--db".to_owned(), db.display().to_string()]);
     }
     let help = Command::new(lanchat_binary())
@@ -156,7 +164,7 @@ fn start_lanchat(logs: &Path, extra: &[String]) -> anyhow::Result<Server> {
         .args(&args)
         .current_dir(dir.path())
         .env("RUST_LOG", "warn");
-    let (child, port) = spawn(command, &logs.join("lanchat.log"), |line| {
+    let (child, port) = spawn(command, log, |line| {
         let url = line.trim().strip_prefix("Local:")?.trim();
         url.trim_start_matches("http://")
             .trim_end_matches('/')
@@ -274,6 +282,39 @@ impl Usage {
         Usage::of(std::process::id())
     }
 
+    /// A process and its children together, like a database server's
+    /// postmaster and its backends: their CPU, with that of children
+    /// already reaped, and their RSS summed (shared pages in each).
+    pub fn of_tree(pid: u32) -> Option<Usage> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let reaped = Usage {
+            rss_kib: 0,
+            cpu_s: ticks_s(&stat_fields(&stat)?, [13, 14])?,
+        };
+        let children = std::fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&child| {
+                std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                    stat_fields(&stat).and_then(|f| f.get(1)?.parse().ok()) == Some(pid)
+                })
+            });
+        // A child that ended meanwhile is counted as reaped later.
+        let live = children.filter_map(Usage::of).map(Some);
+        Usage::sum([Usage::of(pid), Some(reaped)].into_iter().chain(live))
+    }
+
+    /// Several processes' usage added up; `None` if any is unknown.
+    pub fn sum(parts: impl IntoIterator<Item = Option<Usage>>) -> Option<Usage> {
+        parts.into_iter().try_fold(Usage::default(), |total, part| {
+            let part = part?;
+            Some(Usage {
+                rss_kib: total.rss_kib + part.rss_kib,
+                cpu_s: total.cpu_s + part.cpu_s,
+            })
+        })
+    }
+
     /// CPU seconds spent since `earlier`.
     pub fn cpu_since(&self, earlier: &Usage) -> f64 {
         self.cpu_s - earlier.cpu_s
@@ -282,11 +323,24 @@ impl Usage {
 
 /// User plus system CPU seconds from a `/proc/.../stat` line.
 fn cpu_s_of_stat(stat: &str) -> Option<f64> {
-    // Fields after the command name, which may hold spaces: state is
-    // field 3, utime 14, stime 15 (in clock ticks, 100 per second on Linux).
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    ticks_s(&stat_fields(stat)?, [11, 12])
+}
+
+/// The fields of a `/proc/.../stat` line after the command name, which may
+/// hold spaces: state (field 3 of proc(5)) first, then ppid, ... utime
+/// (14), stime (15), cutime (16), cstime (17).
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(
+        stat.get(stat.rfind(')')? + 2..)?
+            .split_whitespace()
+            .collect(),
+    )
+}
+
+/// The sum of two clock-tick fields (100 per second on Linux), in seconds.
+fn ticks_s(fields: &[&str], at: [usize; 2]) -> Option<f64> {
+    let ticks: u64 =
+        fields.get(at[0])?.parse::<u64>().ok()? + fields.get(at[1])?.parse::<u64>().ok()?;
     Some(ticks as f64 / 100.0)
 }
 

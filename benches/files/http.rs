@@ -54,13 +54,7 @@ pub struct Response {
 
 impl Connection {
     pub async fn open(addr: SocketAddr) -> anyhow::Result<Connection> {
-        if !addr.ip().is_loopback() {
-            bail!("the bench only talks to loopback addresses, not {addr}");
-        }
-        let tcp = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("cannot connect to {addr}"))?;
-        tcp.set_nodelay(true)?;
+        let tcp = crate::client::loopback_tcp(addr).await?;
         Ok(Connection {
             stream: BufReader::with_capacity(MAX_HEAD, tcp),
             host: addr.to_string(),
