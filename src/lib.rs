@@ -16,8 +16,11 @@
 //!   connected, presence, bounded fan-out) and [`fanout`] (committed
 //!   messages to their room's audience).
 //! - State: [`store`] (history, claims and rooms behind a backend
-//!   interface; SQLite today), [`identity`] (owned names), [`rooms`]
-//!   (rooms and members), [`username`] (which names are allowed).
+//!   interface: SQLite, or PostgreSQL shared by several instances),
+//!   [`identity`] (owned names), [`rooms`] (rooms and members),
+//!   [`username`] (which names are allowed).
+//! - Several instances: [`cluster`] (with `--postgres`: what this instance
+//!   hears from the others and tells them, presence across them).
 //! - Files: [`files`] (tus uploads, blobs by content, thumbnails, and
 //!   fetching them, for the room's members only).
 //! - Small shared pieces: [`clock`], [`ids`], [`sync`].
@@ -36,6 +39,10 @@
 //!    shared item per connection, counting each backlog;
 //! 5. every recipient's [`session`] writes what is queued in one vectored
 //!    write ([`wire`]); the sender's copy is its acknowledgement.
+//!
+//! On PostgreSQL, the commit also notifies the other instances; each
+//! [`cluster`] reads what is new by seq, and its store reports it to its
+//! own fan-out from step 4.
 
 mod access;
 mod assets;

@@ -159,7 +159,6 @@ pub async fn receive(client: &impl GenericClient, payload: &str) -> anyhow::Resu
 
 /// Drops kept notices older than `before` (ms): every instance has read
 /// them by then, or missed them for good.
-#[allow(dead_code)] // the cluster, in the next commit
 pub async fn forget_kept(
     client: &impl GenericClient,
     before: i64,
