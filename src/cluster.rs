@@ -14,7 +14,7 @@
 //! connection is (re)made, this instance reads everything it may have
 //! missed: every room's log, names, rooms, files and who is online where.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
@@ -24,10 +24,10 @@ use tokio_util::sync::CancellationToken;
 use crate::hub::Local;
 use crate::ids::UserId;
 use crate::session::Context;
-use crate::store::Relay;
 pub use crate::store::postgres::cluster::Listener;
 use crate::store::postgres::cluster::{self as db, NameChange};
 use crate::store::postgres::{self, News, Notice, PgUrl, Touched, load};
+use crate::store::{Relay, Subject};
 
 /// How often an instance says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -39,6 +39,8 @@ pub const DEAD_AFTER: Duration = Duration::from_secs(7);
 pub const GONE_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait between attempts to reach PostgreSQL again.
 const MAX_RETRY: Duration = Duration::from_secs(2);
+/// How soon what waited for this instance's own changes is read again.
+const SETTLE_RETRY: Duration = Duration::from_millis(50);
 /// Connections the cluster keeps: presence writes and reads.
 const POOL_SIZE: usize = 2;
 
@@ -69,6 +71,7 @@ pub async fn run(
         context,
         heard_from: HashMap::new(),
         unpublished: false,
+        unsettled: HashSet::new(),
     };
     cluster.run(&url, listener, told, stop).await;
 }
@@ -82,6 +85,9 @@ struct Cluster {
     /// A change to this instance's names could not be written: they are
     /// all written again once PostgreSQL answers.
     unpublished: bool,
+    /// Names, rooms and files another instance changed while this one had
+    /// a change of its own to them on its way: read again shortly.
+    unsettled: HashSet<Subject>,
 }
 
 impl Cluster {
@@ -96,6 +102,8 @@ impl Cluster {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut first = Some(first);
+        let mut settle = tokio::time::interval(SETTLE_RETRY);
+        settle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'connect: while !stop.is_cancelled() {
             // The store loaded names, rooms and files after the first
             // listener was made; after a break they are read again.
@@ -128,6 +136,7 @@ impl Cluster {
                     },
                     Some(first) = told.recv() => self.tell(first, &mut told).await,
                     _ = heartbeat.tick() => self.beat().await,
+                    _ = settle.tick() => self.reread_unsettled().await,
                 }
             }
         }
@@ -167,15 +176,13 @@ impl Cluster {
             // state read back has it.
             context.store.barrier().await;
             let client = self.pool.get().await?;
-            context
-                .identity
-                .refresh(None, load::claims(&client, None).await?);
-            context
-                .rooms
-                .refresh(None, load::rooms(&client, None).await?);
-            context
-                .files
-                .refresh(None, load::files(&client, None).await?);
+            let everything = |_: &str| true;
+            let claims = load::claims(&client, None).await?;
+            context.identity.refresh(None, claims, everything);
+            let rooms = load::rooms(&client, None).await?;
+            context.rooms.refresh(None, rooms, everything);
+            let files = load::files(&client, None).await?;
+            context.files.refresh(None, files, everything);
         }
         for room in db::rooms(&self.pool).await? {
             context.store.catch_up(&room);
@@ -300,13 +307,15 @@ impl Cluster {
         match news {
             News::Log { rooms } => {
                 for (room, seq) in rooms {
-                    if context.store.latest_seq(&room) < seq {
+                    let known = context.store.latest_seq(&room);
+                    log::debug!("{from} logged {room} to {seq}; {known} known here");
+                    if known < seq {
                         context.store.catch_up(&room);
                     }
                 }
             }
             News::State { touched } => {
-                if let Err(err) = self.reread(&touched).await {
+                if let Err(err) = self.reread(touched).await {
                     log::warn!("cannot read what another instance changed: {err:#}");
                 }
             }
@@ -344,25 +353,74 @@ impl Cluster {
     }
 
     /// Reads again the rooms, names and files another instance changed.
-    async fn reread(&self, touched: &Touched) -> anyhow::Result<()> {
-        if touched.is_empty() {
+    /// Those with a change of this instance's on its way, or made while
+    /// they are read, wait in `unsettled` and are read again after.
+    async fn reread(&mut self, touched: Touched) -> anyhow::Result<()> {
+        let store = &self.context.store;
+        let mut marks = HashMap::new();
+        let mut ready = Touched::default();
+        for subject in touched.subjects() {
+            match store.settled(&subject) {
+                Some(mark) => {
+                    ready.add(&subject);
+                    marks.insert(subject, mark);
+                }
+                None => {
+                    self.unsettled.insert(subject);
+                }
+            }
+        }
+        if ready.is_empty() {
             return Ok(());
         }
         let client = self.pool.get().await?;
         let context = &self.context;
-        if !touched.claims.is_empty() {
-            let claims = load::claims(&client, Some(&touched.claims)).await?;
-            context.identity.refresh(Some(&touched.claims), claims);
+        let unchanged = |subject: Subject| {
+            marks
+                .get(&subject)
+                .is_some_and(|m| store.unchanged(&subject, *m))
+        };
+        let mut skipped = Vec::new();
+        if !ready.claims.is_empty() {
+            let claims = load::claims(&client, Some(&ready.claims)).await?;
+            let may_replace = |name: &str| unchanged(Subject::Claim(name.to_owned()));
+            let names = context
+                .identity
+                .refresh(Some(&ready.claims), claims, may_replace);
+            skipped.extend(names.into_iter().map(Subject::Claim));
         }
-        if !touched.rooms.is_empty() {
-            let rooms = load::rooms(&client, Some(&touched.rooms)).await?;
-            context.rooms.refresh(Some(&touched.rooms), rooms);
+        if !ready.rooms.is_empty() {
+            let rooms = load::rooms(&client, Some(&ready.rooms)).await?;
+            let may_replace = |room: &str| unchanged(Subject::Room(room.to_owned()));
+            let rooms = context
+                .rooms
+                .refresh(Some(&ready.rooms), rooms, may_replace);
+            skipped.extend(rooms.into_iter().map(Subject::Room));
         }
-        if !touched.files.is_empty() {
-            let files = load::files(&client, Some(&touched.files)).await?;
-            context.files.refresh(Some(&touched.files), files);
+        if !ready.files.is_empty() {
+            let files = load::files(&client, Some(&ready.files)).await?;
+            let may_replace = |id: &str| unchanged(Subject::File(id.to_owned()));
+            let files = context
+                .files
+                .refresh(Some(&ready.files), files, may_replace);
+            skipped.extend(files.into_iter().map(Subject::File));
         }
+        self.unsettled.extend(skipped);
         Ok(())
+    }
+
+    /// Reads again what waited for this instance's own changes to settle.
+    async fn reread_unsettled(&mut self) {
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let mut touched = Touched::default();
+        for subject in std::mem::take(&mut self.unsettled) {
+            touched.add(&subject);
+        }
+        if let Err(err) = self.reread(touched).await {
+            log::warn!("cannot read what another instance changed: {err:#}");
+        }
     }
 
     async fn read_presence(&mut self, instance: &str) {

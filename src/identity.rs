@@ -112,17 +112,35 @@ impl Identity {
 
     /// Takes in what another instance changed: the claims on the names in
     /// `only` (lowercased; every name when `None`) become what `records`
-    /// says; those missing from it are released.
-    pub fn refresh(&self, only: Option<&[String]>, records: Vec<ClaimRecord>) {
+    /// says; those missing from it are released. A name in `only` that
+    /// `may_replace` refuses (one this instance changed meanwhile) is left
+    /// as it is and returned, to be read again.
+    pub fn refresh(
+        &self,
+        only: Option<&[String]>,
+        records: Vec<ClaimRecord>,
+        may_replace: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let mut claims = self.claims();
+        let mut skipped = Vec::new();
         let old: Vec<Claim> = match only {
-            Some(only) => only.iter().filter_map(|name| claims.remove(name)).collect(),
-            None => std::mem::take(&mut claims.by_name).into_values().collect(),
+            Some(only) => only
+                .iter()
+                .filter(|name| {
+                    let replace = may_replace(name);
+                    if !replace {
+                        skipped.push((*name).clone());
+                    }
+                    replace
+                })
+                .filter_map(|name| claims.remove(name))
+                .collect(),
+            None => std::mem::take(&mut *claims).by_name.into_values().collect(),
         };
-        if only.is_none() {
-            *claims = Claims::default();
-        }
         for record in records {
+            if skipped.contains(&key(&record.name)) {
+                continue;
+            }
             let mut claim = Claim::from_record(record);
             // A transfer code shown here stays valid while the name stays
             // with its owner.
@@ -132,6 +150,7 @@ impl Identity {
                 .and_then(|old| old.transfer.clone());
             claims.insert(claim);
         }
+        skipped
     }
 
     fn claims(&self) -> MutexGuard<'_, Claims> {

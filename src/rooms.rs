@@ -182,16 +182,35 @@ impl Rooms {
 
     /// Takes in what another instance changed: the rooms in `only` (every
     /// room when `None`) become what `records` says; those missing from it
-    /// are gone.
-    pub fn refresh(&self, only: Option<&[String]>, records: Vec<RoomRecord>) {
+    /// are gone. A room in `only` that `may_replace` refuses (one this
+    /// instance changed meanwhile) is left as it is and returned, to be
+    /// read again.
+    pub fn refresh(
+        &self,
+        only: Option<&[String]>,
+        records: Vec<RoomRecord>,
+        may_replace: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let mut rooms = self.rooms();
-        match only {
-            Some(only) => only.iter().for_each(|room| {
-                rooms.remove(room);
-            }),
-            None => rooms.retain(|room, _| room == LOBBY),
+        let mut records: HashMap<String, Room> =
+            records.into_iter().map(Room::from_record).collect();
+        let Some(only) = only else {
+            rooms.retain(|room, _| room == LOBBY);
+            rooms.extend(records);
+            return Vec::new();
+        };
+        let mut skipped = Vec::new();
+        for room in only {
+            if !may_replace(room) {
+                skipped.push(room.clone());
+                continue;
+            }
+            match records.remove(room) {
+                Some(record) => rooms.insert(room.clone(), record),
+                None => rooms.remove(room),
+            };
         }
-        rooms.extend(records.into_iter().map(Room::from_record));
+        skipped
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<String, Room>> {
@@ -227,16 +246,20 @@ impl Rooms {
                 settings: HashMap::new(),
             },
         );
-        self.save(RoomChange::Create {
+        // Together, so no other instance reads the room without its member.
+        let create = RoomChange::Create {
             room: id.clone(),
             name,
             kind,
             created: now_millis(),
-        });
-        self.save(RoomChange::Join {
+        };
+        let join = RoomChange::Join {
             room: id.clone(),
             user: user.to_string(),
-        });
+        };
+        self.inner
+            .store
+            .save_all(vec![Change::Room(create), Change::Room(join)]);
         Ok(membership(&id, &rooms[&id], user))
     }
 

@@ -244,6 +244,83 @@ async fn a_name_claimed_on_two_instances_at_once_ends_with_one_owner() {
     .await;
 }
 
+/// Bob marks a room read on B, message by message, while alice on A keeps
+/// changing her settings in that room (each change makes B read the room
+/// again): B never trades a read mark of bob's that is on its way to the
+/// database for the older one it reads back, so his unread count on B ends
+/// at 0 and agrees with what is stored.
+#[tokio::test]
+async fn a_room_read_again_never_undoes_this_instances_own_changes() {
+    const MESSAGES: u64 = 40;
+    let Some(cluster) =
+        Cluster::shared("a_room_read_again_never_undoes_this_instances_own_changes")
+    else {
+        return;
+    };
+    let url = cluster.create_database();
+    let (a, b) = (start(&url), start(&url));
+    let mut alice = Owner::claim(&a, "alice").await;
+    let mut bob = Owner::claim(&b, "bob").await;
+    alice
+        .send(json!({"type":"create_room","room":"#plans"}))
+        .await;
+    alice.client.recv_type("room").await;
+    eventually("bob is in #plans", async || {
+        bob.send(json!({"type":"join_room","room":"plans"})).await;
+        let joined = next_of(&mut bob.client, &["room", "error"]).await;
+        match joined["type"] == "room" {
+            true => Ok(()),
+            false => Err(joined.to_string()),
+        }
+    })
+    .await;
+    let mut last = 0;
+    for n in 0..MESSAGES {
+        let sent = alice.say_in("plans", &format!("note {n}")).await;
+        alice
+            .send(json!({"type":"room_settings","room":"plans","muted": n % 2 == 0}))
+            .await;
+        loop {
+            let heard = next_of(&mut bob.client, &["message"]).await;
+            if heard["seq"] == sent["seq"] {
+                break;
+            }
+        }
+        last = sent["seq"].as_u64().unwrap();
+        bob.send(json!({"type":"read","room":"plans","seq":last}))
+            .await;
+    }
+    let db = Cluster::db_of(&url);
+    eventually("bob's last read mark is stored", async || {
+        let stored = cluster.psql(
+            db,
+            "SELECT last_read FROM members m JOIN claims c ON c.user_id = m.user_id
+             WHERE m.room = 'plans' AND c.name = 'bob'",
+        );
+        match stored.trim() == last.to_string() {
+            true => Ok(()),
+            false => Err(stored),
+        }
+    })
+    .await;
+    // B's memory agrees, whatever it read again meanwhile.
+    eventually("bob's tab on B shows nothing unread", async || {
+        let tab = bob.again(&b, "bob").await;
+        let plans = tab.welcome["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|room| room["room"] == "plans")
+            .cloned()
+            .unwrap();
+        match plans["last_read"] == last {
+            true => Ok(()),
+            false => Err(plans.to_string()),
+        }
+    })
+    .await;
+}
+
 /// Two instances sharing a files folder: a file uploaded (tus) and shared on
 /// one is announced on the other and downloads from it byte for byte.
 #[tokio::test]
@@ -358,7 +435,16 @@ async fn send_all(
                 .await;
             sent += 1;
         }
-        let frame = client.recv().await;
+        let next = tokio::time::timeout(Duration::from_secs(9), client.next_event()).await;
+        let frame = match next {
+            Ok(common::Event::Frame(frame)) => frame,
+            Ok(common::Event::Closed(close)) => panic!("{me} was closed: {close:?}"),
+            Err(_) => panic!(
+                "{me} heard nothing for 9 s: {} of {total} heard, the last {:?}, {acked} of {sent} acknowledged",
+                heard.len(),
+                heard.last()
+            ),
+        };
         assert_ne!(frame["type"], "error", "{frame}");
         if frame["type"] == "message" {
             acked += usize::from(frame["username"] == me);

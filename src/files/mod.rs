@@ -223,19 +223,28 @@ impl Files {
     /// Takes in what another instance changed: the files in `only` (every
     /// file when `None`) become what `records` says. Their blobs are in the
     /// folder every instance shares; the instance that removes a file
-    /// removes its blobs.
-    pub fn refresh(&self, only: Option<&[String]>, records: Vec<FileRecord>) {
+    /// removes its blobs. A file `may_replace` refuses (one this instance
+    /// changed meanwhile) is left as it is and returned, to be read again.
+    pub fn refresh(
+        &self,
+        only: Option<&[String]>,
+        records: Vec<FileRecord>,
+        may_replace: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let mut state = self.state();
-        let gone: Vec<String> = match only {
-            Some(only) => only.to_vec(),
-            None => state.records.keys().cloned().collect(),
+        let (gone, skipped): (Vec<String>, Vec<String>) = match only {
+            Some(only) => only.iter().cloned().partition(|id| may_replace(id)),
+            None => (state.records.keys().cloned().collect(), Vec::new()),
         };
-        for id in gone {
-            state.forget(&id);
+        for id in &gone {
+            state.forget(id);
         }
         for record in records {
-            state.add(record, self.inner.blobs.as_ref());
+            if !skipped.contains(&record.id) {
+                state.add(record, self.inner.blobs.as_ref());
+            }
         }
+        skipped
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -13,6 +13,7 @@
 mod backend;
 mod log;
 pub mod migrate;
+mod pending;
 pub mod postgres;
 mod records;
 mod sqlite;
@@ -28,6 +29,7 @@ use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 pub use backend::{Backend, Searcher};
 pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
+pub use pending::{Mark, Subject};
 pub use records::{
     Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
     Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
@@ -81,6 +83,8 @@ struct Inner {
     /// Read by sessions on connect; written by the writer after each commit.
     /// Never held across I/O.
     tail: Arc<Mutex<Tail>>,
+    /// Changes queued and not yet committed; the writer marks them done.
+    pending: Arc<pending::Pending>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Searches, when the backend reads beside the writer; else they go to
     /// the writer.
@@ -135,9 +139,11 @@ impl Store {
         };
         let (requests, receiver) = mpsc::channel();
         let (outcomes, committed) = async_mpsc::unbounded_channel();
+        let pending = Arc::new(pending::Pending::default());
         let writer = Writer {
             backend,
             tail: tail.clone(),
+            pending: pending.clone(),
             committed: Box::new(move |batch| {
                 let _ = outcomes.send(batch);
             }),
@@ -150,6 +156,7 @@ impl Store {
             inner: Arc::new(Inner {
                 requests: Mutex::new(requests),
                 tail,
+                pending,
                 writer: Mutex::new(Some(handle)),
                 searches,
                 location,
@@ -176,20 +183,39 @@ impl Store {
     /// Queues a change to names, rooms or files, in order with the
     /// messages.
     pub fn save(&self, change: Change) {
-        self.send(Request::Change {
-            change,
-            committed: None,
-        });
+        self.save_all(vec![change]);
+    }
+
+    /// Stores changes in one transaction, in order: another instance never
+    /// sees some without the others.
+    pub fn save_all(&self, changes: Vec<Change>) {
+        self.queue_changes(changes, None);
+    }
+
+    fn queue_changes(&self, changes: Vec<Change>, committed: Option<oneshot::Sender<bool>>) {
+        for change in &changes {
+            self.inner.pending.queued(change.subject());
+        }
+        self.send(Request::Changes { changes, committed });
+    }
+
+    /// Where `subject` stands if none of this instance's changes to it is
+    /// on its way to the database: a read of it may then replace what is
+    /// in memory, if [`Store::unchanged`] still holds when it does.
+    pub fn settled(&self, subject: &Subject) -> Option<Mark> {
+        self.inner.pending.settled(subject)
+    }
+
+    /// Whether this instance has not changed `subject` since `mark`.
+    pub fn unchanged(&self, subject: &Subject, mark: Mark) -> bool {
+        self.inner.pending.unchanged(subject, mark)
     }
 
     /// Stores a change and waits until it is on disk; false if it could
     /// not be saved.
     pub async fn save_now(&self, change: Change) -> bool {
         let (committed, answer) = oneshot::channel();
-        self.send(Request::Change {
-            change,
-            committed: Some(committed),
-        });
+        self.queue_changes(vec![change], Some(committed));
         answer.await.unwrap_or(false)
     }
 

@@ -25,9 +25,10 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the rest of the server asks of the writer.
 pub enum Request {
     Append(Entry),
-    /// A change; `committed` hears whether it is on disk.
-    Change {
-        change: Change,
+    /// Changes applied in one transaction; `committed` hears whether they
+    /// are on disk.
+    Changes {
+        changes: Vec<Change>,
         committed: Option<oneshot::Sender<bool>>,
     },
     Page {
@@ -78,6 +79,8 @@ pub enum Request {
 pub struct Writer {
     pub backend: Box<dyn Backend>,
     pub tail: Arc<Mutex<Tail>>,
+    /// Marks each change done once applied.
+    pub pending: Arc<super::pending::Pending>,
     /// Receives each batch's outcomes; must not block.
     pub committed: Box<dyn Fn(Vec<Outcome>) + Send>,
 }
@@ -114,8 +117,11 @@ impl Writer {
                         batch_bytes += entry.text_len();
                         appends.push(entry);
                     }
-                    Request::Change { change, committed } => {
-                        changes.push(change);
+                    Request::Changes {
+                        changes: more,
+                        committed,
+                    } => {
+                        changes.extend(more);
                         waiting.extend(committed);
                     }
                     Request::Page {
@@ -178,7 +184,11 @@ impl Writer {
             let applied = if changes.is_empty() {
                 true
             } else {
-                let applied = self.backend.apply(&std::mem::take(&mut changes));
+                let batch = std::mem::take(&mut changes);
+                let applied = self.backend.apply(&batch);
+                for change in &batch {
+                    self.pending.done(&change.subject());
+                }
                 if let Err(err) = &applied {
                     // A lost claim is made again from the token the client
                     // still holds; a lost room change is redone by the user;

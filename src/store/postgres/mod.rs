@@ -130,12 +130,7 @@ impl Postgres {
         // One snapshot: each room's latest seq agrees with its messages
         // read, whatever other instances commit meanwhile (their notices
         // then bring exactly what came after).
-        let snapshot = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let snapshot = snapshot(&mut client).await?;
         let loaded = load::load(&snapshot, recent_capacity).await?;
         snapshot.commit().await?;
         drop(client);
@@ -285,34 +280,48 @@ impl Postgres {
     }
 
     async fn catch_up_async(&mut self, rooms: &[String]) -> anyhow::Result<Vec<Outcome>> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        // One snapshot: the messages and the changes read are those up to
+        // the latest seq read, however many commits land meanwhile (two
+        // statements each on its own snapshot could see a change at 160
+        // without the message at 155).
+        let snapshot = snapshot(&mut client).await?;
         // One look at the rooms' latest seqs; only the logs that grew are
         // read.
         let latest = rows(
-            &client,
+            &snapshot,
             "SELECT room, latest FROM room_seqs WHERE room = ANY($1)",
             &[&rooms],
         )
         .await?;
-        let grown: Vec<String> = latest
+        let grown: Vec<(String, u64)> = latest
             .iter()
-            .filter(|row| {
-                let known = self.latest.get(row.get::<_, &str>(0)).copied().unwrap_or(0);
-                row.get::<_, i64>(1) as u64 > known
-            })
-            .map(|row| row.get(0))
+            .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1) as u64))
+            .filter(|(room, latest)| *latest > self.latest.get(room).copied().unwrap_or(0))
             .collect();
         let mut outcomes = Vec::new();
-        for room in &grown {
+        for (room, _) in &grown {
             let known = self.latest.get(room).copied().unwrap_or(0);
-            let found = log::entries_since(&client, room, known).await?;
-            if let Some(Outcome::Logged { seq, .. }) = found.last() {
-                self.latest.insert(room.clone(), *seq);
-            }
-            outcomes.extend(found);
+            outcomes.extend(log::entries_since(&snapshot, room, known).await?);
         }
+        snapshot.commit().await?;
+        ::log::debug!("caught up with {grown:?}: {} entries", outcomes.len());
+        // Only once all was read: on an error, the next catch-up reads it.
+        self.latest.extend(grown);
         Ok(outcomes)
     }
+}
+
+/// A read-only transaction that sees one snapshot throughout.
+async fn snapshot(
+    client: &mut deadpool_postgres::Client,
+) -> Result<deadpool_postgres::Transaction<'_>, tokio_postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
 }
 
 /// The seqs of the batch's messages whose cids their users already stored,

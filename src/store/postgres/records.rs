@@ -4,6 +4,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::sql::{big, exec};
+use crate::store::Subject;
 use crate::store::records::{Change, FileRecord, RoomChange};
 
 /// Applies `change`; false if it was a claim on a name another user
@@ -178,13 +179,7 @@ impl Touched {
     pub fn of(changes: &[Change]) -> Touched {
         let mut touched = Touched::default();
         for change in changes {
-            match change {
-                Change::SaveClaim(claim) => touched.claims.push(claim.name.to_lowercase()),
-                Change::DeleteClaim(name) => touched.claims.push(name.to_lowercase()),
-                Change::File(file) => touched.files.push(file.id.clone()),
-                Change::DeleteFile(id) => touched.files.push(id.clone()),
-                Change::Room(change) => touched.rooms.push(room_of(change).to_owned()),
-            }
+            touched.add(&change.subject());
         }
         for list in [&mut touched.rooms, &mut touched.claims, &mut touched.files] {
             list.sort();
@@ -193,19 +188,24 @@ impl Touched {
         touched
     }
 
+    /// Every subject touched.
+    pub fn subjects(self) -> impl Iterator<Item = Subject> {
+        let claims = self.claims.into_iter().map(Subject::Claim);
+        let rooms = self.rooms.into_iter().map(Subject::Room);
+        claims
+            .chain(rooms)
+            .chain(self.files.into_iter().map(Subject::File))
+    }
+
+    pub fn add(&mut self, subject: &Subject) {
+        match subject {
+            Subject::Claim(name) => self.claims.push(name.clone()),
+            Subject::Room(room) => self.rooms.push(room.clone()),
+            Subject::File(id) => self.files.push(id.clone()),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rooms.is_empty() && self.claims.is_empty() && self.files.is_empty()
-    }
-}
-
-fn room_of(change: &RoomChange) -> &str {
-    match change {
-        RoomChange::Create { room, .. }
-        | RoomChange::Join { room, .. }
-        | RoomChange::Leave { room, .. }
-        | RoomChange::Invite { room, .. }
-        | RoomChange::InviteLink { room, .. }
-        | RoomChange::Read { room, .. }
-        | RoomChange::Settings { room, .. } => room,
     }
 }
