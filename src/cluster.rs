@@ -237,6 +237,14 @@ impl Cluster {
         if let Err(err) = db::heartbeat(&self.pool, &self.instance, DEAD_AFTER).await {
             log::debug!("cannot heartbeat: {err:#}");
         }
+        // A doorbell whose catch-up failed (PostgreSQL busy or restarting)
+        // is made up here: the store reads only the logs that grew.
+        match db::rooms(&self.pool).await {
+            Ok(rooms) => rooms
+                .iter()
+                .for_each(|room| self.context.store.catch_up(room)),
+            Err(err) => log::debug!("cannot list the rooms: {err:#}"),
+        }
         let silent: Vec<String> = self
             .heard_from
             .iter()
