@@ -326,15 +326,6 @@ fn show_crowd(page: &Page) {
     );
 }
 
-/// Waits until the people panel lists exactly `expected`, top to bottom.
-fn wait_people(page: &Page, expected: Value) {
-    page.wait_eq(
-        &format!("the people list to be {expected}"),
-        "[...document.querySelectorAll('#people-list .person')].map(e => e.textContent)",
-        expected,
-    );
-}
-
 /// The count beside "Online" in the people panel.
 fn count(page: &Page) -> String {
     let value = page.js("document.getElementById('people-count').textContent");

@@ -97,6 +97,15 @@ pub fn people(page: &Page) -> Value {
     page.js("[...document.querySelectorAll('#people-list .person')].map(e => e.textContent)")
 }
 
+/// Waits until the people panel lists exactly `expected`, in order.
+pub fn wait_people(page: &Page, expected: Value) {
+    page.wait_eq(
+        &format!("the people list to be {expected}"),
+        "[...document.querySelectorAll('#people-list .person')].map(e => e.textContent)",
+        expected,
+    );
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("tokio runtime")
 }
