@@ -570,7 +570,11 @@ async fn a_hundred_thousand_messages_are_searched_exactly() {
     };
     let me = &mut owners[0].client;
 
-    // A rare word, paged through 50 at a time.
+    // A rare word, paged through 50 at a time. SQLite finds it through its
+    // index, whole, within the time limit. PostgreSQL reads the history in
+    // windows, and on a busy machine may run out of time and answer
+    // partial: going on from `next` must then still give every match once.
+    let on_postgres = common::postgres::scenarios_on_postgres();
     let wanted = expect(&["zanzibar"], None);
     assert!(wanted.len() > 90, "{}", wanted.len());
     let mut seen = Vec::new();
@@ -581,12 +585,13 @@ async fn a_hundred_thousand_messages_are_searched_exactly() {
             frame["before"] = json!(cursor);
         }
         let reply = answer(me, frame).await;
-        if before.is_none() {
+        let partial = reply.get("partial").is_some();
+        assert!(on_postgres || !partial, "{reply:.300}");
+        if before.is_none() && !partial {
             assert_eq!(reply["total"], wanted.len(), "{reply:.300}");
-        } else {
+        } else if before.is_some() {
             assert!(reply.get("total").is_none(), "only a first page counts");
         }
-        assert!(reply.get("partial").is_none(), "{reply:.300}");
         seen.extend(
             reply["results"]
                 .as_array()
@@ -617,9 +622,14 @@ async fn a_hundred_thousand_messages_are_searched_exactly() {
         );
     }
 
-    // A common word: counted up to the cap, the newest first.
+    // A common word: counted up to the cap (what a partial answer has
+    // counted so far is less), the newest first.
     let reply = search(me, "kiwi").await;
-    assert_eq!(reply["total"], 1000, "the count stops at the cap");
+    if reply.get("partial").is_none() {
+        assert_eq!(reply["total"], 1000, "the count stops at the cap");
+    } else {
+        assert!(on_postgres, "{reply:.300}");
+    }
     let first: Vec<u64> = reply["results"]
         .as_array()
         .unwrap()
