@@ -635,6 +635,14 @@ fn a_mention_makes_one_notification_for_two_hidden_tabs_and_none_when_seen() {
                   return count('offer') === 2 && count('alerted') + count('yielded') === 2; })()",
     );
     assert_eq!(heard_count(&alice, "alerted"), json!(1));
+    // The alerting tab records its notification and chime in
+    // localStorage, which reaches this tab a moment after its message.
+    alice.wait_for(
+        "the notification and the chime to be recorded",
+        "(() => { const keys = Object.keys(localStorage);
+                  return keys.some(k => k.startsWith('test.notification.'))
+                      && keys.some(k => k.startsWith('test.played.')); })()",
+    );
     assert_eq!(
         notifications(&alice),
         [json!({ "title": "carol in #lobby", "body": "@alice the build is green" })]
