@@ -65,6 +65,39 @@ pub struct NewMessage {
     pub reply_to: Option<u64>,
 }
 
+impl NewMessage {
+    /// The message as stored under `id` and `seq` at `now`: new, unedited,
+    /// with no reactions.
+    pub fn stored(&self, id: String, seq: u64, now: i64) -> Arc<Stored> {
+        let (sender, text) = (&self.sender, &self.text);
+        Stored::new(
+            ChatMessage {
+                id,
+                seq,
+                room: sender.room.clone(),
+                username: sender.username.clone(),
+                message: text.source.clone(),
+                timestamp: now,
+                cid: sender.cid.clone(),
+                html: text.html.clone(),
+                version: seq,
+                edited: None,
+                deleted: false,
+                reply_to: self.reply_to,
+                mentions: text.mentions.clone(),
+                everyone: text.everyone,
+                here: text.here,
+                big: text.big,
+                reactions: Vec::new(),
+                files: self.files.iter().map(|file| file.info()).collect(),
+                generated: self.generated,
+            },
+            sender.user_id.clone(),
+            text.mentioned_users.clone(),
+        )
+    }
+}
+
 #[derive(Debug)]
 pub struct NewEdit {
     pub sender: Sender,

@@ -144,31 +144,7 @@ impl Inserts {
             self.files.2.push(position as i32);
             self.files.3.push(file.id.clone());
         }
-        Stored::new(
-            ChatMessage {
-                id,
-                seq,
-                room: sender.room.clone(),
-                username: sender.username.clone(),
-                message: text.source.clone(),
-                timestamp: now,
-                cid: sender.cid.clone(),
-                html: text.html.clone(),
-                version: seq,
-                edited: None,
-                deleted: false,
-                reply_to: message.reply_to,
-                mentions: text.mentions.clone(),
-                everyone: text.everyone,
-                here: text.here,
-                big: text.big,
-                reactions: Vec::new(),
-                files: message.files.iter().map(|file| file.info()).collect(),
-                generated: message.generated,
-            },
-            sender.user_id.clone(),
-            text.mentioned_users.clone(),
-        )
+        message.stored(id, seq, now)
     }
 
     /// Inserts what was gathered, and starts over.

@@ -144,31 +144,7 @@ pub fn insert(
     for (position, file) in message.files.iter().enumerate() {
         share.execute(params![sender.room, seq as i64, position as i64, file.id])?;
     }
-    let state = Stored::new(
-        ChatMessage {
-            id,
-            seq,
-            room: sender.room.clone(),
-            username: sender.username.clone(),
-            message: text.source.clone(),
-            timestamp: now,
-            cid: sender.cid.clone(),
-            html: text.html.clone(),
-            version: seq,
-            edited: None,
-            deleted: false,
-            reply_to: message.reply_to,
-            mentions: text.mentions.clone(),
-            everyone: text.everyone,
-            here: text.here,
-            big: text.big,
-            reactions: Vec::new(),
-            files: message.files.iter().map(|file| file.info()).collect(),
-            generated: message.generated,
-        },
-        sender.user_id.clone(),
-        text.mentioned_users.clone(),
-    );
+    let state = message.stored(id, seq, now);
     Ok(Outcome::Logged {
         room: sender.room.clone(),
         seq,
