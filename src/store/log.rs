@@ -321,6 +321,24 @@ pub struct ReactionFrame<'a> {
     pub cid: Option<&'a str>,
 }
 
+/// Adds `name`'s `emoji` on message `seq` to `reactions`, read row by row:
+/// one entry per emoji, its users in the order read.
+pub fn add_reaction(
+    reactions: &mut std::collections::HashMap<u64, Vec<crate::protocol::Reaction>>,
+    seq: u64,
+    emoji: String,
+    name: String,
+) {
+    let on = reactions.entry(seq).or_default();
+    match on.iter_mut().find(|r| r.emoji == emoji) {
+        Some(reaction) => reaction.users.push(name),
+        None => on.push(crate::protocol::Reaction {
+            emoji,
+            users: vec![name],
+        }),
+    }
+}
+
 pub fn react_frame(reaction: ReactionFrame<'_>) -> Frame {
     Frame::from(encode(&ServerFrame::React {
         room: reaction.room,

@@ -10,6 +10,7 @@ use tokio_postgres::Row;
 
 use super::sql::{Params, big, exec, one, opt, rows};
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
+use crate::store::log::add_reaction;
 use crate::store::log::{Mentions, NewMessage, Stored, TOMBSTONE, Text, has_links};
 use crate::store::records::{FileRecord, Page};
 
@@ -421,14 +422,7 @@ async fn reactions_of(
         let seq = row.get::<_, i64>(0) as u64;
         let emoji: String = row.get(1);
         let name: String = row.get(2);
-        let on = reactions.entry(seq).or_default();
-        match on.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.users.push(name),
-            None => on.push(Reaction {
-                emoji,
-                users: vec![name],
-            }),
-        }
+        add_reaction(&mut reactions, seq, emoji, name);
     }
     Ok(reactions)
 }

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::search;
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
+use crate::store::log::add_reaction;
 use crate::store::log::{Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, has_links};
 use crate::store::records::{FileRecord, Page};
 
@@ -349,14 +350,7 @@ fn reactions_of(
     let mut reactions: HashMap<u64, Vec<Reaction>> = HashMap::new();
     for row in rows {
         let (seq, emoji, name) = row?;
-        let on = reactions.entry(seq).or_default();
-        match on.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.users.push(name),
-            None => on.push(Reaction {
-                emoji,
-                users: vec![name],
-            }),
-        }
+        add_reaction(&mut reactions, seq, emoji, name);
     }
     Ok(reactions)
 }
