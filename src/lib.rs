@@ -1,48 +1,8 @@
 //! lanchat: a real-time chat server for the local network, in one binary.
 //!
-//! # Where things are
-//! - Start-up: [`config`] (flags, validated settings), [`banner`] (the URLs
-//!   printed), and [`App`] here, which composes the rest.
-//! - HTTP: [`server`] (our accept loop), [`routes`] (the warp filters),
-//!   [`upgrade`] (the WebSocket handshake), [`assets`] (the embedded page),
-//!   [`access`] (Origin and access key) and [`limits`] (connection caps,
-//!   rate buckets).
-//! - The wire: [`protocol`] (every frame, pure types) and [`wire`] (text
-//!   frames written past tungstenite).
-//! - A connection: [`session`] (its life, socket writes, flood control,
-//!   typing) and [`commands`] (what each client frame does, one file per
-//!   kind).
-//! - Who hears what: [`audience`] (the one way to say who), [`hub`] (who is
-//!   connected, presence, bounded fan-out) and [`fanout`] (committed
-//!   messages to their room's audience).
-//! - State: [`store`] (history, claims and rooms behind a backend
-//!   interface: SQLite, or PostgreSQL shared by several instances),
-//!   [`identity`] (owned names), [`rooms`] (rooms and members),
-//!   [`username`] (which names are allowed).
-//! - Several instances: [`cluster`] (with `--postgres`: what this instance
-//!   hears from the others and tells them, presence across them).
-//! - Files: [`files`] (tus uploads, blobs by content, thumbnails, and
-//!   fetching them, for the room's members only).
-//! - Small shared pieces: [`clock`], [`ids`], [`sync`].
-//!
-//! # The path of one chat message
-//! 1. [`session`] reads a text frame, checks the connection's frame rate
-//!    and parses it ([`protocol`]) into a `message` frame;
-//! 2. [`commands`] (`chat::message`) takes a message token for the
-//!    connection and its user, resolves the room, and queues it with
-//!    [`store::Store::append`];
-//! 3. the store's writer thread commits the batch it is part of in one
-//!    SQLite transaction, gives it its `seq`, adds it to the in-memory tail,
-//!    and reports the batch;
-//! 4. [`fanout`] asks [`rooms`] for the room's [`audience::Audience`] and
-//!    hands the run of messages to [`hub::Hub::send`], which queues one
-//!    shared item per connection, counting each backlog;
-//! 5. every recipient's [`session`] writes what is queued in one vectored
-//!    write ([`wire`]); the sender's copy is its acknowledgement.
-//!
-//! On PostgreSQL, the commit also notifies the other instances; each
-//! [`cluster`] reads what is new by seq, and its store reports it to its
-//! own fan-out from step 4.
+//! The map of the code and the path of one chat message are in
+//! `src/README.md`, included here.
+#![doc = include_str!("README.md")]
 
 mod access;
 mod assets;

@@ -1,7 +1,7 @@
 //! Several instances sharing one PostgreSQL: a client on any of them sees
 //! the same chat, rooms, names and presence; an instance killed under load
 //! loses nothing its clients were told was stored; PostgreSQL restarting
-//! costs `unavailable` answers, not messages; the README's nginx example
+//! costs `unavailable` answers, not messages; the PostgreSQL guide's nginx example
 //! works.
 
 mod common;
@@ -790,8 +790,8 @@ impl Ledger {
     }
 }
 
-/// The README's nginx example, in a real nginx in front of two instances
-/// (trusting it as the README says): the page and the WebSocket go through
+/// The PostgreSQL guide's nginx example, in a real nginx in front of two instances
+/// (trusting it as the guide says): the page and the WebSocket go through
 /// it, the per-IP cap counts the clients behind it rather than nginx, and
 /// when the instance a client was on is killed, the client reconnects
 /// through nginx to the other, resumes with `since`, and is heard by users

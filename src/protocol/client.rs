@@ -93,7 +93,7 @@ pub enum ClientFrame {
         #[serde(default)]
         at: Option<i64>,
     },
-    /// Search what this user can read now (see the README for the query
+    /// Search what this user can read now (see src/protocol/README.md for the query
     /// language). `before` continues from a `next` cursor.
     Search {
         query: String,

@@ -2,8 +2,9 @@
 //!
 //! Pure types and encoding, no I/O: [`client`] frames and how they are
 //! parsed, [`server`] frames and the records they carry, and [`error`],
-//! the refusals. The README's "Protocol" section documents the same frames;
-//! keep the two in step.
+//! the refusals. The reference below (this folder's `README.md`) documents
+//! the same frames; change both in one commit.
+#![doc = include_str!("README.md")]
 
 mod client;
 mod error;

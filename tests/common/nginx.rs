@@ -1,5 +1,5 @@
 //! A private nginx in front of lanchat instances, configured with the
-//! README's example itself, so the example is what the tests prove.
+//! PostgreSQL guide's example itself (src/store/postgres/README.md), so the example is what the tests prove.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,13 +24,16 @@ fn required() -> bool {
     std::env::var_os("LANCHAT_REQUIRE_NGINX").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The README's ```nginx block.
+/// The ```nginx block of the PostgreSQL guide (src/store/postgres/README.md).
 fn readme_example() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/store/postgres/README.md"
+    ))
+    .expect("read src/store/postgres/README.md");
     let start = readme
         .find("```nginx\n")
-        .expect("the README has an nginx example")
+        .expect("the PostgreSQL guide has an nginx example")
         + 9;
     let end = start + readme[start..].find("```").expect("the example ends");
     readme[start..end].to_owned()
