@@ -24,6 +24,8 @@
 //   render/      one render per part of the page, once per animation frame
 //                (html.js: the one place a message's server-made HTML goes in)
 
+// First: the page's words load before anything renders (see i18n.js).
+import './i18n.js';
 import { changed, state } from './state.js';
 import { checkAccess, checkAlive, retryNow } from './connection.js';
 import { discardEntry, loadOutbox, onStorage, releaseLease, retryEntry, startLeaseTimer } from './outbox.js';
