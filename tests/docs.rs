@@ -80,9 +80,8 @@ fn anchors(markdown: &str) -> HashSet<String> {
 fn local_links(markdown: &str) -> Vec<String> {
     Parser::new(markdown)
         .filter_map(|event| match event {
-            Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
-                Some(dest_url.to_string())
-            }
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => Some(dest_url.to_string()),
             _ => None,
         })
         .filter(|url| !url.contains("://") && !url.starts_with("mailto:"))
@@ -141,7 +140,9 @@ fn root_readme_is_short_and_has_the_two_commands() {
 /// The anchor rules match GitHub's on the headings this project writes.
 #[test]
 fn anchors_follow_githubs_rules() {
-    let found = anchors("# Protocol (v1)\n## Rich messages: resume after 10,000 changes\n## Search\n### Search\n");
+    let found = anchors(
+        "# Protocol (v1)\n## Rich messages: resume after 10,000 changes\n## Search\n### Search\n",
+    );
     for expected in [
         "protocol-v1",
         "rich-messages-resume-after-10000-changes",
