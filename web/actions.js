@@ -2,8 +2,10 @@
 // dialogs and drawers, invite. Each action changes the state (and sends a
 // frame when the server must know); focus moves once the page shows it.
 
-import { LOBBY, NAME_REFUSALS, ROOM_ERRORS, ROOM_NAME, TYPING_REFRESH_MS, checkName } from './protocol.js';
+import { LOBBY, NAME_REFUSALS, ROOM_NAME, TYPING_REFRESH_MS, checkName } from './protocol.js';
 import { changed, state } from './state.js';
+import { phrase, setLanguage } from './i18n.js';
+import { refusalPhrase } from './errors.js';
 import { ACCESS_KEY, NAME_KEY, removeStorage, writeStorage } from './storage.js';
 import { checkAccess, clearRetry, connect, isReady, send } from './connection.js';
 import { dropFile, queueMessage, spendToken } from './outbox.js';
@@ -29,16 +31,18 @@ export function focusComposer() {
   if (!coarsePointer.matches) focusLater(els.input);
 }
 
-/** Asks for the access key. @param {string} [error] */
-export function showKeyGate(error = '') {
+/** @typedef {import('./i18n.js').Phrase} Phrase */
+
+/** Asks for the access key. @param {Phrase | null} [error] */
+export function showKeyGate(error = null) {
   state.screen = 'key';
   state.forms.keyError = error;
   changed('screen');
   focusLater(els.keyInput);
 }
 
-/** @param {string} [error] */
-export function showJoin(error = '') {
+/** @param {Phrase | null} [error] */
+export function showJoin(error = null) {
   state.screen = 'join';
   state.forms.joinError = error;
   changed('screen');
@@ -61,17 +65,17 @@ export function enter() {
 /** @param {string} key */
 export async function submitKey(key) {
   if (key === '') {
-    showKeyGate('Please enter the access key.');
+    showKeyGate(phrase('key.empty'));
     return;
   }
   const access = await checkAccess(key);
   if (access === 'denied') {
-    showKeyGate('That key is not right. Check it with whoever started the chat, and try again.');
+    showKeyGate(phrase('key.wrong'));
     focusLater(els.keyInput, true);
     return;
   }
   if (access === 'unknown') {
-    showKeyGate('The chat server cannot be reached right now. Try again in a moment.');
+    showKeyGate(phrase('key.unreachable'));
     return;
   }
   state.key = key;
@@ -99,10 +103,10 @@ export function submitJoin(name, code) {
 
 /**
  * The server refused the name we connected with.
- * @param {string} code one of NAME_REFUSALS
- * @param {string} reason
+ * @param {import('./protocol.js').ErrorFrame} frame its code one of NAME_REFUSALS
  */
-export function refuseName(code, reason) {
+export function refuseName(frame) {
+  const { code } = frame;
   if (!NAME_REFUSALS.has(code)) return;
   state.connection = 'refused';
   clearRetry();
@@ -113,14 +117,13 @@ export function refuseName(code, reason) {
   state.code = '';
   if (code === 'name_taken') {
     els.joinCodeBox.open = true;
-    showJoin(`"${name}" belongs to someone else; pick another name. If it is yours, ` +
-      'move it here from your other device: there, choose "Use this name on another device" ' +
-      'and type the code below.');
+    const like = frame.detail === 'looks_like' && frame.params?.name ? String(frame.params.name) : '';
+    showJoin(like ? phrase('join.looks_like', { name, like }) : phrase('join.taken', { name }));
   } else if (code === 'invalid_code') {
     els.joinCodeBox.open = true;
-    showJoin('That code is wrong or has expired. Ask your other device for a new one.');
+    showJoin(phrase('join.bad_code'));
   } else {
-    showJoin(`That name does not work: ${reason}`);
+    showJoin(phrase('join.invalid', { why: refusalPhrase(frame) }));
   }
 }
 
@@ -138,7 +141,7 @@ export function sendMessage(text, replyTo = 0) {
   if ((blank && !files) || [...text].length > state.limits.message_chars) return false;
   state.typingSentAt = 0;
   state.view.toEnd = true;
-  state.attachError = '';
+  state.attachError = null;
   queueMessage(blank ? '' : text, room, files ? (cid) => takeTray(room, cid) : undefined, replyTo);
   return true;
 }
@@ -159,7 +162,7 @@ export function attach(files) {
 export function cancelFile(id, cid) {
   if (cid) dropFile(cid, id);
   else cancelUpload(id);
-  state.attachError = '';
+  state.attachError = null;
   changed('uploads');
   focusLater(els.input);
 }
@@ -235,7 +238,7 @@ export function setDrawer(which) {
 }
 
 export function openRoomDialog() {
-  state.forms.createError = '';
+  state.forms.createError = null;
   els.createForm.reset();
   state.publicRooms = null;
   send({ type: 'list_rooms' });
@@ -246,7 +249,7 @@ export function openRoomDialog() {
 }
 
 export function openInviteDialog() {
-  Object.assign(state.forms, { inviteStatus: '', inviteError: false, link: '', linkStatus: '' });
+  Object.assign(state.forms, { inviteStatus: null, inviteError: false, link: '', linkStatus: null });
   els.inviteForm.reset();
   state.dialog = 'invite';
   els.inviteDialog.showModal();
@@ -272,17 +275,17 @@ export function dialogClosed() {
 export function createRoom(name, isPrivate) {
   const room = name.trim().replace(/^#/, '').toLowerCase();
   if (!ROOM_NAME.test(room)) {
-    state.forms.createError = ROOM_ERRORS.invalid_room;
+    state.forms.createError = phrase('errors.invalid_room');
     changed('form');
     els.createName.focus();
     return;
   }
   if (!isReady()) {
-    state.forms.createError = 'You are offline; try again once connected.';
+    state.forms.createError = phrase('errors.offline');
     changed('form');
     return;
   }
-  state.forms.createError = '';
+  state.forms.createError = null;
   state.pendingAction = { kind: 'create', room };
   send({ type: 'create_room', room, private: isPrivate });
   changed('form');
@@ -311,15 +314,15 @@ export function invite(username) {
   const { forms } = state;
   forms.inviteError = false;
   if (username === '') {
-    forms.inviteStatus = 'Type the name of the person to invite.';
+    forms.inviteStatus = phrase('invite.type_name');
   } else if (!isReady()) {
-    forms.inviteStatus = 'You are offline; try again once connected.';
+    forms.inviteStatus = phrase('errors.offline');
   } else {
     const room = activeRoom().name;
     state.pendingAction = { kind: 'invite', room, username };
     send({ type: 'invite', room, username });
     // The server answers only a refusal; no news is good news.
-    forms.inviteStatus = `Invited ${username}. They will see the invitation in their list of rooms.`;
+    forms.inviteStatus = phrase('invite.sent', { name: username });
     els.inviteName.value = '';
   }
   changed('form');
@@ -350,11 +353,11 @@ export async function copyLink() {
     els.linkInput.select();
     copied = document.execCommand('copy');
   }
-  let words = 'Select the link and copy it.';
+  let words = phrase('invite.copy_by_hand');
   if (copied && isLoopback(location.hostname)) {
-    words = `Copied. Before sending it, swap ${location.hostname} for the network address.`;
+    words = phrase('invite.copied_loopback', { host: location.hostname });
   } else if (copied) {
-    words = 'Copied. Send it to the people you want in this room.';
+    words = phrase('invite.copied');
   }
   state.forms.linkStatus = words;
   changed('form');
@@ -375,7 +378,7 @@ export function openDirect(username) {
 
 export function openRename() {
   state.forms.renameOpen = true;
-  state.forms.renameError = '';
+  state.forms.renameError = null;
   els.renameInput.value = state.me || state.name;
   changed('form');
   focusLater(els.renameInput, true);
@@ -383,7 +386,7 @@ export function openRename() {
 
 export function closeRename() {
   state.forms.renameOpen = false;
-  state.forms.renameError = '';
+  state.forms.renameError = null;
   changed('form');
   focusLater(els.renameOpen);
 }
@@ -391,7 +394,7 @@ export function closeRename() {
 /** @param {string} name */
 export function submitRename(name) {
   const problem = checkName(name) ||
-    (name !== state.me && !isReady() ? 'You are offline; try again once connected.' : '');
+    (name !== state.me && !isReady() ? phrase('errors.offline') : null);
   if (problem) {
     state.forms.renameError = problem;
     changed('form');
@@ -410,4 +413,15 @@ export function submitRename(name) {
 
 export function askTransferCode() {
   if (isReady()) send({ type: 'transfer_code' });
+}
+
+/**
+ * The person picked a language: the page speaks it at once (every
+ * renderer draws again) and this browser remembers it.
+ * @param {string} code
+ */
+export function chooseLanguage(code) {
+  setLanguage(code, { remember: true }).catch(() => {
+    // The catalog could not be fetched (the server is gone): stay as we are.
+  });
 }

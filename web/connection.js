@@ -4,6 +4,7 @@
 // send and when; this module only carries it.
 
 import { describeClose } from './protocol.js';
+import { phrase } from './i18n.js';
 import { changed, state } from './state.js';
 import { readToken } from './storage.js';
 import { handlers } from './handlers/index.js';
@@ -58,7 +59,7 @@ export function connect() {
   // A server that vanished from the network can leave a connect hanging for
   // minutes; give up sooner and retry.
   connectTimer = setTimeout(() => {
-    if (current === socket && state.me === '') dropConnection('The server did not answer.');
+    if (current === socket && state.me === '') dropConnection(phrase('close.no_answer'));
   }, CONNECT_TIMEOUT_MS);
 }
 
@@ -79,7 +80,7 @@ function subprotocols() {
 /**
  * Gives up on the current socket now, without waiting for a closing
  * handshake that a dead connection would never finish.
- * @param {string} words why, for the page to say
+ * @param {import('./i18n.js').Phrase} words why, for the page to say
  */
 export function dropConnection(words) {
   const current = socket;
@@ -113,7 +114,7 @@ function closed(why) {
     if (access === 'denied' && state.connection === 'waiting' && !socket) {
       clearRetry();
       state.connection = 'refused';
-      showKeyGate('The access key has changed. Please enter the new one.');
+      showKeyGate(phrase('key.changed'));
     }
   });
 }
@@ -157,7 +158,7 @@ export function checkAlive() {
   send({ type: 'ping' });
   pingTimer = setTimeout(() => {
     pingTimer = undefined;
-    dropConnection('The server stopped answering.');
+    dropConnection(phrase('close.silent'));
   }, PING_TIMEOUT_MS);
 }
 

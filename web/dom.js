@@ -3,6 +3,7 @@
 // in only as text (`textContent`, text nodes); no HTML is parsed here.
 
 import { state } from './state.js';
+import { formatFull, formatTime } from './format.js';
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -82,6 +83,7 @@ export const els = {
   offlineList: byId('offline-list'),
   peopleClose: byId('people-close'),
   peopleBackdrop: byId('people-backdrop'),
+  meLine: byId('me-line'),
   meName: byId('me-name'),
   renameOpen: byId('rename-open'),
   renameForm: /** @type {HTMLFormElement} */ (byId('rename-form')),
@@ -127,11 +129,6 @@ export const els = {
 
 /** Below this width the people panel is a drawer (see css/layout.css). */
 export const peopleDrawer = window.matchMedia('(max-width: 1000px)');
-export const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
-const dayFormat = new Intl.DateTimeFormat(undefined, {
-  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
-});
 /** oklch hues for names and avatars: blue, violet, pink, red, orange, green, teal, cyan. */
 const NAME_HUES = [255, 295, 350, 25, 55, 145, 185, 215];
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -212,8 +209,8 @@ export function timeElement(timestamp) {
   const date = new Date(timestamp);
   const time = document.createElement('time');
   time.dateTime = date.toISOString();
-  time.title = fullFormat.format(date);
-  time.textContent = timeFormat.format(date);
+  time.title = formatFull(date);
+  time.textContent = formatTime(date);
   return time;
 }
 
@@ -252,21 +249,6 @@ function safeLink(raw) {
   return link;
 }
 
-/** @param {number} timestamp */
-export function dayKey(timestamp) {
-  const date = new Date(timestamp);
-  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
-}
-
-/** @param {number} timestamp */
-export function dayLabel(timestamp) {
-  const key = dayKey(timestamp);
-  const now = Date.now();
-  if (key === dayKey(now)) return 'Today';
-  if (key === dayKey(now - 86400000)) return 'Yesterday';
-  return dayFormat.format(new Date(timestamp));
-}
-
 /** Whether a message under `username` is ours (any name we had in this tab). @param {string} username */
 export function isOwnName(username) {
   return username === state.name || state.myNames.has(username);
@@ -287,9 +269,4 @@ export function initial(name) {
 /** Whether `host` is this machine only (a link to it is no use to others). @param {string} host */
 export function isLoopback(host) {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-}
-
-/** @param {number} count @param {string} noun */
-export function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -4,6 +4,7 @@
 
 import { LOBBY, ROOM_NAME } from './protocol.js';
 import { changed, state } from './state.js';
+import { phrase } from './i18n.js';
 import { ACCESS_KEY, writeStorage } from './storage.js';
 import { isReady, send } from './connection.js';
 import { activeRoom, lobbyRoom, addNotice, markReadIfSeen, requestRoom } from './rooms.js';
@@ -52,7 +53,7 @@ export function openRoom(name) {
     }
     if (name.startsWith('dm:') || !ROOM_NAME.test(name)) {
       navigate(LOBBY, true);
-      addNotice(lobbyRoom(), `There is no room #${name} you can open.`, Date.now(), 'error');
+      addNotice(lobbyRoom(), phrase('notice.no_room', { room: `#${name}` }), Date.now(), 'error');
       return;
     }
     // Until the server says we are in, keep showing where we were.

@@ -14,6 +14,8 @@
 // of this browser hear each other; another device alerts on its own.)
 
 import { changed, state } from './state.js';
+import { phrase, t } from './i18n.js';
+import { refusalPhrase } from './errors.js';
 import { isReady, send } from './connection.js';
 import { readStorage, writeStorage } from './storage.js';
 import { showsLive, jumpTo } from './jump.js';
@@ -40,7 +42,8 @@ const CHIME_URL = 'chime.wav';
 
 /** Settings as the page shows them: a refusal to show, and the last change asked (undone if refused). */
 export const notifySettings = {
-  error: '',
+  /** @type {import('./i18n.js').Phrase | null} */
+  error: null,
   /** @type {{room: string, muted: boolean, notify: Room['notify']} | null} */
   asked: null,
   /** The permission asked for, until the browser answers. */
@@ -105,15 +108,17 @@ export function alertFor(room, frame, mention) {
     post({ kind: 'seen', id: frame.id });
     return;
   }
-  const where = room.kind === 'dm' ? 'privately' : `in #${roomLabel(room)}`;
-  // A message of files alone says what it shares ("shared photo.jpg (2.1 MB)").
-  const text = frame.message || 'shared a file';
+  // A message of files alone says which it shares.
+  const text = frame.generated && frame.files?.length
+    ? t('notify.alert_files', { count: frame.files.length, names: frame.files.map((file) => file.name).join(', ') })
+    : frame.message;
   /** @type {Alert} */
   const alert = {
     id: frame.id,
     room: room.name,
     seq: frame.seq,
-    title: `${frame.username} ${where}`,
+    title: room.kind === 'dm' ? t('notify.alert_direct', { name: frame.username })
+      : t('notify.alert_room', { name: frame.username, room: `#${roomLabel(room)}` }),
     body: text.length > 200 ? `${text.slice(0, 200)}…` : text,
     sound: mention,
   };
@@ -224,11 +229,11 @@ function deliver(alert) {
  */
 export function changeRoomSettings(room, change) {
   if (!isReady()) {
-    notifySettings.error = 'Not connected; try again once the page is back online.';
+    notifySettings.error = phrase('notify.offline');
     changed('settings');
     return;
   }
-  notifySettings.error = '';
+  notifySettings.error = null;
   notifySettings.asked = { room: room.name, muted: room.muted, notify: room.notify };
   Object.assign(room, change);
   send({ type: 'room_settings', room: room.name, ...change });
@@ -254,8 +259,8 @@ export function settingsRefused(frame) {
   const room = state.rooms.get(asked.room);
   if (room) Object.assign(room, { muted: asked.muted, notify: asked.notify });
   notifySettings.error = frame.code === 'not_claimed'
-    ? 'Settings are kept for names you own. Reload the page to claim yours.'
-    : `The server did not take it: ${frame.message}`;
+    ? phrase('notify.not_claimed')
+    : phrase('notify.refused', { why: refusalPhrase(frame) });
   changed('settings');
   return true;
 }
@@ -266,7 +271,7 @@ const dialog = /** @type {HTMLDialogElement} */ (byId('notify-dialog'));
 const opener = byId('room-notify');
 
 export function openNotifySettings() {
-  notifySettings.error = '';
+  notifySettings.error = null;
   if (!dialog.open) dialog.showModal();
   changed('settings');
   afterRender(() => byId('room-muted').focus());

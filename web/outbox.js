@@ -24,6 +24,8 @@
 
 import { LOBBY, REFUSED_FOR_NOW } from './protocol.js';
 import { changed, state } from './state.js';
+import { phrase } from './i18n.js';
+import { refusalPhrase } from './errors.js';
 import { readStorage, removeStorage, storageKeys, writeStorage } from './storage.js';
 import { dropConnection, isReady, send } from './connection.js';
 import {
@@ -119,7 +121,8 @@ function parseEntry(text) {
       sentAs: String(entry.sentAs || ''),
       room: typeof entry.room === 'string' && entry.room ? entry.room : LOBBY,
       status: entry.status === 'failed' ? 'failed' : 'pending',
-      ...(typeof entry.reason === 'string' ? { reason: entry.reason } : {}),
+      ...(typeof entry.reason === 'string' || (typeof entry.reason?.key === 'string')
+        ? { reason: entry.reason } : {}),
       ...(Array.isArray(entry.files) && entry.files.length > 0
         ? { files: entry.files.filter((id) => typeof id === 'string') } : {}),
       ...(CHANGE_KINDS.has(entry.kind) && Number.isInteger(entry.target)
@@ -255,7 +258,7 @@ export function refuseOutbox(frame) {
     bucket.updated = Date.now();
   } else {
     entry.status = 'failed';
-    entry.reason = frame.message;
+    entry.reason = refusalPhrase(frame);
     saveEntry(entry);
     changed('outbox');
   }
@@ -381,7 +384,7 @@ export function pump() {
   const frame = frameOf(entry);
   if (new TextEncoder().encode(JSON.stringify(frame)).length > state.limits.frame_bytes) {
     // The server would close the connection over it (1009).
-    refuseOutbox({ type: 'error', code: 'too_long', cid: entry.cid, message: 'too big for this server' });
+    refuseOutbox({ type: 'error', code: 'too_long', detail: 'frame_too_big', cid: entry.cid, message: 'too big for this server' });
     return;
   }
   inFlight = entry.cid;
@@ -425,7 +428,7 @@ function checkAck() {
   ackTimer = undefined;
   if (!inFlight) return;
   const overdue = Date.now() - sentAt;
-  if (overdue >= ACK_TIMEOUT_MS) dropConnection('The server stopped answering.');
+  if (overdue >= ACK_TIMEOUT_MS) dropConnection(phrase('close.silent'));
   else ackTimer = setTimeout(checkAck, ACK_TIMEOUT_MS - overdue);
 }
 

@@ -4,6 +4,7 @@
 
 import { LOBBY, WHO_PREFIX_MAX } from './protocol.js';
 import { changed, state } from './state.js';
+import { phrase } from './i18n.js';
 import { isReady, send } from './connection.js';
 import { addNotice, lobbyRoom, sharesRoom, stopTypingOf } from './rooms.js';
 import { peopleDrawer } from './dom.js';
@@ -27,11 +28,11 @@ export function applyPresence(joined, left, timestamp) {
   }
   const lobby = lobbyRoom();
   const others = (names) => names.filter((name) => name !== state.me);
-  for (const [names, verb, tone] of [[others(joined), 'joined', 'join'], [others(left), 'left', 'leave']]) {
+  for (const [names, tone] of [[others(joined), 'join'], [others(left), 'leave']]) {
     if (names.length > PRESENCE_NOTICE_MAX) {
-      addNotice(lobby, `${names.length} people ${verb}`, timestamp, tone);
+      addNotice(lobby, phrase(`notice.${tone}_many`, { count: names.length }), timestamp, tone);
     } else {
-      for (const name of names) addNotice(lobby, `${name} ${verb}`, timestamp, tone);
+      for (const name of names) addNotice(lobby, phrase(`notice.${tone}`, { name }), timestamp, tone);
     }
   }
   changed('people');

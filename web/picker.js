@@ -6,9 +6,10 @@
 // and gives the focus back; a tap or click picks too.
 
 import { changed, state } from './state.js';
+import { currentLanguage, hasKey, t } from './i18n.js';
 import { toggleReaction } from './changes.js';
 import {
-  emojiGroups, emojiName, inTone, loadEmoji, noteUsed, recentEmoji, searchEmoji, setSkinTone, skinTone,
+  emojiGroups, emojiName, emojiNamesLoaded, inTone, loadEmoji, noteUsed, recentEmoji, searchEmoji, setSkinTone, skinTone,
 } from './emoji.js';
 import { insertAtCursor } from './composer/context.js';
 import { els, setText } from './dom.js';
@@ -18,7 +19,9 @@ import { afterRender } from './render/index.js';
 const SEARCH_LIMIT = 120;
 /** The skin tones, as the hand that shows each. */
 const TONES = ['✋', '✋🏻', '✋🏼', '✋🏽', '✋🏾', '✋🏿'];
-const TONE_NAMES = ['No skin tone', 'Light', 'Medium-light', 'Medium', 'Medium-dark', 'Dark'];
+/** Their names, by catalog key. */
+const TONE_NAMES = ['picker.tone.none', 'picker.tone.light', 'picker.tone.medium_light', 'picker.tone.medium',
+  'picker.tone.medium_dark', 'picker.tone.dark'];
 
 /** The element that opened the picker, to give the focus back to. @type {HTMLElement | null} */
 let opener = null;
@@ -28,6 +31,8 @@ let active = 0;
 let drawn = '';
 /** The option last marked active, to scroll to it only when it moves. */
 let marked = -1;
+/** The emoji list could not be fetched, this time the picker opened. */
+let loadFailed = false;
 
 /**
  * Opens the picker: for the composer (`seq` 0), or to react to message `seq`.
@@ -39,9 +44,11 @@ export function openPicker(from, room = '', seq = 0) {
   state.picker = { open: true, room, seq };
   els.pickerSearch.value = '';
   active = 0;
+  loadFailed = false;
   changed('picker');
   loadEmoji().catch(() => {
-    setText(els.pickerStatus, 'The emoji could not be loaded. Close this and try again.');
+    loadFailed = true;
+    changed('picker');
   });
   afterRender(() => els.pickerSearch.focus());
 }
@@ -76,16 +83,25 @@ function sections() {
   const query = els.pickerSearch.value;
   if (query.trim() !== '') {
     const found = searchEmoji(query, SEARCH_LIMIT);
-    return [{ name: 'Search results', emoji: found.map((entry) => ({ emoji: inTone(entry, tone), name: entry.name })) }];
+    return [{ name: t('picker.results'), emoji: found.map((entry) => ({ emoji: inTone(entry, tone), name: emojiName(entry.emoji) })) }];
   }
   const recent = recentEmoji().map((emoji) => ({ emoji, name: emojiName(emoji) }));
   return [
-    ...(recent.length ? [{ name: 'Recently used', emoji: recent }] : []),
+    ...(recent.length ? [{ name: t('picker.recent'), emoji: recent }] : []),
     ...emojiGroups().map((group) => ({
-      name: group.name,
-      emoji: group.emoji.map((entry) => ({ emoji: inTone(entry, tone), name: entry.name })),
+      name: groupName(group),
+      emoji: group.emoji.map((entry) => ({ emoji: inTone(entry, tone), name: emojiName(entry.emoji) })),
     })),
   ];
+}
+
+/**
+ * A group's name in the page's language, by the group's `id`; a group this
+ * page does not know yet keeps the server's English name.
+ * @param {import('./emoji.js').Group} group
+ */
+function groupName(group) {
+  return group.id && hasKey(`picker.group.${group.id}`) ? t(`picker.group.${group.id}`) : group.name;
 }
 
 export function renderPicker() {
@@ -96,12 +112,13 @@ export function renderPicker() {
     drawn = '';
     return;
   }
-  setText(els.pickerTitle, seq ? 'React with an emoji' : 'Insert an emoji');
+  setText(els.pickerTitle, seq ? t('picker.react') : t('picker.insert'));
   const tone = skinTone();
   els.pickerTones.querySelectorAll('button').forEach((button, index) => {
     button.setAttribute('aria-pressed', String(index === tone));
   });
-  const key = JSON.stringify([els.pickerSearch.value, tone, emojiGroups().length, recentEmoji()]);
+  const key = JSON.stringify([els.pickerSearch.value, tone, emojiGroups().length, recentEmoji(), currentLanguage(),
+    emojiNamesLoaded()]);
   if (key !== drawn) {
     drawn = key;
     drawGrid(sections());
@@ -124,10 +141,17 @@ export function renderPicker() {
   }
   const loaded = emojiGroups().length > 0;
   if (loaded) {
-    setText(els.pickerStatus, options.length === 0 ? 'No emoji found.' : '');
-  } else if (els.pickerStatus.textContent === '') {
-    setText(els.pickerStatus, 'Loading emoji…');
+    setText(els.pickerStatus, options.length === 0 ? t('picker.none') : '');
+  } else {
+    setText(els.pickerStatus, loadFailed ? t('picker.failed') : t('picker.loading'));
   }
+  els.pickerTones.querySelectorAll('button').forEach((button, index) => {
+    const name = t(TONE_NAMES[index]);
+    if (button.title !== name) {
+      button.title = name;
+      button.setAttribute('aria-label', name);
+    }
+  });
 }
 
 /** @param {{name: string, emoji: {emoji: string, name: string}[]}[]} shown */
@@ -226,8 +250,6 @@ export function setUpPicker() {
     button.type = 'button';
     button.className = 'tone';
     button.textContent = hand;
-    button.setAttribute('aria-label', TONE_NAMES[tone]);
-    button.title = TONE_NAMES[tone];
     button.addEventListener('click', () => setSkinTone(tone));
     els.pickerTones.append(button);
   });

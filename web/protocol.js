@@ -1,6 +1,8 @@
-// The protocol as the page sees it: the frames (see the README's "Protocol"
-// section), the limits a server announces, and plain words for its error and
-// close codes. No state, no I/O.
+// The protocol as the page sees it: the frames (see src/protocol/README.md),
+// the limits a server announces, and which of the page's words go with its
+// close reasons. No state, no I/O. (Error codes: errors.js.)
+
+import { phrase } from './i18n.js';
 
 /**
  * @typedef {object} MessageFrame
@@ -78,7 +80,9 @@
  * @typedef {{type: 'presence', room: string, joined?: string[], left?: string[], timestamp: number}} PresenceSetFrame
  * @typedef {{type: 'rename', room: string, from: string, to: string, timestamp: number}} RenameFrame
  * @typedef {{type: 'typing', room: string, username: string, active: boolean}} TypingFrame
- * @typedef {{type: 'error', code: string, message: string, cid?: string, room?: string, retry_after_ms?: number}} ErrorFrame
+ * A refusal: `code`, and for some a `detail` with `params`; `message` is
+ * the server's English for logs and simple clients, never shown here.
+ * @typedef {{type: 'error', code: string, message: string, detail?: string, params?: Record<string, string | number>, cid?: string, room?: string, retry_after_ms?: number}} ErrorFrame
  * @typedef {{type: 'roster', complete: boolean, online: number, users?: string[]}} RosterFrame
  * @typedef {{type: 'online', online: number, timestamp: number}} OnlineFrame
  * @typedef {{type: 'who', prefix: string, users: string[], online: number}} WhoFrame
@@ -118,75 +122,70 @@ export const REFUSED_FOR_NOW = new Set(['rate_limited', 'unavailable']);
 /** Refusals on connecting, after which the server closes with 1008. */
 export const NAME_REFUSALS = new Set(['name_taken', 'invalid_code', 'invalid_username']);
 
-/** Plain words for the server's room refusals, by error code. */
-export const ROOM_ERRORS = {
-  not_claimed: 'Rooms need a name you own. Reload the page to claim yours.',
-  invalid_room: 'Room names are 1 to 24 lowercase letters, digits, "-" or "_".',
-  room_exists: 'A room with that name already exists. Pick another name, or join it.',
+/**
+ * The close reasons the server sends (see the protocol README: stable
+ * words, like codes), and the page's own words for each, by catalog key.
+ */
+export const CLOSE_REASONS = {
+  'server shutting down': 'close.shutdown',
+  'idle timeout': 'close.idle',
+  'rate limit exceeded repeatedly': 'close.flood',
+  'too slow: unsent backlog over limit': 'close.backlog',
+  'invalid username': 'close.name',
+  'name not available': 'close.name',
+  'message too big': 'close.too_big',
+  'history is unavailable right now': 'close.unavailable',
 };
-
-/** Bytes as people say them, in the server's units: "2.1 MB". @param {number} bytes */
-export function humanSize(bytes) {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  if (unit === 0) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
-  return `${value < 10 ? value.toFixed(1) : value.toFixed(0)} ${units[unit]}`;
-}
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 
 /**
- * What is wrong with a name, by the server's rules, or '' when nothing is.
+ * What is wrong with a name, by the server's rules, or null when nothing is.
  * @param {string} name
+ * @returns {import('./i18n.js').Phrase | null}
  */
 export function checkName(name) {
   const length = [...name].length;
-  if (length === 0) return 'Please enter a name.';
-  if (length > MAX_NAME_CHARS) return `Names can be at most ${MAX_NAME_CHARS} characters.`;
-  if (CONTROL_CHARS.test(name)) return 'Names cannot contain invisible or control characters.';
-  if (name.toLowerCase() === 'system') return '"system" is reserved; please pick another name.';
-  return '';
+  if (length === 0) return phrase('name.empty');
+  if (length > MAX_NAME_CHARS) return phrase('name.too_long', { max: MAX_NAME_CHARS });
+  if (CONTROL_CHARS.test(name)) return phrase('name.invisible');
+  if (name.toLowerCase() === 'system') return phrase('name.reserved', { name });
+  return null;
 }
 
 /**
- * Why a connection closed, in plain words, and whether the server closed it
- * for breaking a rule (1008), after which the page waits longer.
+ * Why a connection closed, in the page's words (chosen by the close code
+ * and the server's reason), and whether the server closed it for breaking
+ * a rule (1008), after which the page waits longer.
  * @param {number} code the WebSocket close code (1006: no close frame)
  * @param {string} reason the server's reason, if it sent one
- * @returns {{code: number, words: string, policy: boolean}}
+ * @returns {{code: number, words: import('./i18n.js').Phrase, policy: boolean}}
  */
 export function describeClose(code, reason) {
-  const because = reason ? `: ${reason}` : '';
-  let words = 'The connection to the server was lost.';
+  const known = Object.hasOwn(CLOSE_REASONS, reason) ? CLOSE_REASONS[/** @type {keyof CLOSE_REASONS} */ (reason)] : '';
+  let key = 'close.lost';
   switch (code) {
     case 1000:
-      words = `The server closed the connection${because}.`;
+      key = 'close.normal';
       break;
     case 1001:
-      words = reason === 'idle timeout'
-        ? 'The server closed the connection because it heard nothing from this page for too long.'
-        : 'The server is restarting or shutting down.';
+      key = known || 'close.shutdown';
       break;
     case 1002:
     case 1007:
-      words = `The connection broke${because}.`;
+      key = 'close.broken';
       break;
     case 1008:
-      words = `The server closed the connection${because || ': this page broke one of its rules'}.`;
+      key = known || 'close.policy';
       break;
     case 1009:
-      words = 'The server closed the connection: a message was too big for it.';
+      key = 'close.too_big';
       break;
     case 1011:
-      words = `The server ran into a problem${because}.`;
+      key = known || 'close.problem';
       break;
     default:
       break;
   }
-  return { code, words, policy: code === 1008 };
+  return { code, words: phrase(key), policy: code === 1008 };
 }

@@ -60,9 +60,9 @@ export function activeRoom() {
   return state.rooms.get(state.active) || lobbyRoom();
 }
 
-/** @param {Room} room */
+/** What to call a room: its name, or the other person of a direct message. @param {Room} room */
 export function roomLabel(room) {
-  return room.kind === 'dm' ? room.peer || 'Direct message' : room.title || room.name;
+  return room.kind === 'dm' ? room.peer || room.title : room.title || room.name;
 }
 
 /**
@@ -187,9 +187,10 @@ export function addMessage(room, frame) {
 }
 
 /**
- * A line in the timeline that is not a message: joins, leaves, renames, errors.
+ * A line in the timeline that is not a message: joins, leaves, renames,
+ * errors, as words said when it is shown.
  * @param {Room} room
- * @param {string} text
+ * @param {import('./i18n.js').Phrase} text
  * @param {number} timestamp
  * @param {string} tone
  */
@@ -199,7 +200,7 @@ export function addNotice(room, text, timestamp, tone) {
   changed('timeline');
 }
 
-/** An error notice in the room on screen. @param {string} text */
+/** An error notice in the room on screen. @param {import('./i18n.js').Phrase} text */
 export function noticeHere(text) {
   addNotice(activeRoom(), text, Date.now(), 'error');
 }

@@ -44,6 +44,8 @@ import { autoGrow, composerKey, replyingTo, submitEdit, cancelComposing } from '
 import { setUpSuggestions, suggestionKey } from './composer/autocomplete.js';
 import { setUpPicker } from './picker.js';
 import { askDelete, setUpMessageActions } from './message_actions.js';
+import { phrase } from './i18n.js';
+import { languagePickers } from './render/language.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
@@ -310,6 +312,12 @@ els.renameForm.addEventListener('submit', (event) => {
 });
 els.moveOpen.addEventListener('click', act.askTransferCode);
 
+// The language, from any of its pickers.
+
+for (const picker of languagePickers()) {
+  picker.addEventListener('change', () => act.chooseLanguage(picker.value));
+}
+
 // The connection, the tab and the other tabs
 
 els.retryNow.addEventListener('click', retryNow);
@@ -339,6 +347,6 @@ readAddress();
 startLeaseTimer();
 changed('start');
 checkAccess().then((access) => {
-  if (access === 'denied') act.showKeyGate(state.key ? 'That access key is not right anymore. Please enter it again.' : '');
+  if (access === 'denied') act.showKeyGate(state.key ? phrase('key.stale') : null);
   else act.enter();
 });

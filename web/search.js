@@ -6,6 +6,8 @@
 // or an `error` frame: a query it cannot take, or too many at once.
 
 import { changed, state } from './state.js';
+import { phrase } from './i18n.js';
+import { refusalPhrase } from './errors.js';
 import { isReady, send } from './connection.js';
 import { jumpTo } from './jump.js';
 import { afterRender } from './render/index.js';
@@ -20,7 +22,7 @@ const RETRY_MS = 1000;
  * none is out), `more` whether that is a next page.
  * @type {{open: boolean, query: string, sent: string, more: boolean,
  *   results: import('./protocol.js').SearchResult[], total: number, next: string,
- *   error: string, done: boolean}}
+ *   error: import('./i18n.js').Phrase | null, done: boolean}}
  */
 export const search = {
   open: false,
@@ -30,7 +32,7 @@ export const search = {
   results: [],
   total: 0,
   next: '',
-  error: '',
+  error: null,
   done: false,
 };
 
@@ -50,7 +52,7 @@ export function runSearch(query) {
   search.results = [];
   search.total = 0;
   search.next = '';
-  search.error = '';
+  search.error = null;
   search.done = false;
   if (search.query === '') {
     search.sent = '';
@@ -72,12 +74,12 @@ function ask(next) {
   search.more = next;
   if (!isReady()) {
     search.sent = '';
-    search.error = 'Not connected. The search goes out once the page is back online; press Search again then.';
+    search.error = phrase('search.offline');
     changed('search');
     return;
   }
   search.sent = search.query;
-  search.error = '';
+  search.error = null;
   send({
     type: 'search',
     query: search.query,
@@ -114,12 +116,12 @@ export function searchRefused(frame) {
   const { more: next } = search;
   search.sent = '';
   if (frame.code === 'rate_limited') {
-    search.error = 'Searching too fast for the server; trying again in a moment…';
+    search.error = phrase('search.too_fast');
     retryTimer = setTimeout(() => ask(next), frame.retry_after_ms || RETRY_MS);
   } else if (frame.code === 'bad_request') {
-    search.error = frame.message;
+    search.error = refusalPhrase(frame);
   } else {
-    search.error = `The server could not search: ${frame.message}`;
+    search.error = phrase('search.failed', { why: refusalPhrase(frame) });
   }
   changed('search');
   return true;
@@ -129,7 +131,7 @@ export function searchRefused(frame) {
 export function searchDisconnected() {
   if (!search.sent) return;
   search.sent = '';
-  search.error = 'The connection was lost before the answer came. Press Search to try again.';
+  search.error = phrase('search.lost');
   changed('search');
 }
 

@@ -6,6 +6,8 @@
 import { DEFAULT_LIMITS, LOBBY } from './protocol.js';
 import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
 
+/** @typedef {import('./i18n.js').Phrase} Phrase */
+
 /**
  * A message written here that the server has not acknowledged yet. Kept in
  * localStorage, one key per message, so it survives a reload and every tab
@@ -17,7 +19,7 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {string} sentAs      the name it was written under
  * @property {string} room        where it goes
  * @property {'pending' | 'failed'} status
- * @property {string} [reason]    why the server refused it
+ * @property {Phrase | string} [reason] why it was refused (a string: kept by an older page)
  * @property {string[]} [files]   the uploads it shares (see uploads.js), by their ids
  * @property {number} [replyTo]   the seq of the message it answers
  * @property {'edit' | 'delete' | 'react'} [kind]  a change to message `target`, not a message
@@ -26,7 +28,7 @@ import { ACCESS_KEY, NAME_KEY, readStorage } from './storage.js';
  * @property {boolean} [on]
  *
  * One row of a timeline: a stored message or a notice.
- * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: string, timestamp: number, tone: string}} TimelineEntry
+ * @typedef {{kind: 'message', key: string, frame: import('./protocol.js').MessageFrame} | {kind: 'notice', key: string, text: Phrase, timestamp: number, tone: string}} TimelineEntry
  *
  * A room this user belongs to, with what the page has of it.
  * @typedef {object} Room
@@ -82,7 +84,7 @@ export const state = {
   attempt: 0,
   /** When the next attempt starts, while waiting. */
   retryAt: 0,
-  /** Why the last connection ended, until the next welcome. @type {{code: number, words: string, policy: boolean} | null} */
+  /** Why the last connection ended, until the next welcome. @type {{code: number, words: import('./i18n.js').Phrase, policy: boolean} | null} */
   lastClose: null,
   /** True between `welcome` and the lobby replay that follows it. */
   awaitingReplay: false,
@@ -110,8 +112,8 @@ export const state = {
   outbox: [],
   /** Files on their way, by id: in a room's tray, or waiting with a message (see uploads.js). @type {Map<string, import('./uploads.js').Upload>} */
   uploads: new Map(),
-  /** Why files could not be attached, shown above the tray until the next attempt. */
-  attachError: '',
+  /** Why files could not be attached, shown above the tray until the next attempt. @type {import('./i18n.js').Phrase | null} */
+  attachError: null,
   /** Whether files are being dragged over the page (the drop overlay shows). */
   dragging: false,
   /** The picture the lightbox shows, or null. @type {{url: string, name: string, width: number, height: number} | null} */
@@ -161,21 +163,30 @@ export const state = {
   drawer: '',
   /** Which dialog is open: '' | 'rooms' | 'invite' | 'lightbox'. */
   dialog: '',
-  /** The last thing said to screen readers. */
-  announcement: '',
+  /** The last thing said to screen readers. @type {import('./i18n.js').Phrase | null} */
+  announcement: null,
   /** The public rooms, from the last `room_list`; null while asking. @type {{room: string, members: number}[] | null} */
   publicRooms: null,
-  /** What the forms and dialogs say: errors, statuses, a made link, a transfer code. */
+  /**
+   * What the forms and dialogs say: errors and statuses (as phrases, said
+   * in the language of the moment), a made link, a transfer code.
+   */
   forms: {
-    keyError: '',
-    joinError: '',
+    /** @type {Phrase | null} */
+    keyError: null,
+    /** @type {Phrase | null} */
+    joinError: null,
     renameOpen: false,
-    renameError: '',
-    createError: '',
-    inviteStatus: '',
+    /** @type {Phrase | null} */
+    renameError: null,
+    /** @type {Phrase | null} */
+    createError: null,
+    /** @type {Phrase | null} */
+    inviteStatus: null,
     inviteError: false,
     link: '',
-    linkStatus: '',
+    /** @type {Phrase | null} */
+    linkStatus: null,
     /** @type {{code: string, expires: number} | null} */
     move: null,
   },
@@ -197,8 +208,15 @@ export function onChange(listener) {
   changes.addEventListener('change', (event) => listener(/** @type {CustomEvent} */ (event).detail));
 }
 
-/** @param {string} text */
-export function announce(text) {
-  state.announcement = text.length > 300 ? `${text.slice(0, 300)}…` : text;
+/**
+ * Says something to screen readers (the announcer is a live region). Long
+ * texts in it (a message) are cut short.
+ * @param {Phrase} said
+ */
+export function announce(said) {
+  const params = Object.fromEntries(Object.entries(said.params || {}).map(([name, value]) => [
+    name, typeof value === 'string' && value.length > 300 ? `${value.slice(0, 300)}…` : value,
+  ]));
+  state.announcement = { key: said.key, params };
   changed('announcement');
 }

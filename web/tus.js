@@ -4,18 +4,33 @@
 //
 // Chunks go by XMLHttpRequest rather than fetch, for its upload progress
 // events (fetch has none for a request body). Every refusal becomes a
-// `TusError` with the status and the server's reason, which it sends as
-// plain text.
+// `TusError` with the status, the server's reason (plain English text, for
+// logs) and its refusal as data: the `Lanchat-Refusal` header, `{"code":
+// "too_big","size":…,"max":…}`, which the page words itself.
 
 const TUS_VERSION = '1.0.0';
 
+/** @typedef {{code: string, [param: string]: string | number}} Refusal */
+
 /** A refused or failed request: `status` 0 means the network failed. */
 export class TusError extends Error {
-  /** @param {number} status @param {string} reason */
-  constructor(status, reason) {
+  /** @param {number} status @param {string} reason @param {Refusal | null} [refusal] */
+  constructor(status, reason, refusal = null) {
     super(reason || `status ${status}`);
     this.status = status;
     this.reason = reason;
+    this.refusal = refusal;
+  }
+}
+
+/** The server's refusal as data, from its `Lanchat-Refusal` header. @param {string | null} header @returns {Refusal | null} */
+function refusalOf(header) {
+  if (!header) return null;
+  try {
+    const refusal = JSON.parse(header);
+    return refusal && typeof refusal.code === 'string' ? refusal : null;
+  } catch {
+    return null;
   }
 }
 
@@ -44,7 +59,7 @@ function metadata(pairs) {
 /** @param {Response} response */
 async function refusal(response) {
   const text = await response.text().catch(() => '');
-  return new TusError(response.status, text.trim());
+  return new TusError(response.status, text.trim(), refusalOf(response.headers.get('Lanchat-Refusal')));
 }
 
 /**
@@ -104,7 +119,7 @@ export function sendChunk(who, url, offset, chunk, onProgress, signal) {
     xhr.addEventListener('load', () => {
       const next = Number(xhr.getResponseHeader('Upload-Offset'));
       if (xhr.status === 204 && Number.isSafeInteger(next)) resolve(next);
-      else reject(new TusError(xhr.status, xhr.responseText.trim()));
+      else reject(new TusError(xhr.status, xhr.responseText.trim(), refusalOf(xhr.getResponseHeader('Lanchat-Refusal'))));
     });
     xhr.addEventListener('error', () => reject(new TusError(0, 'the connection failed')));
     xhr.addEventListener('timeout', () => reject(new TusError(0, 'the server stopped answering')));

@@ -15,6 +15,8 @@
 // outbox (outbox.js) holds that message back until its files are done.
 
 import { announce, changed, state } from './state.js';
+import { hasKey, phrase, t } from './i18n.js';
+import { formatSize } from './format.js';
 import { readToken } from './storage.js';
 import { isReady } from './connection.js';
 import { holdsLease, pump } from './outbox.js';
@@ -33,7 +35,7 @@ import { addUpload, readBlob, readRecords, removeUpload, saveRecord } from './up
  * @property {number} offset    bytes the server acknowledged
  * @property {number} sent      bytes sent, acknowledged or not (for the progress bar)
  * @property {'queued' | 'uploading' | 'paused' | 'done' | 'failed'} status
- * @property {string} note      why it is paused or failed, in plain words
+ * @property {import('./i18n.js').Phrase | string} note why it is paused or failed ('' when neither; a string: kept by an older page)
  * @property {string} cid       the message it was sent with; '' while in the tray
  * @property {number} createdAt
  * @property {string} [preview] a blob: URL of a picture, in this tab only
@@ -102,7 +104,8 @@ function parseRecord(record) {
     offset: Number(record.offset) || 0,
     sent: Number(record.offset) || 0,
     status: statuses.includes(record.status) ? record.status : 'queued',
-    note: String(record.note || ''),
+    note: record.note && typeof record.note === 'object' && typeof record.note.key === 'string' ? record.note
+      : String(record.note || ''),
     cid: String(record.cid || ''),
     createdAt: Number(record.createdAt) || 0,
   };
@@ -122,14 +125,14 @@ async function save(upload) {
 
 /**
  * Attaches files to the room on screen: they go to its tray and start
- * uploading at once. Returns what could not be attached, in plain words.
+ * uploading at once. Returns what could not be attached, or null.
  * @param {File[]} files
  * @param {string} room
- * @returns {string}
+ * @returns {import('./i18n.js').Phrase | null}
  */
 export function attachFiles(files, room) {
   const token = readToken(state.me || state.name) || '';
-  if (!token) return 'Sharing files needs a name you own. Reload the page to claim yours.';
+  if (!token) return phrase('uploads.not_claimed');
   const taken = files.slice(0, Math.max(0, MAX_FILES - trayOf(room).length));
   for (const file of taken) {
     /** @type {Upload} */
@@ -155,14 +158,14 @@ export function attachFiles(files, room) {
   }
   changed('uploads');
   runUploads();
-  return taken.length < files.length ? `A message can share at most ${MAX_FILES} files.` : '';
+  return taken.length < files.length ? phrase('uploads.too_many_files', { count: MAX_FILES }) : null;
 }
 
 /** A pasted screenshot has no name of its own. @param {string} type */
 function defaultName(type) {
   const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '.');
   const extension = (type.split('/')[1] || 'bin').replace('jpeg', 'jpg').replace(/[^a-z0-9]/g, '');
-  return `Pasted ${stamp}.${extension}`;
+  return t('uploads.pasted_name', { stamp, extension });
 }
 
 /** @param {Upload} upload @param {Blob} [blob] */
@@ -203,20 +206,20 @@ export function takeTray(room, cid) {
  * Where a message's files are: `ids` (the server's) once every one is
  * done, `waiting` while any is on its way, `problem` if one failed.
  * @param {string[]} files
- * @returns {{ids: string[], waiting: boolean, problem: string}}
+ * @returns {{ids: string[], waiting: boolean, problem: import('./i18n.js').Phrase | null}}
  */
 export function filesOf(files) {
   const ids = [];
   let waiting = false;
   for (const id of files) {
     const upload = state.uploads.get(id);
-    if (!upload && !loaded) return { ids: [], waiting: true, problem: '' };
-    if (!upload) return { ids: [], waiting: false, problem: 'a file of this message is no longer in this browser' };
-    if (upload.status === 'failed') return { ids: [], waiting: false, problem: `${upload.name}: ${upload.note}` };
+    if (!upload && !loaded) return { ids: [], waiting: true, problem: null };
+    if (!upload) return { ids: [], waiting: false, problem: phrase('uploads.file_gone') };
+    if (upload.status === 'failed') return { ids: [], waiting: false, problem: phrase('uploads.file_failed', { name: upload.name, why: upload.note }) };
     if (upload.status !== 'done') waiting = true;
     else ids.push(serverId(upload));
   }
-  return { ids, waiting, problem: '' };
+  return { ids, waiting, problem: null };
 }
 
 /** @param {Upload} upload */
@@ -303,7 +306,7 @@ export function uploadsDisconnected() {
   for (const upload of state.uploads.values()) {
     if (upload.status === 'uploading' || upload.status === 'queued') {
       upload.status = 'paused';
-      upload.note = 'Waiting for the connection…';
+      upload.note = phrase('uploads.waiting_connection');
     }
   }
   changed('uploads');
@@ -317,7 +320,7 @@ export function uploadsDisconnected() {
 async function send(upload, signal) {
   const blob = blobs.get(upload.id) || await readBlob(upload.id);
   if (!blob) {
-    fail(upload, 'the file is no longer in this browser; attach it again');
+    fail(upload, phrase('uploads.blob_gone'));
     return;
   }
   const who = credentials(upload);
@@ -379,29 +382,29 @@ async function setback(upload, error) {
     retryLater(upload, backoff());
   } else if (status === 0 || status >= 500 && status !== 507) {
     upload.status = 'paused';
-    upload.note = isReady() ? 'The connection failed; trying again…' : 'Waiting for the connection…';
+    upload.note = phrase(isReady() ? 'uploads.retrying' : 'uploads.waiting_connection');
     retryLater(upload, backoff());
   } else if (status === 507 && upload.url) {
     upload.status = 'paused';
-    upload.note = 'The server\'s disk is full; the upload goes on when there is room again.';
+    upload.note = phrase('uploads.disk_full_paused');
     retryLater(upload, FULL_RETRY_MS);
   } else if (status === 429) {
     upload.status = 'paused';
-    upload.note = 'Waiting: you have too many uploads going at once.';
+    upload.note = phrase('uploads.too_many_paused');
     retryLater(upload, BUSY_RETRY_MS);
   } else {
-    fail(upload, refusalWords(status, error.reason));
+    fail(upload, refusalWords(status, error.refusal));
     return;
   }
   await save(upload);
   changed('uploads');
 }
 
-/** @param {Upload} upload @param {string} note */
+/** @param {Upload} upload @param {import('./i18n.js').Phrase} note */
 function fail(upload, note) {
   upload.status = 'failed';
   upload.note = note;
-  announce(`${upload.name}: ${note}`);
+  announce(phrase('uploads.file_failed', { name: upload.name, why: note }));
   save(upload);
   changed('uploads');
   pump();
@@ -424,32 +427,31 @@ function retryLater(upload, wait) {
 }
 
 /**
- * The server's refusal in plain words: what went wrong, then its reason.
- * @param {number} status @param {string} reason
+ * The server's refusal in the page's words: by its code (the
+ * `Lanchat-Refusal` header), with its numbers; by the status alone from a
+ * server that sends none.
+ * @param {number} status @param {import('./tus.js').Refusal | null} refusal
+ * @returns {import('./i18n.js').Phrase}
  */
-export function refusalWords(status, reason) {
-  const because = reason ? ` (${reason})` : '';
+export function refusalWords(status, refusal) {
+  const { code = '', ...params } = refusal || {};
+  for (const [name, value] of Object.entries(params)) {
+    // Sizes are bytes; they read as "100 MB".
+    if (['size', 'max', 'free', 'used', 'quota'].includes(name) && typeof value === 'number') params[name] = formatSize(value);
+  }
+  if (code && hasKey(`uploads.refused.${code}`)) return phrase(`uploads.refused.${code}`, params);
   switch (status) {
     case 413:
-      return `Too big to share here${because}.`;
+      return phrase('uploads.refused.too_big_plain');
     case 507:
-      return /nearly full/.test(reason)
-        ? `The server's disk is nearly full${because}.`
-        : `There is no more room for files on the server${because}.`;
+      return phrase('uploads.refused.full_plain');
     case 422:
-      return `This picture is too large for the server to show${because}.`;
+      return phrase('uploads.refused.picture_too_large');
     case 401:
-      return /key/.test(reason)
-        ? 'Not allowed: the access key is missing or wrong. Reload the page to enter it.'
-        : 'Not allowed: sharing files needs a name you own, and this one is not yours here any more.';
     case 403:
-      return `Not allowed to share files here${because}.`;
-    case 415:
-    case 400:
-    case 412:
-      return `The server did not take the upload${because}.`;
+      return phrase('uploads.refused.not_allowed');
     default:
-      return `The upload failed${because}.`;
+      return phrase('uploads.refused.failed', { status });
   }
 }
 

@@ -72,11 +72,13 @@ pub fn is_big(text: &str) -> bool {
 }
 
 /// The picker's data, made once: every emoji by group, with its name and
-/// shortcodes, and whether it takes skin tones.
+/// shortcodes, and whether it takes skin tones. A group has an `id` (stable,
+/// for a page to name it in its reader's language) and an English `name`.
 pub fn picker_json() -> &'static str {
     static JSON: LazyLock<String> = LazyLock::new(|| {
         #[derive(Serialize)]
         struct Group {
+            id: &'static str,
             name: &'static str,
             emoji: Vec<Entry>,
         }
@@ -91,6 +93,7 @@ pub fn picker_json() -> &'static str {
         }
         let groups: Vec<Group> = emojis::Group::iter()
             .map(|group| Group {
+                id: group_id(group),
                 name: group_name(group),
                 emoji: group
                     .emojis()
@@ -110,6 +113,20 @@ pub fn picker_json() -> &'static str {
             .expect("the emoji list serializes")
     });
     &JSON
+}
+
+fn group_id(group: emojis::Group) -> &'static str {
+    match group {
+        emojis::Group::SmileysAndEmotion => "smileys_emotion",
+        emojis::Group::PeopleAndBody => "people_body",
+        emojis::Group::AnimalsAndNature => "animals_nature",
+        emojis::Group::FoodAndDrink => "food_drink",
+        emojis::Group::TravelAndPlaces => "travel_places",
+        emojis::Group::Activities => "activities",
+        emojis::Group::Objects => "objects",
+        emojis::Group::Symbols => "symbols",
+        emojis::Group::Flags => "flags",
+    }
 }
 
 fn group_name(group: emojis::Group) -> &'static str {

@@ -4,7 +4,8 @@
 // click takes one too. The focus stays in the composer throughout.
 
 import { changed } from '../state.js';
-import { emojiGroups, inTone, loadEmoji, noteUsed, searchEmoji, skinTone } from '../emoji.js';
+import { emojiGroups, emojiName, inTone, loadEmoji, noteUsed, searchEmoji, skinTone } from '../emoji.js';
+import { phrase, t } from '../i18n.js';
 import { mentionCandidates } from './mentions.js';
 import { els } from '../dom.js';
 
@@ -14,7 +15,7 @@ const TRIGGER = /(^|[\s(])([@:])([\p{L}\p{N}_+.-]*)$/u;
 /** A shortcode is suggested from this many letters on (":)" is a smiley, not a search). */
 const SHORTCODE_MIN = 2;
 
-/** @typedef {{label: string, hint: string, insert: string, emoji?: string}} Suggestion */
+/** A suggestion; its hint is an emoji's name, or words to say. @typedef {{label: string, hint: string | import('../i18n.js').Phrase, insert: string, emoji?: string}} Suggestion */
 
 /** The open list: what it completes, from where, and which is chosen. @type {{start: number, end: number, items: Suggestion[], active: number} | null} */
 let open = null;
@@ -37,14 +38,16 @@ export function suggest() {
   /** @type {Suggestion[]} */
   let items = [];
   if (sigil === '@') {
-    items = mentionCandidates(typed, LIMIT).map(({ name, hint }) => ({ label: `@${name}`, hint, insert: `@${name} ` }));
+    items = mentionCandidates(typed, LIMIT).map(({ name, hint }) => ({
+      label: `@${name}`, hint: hint ? phrase(hint) : '', insert: `@${name} `,
+    }));
   } else if (typed.length >= SHORTCODE_MIN) {
     // Suggested once the list is here.
     if (emojiGroups().length === 0) loadEmoji().then(suggest, () => {});
     const tone = skinTone();
     items = searchEmoji(typed, LIMIT).map((entry) => {
       const emoji = inTone(entry, tone);
-      return { label: `:${entry.shortcodes[0]}:`, hint: entry.name, insert: emoji, emoji };
+      return { label: `:${entry.shortcodes[0]}:`, hint: emojiName(entry.emoji), insert: emoji, emoji };
     });
   }
   const before = open;
@@ -128,7 +131,7 @@ export function renderSuggestions() {
     if (item.hint) {
       const hint = document.createElement('span');
       hint.className = 'suggestion-hint';
-      hint.textContent = item.hint;
+      hint.textContent = typeof item.hint === 'string' ? item.hint : t(item.hint);
       option.append(hint);
     }
     return option;

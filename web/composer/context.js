@@ -4,6 +4,7 @@
 // Up in an empty composer edits our last message; Escape cancels either.
 
 import { changed, state } from '../state.js';
+import { phrase } from '../i18n.js';
 import { queueChange } from '../outbox.js';
 import { activeRoom, noticeHere } from '../rooms.js';
 import { canEdit, findMessage, lastEditable } from '../changes.js';
@@ -56,9 +57,8 @@ export function startEdit(seq) {
 
 function editRefusal() {
   const window = state.limits.edit_window_ms;
-  if (!window) return 'This message can no longer be edited.';
-  const minutes = Math.round(window / 60000);
-  return `Messages can be edited for ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} after they are sent.`;
+  if (!window) return phrase('notice.not_editable');
+  return phrase('errors.detail.edit_window', { count: Math.round(window / 60000) });
 }
 
 /** Back to writing a new message (an edit's draft comes back). */

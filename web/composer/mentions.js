@@ -13,16 +13,16 @@ let heard = { prefix: '', users: [] };
 /** The prefix asked for last, so one search goes out per prefix. */
 let asked = '';
 
-/** The special mentions, and what each reaches. */
+/** The special mentions, and what each reaches (a catalog key). */
 const SPECIAL = [
-  { name: 'room', hint: 'everyone in the room' },
-  { name: 'here', hint: 'everyone online in the room' },
+  { name: 'room', hint: 'composer.mention_room' },
+  { name: 'here', hint: 'composer.mention_here' },
 ];
 
 /**
  * Names that `@prefix` may complete to, best first, at most `limit`.
  * @param {string} prefix @param {number} limit
- * @returns {{name: string, hint: string}[]}
+ * @returns {{name: string, hint: string}[]} `hint` a catalog key, or ''
  */
 export function mentionCandidates(prefix, limit) {
   const room = activeRoom();
@@ -37,7 +37,7 @@ export function mentionCandidates(prefix, limit) {
   names = [...new Set(names)].filter((name) => name !== state.me && name.toLowerCase().startsWith(lower));
   // Who is here first, then by name.
   names.sort((a, b) => Number(online.has(b)) - Number(online.has(a)) || a.localeCompare(b));
-  const people = names.map((name) => ({ name, hint: online.has(name) ? 'online' : '' }));
+  const people = names.map((name) => ({ name, hint: online.has(name) ? 'composer.mention_online' : '' }));
   const special = SPECIAL.filter(({ name }) => name.startsWith(lower));
   return [...people, ...special].slice(0, limit);
 }

@@ -2,8 +2,10 @@
 // failed); a refused name on connecting goes back to the join form; a
 // refused rename, room action or invite link is said beside what was asked.
 
-import { LOBBY, NAME_REFUSALS, ROOM_ERRORS } from '../protocol.js';
+import { LOBBY, NAME_REFUSALS } from '../protocol.js';
 import { changed, state } from '../state.js';
+import { phrase } from '../i18n.js';
+import { refusalPhrase } from '../errors.js';
 import { activeRoom, addNotice, lobbyRoom, noticeHere } from '../rooms.js';
 import { refuseOutbox } from '../outbox.js';
 import { navigate } from '../navigation.js';
@@ -21,12 +23,13 @@ export function error(frame) {
   }
   if (searchRefused(frame) || settingsRefused(frame)) return;
   if (state.me === '' && NAME_REFUSALS.has(frame.code)) {
-    refuseName(frame.code, frame.message);
+    refuseName(frame);
     return;
   }
   if (state.renamePending && (frame.code === 'name_taken' || frame.code === 'invalid_username')) {
     state.renamePending = false;
-    state.forms.renameError = frame.message;
+    state.forms.renameError = frame.code === 'name_taken' && frame.detail !== 'looks_like'
+      ? phrase('me.rename_taken') : refusalPhrase(frame);
     changed('error');
     return;
   }
@@ -39,8 +42,7 @@ export function error(frame) {
     const { room } = state.pendingLink;
     state.pendingLink = null;
     // A private room's id says nothing to a reader; its name is not ours to know yet.
-    const which = room.startsWith('p:') ? '' : ` to #${room}`;
-    noticeHere(`This invite link${which} does not work anymore. Ask for a new one.`);
+    noticeHere(room.startsWith('p:') ? phrase('notice.link_dead') : phrase('notice.link_dead_room', { room: `#${room}` }));
     return;
   }
   const named = frame.room ? state.rooms.get(frame.room) : undefined;
@@ -49,7 +51,7 @@ export function error(frame) {
     room.request = '';
     changed('history');
   }
-  addNotice(room, `The server said: ${frame.message}`, Date.now(), 'error');
+  addNotice(room, phrase('notice.refused', { why: refusalPhrase(frame) }), Date.now(), 'error');
 }
 
 /**
@@ -59,7 +61,7 @@ export function error(frame) {
  * @param {import('../protocol.js').ErrorFrame} frame
  */
 function showActionError(pending, frame) {
-  const words = ROOM_ERRORS[frame.code] || frame.message;
+  const words = refusalPhrase(frame);
   const { forms } = state;
   switch (pending.kind) {
     case 'create':
@@ -72,26 +74,26 @@ function showActionError(pending, frame) {
     case 'link':
       if (state.dialog !== 'invite') break;
       forms.inviteStatus = frame.code === 'not_found' && pending.username
-        ? `Nobody owns the name "${pending.username}" here. Check the spelling; they need to have joined from their browser.`
+        ? phrase('invite.nobody', { name: pending.username })
         : words;
       forms.inviteError = true;
       changed('error');
       return true;
     case 'dm':
       noticeHere(frame.code === 'not_found'
-        ? `You can't write privately to ${pending.username}: they have not claimed their name.`
+        ? phrase('notice.direct_unclaimed', { name: pending.username || '' })
         : words);
       return true;
     case 'open':
       // A link to a room we cannot open: say so, in the lobby.
       navigate(LOBBY, true);
-      addNotice(lobbyRoom(), `There is no room #${pending.room} you can open.`, Date.now(), 'error');
+      addNotice(lobbyRoom(), phrase('notice.no_room', { room: `#${pending.room}` }), Date.now(), 'error');
       return true;
     default:
       break;
   }
   if (frame.code === 'not_found' && pending.room) {
-    noticeHere(`There is no room #${pending.room} you can open.`);
+    noticeHere(phrase('notice.no_room', { room: `#${pending.room}` }));
     return true;
   }
   return false;

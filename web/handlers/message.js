@@ -3,6 +3,7 @@
 // while unseen (mentions of us apart) and read out.
 
 import { changed, state, announce } from '../state.js';
+import { phrase } from '../i18n.js';
 import { addMessage, markRead, markReadIfSeen, roomFor, stopTypingOf } from '../rooms.js';
 import { settleOutbox } from '../outbox.js';
 import { mentionsMe } from '../changes.js';
@@ -33,11 +34,14 @@ export function message(frame) {
   if (fresh && !own) {
     // A message with no words of its own says which files it shares; one with a caption says how many.
     const count = frame.files?.length || 0;
-    const text = count > 0 && !frame.generated
-      ? `${frame.message} (and ${count === 1 ? 'a file' : `${count} files`})` : frame.message;
-    if (active) announce(`${frame.username}: ${text}`);
-    else if (room.kind === 'dm') announce(`${frame.username}, privately: ${text}`);
-    else if (mentionsMe(room, frame)) announce(`${frame.username} mentioned you in #${room.title}: ${text}`);
+    const names = (frame.files || []).map((file) => file.name).join(', ');
+    const text = count === 0 ? frame.message
+      : frame.generated ? phrase('announce.files', { count, names })
+        : phrase('announce.with_files', { text: frame.message, count });
+    const name = frame.username;
+    if (active) announce(phrase('announce.message', { name, text }));
+    else if (room.kind === 'dm') announce(phrase('announce.direct', { name, text }));
+    else if (mentionsMe(room, frame)) announce(phrase('announce.mention', { name, room: `#${room.title}`, text }));
     if (active && live && !state.view.atBottom) state.newBelow += 1;
     alertFor(room, frame, countMessage(room, frame));
   }

@@ -2,6 +2,7 @@
 
 import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
+import { phrase } from '../i18n.js';
 import { NAME_KEY, moveToken, readToken, writeStorage } from '../storage.js';
 import { setFileCookies } from '../cookies.js';
 import { addNotice, lobbyRoom, stopTypingOf } from '../rooms.js';
@@ -26,13 +27,13 @@ export function rename(frame) {
     writeStorage(NAME_KEY, to);
     state.renamePending = false;
     state.forms.renameOpen = false;
-    state.forms.renameError = '';
+    state.forms.renameError = null;
     state.forms.move = null;
-    addNotice(lobbyRoom(), `You are now ${to}`, frame.timestamp, 'rename');
+    addNotice(lobbyRoom(), phrase('notice.renamed_you', { name: to }), frame.timestamp, 'rename');
   } else {
     for (const room of state.rooms.values()) {
       if (room.name === LOBBY || room.members.includes(to)) {
-        addNotice(room, `${from} is now ${to}`, frame.timestamp, 'rename');
+        addNotice(room, phrase('notice.renamed', { from, to }), frame.timestamp, 'rename');
       }
     }
   }

@@ -2,6 +2,7 @@
 // (both sides get it), and again whenever its members change.
 
 import { changed, state, announce } from '../state.js';
+import { phrase } from '../i18n.js';
 import { requestRoom, upsertRoom } from '../rooms.js';
 import { pruneUsers } from '../people.js';
 import { navigate } from '../navigation.js';
@@ -45,7 +46,7 @@ export function room(frame) {
     requestRoom(room);
   }
   if (!known && !asked && frame.kind === 'dm' && frame.peer) {
-    announce(`${frame.peer} opened a direct message with you.`);
+    announce(phrase('announce.direct_opened', { name: frame.peer }));
   }
   changed('room');
 }

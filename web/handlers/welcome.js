@@ -3,6 +3,7 @@
 
 import { LOBBY } from '../protocol.js';
 import { changed, state } from '../state.js';
+import { phrase } from '../i18n.js';
 import { NAME_KEY, readToken, writeStorage, writeToken } from '../storage.js';
 import { setFileCookies } from '../cookies.js';
 import { dropConnection, welcomed } from '../connection.js';
@@ -17,7 +18,7 @@ export function welcome(frame) {
     state.historyId = frame.history_id;
     resetRooms();
     state.attempt = 0;
-    dropConnection('The server\'s history was reset; loading it again.');
+    dropConnection(phrase('close.reset'));
     return;
   }
   state.historyId = frame.history_id;

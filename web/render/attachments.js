@@ -5,7 +5,8 @@
 // with an icon, the name, the size and a download link. Built once per
 // message, from the server's frame; names go in as text.
 
-import { humanSize } from '../protocol.js';
+import { t } from '../i18n.js';
+import { formatSize } from '../format.js';
 import { svgIcon } from '../dom.js';
 
 /** Pictures show inline within this box, in CSS pixels (the thumbnail is at most 640). */
@@ -57,7 +58,7 @@ function picture(file) {
   button.dataset.name = file.name;
   button.dataset.width = String(width);
   button.dataset.height = String(height);
-  button.setAttribute('aria-label', `${file.name}, picture, ${width} × ${height}: open it whole`);
+  button.setAttribute('aria-label', t('files.picture', { name: file.name, width, height }));
   const image = document.createElement('img');
   image.src = file.thumb || file.url;
   image.alt = file.name;
@@ -106,11 +107,12 @@ function card(file) {
   name.title = file.name;
   const size = document.createElement('span');
   size.className = 'file-size';
-  size.textContent = `${humanSize(file.size)}${kindWord(file)}`;
+  const kind = kindWord(file);
+  size.textContent = kind ? t('files.size_kind', { size: formatSize(file.size), kind }) : formatSize(file.size);
   about.append(name, size);
-  const link = downloadLink(file, 'Download');
+  const link = downloadLink(file, t('files.download'));
   link.className = 'button small file-download';
-  link.setAttribute('aria-label', `Download ${file.name}, ${humanSize(file.size)}`);
+  link.setAttribute('aria-label', t('files.download_sized', { name: file.name, size: formatSize(file.size) }));
   item.append(icon, about, link);
   return item;
 }
@@ -121,10 +123,10 @@ function fileLine(file) {
   line.className = 'file-line';
   const link = downloadLink(file, file.name);
   link.className = 'file-name';
-  link.setAttribute('aria-label', `Download ${file.name}, ${humanSize(file.size)}`);
+  link.setAttribute('aria-label', t('files.download_sized', { name: file.name, size: formatSize(file.size) }));
   const size = document.createElement('span');
   size.className = 'file-size';
-  size.textContent = humanSize(file.size);
+  size.textContent = formatSize(file.size);
   line.append(link, ' ', size);
   return line;
 }
@@ -149,8 +151,8 @@ function iconOf(file) {
   return 'file';
 }
 
-/** " · PDF", " · ZIP": the kind of a file, from its name. @param {import('../protocol.js').FileInfo} file */
+/** "PDF", "ZIP": the kind of a file, from its name ('' without one). @param {import('../protocol.js').FileInfo} file */
 function kindWord(file) {
   const match = /\.([a-z0-9]{1,5})$/i.exec(file.name);
-  return match ? ` · ${match[1].toUpperCase()}` : '';
+  return match ? match[1].toUpperCase() : '';
 }

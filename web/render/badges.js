@@ -6,9 +6,9 @@
 // `data-badge`.
 
 import { state } from '../state.js';
+import { t } from '../i18n.js';
 import { anyUnread, mentionCount } from '../badges.js';
 
-const APP_TITLE = 'lanchat';
 const ICON_URL = 'favicon.svg';
 /** Drawn at this size; browsers scale it down to 16 or 32 px. */
 const SIZE = 64;
@@ -25,11 +25,11 @@ logo.addEventListener('load', () => {
 export function renderBadges() {
   const mentions = mentionCount();
   const plain = state.unread;
-  const parts = [];
-  if (mentions > 0) parts.push(`(${mentions})`);
-  if (plain > 0) parts.push(`${plain} new ·`);
-  parts.push(APP_TITLE);
-  const title = parts.join(' ');
+  const app = 'lanchat';
+  let title = app;
+  if (mentions > 0 && plain > 0) title = t('title.mentions_and_new', { app, mentions, count: plain });
+  else if (mentions > 0) title = t('title.mentions', { app, count: mentions });
+  else if (plain > 0) title = t('title.new', { app, count: plain });
   if (document.title !== title) document.title = title;
   const badge = mentions > 0 ? (mentions > 99 ? '99+' : String(mentions)) : anyUnread() ? 'dot' : '';
   drawIcon(badge);

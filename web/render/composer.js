@@ -3,6 +3,7 @@
 // for `@names` and `:shortcodes:` while they are typed.
 
 import { state } from '../state.js';
+import { currentLanguage, t } from '../i18n.js';
 import { activeRoom } from '../rooms.js';
 import { findMessage } from '../changes.js';
 import { replyingTo } from '../composer/context.js';
@@ -17,18 +18,18 @@ export function renderComposer() {
   const editing = mode === 'edit' && here;
   els.composerContext.hidden = !reply && !editing;
   els.composer.classList.toggle('editing', editing);
-  const shown = JSON.stringify([mode, room, seq, findMessage(activeRoom(), seq)?.frame.version]);
+  const shown = JSON.stringify([mode, room, seq, findMessage(activeRoom(), seq)?.frame.version, currentLanguage()]);
   if (els.composerContext.dataset.shown !== shown) {
     els.composerContext.dataset.shown = shown;
     const original = findMessage(activeRoom(), reply || seq)?.frame;
     if (reply) {
-      setText(els.composerContextLabel, `Replying to ${original?.username || 'a message'}`);
+      setText(els.composerContextLabel, original ? t('composer.replying_to', { name: original.username }) : t('composer.replying'));
       els.composerContextQuote.replaceChildren(quoteButton(reply, original));
     } else if (editing) {
-      setText(els.composerContextLabel, 'Editing your message · Enter saves, Escape cancels');
+      setText(els.composerContextLabel, t('composer.editing'));
       els.composerContextQuote.replaceChildren();
     }
   }
-  els.composerCancel.setAttribute('aria-label', editing ? 'Cancel the edit' : 'Cancel the reply');
+  els.composerCancel.setAttribute('aria-label', editing ? t('composer.cancel_edit') : t('composer.cancel_reply'));
   renderSuggestions();
 }

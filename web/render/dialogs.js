@@ -3,18 +3,22 @@
 // or a link) and the lightbox (a picture, whole).
 
 import { state } from '../state.js';
+import { currentLanguage, t } from '../i18n.js';
 import { activeRoom, roomLabel } from '../rooms.js';
-import { els, plural, setText } from '../dom.js';
+import { els, setText } from '../dom.js';
+
+/** @param {import('../i18n.js').Phrase | null} said */
+const say = (said) => (said ? t(said) : '');
 
 export function renderDialogs() {
   const { forms, screen } = state;
   els.keyGate.hidden = screen !== 'key';
   els.join.hidden = screen !== 'join';
   els.app.hidden = screen !== 'app';
-  setText(els.keyError, forms.keyError);
-  els.keyInput.setAttribute('aria-invalid', String(forms.keyError !== ''));
-  setText(els.joinError, forms.joinError);
-  els.joinName.setAttribute('aria-invalid', String(forms.joinError !== ''));
+  setText(els.keyError, say(forms.keyError));
+  els.keyInput.setAttribute('aria-invalid', String(forms.keyError !== null));
+  setText(els.joinError, say(forms.joinError));
+  els.joinName.setAttribute('aria-invalid', String(forms.joinError !== null));
   renderRoomDialog();
   renderInviteDialog();
   renderLightbox();
@@ -33,23 +37,22 @@ function renderLightbox() {
   }
   els.lightboxDownload.href = shown.url;
   els.lightboxDownload.download = shown.name;
-  els.lightboxDownload.setAttribute('aria-label', `Download ${shown.name}`);
+  els.lightboxDownload.setAttribute('aria-label', t('files.download_named', { name: shown.name }));
 }
 
 function renderRoomDialog() {
   const { createError } = state.forms;
-  setText(els.createError, createError);
+  setText(els.createError, say(createError));
   if (createError) els.createName.setAttribute('aria-invalid', 'true');
   else els.createName.removeAttribute('aria-invalid');
   const rooms = state.publicRooms || [];
-  const shown = JSON.stringify([rooms, rooms.map(({ room }) => state.rooms.has(room))]);
+  const shown = JSON.stringify([rooms, rooms.map(({ room }) => state.rooms.has(room)), currentLanguage()]);
   if (els.publicList.dataset.shown !== shown) {
     els.publicList.dataset.shown = shown;
     els.publicList.replaceChildren(...rooms.map(({ room, members }) => publicRoomItem(room, members)));
   }
   els.publicEmpty.hidden = rooms.length > 0;
-  setText(els.publicEmpty, state.publicRooms === null ? 'Looking for rooms…'
-    : 'No public rooms yet. Create one above.');
+  setText(els.publicEmpty, state.publicRooms === null ? t('rooms.looking') : t('rooms.none'));
 }
 
 /** @param {string} room @param {number} members */
@@ -61,26 +64,26 @@ function publicRoomItem(room, members) {
   name.textContent = `#${room}`;
   const count = document.createElement('span');
   count.className = 'muted';
-  count.textContent = plural(members, 'member');
+  count.textContent = t('rooms.members', { count: members });
   label.append(name, ' ', count);
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'button small';
-  const verb = state.rooms.has(room) ? 'Open' : 'Join';
-  button.textContent = verb;
+  const open = state.rooms.has(room);
+  button.textContent = open ? t('rooms.open') : t('rooms.join');
   button.dataset.join = room;
-  button.setAttribute('aria-label', `${verb} #${room}`);
+  button.setAttribute('aria-label', t(open ? 'rooms.open_room' : 'rooms.join_room', { room: `#${room}` }));
   item.append(label, button);
   return item;
 }
 
 function renderInviteDialog() {
   const { forms } = state;
-  setText(els.inviteTitle, `Invite people to #${roomLabel(activeRoom())}`);
-  setText(els.inviteStatus, forms.inviteStatus);
+  setText(els.inviteTitle, t('invite.title', { room: `#${roomLabel(activeRoom())}` }));
+  setText(els.inviteStatus, say(forms.inviteStatus));
   els.inviteStatus.classList.toggle('error', forms.inviteError);
   els.linkBox.hidden = forms.link === '';
   if (els.linkInput.value !== forms.link) els.linkInput.value = forms.link;
-  setText(els.linkStatus, forms.linkStatus);
-  setText(els.linkMake, forms.link ? 'Make a new link' : 'Make an invite link');
+  setText(els.linkStatus, say(forms.linkStatus));
+  setText(els.linkMake, forms.link ? t('invite.make_new_link') : t('invite.make_link'));
 }

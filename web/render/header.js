@@ -5,44 +5,51 @@
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
+import { t } from '../i18n.js';
 import { activeRoom, roomLabel } from '../rooms.js';
 import { badgeOf } from '../badges.js';
 import { onlineCount } from '../people.js';
-import { els, plural, roomIcon, setText } from '../dom.js';
+import { els, roomIcon, setText } from '../dom.js';
 
 /** Where the composer's buttons leave room for a short placeholder only. */
 const narrow = window.matchMedia('(max-width: 420px)');
-/** What a screen reader hears when the connection changes. */
+/** What a screen reader hears when the connection changes, by catalog key. */
 const CONNECTION_WORDS = {
-  connected: 'Connected.',
-  waiting: 'Connection lost. Reconnecting.',
-  refused: 'Not connected.',
+  connected: 'connection.said_connected',
+  waiting: 'connection.said_waiting',
+  refused: 'connection.said_refused',
 };
+
+/** The language the live line last spoke, so a change of language says it again. */
+let spokenState = '';
 
 export function renderHeader() {
   renderConnection();
   renderDrawers();
   renderRoomHead();
-  setText(els.announcer, state.announcement);
+  setText(els.announcer, state.announcement ? t(state.announcement) : '');
 }
 
 function renderConnection() {
   const { connection } = state;
-  let text = 'Connecting…';
+  let text = t('connection.connecting');
   if (connection === 'connected') {
-    text = 'Connected';
+    text = t('connection.connected');
   } else if (connection === 'waiting') {
     const seconds = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
-    text = navigator.onLine ? `Reconnecting in ${seconds} s` : `Offline · retrying in ${seconds} s`;
+    text = t(navigator.onLine ? 'connection.retry_in' : 'connection.offline_retry_in', { count: seconds });
   } else if (connection === 'connecting' && state.attempt > 0) {
-    text = 'Reconnecting…';
+    text = t('connection.reconnecting');
   } else if (connection === 'refused') {
-    text = 'Not connected';
+    text = t('connection.not_connected');
   }
   setText(els.connText, text);
-  if (els.connDot.dataset.state !== connection) {
+  const spoken = `${connection}\n${t('connection.said_connected')}`;
+  if (spokenState !== spoken) {
+    spokenState = spoken;
     els.connDot.dataset.state = connection;
-    setText(els.connLive, CONNECTION_WORDS[connection] || '');
+    const key = CONNECTION_WORDS[/** @type {keyof CONNECTION_WORDS} */ (connection)];
+    setText(els.connLive, key ? t(key) : '');
   }
   els.retryNow.hidden = connection !== 'waiting';
   // While disconnected the list of who is online may be out of date.
@@ -56,12 +63,10 @@ function renderConnection() {
 function closeBanner() {
   const why = state.lastClose;
   if (!why || state.connection === 'connected' || state.connection === 'refused') return '';
-  if (state.connection === 'connecting') return `${why.words} Reconnecting…`;
-  if (why.policy) {
-    return `${why.words} lanchat waits a minute before it tries again, so that it is not ` +
-      'closed again at once. Press "Retry now" to try sooner.';
-  }
-  return `${why.words} lanchat reconnects by itself and then sends what you wrote meanwhile.`;
+  const words = t(why.words);
+  if (state.connection === 'connecting') return t('close.then_reconnecting', { why: words });
+  if (why.policy) return t('close.then_wait', { why: words });
+  return t('close.then_reconnect', { why: words });
 }
 
 /** The drawers of narrow screens: the rooms on the left, the people on the right. */
@@ -80,7 +85,7 @@ function renderDrawers() {
   els.roomsToggleBadge.hidden = elsewhere === 0;
   setText(els.roomsToggleBadge, elsewhere > 99 ? '99+' : String(elsewhere));
   els.roomsToggle.setAttribute('aria-label', elsewhere > 0
-    ? `Rooms and direct messages, ${elsewhere} unread` : 'Rooms and direct messages');
+    ? t('sidebar.label_unread', { count: elsewhere }) : t('sidebar.label'));
 }
 
 /** The bar above the messages: which room, what kind, and its actions. */
@@ -94,20 +99,20 @@ function renderRoomHead() {
   }
   setText(els.roomName, roomLabel(room));
   const online = onlineCount();
-  let info = online > 0 ? `Everyone on this network · ${online.toLocaleString()} online`
-    : 'Everyone on this network';
-  if (dm) info = 'Direct message · only the two of you can read it';
-  else if (room.kind === 'private') info = `Private room · ${plural(room.members.length, 'member')}, by invitation`;
-  else if (room.name !== LOBBY) info = `Public room · ${plural(room.members.length, 'member')}`;
+  let info = online > 0 ? t('room.lobby_info_online', { count: online }) : t('room.lobby_info');
+  if (dm) info = t('room.direct_info');
+  else if (room.kind === 'private') info = t('room.private_info', { count: room.members.length });
+  else if (room.name !== LOBBY) info = t('room.public_info', { count: room.members.length });
   setText(els.roomInfo, info);
   const own = room.name !== LOBBY && !dm;
   els.roomInvite.hidden = !own;
   els.roomLeave.hidden = !own;
-  els.chat.setAttribute('aria-label', dm ? `Direct messages with ${room.peer}` : `#${roomLabel(room)}`);
+  els.chat.setAttribute('aria-label', dm ? t('room.direct_label', { name: room.peer }) : `#${roomLabel(room)}`);
   const target = dm ? room.peer : `#${roomLabel(room)}`;
   // A long name would wrap the placeholder on a phone; a phone's composer is narrow anyway.
-  els.input.placeholder = narrow.matches ? 'Message…'
-    : target.length > 14 ? 'Write a message…' : `Message ${target}…`;
+  const placeholder = narrow.matches ? t('composer.placeholder_short')
+    : target.length > 14 ? t('composer.placeholder') : t('composer.placeholder_to', { target });
+  if (els.input.placeholder !== placeholder) els.input.placeholder = placeholder;
   els.input.maxLength = state.limits.message_chars;
   document.body.dataset.room = room.name;
 }

@@ -1,9 +1,10 @@
 // When the page is drawn: every change to the store asks for a render, and
 // the renderers run at most once per animation frame, all of them, from the
 // state alone (each is safe to run twice). Hidden tabs get no animation
-// frames, so a timer stands in for one there (the title still counts).
+// frames, so a timer stands in for one there (the title still counts). A
+// change of language draws everything again, in the new words.
 
-import { onChange } from '../state.js';
+import { changed, onChange } from '../state.js';
 import { renderHeader } from './header.js';
 import { renderSidebar } from './sidebar.js';
 import { renderPeople } from './people.js';
@@ -16,13 +17,14 @@ import { renderBadges } from './badges.js';
 import { renderJump } from './jump.js';
 import { renderComposer } from './composer.js';
 import { renderPicker } from '../picker.js';
+import { renderLanguage } from './language.js';
 
 /** How long a render waits for an animation frame before it runs anyway. */
 const FRAME_FALLBACK_MS = 100;
 
 /** In page order: the timeline measures the layout the others leave. */
 const renderers = [
-  renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
+  renderLanguage, renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
   renderBadges, renderJump, renderComposer, renderPicker, renderTimeline,
 ];
 /** @type {(() => void)[]} run after every render (checks that read the drawn page) */
@@ -68,3 +70,4 @@ export function rendered() {
 }
 
 onChange(requestRender);
+window.addEventListener('lanchat:language', () => changed('language'));

@@ -6,9 +6,11 @@
 // is rebuilt only when what it shows changed, and keeps the keyboard focus.
 
 import { state } from '../state.js';
-import { TOMBSTONE, canDelete, canEdit, mentionsMe, pendingChanges, shownReactions } from '../changes.js';
+import { t } from '../i18n.js';
+import { formatList, formatRelative } from '../format.js';
+import { canDelete, canEdit, mentionsMe, pendingChanges, shownReactions } from '../changes.js';
 import { emojiName, loadEmoji } from '../emoji.js';
-import { appendLinkified, hiddenText, nameHue, timeElement, timeFormat } from '../dom.js';
+import { appendLinkified, hiddenText, nameHue, timeElement } from '../dom.js';
 import { setServerHtml } from './html.js';
 import { attachmentList } from './attachments.js';
 
@@ -20,6 +22,8 @@ import { attachmentList } from './attachments.js';
 const QUOTE_CHARS = 120;
 /** The one-tap reaction in the action bar. */
 export const QUICK_REACTION = '👍';
+/** A chip's title names this many who reacted, then counts the others. */
+const NAMES_SHOWN = 3;
 
 /**
  * A new, empty row for a stored message; `fillMessage` fills it.
@@ -35,7 +39,7 @@ export function messageRowFor(frame) {
   wrap.className = 'bubble-wrap';
   const meta = document.createElement('div');
   meta.className = 'meta';
-  const author = document.createElement('span');
+  const author = document.createElement('bdi');
   author.className = 'author';
   author.textContent = frame.username;
   meta.append(author, ' ', timeElement(frame.timestamp));
@@ -83,7 +87,7 @@ export function fillMessage(row, frame, room, lookup) {
   const shown = shownReactions(frame, changes);
   update(row, 'reactions', [JSON.stringify(shown), state.me, emojiName('😀') !== ''],
     (part) => fillReactions(part, shown));
-  update(row, 'changes', changes.map((entry) => `${entry.kind}:${entry.status}:${entry.reason}`),
+  update(row, 'changes', changes.map((entry) => `${entry.kind}:${entry.status}:${JSON.stringify(entry.reason)}`),
     (part) => fillChanges(part, changes));
   const editable = own && canEdit(frame);
   update(row, 'actions', [frame.deleted, own, editable, canDelete(frame), frame.username],
@@ -116,7 +120,7 @@ function fillBody(part, frame) {
   if (frame.deleted) {
     const text = document.createElement('p');
     text.className = 'text';
-    text.textContent = TOMBSTONE;
+    text.textContent = t('message.deleted');
     part.append(text);
     return;
   }
@@ -124,6 +128,8 @@ function fillBody(part, frame) {
   if (frame.generated && frame.files?.length) return;
   const text = document.createElement('div');
   text.className = 'text rich';
+  // Each message reads in its own direction: Arabic right to left, in any page.
+  text.dir = 'auto';
   // No HTML (an older server), HTML we do not take, or markdown that comes
   // out as nothing (a lone fence): the words as written.
   if (!frame.html || !setServerHtml(text, frame.html) || (text.textContent || '').trim() === '') {
@@ -140,8 +146,8 @@ function fillBody(part, frame) {
   if (frame.edited) {
     const edited = document.createElement('span');
     edited.className = 'edited';
-    edited.textContent = '(edited)';
-    edited.title = `Edited ${timeFormat.format(new Date(frame.edited))}`;
+    edited.textContent = t('message.edited');
+    edited.title = t('message.edited_when', { when: formatRelative(frame.edited) });
     part.append(edited);
   }
 }
@@ -168,16 +174,17 @@ export function quoteButton(seq, original) {
   button.className = 'reply-quote';
   button.dataset.jump = String(seq);
   button.dataset.focus = 'quote';
-  const author = document.createElement('span');
+  const author = document.createElement('bdi');
   author.className = 'quote-author';
   const text = document.createElement('span');
   text.className = 'quote-text';
+  text.dir = 'auto';
   if (!original) {
-    author.textContent = 'Reply';
-    text.textContent = 'to an earlier message: show it';
+    author.textContent = t('message.reply');
+    text.textContent = t('message.reply_unknown');
   } else if (original.deleted) {
     author.textContent = original.username;
-    text.textContent = TOMBSTONE;
+    text.textContent = t('message.deleted');
     button.classList.add('gone');
   } else {
     author.textContent = original.username;
@@ -186,7 +193,7 @@ export function quoteButton(seq, original) {
     const flat = words.replace(/\s+/g, ' ').trim();
     text.textContent = [...flat].length > QUOTE_CHARS ? `${[...flat].slice(0, QUOTE_CHARS).join('')}…` : flat;
   }
-  button.append(hiddenText('In reply to '), author, ' ', text);
+  button.append(hiddenText(t('message.in_reply_to')), author, ' ', text);
   return button;
 }
 
@@ -210,7 +217,7 @@ function fillReactions(part, reactions) {
   if (emojiName('😀') === '') loadEmoji().catch(() => {});
   const list = document.createElement('ul');
   list.className = 'reactions';
-  list.setAttribute('aria-label', 'Reactions');
+  list.setAttribute('aria-label', t('reactions.label'));
   for (const { emoji, users } of reactions) {
     const mine = users.some((user) => state.myNames.has(user));
     const item = document.createElement('li');
@@ -220,9 +227,11 @@ function fillReactions(part, reactions) {
     chip.dataset.react = emoji;
     chip.dataset.focus = `react:${emoji}`;
     chip.setAttribute('aria-pressed', String(mine));
-    const who = listOf(users.map((user) => (state.myNames.has(user) ? 'you' : user)));
-    const name = emojiName(emoji);
-    chip.title = `${who} reacted with ${name || emoji}`;
+    // You first, then the others in the order they reacted.
+    const mineFirst = [...users.filter((user) => state.myNames.has(user)), ...users.filter((user) => !state.myNames.has(user))];
+    const who = formatList(mineFirst.map((user) => (state.myNames.has(user) ? t('reactions.you') : user)), NAMES_SHOWN);
+    const name = emojiName(emoji) || emoji;
+    chip.title = t('reactions.who', { who, emoji: name, count: users.length });
     const glyph = document.createElement('span');
     glyph.className = 'reaction-emoji';
     glyph.setAttribute('aria-hidden', 'true');
@@ -231,21 +240,16 @@ function fillReactions(part, reactions) {
     count.className = 'reaction-count';
     count.setAttribute('aria-hidden', 'true');
     count.textContent = String(users.length);
-    chip.append(glyph, count, hiddenText(`${name || emoji}: ${users.length}, from ${who}`));
+    chip.append(glyph, count, hiddenText(t('reactions.chip', { emoji: name, count: users.length, who })));
     item.append(chip);
     list.append(item);
   }
   const add = document.createElement('li');
-  const more = actionButton('pick', 'Add a reaction', 'add-reaction', '+');
+  const more = actionButton('pick', t('actions.react'), 'add-reaction', '+');
   more.classList.add('reaction', 'add');
   add.append(more);
   list.append(add);
   part.append(list);
-}
-
-/** "alice, bob and you". @param {string[]} names */
-function listOf(names) {
-  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
 /** What our edits, deletions and reactions to this message wait for, or why they failed. @param {HTMLElement} part @param {OutboxEntry[]} changes */
@@ -256,13 +260,16 @@ function fillChanges(part, changes) {
     if (!failed && entry.kind === 'react') continue;
     const line = document.createElement('p');
     line.className = `change-status${failed ? ' failed' : ''}`;
-    const what = { edit: 'edit', delete: 'deletion', react: `reaction ${entry.emoji || ''}` }[entry.kind || 'edit'];
     if (!failed) {
-      line.textContent = entry.kind === 'delete' ? 'Deleting…' : 'Saving your edit…';
+      line.textContent = entry.kind === 'delete' ? t('changes.deleting') : t('changes.saving');
     } else {
       const reason = document.createElement('span');
-      reason.textContent = `Your ${what} was not saved: ${entry.reason || 'refused by the server'}`;
-      line.append(reason, ' ', retryButton('Retry', 'retry', entry.cid), retryButton('Dismiss', 'discard', entry.cid));
+      const why = entry.reason || { key: 'errors.refused' };
+      reason.textContent = entry.kind === 'delete' ? t('changes.delete_failed', { why })
+        : entry.kind === 'react' ? t('changes.react_failed', { why, emoji: entry.emoji || '' })
+          : t('changes.edit_failed', { why });
+      line.append(reason, ' ', retryButton(t('outbox.retry'), 'retry', entry.cid),
+        retryButton(t('changes.dismiss'), 'discard', entry.cid));
     }
     part.append(line);
   }
@@ -290,14 +297,14 @@ function fillActions(part, frame, editable) {
   const bar = document.createElement('div');
   bar.className = 'actions';
   bar.setAttribute('role', 'toolbar');
-  bar.setAttribute('aria-label', `Message from ${frame.username}`);
+  bar.setAttribute('aria-label', t('actions.label', { name: frame.username }));
   bar.append(
-    actionButton('quick', `React with ${QUICK_REACTION}`, 'quick', QUICK_REACTION),
-    actionButton('pick', 'Add a reaction', 'pick', '', ICONS.react),
-    actionButton('reply', 'Reply', 'reply', '', ICONS.reply),
+    actionButton('quick', t('actions.quick', { emoji: QUICK_REACTION }), 'quick', QUICK_REACTION),
+    actionButton('pick', t('actions.react'), 'pick', '', ICONS.react),
+    actionButton('reply', t('actions.reply'), 'reply', '', ICONS.reply),
   );
-  if (editable) bar.append(actionButton('edit', 'Edit', 'edit', '', ICONS.edit));
-  if (canDelete(frame)) bar.append(actionButton('delete', 'Delete', 'delete', '', ICONS.delete));
+  if (editable) bar.append(actionButton('edit', t('actions.edit'), 'edit', '', ICONS.edit));
+  if (canDelete(frame)) bar.append(actionButton('delete', t('actions.delete'), 'delete', '', ICONS.delete));
   bar.querySelectorAll('button').forEach((button, index) => { button.tabIndex = index === 0 ? 0 : -1; });
   part.append(bar);
 }

@@ -4,6 +4,7 @@
 // the room head's bell, struck through while the room is muted.
 
 import { state } from '../state.js';
+import { t } from '../i18n.js';
 import { activeRoom, roomLabel } from '../rooms.js';
 import { setText } from '../dom.js';
 import { desktopState, notifySettings, soundOn } from '../notify.js';
@@ -25,19 +26,22 @@ const enable = /** @type {HTMLButtonElement} */ (byId('desktop-enable'));
 
 export function renderNotify() {
   const room = activeRoom();
-  const label = room.kind === 'dm' ? `your messages with ${room.peer}` : `#${roomLabel(room)}`;
+  const dm = room.kind === 'dm';
+  const where = `#${roomLabel(room)}`;
   icon.setAttribute('d', room.muted ? BELL_OFF : BELL);
-  button.setAttribute('aria-label', `Notifications and settings for ${label}${room.muted ? ' (muted)' : ''}`);
+  let label = dm ? t('notify.open_direct', { name: room.peer }) : t('notify.open_room', { room: where });
+  if (room.muted) label = dm ? t('notify.open_direct_muted', { name: room.peer }) : t('notify.open_room_muted', { room: where });
+  button.setAttribute('aria-label', label);
   button.classList.toggle('is-muted', room.muted);
-  setText(heading, room.kind === 'dm' ? `Direct messages with ${room.peer}` : `#${roomLabel(room)}`);
+  setText(heading, dm ? t('notify.heading_direct', { name: room.peer }) : where);
   muted.checked = room.muted;
   muted.disabled = !state.claimed;
   for (const radio of level.querySelectorAll('input')) {
     radio.checked = radio.value === room.notify;
     radio.disabled = !state.claimed || room.muted;
   }
-  setText(error, notifySettings.error ||
-    (state.claimed ? '' : 'Settings are kept for names you own. Reload the page to claim yours.'));
+  const problem = notifySettings.error || (state.claimed ? null : { key: 'notify.not_claimed' });
+  setText(error, problem ? t(problem) : '');
   sound.checked = soundOn();
   renderDesktop();
 }
@@ -47,19 +51,15 @@ function renderDesktop() {
   let text = '';
   if (desktop === 'insecure') {
     const port = location.port ? `:${location.port}` : '';
-    text = `Browsers show desktop notifications only to secure pages, and this one is plain ` +
-      `http on a network address (${location.hostname}). On the computer running lanchat, ` +
-      `open http://localhost${port}/ instead; HTTPS, for the other devices, is planned. ` +
-      'Sound and the badges work here as they are.';
+    text = t('notify.desktop_insecure', { host: location.hostname, url: `http://localhost${port}/` });
   } else if (desktop === 'unsupported') {
-    text = 'This browser cannot show desktop notifications. Sound and the badges still work.';
+    text = t('notify.desktop_unsupported');
   } else if (desktop === 'granted') {
-    text = 'On: mentions, direct messages, and every message of rooms set to "Every message", while this page is not in front.';
+    text = t('notify.desktop_on', { all: t('notify.all') });
   } else if (desktop === 'denied') {
-    text = 'Blocked for this page. To allow them, change the notification permission in the browser\'s site settings (the icon left of the address).';
+    text = t('notify.desktop_blocked');
   } else {
-    text = notifySettings.asking ? 'Waiting for your answer in the browser…'
-      : 'Off. The browser asks you once you press the button.';
+    text = notifySettings.asking ? t('notify.desktop_asking') : t('notify.desktop_off');
   }
   setText(status, text);
   enable.hidden = desktop !== 'default';

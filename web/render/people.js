@@ -4,9 +4,11 @@
 
 import { LOBBY, WHO_LIMIT } from '../protocol.js';
 import { state } from '../state.js';
+import { currentLanguage, t, tNodes } from '../i18n.js';
+import { formatCount, formatTime } from '../format.js';
 import { activeRoom } from '../rooms.js';
 import { onlineCount, searchPrefix, searchResults } from '../people.js';
-import { els, hiddenText, initial, nameHue, renderList, setText, svgIcon, timeFormat } from '../dom.js';
+import { els, hiddenText, initial, nameHue, renderList, setText, svgIcon } from '../dom.js';
 
 export function renderPeople() {
   const room = activeRoom();
@@ -23,15 +25,16 @@ export function renderPeople() {
   let here = names.filter((name) => everyone || online.has(name)).sort(order);
   const away = everyone ? [] : names.filter((name) => !online.has(name)).sort(order);
   if (searching) here = searchResults();
-  // Keyed by how the row looks, so an unchanged row (and its focus) stays.
+  // Keyed by how the row looks (and in which language), so an unchanged row (and its focus) stays.
+  const language = currentLanguage();
   const mode = (name) => (name === state.me ? 'me' : state.claimed ? 'dm' : 'plain');
-  const keys = (list) => list.map((name) => `${mode(name)}:${name}`);
-  const person = (isOnline) => (key) => personItem(key.slice(key.indexOf(':') + 1), isOnline);
+  const keys = (list) => list.map((name) => `${mode(name)}:${language}:${name}`);
+  const person = (isOnline) => (key) => personItem(key.slice(key.indexOf(':', key.indexOf(':') + 1) + 1), isOnline);
   renderList(els.peopleList, keys(here), person(true));
   renderList(els.offlineList, keys(away), person(false));
   els.offlineBox.hidden = away.length === 0;
-  setText(els.peopleHeading, everyone ? 'Online' : 'Online here');
-  const count = (everyone ? onlineCount() : here.length).toLocaleString();
+  setText(els.peopleHeading, everyone ? t('people.online') : t('people.online_here'));
+  const count = formatCount(everyone ? onlineCount() : here.length);
   setText(els.peopleCount, count);
   setText(els.peopleToggleCount, count);
   renderSearch(searching, here.length);
@@ -51,14 +54,13 @@ function renderSearch(searching, shown) {
     const prefix = searchPrefix();
     const answered = state.who.prefix !== null &&
       state.who.prefix.toLowerCase() === prefix.toLowerCase();
-    if (shown === 0 && !answered) status = 'Searching…';
-    else if (shown === 0 && prefix) status = `No one online matches "${prefix}".`;
-    else if (shown === 0) status = 'No one else is online.';
+    if (shown === 0 && !answered) status = t('people.searching');
+    else if (shown === 0 && prefix) status = t('people.no_match', { prefix });
+    else if (shown === 0) status = t('people.nobody_else');
     else if (answered && state.who.results.length >= WHO_LIMIT) {
-      status = `Showing the first ${WHO_LIMIT}. Type more of the name to narrow it down.`;
+      status = t('people.first_shown', { count: WHO_LIMIT });
     }
-    setText(els.peopleSearchHint, `${onlineCount().toLocaleString()} online: too many to list. ` +
-      'Type the start of a name.');
+    setText(els.peopleSearchHint, t('people.too_many', { count: onlineCount() }));
   }
   // A live region: it stays in the page, empty when there is nothing to say.
   setText(els.peopleSearchStatus, status);
@@ -68,15 +70,20 @@ function renderSearch(searching, shown) {
 function renderMe() {
   const { forms } = state;
   setText(els.meName, state.me || state.name);
+  const line = `${currentLanguage()}\n${state.me || state.name}`;
+  if (els.meLine.dataset.shown !== line) {
+    els.meLine.dataset.shown = line;
+    els.meLine.replaceChildren(...tNodes('me.you_are', { name: els.meName }));
+  }
   els.renameForm.hidden = !forms.renameOpen;
   els.renameOpen.hidden = forms.renameOpen;
-  setText(els.renameError, forms.renameError);
+  setText(els.renameError, forms.renameError ? t(forms.renameError) : '');
   if (forms.renameError) els.renameInput.setAttribute('aria-invalid', 'true');
   else els.renameInput.removeAttribute('aria-invalid');
   els.moveBox.hidden = forms.move === null;
   setText(els.moveCode, forms.move ? forms.move.code : '');
   setText(els.moveExpiry, forms.move
-    ? `Valid once, until ${timeFormat.format(new Date(forms.move.expires))}.` : '');
+    ? t('me.move_valid', { time: formatTime(forms.move.expires) }) : '');
 }
 
 /** @param {string} user @param {boolean} online */
@@ -96,7 +103,7 @@ function personItem(user, online) {
     if (user === state.me) {
       const you = document.createElement('span');
       you.className = 'you';
-      you.textContent = '(you)';
+      you.textContent = t('people.you');
       item.append(' ', you);
     }
     return item;
@@ -106,8 +113,8 @@ function personItem(user, online) {
   button.type = 'button';
   button.className = 'person-button';
   button.dataset.dm = user;
-  button.title = `Write to ${user} privately`;
-  button.append(avatar, name, hiddenText(': send a direct message'));
+  button.title = t('people.write_to', { name: user });
+  button.append(avatar, name, hiddenText(`: ${t('people.send_direct')}`));
   const hint = document.createElement('span');
   hint.className = 'dm-hint';
   hint.setAttribute('aria-hidden', 'true');

@@ -4,8 +4,10 @@
 // words. Also the date form's label, naming the room it jumps in.
 
 import { state } from '../state.js';
+import { currentLanguage, t } from '../i18n.js';
+import { dayLabel, formatTime } from '../format.js';
 import { activeRoom, roomLabel } from '../rooms.js';
-import { dayLabel, renderList, setText, timeElement } from '../dom.js';
+import { renderList, setText, timeElement } from '../dom.js';
 import { search } from '../search.js';
 
 /** @param {string} id */
@@ -18,27 +20,32 @@ const dateInput = /** @type {HTMLInputElement} */ (byId('date-input'));
 
 export function renderSearch() {
   const room = activeRoom();
-  setText(dateLabel, room.kind === 'dm' ? `Day in your messages with ${room.peer}` : `Day in #${roomLabel(room)}`);
+  setText(dateLabel, room.kind === 'dm' ? t('jump.date_direct', { name: room.peer }) : t('jump.date_room', { room: `#${roomLabel(room)}` }));
   const today = new Date();
   const max = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
   if (dateInput.max !== max) dateInput.max = max;
-  const byKey = new Map(search.results.map((result) => [`${result.room}\n${result.seq}`, result]));
+  const language = currentLanguage();
+  const byKey = new Map(search.results.map((result) => [`${result.room}\n${result.seq}\n${language}`, result]));
   renderList(list, [...byKey.keys()], (key) => resultItem(/** @type {any} */ (byKey.get(key))));
   setText(status, statusText());
-  status.classList.toggle('error', search.error !== '');
-  more.hidden = search.next === '' || search.error !== '';
+  status.classList.toggle('error', search.error !== null);
+  more.hidden = search.next === '' || search.error !== null;
   more.disabled = search.sent !== '';
-  setText(more, search.sent && search.more ? 'Loading more…' : 'More results');
+  setText(more, search.sent && search.more ? t('search.loading_more') : t('search.more'));
 }
 
 function statusText() {
-  if (search.error) return search.error;
-  if (search.sent && !search.more) return 'Searching…';
+  if (search.error) return t(search.error);
+  if (search.sent && !search.more) return t('search.searching');
   if (!search.done) return '';
   const { total, results } = search;
-  if (total === 0) return `Nothing matches "${search.query}".`;
-  const counted = total >= 10000 ? 'More than 10,000 messages match' : `${total.toLocaleString()} ${total === 1 ? 'message matches' : 'messages match'}`;
-  return results.length < total ? `${counted}; the newest ${results.length} are shown.` : `${counted}.`;
+  if (total === 0) return t('search.nothing', { query: search.query });
+  if (total >= 1000) {
+    return results.length < total ? t('search.count_many_some', { count: 1000, shown: results.length })
+      : t('search.count_many', { count: 1000 });
+  }
+  return results.length < total ? t('search.count_some', { count: total, shown: results.length })
+    : t('search.count', { count: total });
 }
 
 /** Where a result was said. @param {string} name */
@@ -61,14 +68,15 @@ function resultItem(result) {
   const where = document.createElement('span');
   where.className = 'result-room';
   where.textContent = whereLabel(result.room);
-  const author = document.createElement('span');
+  const author = document.createElement('bdi');
   author.className = 'result-author';
   author.textContent = result.username;
   const when = timeElement(result.timestamp);
-  when.textContent = `${dayLabel(result.timestamp)}, ${when.textContent}`;
+  when.textContent = t('search.when', { day: dayLabel(result.timestamp), time: formatTime(result.timestamp) });
   meta.append(where, ' ', author, ' ', when);
   const snippet = document.createElement('span');
   snippet.className = 'result-snippet';
+  snippet.dir = 'auto';
   for (const part of result.snippet) {
     if (part.match) {
       const mark = document.createElement('mark');
@@ -78,7 +86,9 @@ function resultItem(result) {
       snippet.append(part.text);
     }
   }
-  if (result.snippet.length === 0) snippet.textContent = result.generated ? 'shared a file' : result.message;
+  if (result.snippet.length === 0) {
+    snippet.textContent = result.generated ? t('search.shared_files', { count: result.files?.length || 1 }) : result.message;
+  }
   button.append(meta, snippet);
   item.append(button);
   return item;

@@ -5,6 +5,7 @@
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
+import { currentLanguage, t, tNodes } from '../i18n.js';
 import { roomLabel } from '../rooms.js';
 import { badgeOf, mentionsIn } from '../badges.js';
 import { els, hiddenText, initial, nameHue, renderList, roomIcon, svgIcon } from '../dom.js';
@@ -31,8 +32,9 @@ export function renderSidebar() {
   const invitations = [...state.invitations]
     .sort(([a, x], [b, y]) => x.name.localeCompare(y.name) || a.localeCompare(b));
   els.invitationsBox.hidden = invitations.length === 0;
-  // Keyed by room, name and inviter, so a row is rebuilt when one changes.
-  const keys = invitations.map(([room, { name, by }]) => `${room}\n${name}\n${by}`);
+  // Keyed by room, name, inviter and language, so a row is rebuilt when one changes.
+  const language = currentLanguage();
+  const keys = invitations.map(([room, { name, by }]) => `${room}\n${name}\n${by}\n${language}`);
   renderList(els.invitationList, keys, (key) => {
     const [room, name, by] = key.split('\n');
     return invitationItem(room, name, by);
@@ -61,7 +63,7 @@ function fillRoomItem(item, name) {
   // Rebuilt only when what it shows changed.
   const mentions = room.kind === 'dm' ? 0 : mentionsIn(room);
   const shown = [room.kind, roomLabel(room), unread, mentions, room.muted, online,
-    room.name === state.active].join('\n');
+    room.name === state.active, currentLanguage()].join('\n');
   if (link.dataset.shown === shown) return;
   link.dataset.shown = shown;
   link.className = `room-link ${room.kind}`;
@@ -88,25 +90,25 @@ function fillRoomItem(item, name) {
   label.className = 'room-label';
   label.textContent = roomLabel(room);
   parts.push(label);
-  if (room.kind === 'private') parts.push(hiddenText(' (private)'));
+  if (room.kind === 'private') parts.push(hiddenText(` ${t('sidebar.private')}`));
   if (room.muted) {
     const icon = svgIcon(MUTED_ICON);
     icon.classList.add('muted-icon');
     icon.setAttribute('aria-hidden', 'true');
-    parts.push(icon, hiddenText(' (muted)'));
+    parts.push(icon, hiddenText(` ${t('sidebar.muted')}`));
   }
   if (mentions > 0) {
     const badge = document.createElement('span');
     badge.className = 'mention-badge';
     badge.textContent = `@${mentions > 99 ? '99+' : mentions}`;
-    badge.append(hiddenText(mentions === 1 ? ' mention of you' : ' mentions of you'));
+    badge.append(hiddenText(` ${t('sidebar.mentions', { count: mentions })}`));
     parts.push(badge);
   }
   if (unread > 0) {
     const badge = document.createElement('span');
     badge.className = 'badge';
     badge.textContent = unread > 99 ? '99+' : String(unread);
-    badge.append(hiddenText(' unread'));
+    badge.append(hiddenText(` ${t('sidebar.unread', { count: unread })}`));
     parts.push(badge);
   }
   link.replaceChildren(...parts);
@@ -120,13 +122,13 @@ function invitationItem(room, name, by) {
   text.className = 'invitation-text';
   const strong = document.createElement('strong');
   strong.textContent = `#${name}`;
-  text.append(strong, by ? ` from ${by}` : '');
+  text.append(...(by ? tNodes('sidebar.invitation_from', { room: strong, by }) : [strong]));
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'button small primary';
-  button.textContent = 'Join';
+  button.textContent = t('sidebar.join');
   button.dataset.join = room;
-  button.setAttribute('aria-label', `Join #${name}`);
+  button.setAttribute('aria-label', t('sidebar.join_room', { room: `#${name}` }));
   item.append(text, button);
   return item;
 }

@@ -8,9 +8,11 @@
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
+import { currentLanguage, t } from '../i18n.js';
+import { dayKey, dayLabel, formatList } from '../format.js';
 import { activeRoom, roomLabel } from '../rooms.js';
 import {
-  appendLinkified, dayKey, dayLabel, els, isOwnName, nameHue, setText, timeElement,
+  appendLinkified, els, isOwnName, nameHue, setText, timeElement,
 } from '../dom.js';
 import { fillUploadList } from './uploads.js';
 import { revealJump } from './jump.js';
@@ -34,16 +36,21 @@ export function renderTimeline() {
   const room = activeRoom();
   const view = els.messages;
   const list = els.timeline;
-  const switched = list.dataset.room !== room.name;
+  // Another room, or the same in another language: every row is drawn anew.
+  const drawn = `${currentLanguage()}\n${room.name}`;
+  const switched = list.dataset.drawn !== drawn;
+  const sameRoom = list.dataset.room === room.name;
   // Where the reader is, before anything moves. The end of a page of the
   // past (after a jump) is not the room's: rows coming below it stay below.
   const follow = !state.view.keepPlace && !room.hasNewer;
-  const stick = switched ? room.atBottom : state.view.toEnd || (follow && viewAtBottom());
+  const stick = switched && !sameRoom ? room.atBottom : state.view.toEnd || (follow && viewAtBottom());
   const anchor = switched || stick ? null : firstVisibleRow();
   const anchorBottom = anchor ? anchor.getBoundingClientRect().bottom : 0;
+  const keptTop = view.scrollTop;
   if (switched) {
-    // Another room: nothing to reuse.
+    // Nothing to reuse.
     list.dataset.room = room.name;
+    list.dataset.drawn = drawn;
     list.replaceChildren();
     rows.clear();
   }
@@ -54,7 +61,7 @@ export function renderTimeline() {
   } else if (stick) {
     view.scrollTop = view.scrollHeight;
   } else if (switched) {
-    view.scrollTop = room.scrollTop;
+    view.scrollTop = sameRoom ? keptTop : room.scrollTop;
   } else if (anchor && anchor.isConnected) {
     // Rows came above (an older page) or changed: keep the anchor still.
     // Only when it moved, so a smooth scroll under way goes on.
@@ -206,18 +213,18 @@ function outboxRow(key, entry, lookup) {
   row.classList.toggle('pending', !failed);
   row.classList.toggle('failed', failed);
   const status = /** @type {HTMLElement} */ (row.querySelector('.status'));
-  const shown = failed ? `failed:${entry.reason}` : `pending:${Boolean(entry.files)}`;
+  const shown = failed ? `failed:${JSON.stringify(entry.reason)}` : `pending:${Boolean(entry.files)}`;
   if (status.dataset.shown !== shown) {
     status.dataset.shown = shown;
     status.replaceChildren();
     if (failed) {
       const reason = document.createElement('span');
       reason.className = 'reason';
-      reason.textContent = `Not sent: ${entry.reason || 'refused by the server'}`;
-      status.append(reason, actionButton('Retry', 'retry', entry.cid),
-        actionButton('Discard', 'discard', entry.cid));
+      reason.textContent = t('outbox.not_sent', { why: entry.reason || { key: 'errors.refused' } });
+      status.append(reason, actionButton(t('outbox.retry'), 'retry', entry.cid),
+        actionButton(t('outbox.discard'), 'discard', entry.cid));
     } else {
-      status.textContent = entry.files ? 'sending when its files are uploaded…' : 'sending…';
+      status.textContent = entry.files ? t('outbox.sending_files') : t('outbox.sending');
     }
   }
   return row;
@@ -266,14 +273,14 @@ function bubble(username, text, timestamp) {
   return row;
 }
 
-/** @param {string} key @param {string} text @param {number} timestamp @param {string} tone */
+/** @param {string} key @param {import('../i18n.js').Phrase} text @param {number} timestamp @param {string} tone */
 function noticeRow(key, text, timestamp, tone) {
   let row = rows.get(key);
   if (!row) {
     row = document.createElement('li');
     row.className = `notice ${tone}`;
     const span = document.createElement('span');
-    span.textContent = text;
+    span.textContent = t(text);
     row.append(span, ' ', timeElement(timestamp));
     rows.set(key, row);
   }
@@ -285,27 +292,26 @@ function renderHistoryEdge(room) {
   const loading = room.request === 'older';
   const any = room.timeline.some((entry) => entry.kind === 'message');
   els.loadOlder.hidden = !room.hasOlder;
-  setText(els.loadOlder, loading ? 'Loading older messages…' : 'Load older messages');
+  setText(els.loadOlder, loading ? t('timeline.loading_older') : t('timeline.load_older'));
   els.loadOlder.disabled = loading;
   els.historyStart.hidden = room.hasOlder || state.me === '' || !room.loaded;
-  let start = 'This is the beginning of the chat.';
-  if (room.kind === 'dm') start = `This is the beginning of your messages with ${room.peer}.`;
-  else if (room.name !== LOBBY) start = `This is the beginning of #${roomLabel(room)}.`;
-  setText(els.historyStart, any ? start : 'No messages yet. Say hello!');
+  let start = t('timeline.start_lobby');
+  if (room.kind === 'dm') start = t('timeline.start_direct', { name: room.peer });
+  else if (room.name !== LOBBY) start = t('timeline.start_room', { room: `#${roomLabel(room)}` });
+  setText(els.historyStart, any ? start : t('timeline.empty'));
 }
 
 /** @param {import('../state.js').Room} room */
 function renderTyping(room) {
   const names = [...room.typing.keys()].filter((name) => name !== state.me);
   let text = '';
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = 'Several people are typing…';
+  if (names.length > 3) text = t('timeline.typing_several');
+  else if (names.length > 0) text = t('timeline.typing', { count: names.length, names: formatList(names) });
   setText(els.typing, text);
 }
 
 function renderPill() {
   const count = state.view.atBottom || activeRoom().hasNewer ? 0 : state.newBelow;
   els.newPill.hidden = count === 0;
-  setText(els.newPillText, count === 1 ? '1 new message' : `${count} new messages`);
+  setText(els.newPillText, t('timeline.new_pill', { count }));
 }

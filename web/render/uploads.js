@@ -3,8 +3,9 @@
 // message that waits for its files, and the drop overlay. Rows are kept by
 // upload id, so a render per progress event only moves the bars.
 
-import { humanSize } from '../protocol.js';
 import { state } from '../state.js';
+import { t } from '../i18n.js';
+import { formatPercent, formatSize } from '../format.js';
 import { activeRoom, roomLabel } from '../rooms.js';
 import { trayOf } from '../uploads.js';
 import { els, renderList, setText, svgIcon } from '../dom.js';
@@ -17,11 +18,11 @@ export function renderUploads() {
   const tray = trayOf(room.name);
   els.tray.hidden = tray.length === 0;
   fillUploadList(els.trayList, tray.map((upload) => upload.id), '');
-  setText(els.attachError, state.attachError);
+  setText(els.attachError, state.attachError ? t(state.attachError) : '');
   els.dropOverlay.hidden = !state.dragging;
   setText(els.dropText, room.kind === 'dm'
-    ? `Drop files to send them to ${room.peer}`
-    : `Drop files to share them in #${roomLabel(room)}`);
+    ? t('uploads.drop_direct', { name: room.peer })
+    : t('uploads.drop_room', { room: `#${roomLabel(room)}` }));
 }
 
 /**
@@ -94,27 +95,31 @@ function fillRow(row, id) {
   const value = upload.status === 'done' ? max : Math.min(max, upload.sent);
   if (progress.max !== max) progress.max = max;
   if (progress.value !== value) progress.value = value;
-  progress.setAttribute('aria-label', `${upload.name}: uploaded`);
+  progress.setAttribute('aria-label', t('uploads.progress', { name: upload.name }));
   setText(status, statusWords(upload));
   row.dataset.status = upload.status;
   const finished = upload.status === 'done';
-  cancel.setAttribute('aria-label', finished ? `Remove ${upload.name}` : `Cancel the upload of ${upload.name}`);
+  cancel.setAttribute('aria-label', t(finished ? 'uploads.remove' : 'uploads.cancel', { name: upload.name }));
 }
 
 /** "45 % · 22 of 50 MB", "Waiting for the connection… · 45 %", the reason it failed. @param {import('../uploads.js').Upload} upload */
 function statusWords(upload) {
   const percent = upload.size > 0 ? Math.floor((Math.min(upload.sent, upload.size) / upload.size) * 100) : 0;
+  const size = formatSize(upload.size);
   switch (upload.status) {
     case 'done':
-      return `Uploaded · ${humanSize(upload.size)}`;
+      return t('uploads.done', { size });
     case 'failed':
-      return upload.note;
+      return t(upload.note || 'uploads.refused.failed_plain');
     case 'paused':
-      return `${upload.note || 'Paused'} ${percent} %`;
+      return t('uploads.paused', { why: upload.note || { key: 'uploads.paused_plain' }, percent: formatPercent(percent) });
     case 'queued':
-      if (state.connection !== 'connected') return `Waiting for the connection… ${percent} %`;
-      return upload.sent > 0 ? `Waiting · ${percent} %` : `Waiting to upload · ${humanSize(upload.size)}`;
+      if (state.connection !== 'connected') {
+        return t('uploads.paused', { why: { key: 'uploads.waiting_connection' }, percent: formatPercent(percent) });
+      }
+      return upload.sent > 0 ? t('uploads.waiting_percent', { percent: formatPercent(percent) })
+        : t('uploads.waiting', { size });
     default:
-      return `${percent} % · ${humanSize(upload.sent)} of ${humanSize(upload.size)}`;
+      return t('uploads.sending', { percent: formatPercent(percent), sent: formatSize(upload.sent), size });
   }
 }
