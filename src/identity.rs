@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::now_millis;
 use crate::ids::{UserId, hex, random_bytes};
+use crate::protocol::{ErrorCode, Refusal};
 use crate::store::{Change, ClaimRecord, Store};
 use crate::sync::lock;
 use crate::username::look_alike_key;
@@ -64,6 +65,24 @@ pub enum Refused {
     LooksLike(String),
     #[error("that transfer code is wrong or has expired")]
     BadCode,
+}
+
+impl Refused {
+    /// The refusal a client is told: `name_taken` (with the name it is
+    /// taken as, or looks like) or `invalid_code`.
+    pub fn refusal(&self) -> Refusal {
+        let refusal = match self {
+            Refused::Owned(_) | Refused::LooksLike(_) => {
+                Refusal::new(ErrorCode::NameTaken, self.to_string())
+            }
+            Refused::BadCode => Refusal::new(ErrorCode::InvalidCode, self.to_string()),
+        };
+        match self {
+            Refused::Owned(name) => refusal.detail("owned").param("name", name.as_str()),
+            Refused::LooksLike(name) => refusal.detail("looks_like").param("name", name.as_str()),
+            Refused::BadCode => refusal,
+        }
+    }
 }
 
 struct Claim {

@@ -5,21 +5,57 @@ use percent_encoding::percent_decode_str;
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::confusable_detection::skeleton;
 
+use crate::protocol::{ErrorCode, Refusal};
+
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 32;
 
 /// The name the page uses for server notices; nobody may take it.
 const RESERVED: &str = "system";
 
+/// Why a name is not a username.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadName {
+    #[error("username is not valid UTF-8")]
+    NotUtf8,
+    #[error("username is empty")]
+    Empty,
+    #[error("username is {0} characters; the limit is {MAX_USERNAME_CHARS}")]
+    TooLong(usize),
+    #[error("username may not contain U+{:04X} (control, invisible or path characters)", *.0 as u32)]
+    Forbidden(char),
+    #[error("\"{0}\" is reserved")]
+    Reserved(String),
+}
+
+impl BadName {
+    /// The `invalid_username` refusal that says so, with its detail.
+    pub fn refusal(&self) -> Refusal {
+        let refusal = Refusal::new(ErrorCode::InvalidUsername, self.to_string());
+        match self {
+            BadName::NotUtf8 => refusal.detail("name_not_utf8"),
+            BadName::Empty => refusal.detail("name_empty"),
+            BadName::TooLong(chars) => refusal
+                .detail("name_too_long")
+                .param("chars", *chars)
+                .param("max", MAX_USERNAME_CHARS),
+            BadName::Forbidden(bad) => refusal
+                .detail("name_forbidden_char")
+                .param("char", format!("U+{:04X}", *bad as u32)),
+            BadName::Reserved(name) => refusal.detail("name_reserved").param("name", name.as_str()),
+        }
+    }
+}
+
 /// Turns a raw `/ws/:username` segment (or a `rename` value, with
 /// `percent_decode` false) into a valid username, or says why it is not one.
 /// Names are NFKC-normalized, so compatibility forms (fullwidth letters,
 /// ligatures) become the ordinary characters they stand for.
-pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String> {
+pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, BadName> {
     let decoded = if percent_decode {
         percent_decode_str(raw)
             .decode_utf8()
-            .map_err(|_| "username is not valid UTF-8".to_owned())?
+            .map_err(|_| BadName::NotUtf8)?
             .into_owned()
     } else {
         raw.to_owned()
@@ -28,21 +64,16 @@ pub fn parse_username(raw: &str, percent_decode: bool) -> Result<String, String>
     let name = normalized.trim();
     let chars = name.chars().count();
     if chars == 0 {
-        return Err("username is empty".to_owned());
+        return Err(BadName::Empty);
     }
     if chars > MAX_USERNAME_CHARS {
-        return Err(format!(
-            "username is {chars} characters; the limit is {MAX_USERNAME_CHARS}"
-        ));
+        return Err(BadName::TooLong(chars));
     }
     if let Some(bad) = name.chars().find(|&c| is_forbidden(c)) {
-        return Err(format!(
-            "username may not contain U+{:04X} (control, invisible or path characters)",
-            bad as u32
-        ));
+        return Err(BadName::Forbidden(bad));
     }
     if name.eq_ignore_ascii_case(RESERVED) {
-        return Err(format!("\"{name}\" is reserved"));
+        return Err(BadName::Reserved(name.to_owned()));
     }
     Ok(name.to_owned())
 }

@@ -416,6 +416,8 @@ async fn reactions_have_a_cap_and_count_people_once() {
     .await;
     assert_eq!(error["code"], "forbidden");
     assert!(error["message"].as_str().unwrap().contains("20"));
+    assert_eq!(error["detail"], "too_many_reactions");
+    assert_eq!(error["params"], json!({"max": 20}));
     // The other tab adds the same one: nothing new is logged.
     let same = entry(
         &mut tab2,
@@ -545,6 +547,9 @@ async fn the_edit_window_closes() {
         error["message"].as_str().unwrap().contains("5 minutes"),
         "{error}"
     );
+    // A page says it in its own words, from the detail and its params.
+    assert_eq!(error["detail"], "edit_window", "{error}");
+    assert_eq!(error["params"], json!({"count": 5}), "{error}");
 }
 
 /// Mentions are marked, counted per room as badges apart from unread, and

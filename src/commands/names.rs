@@ -12,8 +12,7 @@ use crate::username::{MAX_USERNAME_CHARS, parse_username};
 /// A name someone owns, or someone online holds, is refused.
 pub fn rename(session: &mut Session, username: &str) -> Reply {
     session.allow_message()?;
-    let name = parse_username(username, false)
-        .map_err(|reason| Refusal::new(ErrorCode::InvalidUsername, reason))?;
+    let name = parse_username(username, false).map_err(|bad| bad.refusal())?;
     session.stop_typing();
     session.username = rename_to(session, &name)?;
     Ok(None)
@@ -25,7 +24,7 @@ fn rename_to(session: &Session, name: &str) -> Result<Arc<str>, Refusal> {
     context
         .identity
         .rename(from, name)
-        .map_err(|refused| Refusal::new(ErrorCode::NameTaken, refused.to_string()))?;
+        .map_err(|refused| refused.refusal())?;
     context.hub.rename(session.id, name).inspect_err(|_| {
         // Give the claim back; nobody can have taken the old key while we
         // still hold it online.
@@ -45,7 +44,8 @@ pub fn transfer_code(session: &mut Session) -> Reply {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
             "only a claimed name can move to another device",
-        ));
+        )
+        .detail("transfer_unclaimed"));
     };
     let shown = format!("{}-{}", &code[..4], &code[4..]);
     Ok(Some(encode(&ServerFrame::TransferCode {

@@ -26,6 +26,7 @@ pub fn settings(
                     ErrorCode::BadRequest,
                     "notify is \"all\", \"mentions\" or \"nothing\"",
                 )
+                .detail("bad_notify")
             })
         })
         .transpose()?;

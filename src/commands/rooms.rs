@@ -84,7 +84,7 @@ pub fn direct(session: &mut Session, username: &str) -> Reply {
     let user = session.owner()?;
     let peer = owned_user(session, username)?;
     if peer == user {
-        return Err(Refusal::new(ErrorCode::Forbidden, "that is you"));
+        return Err(Refusal::new(ErrorCode::Forbidden, "that is you").detail("self"));
     }
     let context = &session.context;
     let membership = context.rooms.direct(&user, &peer);
@@ -153,6 +153,8 @@ fn owned_user(session: &Session, name: &str) -> Result<UserId, Refusal> {
             ErrorCode::NotFound,
             format!("nobody owns the name \"{name}\""),
         )
+        .detail("no_owner")
+        .param("name", name)
     })
 }
 

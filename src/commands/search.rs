@@ -23,13 +23,14 @@ pub async fn search(
 ) -> Reply {
     session.allow_message()?;
     let query = Query::parse(text, offset.unwrap_or(0).clamp(-14 * 60, 14 * 60))
-        .map_err(|err| Refusal::new(ErrorCode::BadRequest, err.to_string()))?;
+        .map_err(|err| err.refusal())?;
     let before = match before {
         Some(cursor) => Some(Cursor::decode(&cursor).ok_or_else(|| {
             Refusal::new(
                 ErrorCode::BadRequest,
                 "before is not a cursor from search results",
             )
+            .detail("bad_cursor")
         })?),
         None => None,
     };
@@ -61,7 +62,9 @@ pub async fn search(
         .search(request)
         .await
         .map_err(|err| match err {
-            SearchError::Off => Refusal::new(ErrorCode::Unavailable, err.to_string()),
+            SearchError::Off => {
+                Refusal::new(ErrorCode::Unavailable, err.to_string()).detail("search_off")
+            }
             SearchError::Store(err) => {
                 log::warn!("conn {}: search failed: {err:#}", session.id);
                 Refusal::new(ErrorCode::Unavailable, "search is unavailable right now")

@@ -27,10 +27,9 @@ impl FileAccess {
     /// Refuses a request without the access key, when one is set.
     pub fn check_key(&self, headers: &HeaderMap) -> Result<(), FileError> {
         match &self.key {
-            Some(key) if !access::has_key(headers, key) => Err(FileError::new(
-                StatusCode::UNAUTHORIZED,
-                "access key required",
-            )),
+            Some(key) if !access::has_key(headers, key) => {
+                Err(FileError::new(StatusCode::UNAUTHORIZED, "access key required").code("no_key"))
+            }
             _ => Ok(()),
         }
     }
@@ -39,7 +38,7 @@ impl FileAccess {
     /// (an upload) must come from our own page, as the WebSocket must.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), FileError> {
         access::check_origin(headers, &self.allowed_origins)
-            .map_err(|reason| FileError::new(StatusCode::FORBIDDEN, reason))
+            .map_err(|reason| FileError::new(StatusCode::FORBIDDEN, reason).code("origin"))
     }
 
     /// The owned name behind the request's token, if any.
@@ -55,6 +54,7 @@ impl FileAccess {
                 StatusCode::UNAUTHORIZED,
                 "uploads need an owned name: send its token in the Lanchat-Token header",
             )
+            .code("not_owner")
         })
     }
 

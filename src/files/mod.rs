@@ -63,11 +63,15 @@ pub struct Settings {
     pub expiry: Duration,
 }
 
-/// A request refused with a status and a reason in plain words.
+/// A request refused with a status and a reason in plain (English) words,
+/// and for a page that says it in its reader's language, a stable `code`
+/// with the numbers its words need (sent as the `Lanchat-Refusal` header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
     pub status: StatusCode,
     pub reason: String,
+    pub code: Option<&'static str>,
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 impl FileError {
@@ -75,7 +79,29 @@ impl FileError {
         FileError {
             status,
             reason: reason.into(),
+            code: None,
+            params: serde_json::Map::new(),
         }
+    }
+
+    /// Says which refusal this is, stably (`too_big`, `quota_full`...).
+    pub fn code(mut self, code: &'static str) -> FileError {
+        self.code = Some(code);
+        self
+    }
+
+    /// A number or a name the refusal's words need.
+    pub fn param(mut self, name: &str, value: impl Into<serde_json::Value>) -> FileError {
+        self.params.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The `Lanchat-Refusal` header's value: `{"code":"too_big","size":..}`.
+    pub fn refusal_json(&self) -> Option<String> {
+        let code = self.code?;
+        let mut object = self.params.clone();
+        object.insert("code".to_owned(), code.into());
+        Some(serde_json::Value::Object(object).to_string())
     }
 
     fn disk(err: &io::Error) -> FileError {
@@ -84,12 +110,14 @@ impl FileError {
                 StatusCode::INSUFFICIENT_STORAGE,
                 "the server's disk is full; the upload stopped where it was",
             )
+            .code("disk_full")
         } else {
             log::error!("files: {err}");
             FileError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the server could not write the file",
             )
+            .code("write_failed")
         }
     }
 }
@@ -273,7 +301,10 @@ impl Files {
                     human_size(length),
                     human_size(settings.max_file)
                 ),
-            ));
+            )
+            .code("too_big")
+            .param("size", length)
+            .param("max", settings.max_file));
         }
         let free = fs4::available_space(&settings.dir).map_err(|err| FileError::disk(&err))?;
         if free < settings.min_free.saturating_add(length) {
@@ -283,7 +314,9 @@ impl Files {
                     "the server's disk is nearly full ({} free); ask whoever runs it to make room",
                     human_size(free)
                 ),
-            ));
+            )
+            .code("disk_nearly_full")
+            .param("free", free));
         }
         let mut state = self.state();
         if state.used().saturating_add(length) > settings.quota {
@@ -294,7 +327,10 @@ impl Files {
                     human_size(state.used()),
                     human_size(settings.quota)
                 ),
-            ));
+            )
+            .code("quota_full")
+            .param("used", state.used())
+            .param("quota", settings.quota));
         }
         let mine = state
             .uploads
@@ -308,7 +344,10 @@ impl Files {
                     "you have {mine} uploads going; finish or cancel one first (the limit is {})",
                     settings.uploads_per_user
                 ),
-            ));
+            )
+            .code("too_many_uploads")
+            .param("count", mine)
+            .param("max", settings.uploads_per_user));
         }
         let now = now_millis();
         let meta = Meta {
@@ -392,7 +431,8 @@ impl Files {
             return Err(FileError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server cannot save the file right now; try again",
-            ));
+            )
+            .code("unavailable"));
         }
         upload.forget();
         let mut state = self.state();
@@ -420,6 +460,7 @@ impl Files {
             Some(format) => {
                 let probed = thumbnail::probe(part, format).map_err(|refused| {
                     FileError::new(StatusCode::UNPROCESSABLE_ENTITY, refused.to_string())
+                        .code("picture_too_large")
                 })?;
                 let thumb = hex(&Sha256::digest(&probed.thumb));
                 self.inner
@@ -464,7 +505,9 @@ impl Files {
             return Err(Refusal::new(
                 ErrorCode::BadRequest,
                 format!("a message shares at most {MAX_FILES_PER_MESSAGE} files"),
-            ));
+            )
+            .detail("too_many_files")
+            .param("max", MAX_FILES_PER_MESSAGE));
         }
         let state = self.state();
         ids.iter()
@@ -479,6 +522,7 @@ impl Files {
                             ErrorCode::NotFound,
                             format!("there is no finished upload {id} of yours for this room"),
                         )
+                        .detail("no_upload")
                     })
             })
             .collect()

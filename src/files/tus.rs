@@ -96,7 +96,9 @@ fn start(gate: &FileAccess, headers: &HeaderMap) -> Result<std::sync::Arc<Upload
         return Err(FileError::new(
             StatusCode::FORBIDDEN,
             format!("there is no room #{} you can share files in", metadata.room),
-        ));
+        )
+        .code("no_room")
+        .param("room", format!("#{}", metadata.room)));
     }
     gate.files
         .create(&owner, &metadata.filename, &metadata.room, length)
@@ -199,7 +201,9 @@ where
         AppendError::Conflict { offset } => FileError::new(
             StatusCode::CONFLICT,
             format!("this upload is at offset {offset}; send from there"),
-        ),
+        )
+        .code("wrong_offset")
+        .param("offset", offset),
         AppendError::TooLong => too_long(),
         AppendError::Disk(err) => FileError::disk(&err),
     })?;
@@ -315,7 +319,7 @@ fn bad(reason: impl Into<String>) -> FileError {
 }
 
 fn not_found() -> FileError {
-    FileError::new(StatusCode::NOT_FOUND, "there is no such upload of yours")
+    FileError::new(StatusCode::NOT_FOUND, "there is no such upload of yours").code("no_upload")
 }
 
 fn too_long() -> FileError {
@@ -323,6 +327,7 @@ fn too_long() -> FileError {
         StatusCode::PAYLOAD_TOO_LARGE,
         "the body goes past Upload-Length",
     )
+    .code("past_length")
 }
 
 /// An empty answer with `Tus-Resumable`.
@@ -336,12 +341,16 @@ fn tus(status: StatusCode) -> Response {
 }
 
 /// A refusal as tus clients expect it: the status, the reason as text, and
-/// `Tus-Resumable` (with `Tus-Version` when the version was the problem).
+/// `Tus-Resumable` (with `Tus-Version` when the version was the problem);
+/// for the page, `Lanchat-Refusal` says it as data.
 fn answer(result: Result<Response, FileError>) -> Response {
     result.unwrap_or_else(|err| {
         let mut response = tus(err.status);
         *response.body_mut() = format!("{}\n", err.reason).into();
         let headers = response.headers_mut();
+        if let Some(value) = err.refusal_json().and_then(|json| HeaderValue::from_str(&json).ok()) {
+            headers.insert("lanchat-refusal", value);
+        }
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -223,7 +223,9 @@ impl Hub {
             return Err(Refusal::new(
                 ErrorCode::NameTaken,
                 format!("\"{to}\" is already in use; pick another name"),
-            ));
+            )
+            .detail("in_use")
+            .param("name", to));
         }
         if let Some(online) = state.looks.get(&look_alike_key(to))
             && *online != from
@@ -430,6 +432,8 @@ fn look_alike_refusal(online: &str) -> Refusal {
         ErrorCode::NameTaken,
         format!("that looks too much like \"{online}\", who is online; pick another name"),
     )
+    .detail("looks_like")
+    .param("name", online)
 }
 
 /// `username` and whichever of `neighbours` are online, in roster order, as

@@ -255,7 +255,10 @@ fn check_message(
         return Err(Refusal::new(
             ErrorCode::TooLong,
             format!("message is {chars} characters; the limit is {max_chars}"),
-        ));
+        )
+        .detail("too_many_chars")
+        .param("chars", chars)
+        .param("max", max_chars));
     }
     Ok(())
 }

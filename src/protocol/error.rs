@@ -40,11 +40,18 @@ impl ErrorCode {
     }
 }
 
-/// A refused frame: the code a program matches on and words a person reads.
+/// A refused frame: the code a program matches on, English words for logs
+/// and simple clients, and (where one code covers several reasons) a
+/// `detail` with `params`, from which a client says it in its own words
+/// and language: `forbidden`, `edit_window`, `{"count": 1440}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
+    /// Which of the code's reasons it is; stable, like the code.
+    pub detail: Option<&'static str>,
+    /// The numbers and names the reason's words need.
+    pub params: serde_json::Map<String, serde_json::Value>,
     pub cid: Option<String>,
     /// The room the refused frame was about, so a client can tell which
     /// request failed.
@@ -58,10 +65,24 @@ impl Refusal {
         Refusal {
             code,
             message: message.into(),
+            detail: None,
+            params: serde_json::Map::new(),
             cid: None,
             room: None,
             retry_after_ms: None,
         }
+    }
+
+    /// Says which of the code's reasons this is.
+    pub fn detail(mut self, detail: &'static str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// A number or a name the reason's words need.
+    pub fn param(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(name.to_owned(), value.into());
+        self
     }
 
     pub fn with_room(mut self, room: Option<String>) -> Self {

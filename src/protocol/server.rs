@@ -328,6 +328,10 @@ pub enum ServerFrame<'a> {
         code: &'static str,
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<&'static str>,
+        #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+        params: &'a serde_json::Map<String, serde_json::Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         cid: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         room: Option<&'a str>,
@@ -341,6 +345,8 @@ impl<'a> ServerFrame<'a> {
         ServerFrame::Error {
             code: refusal.code.as_str(),
             message: &refusal.message,
+            detail: refusal.detail,
+            params: &refusal.params,
             cid: refusal.cid.as_deref(),
             room: refusal.room.as_deref(),
             retry_after_ms: refusal.retry_after_ms,
@@ -395,6 +401,15 @@ mod tests {
         assert_eq!(
             value,
             json!({"type":"error","code":"rate_limited","message":"slow","retry_after_ms":151})
+        );
+        let refusal = Refusal::new(ErrorCode::Forbidden, "too late")
+            .detail("edit_window")
+            .param("count", 1440);
+        let value: Value = serde_json::from_str(&encode(&ServerFrame::error(&refusal))).unwrap();
+        assert_eq!(
+            value,
+            json!({"type":"error","code":"forbidden","message":"too late",
+                   "detail":"edit_window","params":{"count":1440}})
         );
     }
 

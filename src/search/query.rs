@@ -6,6 +6,8 @@
 //! become quoted FTS5 strings, so operators in what people type (`AND`,
 //! `NEAR`, `*`, `"`) mean nothing. Pure: no I/O.
 
+use crate::protocol::{ErrorCode, Refusal};
+
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
 /// Most words and phrases in one query.
@@ -64,6 +66,26 @@ pub enum QueryError {
     BadHas(String),
     #[error("search for something: words, or filters like from:name or in:#room")]
     Empty,
+}
+
+impl QueryError {
+    /// The `bad_request` refusal that says so, with its detail.
+    pub fn refusal(&self) -> Refusal {
+        let refusal = Refusal::new(ErrorCode::BadRequest, self.to_string());
+        match self {
+            QueryError::TooLong => refusal.detail("query_too_long").param("max", MAX_QUERY_CHARS),
+            QueryError::TooManyTerms => refusal
+                .detail("query_too_many_terms")
+                .param("max", MAX_TERMS),
+            QueryError::BadDate(value) => refusal
+                .detail("query_bad_date")
+                .param("value", value.as_str()),
+            QueryError::BadHas(value) => refusal
+                .detail("query_bad_has")
+                .param("value", value.as_str()),
+            QueryError::Empty => refusal.detail("query_empty"),
+        }
+    }
 }
 
 impl Query {

@@ -31,7 +31,7 @@ pub use summary::announce as announce_room;
 use crate::audience::Audience;
 use crate::files::Files;
 use crate::hub::{Backlog, Hub, Joined, Outbound};
-use crate::identity::{self, Credential, Identity, Standing};
+use crate::identity::{Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
 use crate::limits::RateLimiter;
 use crate::protocol::{
@@ -169,10 +169,8 @@ fn admit(
     raw_username: &str,
     credential: &Credential,
 ) -> Result<(String, Standing), (Refusal, &'static str)> {
-    let username = parse_username(raw_username, true).map_err(|reason| {
-        let refusal = Refusal::new(ErrorCode::InvalidUsername, reason);
-        (refusal, "invalid username")
-    })?;
+    let username = parse_username(raw_username, true)
+        .map_err(|bad| (bad.refusal(), "invalid username"))?;
     context
         .hub
         .check_look_alike(&username)
@@ -181,14 +179,7 @@ fn admit(
         .identity
         .check(&username, credential)
         .map_err(|refused| {
-            let code = match refused {
-                identity::Refused::Owned(_) | identity::Refused::LooksLike(_) => {
-                    ErrorCode::NameTaken
-                }
-                identity::Refused::BadCode => ErrorCode::InvalidCode,
-            };
-            let refusal = Refusal::new(code, refused.to_string());
-            (refusal, "name not available")
+            (refused.refusal(), "name not available")
         })?;
     Ok((username, standing))
 }
@@ -455,13 +446,17 @@ fn rate_limited(wait: Duration) -> Refusal {
 
 /// Maps a rooms error to the refusal a client sees.
 pub fn room_refusal(err: RoomError) -> Refusal {
-    let code = match err {
-        RoomError::InvalidName => ErrorCode::InvalidRoom,
-        RoomError::Exists(_) => ErrorCode::RoomExists,
-        RoomError::NotFound(_) => ErrorCode::NotFound,
-        RoomError::Forbidden(_) => ErrorCode::Forbidden,
-    };
-    Refusal::new(code, err.to_string())
+    let refusal = |code| Refusal::new(code, err.to_string());
+    match &err {
+        RoomError::InvalidName => refusal(ErrorCode::InvalidRoom),
+        RoomError::Exists(room) => refusal(ErrorCode::RoomExists).param("room", format!("#{room}")),
+        RoomError::NotFound(room) => refusal(ErrorCode::NotFound)
+            .detail("no_room")
+            .param("room", format!("#{room}")),
+        RoomError::Forbidden(room) => refusal(ErrorCode::Forbidden)
+            .detail("room_forbidden")
+            .param("room", format!("#{room}")),
+    }
 }
 
 /// The users `user` shares a room with; nobody for an unowned name.

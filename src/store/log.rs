@@ -354,15 +354,19 @@ pub fn react_frame(reaction: ReactionFrame<'_>) -> Frame {
 pub fn refused_not_found(sender: &Sender, target: u64) -> Outcome {
     refuse(
         sender,
-        ErrorCode::NotFound,
-        format!("there is no message {target} here"),
+        Refusal::new(
+            ErrorCode::NotFound,
+            format!("there is no message {target} here"),
+        )
+        .detail("no_message")
+        .param("target", target),
     )
 }
 
-pub fn refuse(sender: &Sender, code: ErrorCode, message: String) -> Outcome {
+fn refuse(sender: &Sender, refusal: Refusal) -> Outcome {
     Outcome::Refused {
         conn: sender.conn,
-        refusal: Refusal::new(code, message)
+        refusal: refusal
             .with_cid(sender.cid.clone())
             .with_room(Some(sender.room.clone())),
     }
@@ -381,8 +385,12 @@ pub fn outside_window(
         let minutes = window / 60_000;
         refuse(
             sender,
-            ErrorCode::Forbidden,
-            format!("messages can be edited for {minutes} minutes after they are sent"),
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!("messages can be edited for {minutes} minutes after they are sent"),
+            )
+            .detail("edit_window")
+            .param("count", minutes),
         )
     })
 }
@@ -399,8 +407,12 @@ pub fn too_many_reactions(
     (on && new_emoji && message.reactions.len() >= MAX_REACTIONS).then(|| {
         refuse(
             sender,
-            ErrorCode::Forbidden,
-            format!("a message takes at most {MAX_REACTIONS} different reactions"),
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!("a message takes at most {MAX_REACTIONS} different reactions"),
+            )
+            .detail("too_many_reactions")
+            .param("max", MAX_REACTIONS),
         )
     })
 }
@@ -411,8 +423,11 @@ pub fn not_the_author(sender: &Sender, message: &Stored, verb: &str) -> Option<O
     (!theirs).then(|| {
         refuse(
             sender,
-            ErrorCode::Forbidden,
-            format!("only its author can {verb} a message"),
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!("only its author can {verb} a message"),
+            )
+            .detail("not_author"),
         )
     })
 }
