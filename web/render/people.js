@@ -97,6 +97,7 @@ function personItem(user, online) {
   avatar.textContent = initial(user);
   const name = document.createElement('span');
   name.className = 'person';
+  name.dir = 'auto';
   name.textContent = user;
   if (user === state.me || !state.claimed) {
     item.append(avatar, name);

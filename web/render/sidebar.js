@@ -88,6 +88,7 @@ function fillRoomItem(item, name) {
   }
   const label = document.createElement('span');
   label.className = 'room-label';
+  label.dir = 'auto';
   label.textContent = roomLabel(room);
   parts.push(label);
   if (room.kind === 'private') parts.push(hiddenText(` ${t('sidebar.private')}`));

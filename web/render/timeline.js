@@ -256,7 +256,7 @@ function bubble(username, text, timestamp) {
   wrap.className = 'bubble-wrap';
   const meta = document.createElement('div');
   meta.className = 'meta';
-  const author = document.createElement('span');
+  const author = document.createElement('bdi');
   author.className = 'author';
   author.textContent = username;
   meta.append(author, ' ', timeElement(timestamp));
@@ -265,6 +265,7 @@ function bubble(username, text, timestamp) {
   if (text !== '') {
     const content = document.createElement('p');
     content.className = 'text';
+    content.dir = 'auto';
     appendLinkified(content, text);
     body.append(content);
   }
