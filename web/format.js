@@ -5,7 +5,7 @@
 // Portuguese) and lists ("ana, bruno e 3 outros"). Each formatter is made
 // once per language and dropped when the language changes.
 
-import { intlLanguage, t } from './i18n.js';
+import { formatted, intlLanguage, t } from './i18n.js';
 
 const DAY_MS = 86400000;
 
@@ -29,21 +29,21 @@ function formatter(name, make) {
 
 /** "14:05", or "2:05 PM", as the language says it. @param {number | Date} when */
 export function formatTime(when) {
-  return formatter('time', (language) => new Intl.DateTimeFormat(language, { hour: 'numeric', minute: '2-digit' }))
-    .format(when);
+  return formatted(formatter('time', (language) => new Intl.DateTimeFormat(language, { hour: 'numeric', minute: '2-digit' }))
+    .format(when));
 }
 
 /** The whole date and time, for a title on hover. @param {number | Date} when */
 export function formatFull(when) {
-  return formatter('full', (language) => new Intl.DateTimeFormat(language, { dateStyle: 'full', timeStyle: 'medium' }))
-    .format(when);
+  return formatted(formatter('full', (language) => new Intl.DateTimeFormat(language, { dateStyle: 'full', timeStyle: 'medium' }))
+    .format(when));
 }
 
 /** "Monday, 7 December 2026", in the language's order and words. @param {number | Date} when */
 export function formatDay(when) {
-  return formatter('day', (language) => new Intl.DateTimeFormat(language, {
+  return formatted(formatter('day', (language) => new Intl.DateTimeFormat(language, {
     weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
-  })).format(when);
+  })).format(when));
 }
 
 /** The local day of a moment, as a key ("2026-12-7"). @param {number} timestamp */
@@ -64,7 +64,7 @@ export function dayLabel(timestamp) {
   if (key === dayKey(now)) days = 0;
   else if (key !== dayKey(now - DAY_MS)) return capitalize(formatDay(timestamp));
   const relative = formatter('days', (language) => new Intl.RelativeTimeFormat(language, { numeric: 'auto' }));
-  return capitalize(relative.format(days, 'day'));
+  return capitalize(formatted(relative.format(days, 'day')));
 }
 
 /**
@@ -80,10 +80,10 @@ export function formatRelative(timestamp) {
   ]);
   let value = seconds;
   for (const [unit, size] of steps) {
-    if (Math.abs(value) < size) return relative.format(Math.round(value), unit);
+    if (Math.abs(value) < size) return formatted(relative.format(Math.round(value), unit));
     value /= size;
   }
-  return relative.format(Math.round(value), 'year');
+  return formatted(relative.format(Math.round(value), 'year'));
 }
 
 /**
@@ -100,13 +100,13 @@ export function formatSize(bytes) {
     unit += 1;
   }
   const digits = unit > 0 && value < 10 ? 1 : 0;
-  return formatter(`size-${unit}-${digits}`, (language) => new Intl.NumberFormat(language, {
+  return formatted(formatter(`size-${unit}-${digits}`, (language) => new Intl.NumberFormat(language, {
     style: 'unit',
     unit: units[unit],
     unitDisplay: unit === 0 ? 'long' : 'short',
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
-  })).format(unit === 0 ? bytes : value);
+  })).format(unit === 0 ? bytes : value));
 }
 
 /** A number as the language writes it: "10.000" in Portuguese. @param {number} value */
@@ -122,9 +122,11 @@ export function formatCount(value) {
  */
 export function formatList(names, shown = Infinity) {
   const list = formatter('list', (language) => new Intl.ListFormat(language, { style: 'long', type: 'conjunction' }));
-  if (names.length <= shown) return list.format(names);
+  // Only the list's own words are accented in the pseudo-locale, not the names in it.
+  const words = (text) => text.split(/(\p{L}+)/u).map((part, index) => (index % 2 === 1 && !names.includes(part) ? formatted(part) : part)).join('');
+  if (names.length <= shown) return words(list.format(names));
   const rest = names.length - shown;
-  return list.format([...names.slice(0, shown), t('list.others', { count: rest })]);
+  return words(list.format([...names.slice(0, shown), t('list.others', { count: rest })]));
 }
 
 /** The first letter in capitals, as a divider starts ("hoje" → "Hoje"). @param {string} text */

@@ -237,6 +237,16 @@ export function isPlural(value) {
     Object.entries(value).every(([name, text]) => PLURAL_CATEGORIES.has(name) && typeof text === 'string');
 }
 
+/**
+ * What `Intl` made (a time, a date, a size), as the page shows it: as it
+ * is, or accented in the pseudo-locale, so it too shows that it went
+ * through the language's formatters.
+ * @param {string} text
+ */
+export function formatted(text) {
+  return language === PSEUDO ? text.replace(/[A-Za-z]/g, (letter) => ACCENTED[letter]) : text;
+}
+
 /** @param {Catalog} catalog @returns {Catalog} */
 function pseudoCatalog(catalog) {
   return Object.fromEntries(Object.entries(catalog).map(([name, value]) => {

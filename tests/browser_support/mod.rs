@@ -4,6 +4,7 @@
 //! `tests/browser_roster.rs` (the lobby past the roster limit).
 #![allow(dead_code)] // not every test file uses every helper
 
+pub mod axe;
 pub mod files;
 pub mod proxy;
 pub mod rich;
@@ -35,11 +36,12 @@ pub fn join_at(page: &Page, url: &str, name: &str) {
     );
 }
 
+/// Waits until the header shows the page connected (in any language: its dot).
 pub fn wait_connected(page: &Page) {
     page.wait_eq(
         "the header to say Connected",
-        "document.getElementById('conn-text').textContent",
-        json!("Connected"),
+        "document.getElementById('conn-dot').dataset.state",
+        json!("connected"),
     );
 }
 
