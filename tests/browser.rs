@@ -506,7 +506,7 @@ fn refused_message_shows_failed_with_reason_retry_and_discard() {
     let reason = "document.querySelector('.msg.failed .reason')?.textContent";
     alice.wait_for(
         "the refusal",
-        &format!("{reason}?.includes('limit is 4000')"),
+        &format!("{reason}?.includes('the limit is 4,000')"),
     );
     alice.screenshot(&screenshot_dir().join("desktop-failed-light.png"));
 

@@ -245,7 +245,7 @@ fn a_policy_close_is_explained_and_not_retried_in_a_loop() {
     alice.wait_for(
         "the reason on screen",
         &format!(
-            "!{banner}.hidden && {banner}.textContent.includes('rate limit exceeded repeatedly')"
+            "!{banner}.hidden && {banner}.textContent.includes('sent too many messages too fast')"
         ),
     );
     let words = alice.js(&format!("{banner}.textContent"));
