@@ -155,8 +155,14 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
         page.wait_for("the join form", "!document.getElementById('join').hidden");
         assert_eq!(page.js("navigator.language"), json!(language));
         assert_eq!(page.js("document.documentElement.lang"), json!(language));
-        assert_eq!(text(&page, "#join button[type=submit]"), expected.join_submit);
-        assert_eq!(page.js("document.getElementById('join-language').value"), json!(language));
+        assert_eq!(
+            text(&page, "#join button[type=submit]"),
+            expected.join_submit
+        );
+        assert_eq!(
+            page.js("document.getElementById('join-language').value"),
+            json!(language)
+        );
         shot(&page, &format!("{language}-join"));
         violations.extend(audit(&page, &axe, &format!("{language}: join")));
 
@@ -169,7 +175,10 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
         join(&page, &server, "ana");
 
         rt.block_on(bruno.say_in("lobby", "Oi, tudo bem? ¿Qué tal?"));
-        page.wait_for("bruno's message", "document.querySelectorAll('#timeline .msg').length === 1");
+        page.wait_for(
+            "bruno's message",
+            "document.querySelectorAll('#timeline .msg').length === 1",
+        );
         say(&page, "Tudo ótimo!");
         wait_delivered(&page, "Tudo ótimo!");
         wait_text(&page, "the lobby's line", "#room-info", expected.lobby_info);
@@ -189,13 +198,21 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
         page.js("document.getElementById('rename-input').value = ''");
         page.type_into("#rename-input", "bruno");
         page.type_into("#rename-input", ENTER);
-        wait_text(&page, "the server's refusal", "#rename-error", expected.rename_taken);
+        wait_text(
+            &page,
+            "the server's refusal",
+            "#rename-error",
+            expected.rename_taken,
+        );
         shot(&page, &format!("{language}-rename-error"));
         page.type_into("#rename-input", ESCAPE);
 
         // The rooms dialog, and a new room with its count of members.
         page.click("#room-add");
-        page.wait_for("the rooms dialog", "document.getElementById('room-dialog').open");
+        page.wait_for(
+            "the rooms dialog",
+            "document.getElementById('room-dialog').open",
+        );
         assert_eq!(text(&page, "#room-dialog-title"), expected.rooms_title);
         shot(&page, &format!("{language}-rooms-dialog"));
         violations.extend(audit(&page, &axe, &format!("{language}: rooms dialog")));
@@ -207,7 +224,10 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
 
         // The search, with its count.
         page.click("#search-open");
-        page.wait_for("the search", "document.getElementById('search-dialog').open");
+        page.wait_for(
+            "the search",
+            "document.getElementById('search-dialog').open",
+        );
         page.type_into("#search-input", "ótimo");
         page.type_into("#search-input", ENTER);
         wait_text(&page, "the count", "#search-status", expected.search_count);
@@ -215,7 +235,10 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
         shot(&page, &format!("{language}-search"));
         violations.extend(audit(&page, &axe, &format!("{language}: search")));
         page.click("#search-dialog [data-close]");
-        page.wait_for("the search closed", "!document.getElementById('search-dialog').open");
+        page.wait_for(
+            "the search closed",
+            "!document.getElementById('search-dialog').open",
+        );
 
         // The emoji picker: its groups named, and searched, in the language.
         page.click("#emoji-button");
@@ -242,7 +265,10 @@ fn a_browser_in_portuguese_or_spanish_sees_the_page_in_its_language() {
 
         // The notifications dialog.
         page.click("#room-notify");
-        page.wait_for("the notifications", "document.getElementById('notify-dialog').open");
+        page.wait_for(
+            "the notifications",
+            "document.getElementById('notify-dialog').open",
+        );
         assert_eq!(text(&page, "#notify-title"), expected.notify_title);
         assert_eq!(text(&page, "#room-level legend"), expected.notify_level);
         shot(&page, &format!("{language}-notifications"));
@@ -304,11 +330,19 @@ fn dividers_follow_the_language_and_the_picker_switches_it_live_and_for_good() {
     assert_eq!(text(&page, "#join button[type=submit]"), "Entrar no chat");
     // The join card's picker: Spanish, before joining.
     choose_language(&page, "join-language", "es");
-    wait_text(&page, "the join card in Spanish", "#join button[type=submit]", "Entrar al chat");
+    wait_text(
+        &page,
+        "the join card in Spanish",
+        "#join button[type=submit]",
+        "Entrar al chat",
+    );
     assert_eq!(text(&page, "#join label[for=join-name]"), "Tu nombre");
     shot(&page, "picker-join-es");
     join(&page, &server, "ana");
-    page.wait_for("three days", "document.querySelectorAll('#timeline .day').length === 3");
+    page.wait_for(
+        "three days",
+        "document.querySelectorAll('#timeline .day').length === 3",
+    );
     assert_eq!(
         day_dividers(&page),
         json!(["Lunes, 10 de marzo de 2025", "Ayer", "Hoy"])
@@ -338,17 +372,34 @@ fn dividers_follow_the_language_and_the_picker_switches_it_live_and_for_good() {
     assert_eq!(text(&page, "#rooms-heading"), "Rooms");
     shot(&page, "days-en");
     choose_language(&page, "app-language", "es");
-    wait_text(&page, "the sidebar in Spanish", "#dm-heading", "Mensajes directos");
+    wait_text(
+        &page,
+        "the sidebar in Spanish",
+        "#dm-heading",
+        "Mensajes directos",
+    );
     assert_eq!(page.js("window.notReloaded"), json!(true));
 
     // Remembered in this browser: a reload comes back in Spanish.
     page.refresh();
     wait_connected(&page);
-    page.wait_for("three days", "document.querySelectorAll('#timeline .day').length === 3");
+    page.wait_for(
+        "three days",
+        "document.querySelectorAll('#timeline .day').length === 3",
+    );
     assert_eq!(page.js("document.documentElement.lang"), json!("es"));
-    assert_eq!(page.js("localStorage.getItem('lanchat.language')"), json!("es"));
-    assert_eq!(day_dividers(&page), json!(["Lunes, 10 de marzo de 2025", "Ayer", "Hoy"]));
-    assert_eq!(page.js("document.getElementById('app-language').value"), json!("es"));
+    assert_eq!(
+        page.js("localStorage.getItem('lanchat.language')"),
+        json!("es")
+    );
+    assert_eq!(
+        day_dividers(&page),
+        json!(["Lunes, 10 de marzo de 2025", "Ayer", "Hoy"])
+    );
+    assert_eq!(
+        page.js("document.getElementById('app-language').value"),
+        json!("es")
+    );
     assert_eq!(page.js("window.pageErrors"), json!([]));
 }
 
@@ -461,7 +512,11 @@ fn cut_off(page: &Page) -> Vec<String> {
 /// Checks the page as it is in the pseudo-locale and saves a picture of it.
 fn check(page: &Page, what: &str, problems: &mut Vec<String>) {
     shot(page, &format!("pseudo-{what}"));
-    problems.extend(not_localised(page, AS_TYPED).into_iter().map(|p| format!("{what}: not localised: {p}")));
+    problems.extend(
+        not_localised(page, AS_TYPED)
+            .into_iter()
+            .map(|p| format!("{what}: not localised: {p}")),
+    );
     problems.extend(cut_off(page).into_iter().map(|p| format!("{what}: {p}")));
 }
 
@@ -469,10 +524,16 @@ fn check(page: &Page, what: &str, problems: &mut Vec<String>) {
 fn open_from_drawer(page: &Page, room: &str) {
     if page.js("document.getElementById('app').classList.contains('sidebar-open')") != json!(true) {
         page.click("#rooms-toggle");
-        page.wait_for("the rooms drawer", "document.getElementById('app').classList.contains('sidebar-open')");
+        page.wait_for(
+            "the rooms drawer",
+            "document.getElementById('app').classList.contains('sidebar-open')",
+        );
     }
     open_room(page, room);
-    page.wait_for("the drawer closed", "!document.getElementById('app').classList.contains('sidebar-open')");
+    page.wait_for(
+        "the drawer closed",
+        "!document.getElementById('app').classList.contains('sidebar-open')",
+    );
 }
 
 /// Every screen in the pseudo-locale (accented, about 35 % longer), on a
@@ -490,7 +551,10 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
         let keyed = Server::start_with(&["--password", "open sesame"]);
         let page = chrome.open();
         page.goto(&format!("{}?lang=en-XA", keyed.url));
-        page.wait_for("the key card", "!document.getElementById('key-gate').hidden");
+        page.wait_for(
+            "the key card",
+            "!document.getElementById('key-gate').hidden",
+        );
         for layout in ["desktop", "phone"] {
             if layout == "phone" {
                 use_phone(&page);
@@ -500,7 +564,10 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
             page.js("document.getElementById('key-input').value = ''");
             page.type_into("#key-input", "wrong");
             page.type_into("#key-input", ENTER);
-            page.wait_for("the refusal", "document.getElementById('key-error').textContent !== ''");
+            page.wait_for(
+                "the refusal",
+                "document.getElementById('key-error').textContent !== ''",
+            );
             check(&page, &format!("key-{layout}"), &mut problems);
         }
     }
@@ -522,7 +589,10 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
         page.js("document.getElementById('join-name').value = ''");
         page.type_into("#join-name", "system");
         page.type_into("#join-name", ENTER);
-        page.wait_for("the refusal", "document.getElementById('join-error').textContent !== ''");
+        page.wait_for(
+            "the refusal",
+            "document.getElementById('join-error').textContent !== ''",
+        );
         check(&page, &format!("join-{layout}"), &mut problems);
     }
     page.js("document.getElementById('join-code-box').open = false");
@@ -575,10 +645,22 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
         bruno.send(json!({"type": "dm", "username": "alice"})).await;
         bruno.send(json!({"type": "typing", "active": true})).await;
     });
-    page.wait_for("the reply", "document.querySelectorAll('#timeline .reply-quote').length === 1");
-    page.wait_for("the invitation", "document.querySelectorAll('#invitation-list li').length === 1");
-    page.wait_for("the direct message", "document.querySelectorAll('#dm-list li').length === 1");
-    page.wait_for("two reactions", "document.querySelectorAll('#timeline .reaction:not(.add)').length === 2");
+    page.wait_for(
+        "the reply",
+        "document.querySelectorAll('#timeline .reply-quote').length === 1",
+    );
+    page.wait_for(
+        "the invitation",
+        "document.querySelectorAll('#invitation-list li').length === 1",
+    );
+    page.wait_for(
+        "the direct message",
+        "document.querySelectorAll('#dm-list li').length === 1",
+    );
+    page.wait_for(
+        "two reactions",
+        "document.querySelectorAll('#timeline .reaction:not(.add)').length === 2",
+    );
     // A message the server refused, as the outbox keeps it.
     page.js(
         "localStorage.setItem('lanchat.outbox.refused-1', JSON.stringify({ cid: 'refused-1',
@@ -586,7 +668,10 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
             status: 'failed', reason: { key: 'errors.detail.too_many_chars', params: { chars: 4001, max: 4000 } } }))",
     );
     page.refresh();
-    page.wait_for("the refused message", "document.querySelector('#timeline .msg.failed') !== null");
+    page.wait_for(
+        "the refused message",
+        "document.querySelector('#timeline .msg.failed') !== null",
+    );
     let files = tempfile::TempDir::new().unwrap();
     let file = noise_file(files.path(), "notes.txt", 10_000);
     pick_files(&page, &[&file]);
@@ -602,7 +687,10 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
             bruno.send(json!({"type": "typing", "active": false})).await;
             bruno.send(json!({"type": "typing", "active": true})).await;
         });
-        page.wait_for("bruno typing", "document.getElementById('typing').textContent !== ''");
+        page.wait_for(
+            "bruno typing",
+            "document.getElementById('typing').textContent !== ''",
+        );
         // The action bar, as a long press shows it.
         page.js("document.querySelector('#timeline .msg.own[data-seq]').classList.add('touched')");
         check(&page, &format!("chat-{layout}"), &mut problems);
@@ -610,9 +698,15 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
 
         // Replying, and the suggestions.
         page.js("document.querySelector('#timeline .msg.other[data-seq] [data-msg-action=reply]').click()");
-        page.wait_for("the reply bar", "!document.getElementById('composer-context').hidden");
+        page.wait_for(
+            "the reply bar",
+            "!document.getElementById('composer-context').hidden",
+        );
         page.type_into("#message-input", "@b");
-        page.wait_for("the suggestions", "!document.getElementById('suggestions').hidden");
+        page.wait_for(
+            "the suggestions",
+            "!document.getElementById('suggestions').hidden",
+        );
         check(&page, &format!("reply-{layout}"), &mut problems);
         page.type_into("#message-input", ESCAPE);
         page.type_into("#message-input", ESCAPE);
@@ -620,60 +714,100 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
 
         // The picker.
         page.click("#emoji-button");
-        page.wait_for("the emoji", "document.querySelector('#picker-grid [role=option]') !== null");
+        page.wait_for(
+            "the emoji",
+            "document.querySelector('#picker-grid [role=option]') !== null",
+        );
         check(&page, &format!("picker-{layout}"), &mut problems);
         page.type_into("#picker-search", ESCAPE);
 
         // The delete dialog.
         page.js("document.querySelector('#timeline .msg.own[data-seq] [data-msg-action=delete]').click()");
-        page.wait_for("the delete dialog", "document.getElementById('delete-dialog').open");
+        page.wait_for(
+            "the delete dialog",
+            "document.getElementById('delete-dialog').open",
+        );
         check(&page, &format!("delete-{layout}"), &mut problems);
         page.click("#delete-cancel");
 
         // The people, with the rename form refusing a name and the transfer code.
         if layout == "phone" {
             page.click("#people-toggle");
-            page.wait_for("the people drawer", "document.getElementById('app').classList.contains('people-open')");
+            page.wait_for(
+                "the people drawer",
+                "document.getElementById('app').classList.contains('people-open')",
+            );
         }
         page.click("#rename-open");
         page.js("document.getElementById('rename-input').value = 'system'");
         page.type_into("#rename-input", ENTER);
-        page.wait_for("the refusal", "document.getElementById('rename-error').textContent !== ''");
+        page.wait_for(
+            "the refusal",
+            "document.getElementById('rename-error').textContent !== ''",
+        );
         page.click("#move-open");
-        page.wait_for("the code", "document.getElementById('move-code').textContent !== ''");
+        page.wait_for(
+            "the code",
+            "document.getElementById('move-code').textContent !== ''",
+        );
         check(&page, &format!("people-{layout}"), &mut problems);
         page.click("#rename-cancel");
         if layout == "phone" {
             page.click("#people-close");
             page.click("#rooms-toggle");
-            page.wait_for("the rooms drawer", "document.getElementById('app').classList.contains('sidebar-open')");
+            page.wait_for(
+                "the rooms drawer",
+                "document.getElementById('app').classList.contains('sidebar-open')",
+            );
             check(&page, "sidebar-phone", &mut problems);
         }
 
         // The dialogs (on a phone, the rooms dialog opens from the drawer).
         page.click("#room-add");
-        page.wait_for("the rooms dialog", "document.getElementById('room-dialog').open");
-        page.wait_for("the public rooms", "document.getElementById('public-empty').textContent !== ''");
+        page.wait_for(
+            "the rooms dialog",
+            "document.getElementById('room-dialog').open",
+        );
+        page.wait_for(
+            "the public rooms",
+            "document.getElementById('public-empty').textContent !== ''",
+        );
         check(&page, &format!("rooms-{layout}"), &mut problems);
         if layout == "desktop" {
             page.type_into("#create-name", "projects");
             page.type_into("#create-name", ENTER);
-            page.wait_eq("#projects", "document.getElementById('room-name').textContent", json!("projects"));
+            page.wait_eq(
+                "#projects",
+                "document.getElementById('room-name').textContent",
+                json!("projects"),
+            );
         } else {
             page.type_into("#create-name", ESCAPE);
-            page.wait_for("the rooms dialog closed", "!document.getElementById('room-dialog').open");
+            page.wait_for(
+                "the rooms dialog closed",
+                "!document.getElementById('room-dialog').open",
+            );
             open_from_drawer(&page, "projects");
         }
         page.click("#room-invite");
-        page.wait_for("the invite dialog", "document.getElementById('invite-dialog').open");
+        page.wait_for(
+            "the invite dialog",
+            "document.getElementById('invite-dialog').open",
+        );
         page.click("#link-make");
         page.wait_for("the link", "!document.getElementById('link-box').hidden");
         page.type_into("#invite-name", "nobody-here");
         page.type_into("#invite-name", ENTER);
-        page.wait_for("the refusal", "document.getElementById('invite-status').classList.contains('error')");
+        page.wait_for(
+            "the refusal",
+            "document.getElementById('invite-status').classList.contains('error')",
+        );
         check(&page, &format!("invite-{layout}"), &mut problems);
         page.type_into("#invite-name", ESCAPE);
-        page.wait_for("the invite dialog closed", "!document.getElementById('invite-dialog').open");
+        page.wait_for(
+            "the invite dialog closed",
+            "!document.getElementById('invite-dialog').open",
+        );
         if layout == "phone" {
             open_from_drawer(&page, "lobby");
         } else {
@@ -681,17 +815,26 @@ fn the_pseudo_locale_shows_every_screen_localised_and_nothing_cut_off() {
         }
 
         page.click("#search-open");
-        page.wait_for("the search", "document.getElementById('search-dialog').open");
+        page.wait_for(
+            "the search",
+            "document.getElementById('search-dialog').open",
+        );
         page.js("document.getElementById('search-input').value = ''");
         page.type_into("#search-input", "lunch");
         page.type_into("#search-input", ENTER);
-        page.wait_for("a result", "document.querySelectorAll('#search-results li').length === 1");
+        page.wait_for(
+            "a result",
+            "document.querySelectorAll('#search-results li').length === 1",
+        );
         page.js("document.querySelector('.search-help').open = true");
         check(&page, &format!("search-{layout}"), &mut problems);
         page.click("#search-dialog [data-close]");
 
         page.click("#room-notify");
-        page.wait_for("the notifications", "document.getElementById('notify-dialog').open");
+        page.wait_for(
+            "the notifications",
+            "document.getElementById('notify-dialog').open",
+        );
         check(&page, &format!("notifications-{layout}"), &mut problems);
         page.type_into("#room-muted", ESCAPE);
     }
@@ -720,7 +863,9 @@ fn arabic_and_hebrew_messages_read_right_to_left_in_any_language() {
     let mut layla = rt.block_on(Owner::claim(&server, &encoded("ليلى")));
     let mut noa = rt.block_on(Owner::claim(&server, &encoded("נועה")));
     rt.block_on(async {
-        layla.say_in("lobby", "مرحبا بالجميع! هل الاجتماع في الساعة 3؟").await;
+        layla
+            .say_in("lobby", "مرحبا بالجميع! هل الاجتماع في الساعة 3؟")
+            .await;
         noa.say_in("lobby", "שלום! כן, ב-15:00 בחדר projects").await;
         layla.say_in("lobby", "ممتاز 👍 lanchat رائع").await;
     });
@@ -741,13 +886,20 @@ fn arabic_and_hebrew_messages_read_right_to_left_in_any_language() {
         for row in rows {
             let text = row[0].as_str().unwrap_or_default();
             let first = text.chars().find(|c| c.is_alphabetic()).unwrap_or(' ');
-            let expected = if ('\u{0590}'..='\u{06FF}').contains(&first) { "rtl" } else { "ltr" };
+            let expected = if ('\u{0590}'..='\u{06FF}').contains(&first) {
+                "rtl"
+            } else {
+                "ltr"
+            };
             assert_eq!(row[1], "auto", "{row}");
             assert_eq!(row[2], expected, "{row}");
         }
         // The page itself stays left to right; names read whole.
         assert_eq!(page.js("document.documentElement.dir"), json!("ltr"));
-        assert_eq!(page.js("document.querySelector('#timeline .msg .author').tagName"), json!("BDI"));
+        assert_eq!(
+            page.js("document.querySelector('#timeline .msg .author').tagName"),
+            json!("BDI")
+        );
         shot(&page, &format!("rtl-{language}"));
         use_phone(&page);
         shot(&page, &format!("rtl-{language}-phone"));

@@ -370,7 +370,11 @@ async fn bad_frames_get_error_codes() {
         if code == "too_long" {
             // The page says it in its own words, from the detail and its params.
             assert_eq!(error["detail"], "too_many_chars", "{shown}");
-            assert_eq!(error["params"], json!({"chars": 4001, "max": 4000}), "{shown}");
+            assert_eq!(
+                error["params"],
+                json!({"chars": 4001, "max": 4000}),
+                "{shown}"
+            );
         }
         alice.say("still works", &format!("ok-{code}")).await;
         assert_eq!(alice.recv().await["type"], "message", "after {shown}");

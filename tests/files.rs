@@ -172,8 +172,12 @@ async fn uploads_are_refused_with_reasons_before_the_body() {
     assert_eq!(too_big.status, 413);
     assert!(too_big.text().contains("largest"), "{}", too_big.text());
     // The page words it itself, in its reader's language, from the refusal as data.
-    let refusal: Value = serde_json::from_str(too_big.header("lanchat-refusal").unwrap_or("null")).unwrap();
-    assert_eq!(refusal, json!({"code": "too_big", "size": 1_000_001, "max": 1_000_000}));
+    let refusal: Value =
+        serde_json::from_str(too_big.header("lanchat-refusal").unwrap_or("null")).unwrap();
+    assert_eq!(
+        refusal,
+        json!({"code": "too_big", "size": 1_000_001, "max": 1_000_000})
+    );
 
     let nowhere = uploader.create("a.txt", "payroll", 10);
     assert_eq!(nowhere.status, 403);

@@ -50,7 +50,10 @@ fn node() -> Option<PathBuf> {
     if runs {
         Some(node)
     } else {
-        missing("Node", "Install it (apt-get install nodejs npm), or set LANCHAT_NODE.")
+        missing(
+            "Node",
+            "Install it (apt-get install nodejs npm), or set LANCHAT_NODE.",
+        )
     }
 }
 

@@ -348,7 +348,10 @@ fn answer(result: Result<Response, FileError>) -> Response {
         let mut response = tus(err.status);
         *response.body_mut() = format!("{}\n", err.reason).into();
         let headers = response.headers_mut();
-        if let Some(value) = err.refusal_json().and_then(|json| HeaderValue::from_str(&json).ok()) {
+        if let Some(value) = err
+            .refusal_json()
+            .and_then(|json| HeaderValue::from_str(&json).ok())
+        {
             headers.insert("lanchat-refusal", value);
         }
         headers.insert(

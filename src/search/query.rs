@@ -73,7 +73,9 @@ impl QueryError {
     pub fn refusal(&self) -> Refusal {
         let refusal = Refusal::new(ErrorCode::BadRequest, self.to_string());
         match self {
-            QueryError::TooLong => refusal.detail("query_too_long").param("max", MAX_QUERY_CHARS),
+            QueryError::TooLong => refusal
+                .detail("query_too_long")
+                .param("max", MAX_QUERY_CHARS),
             QueryError::TooManyTerms => refusal
                 .detail("query_too_many_terms")
                 .param("max", MAX_TERMS),

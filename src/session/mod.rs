@@ -169,8 +169,8 @@ fn admit(
     raw_username: &str,
     credential: &Credential,
 ) -> Result<(String, Standing), (Refusal, &'static str)> {
-    let username = parse_username(raw_username, true)
-        .map_err(|bad| (bad.refusal(), "invalid username"))?;
+    let username =
+        parse_username(raw_username, true).map_err(|bad| (bad.refusal(), "invalid username"))?;
     context
         .hub
         .check_look_alike(&username)
@@ -178,9 +178,7 @@ fn admit(
     let standing = context
         .identity
         .check(&username, credential)
-        .map_err(|refused| {
-            (refused.refusal(), "name not available")
-        })?;
+        .map_err(|refused| (refused.refusal(), "name not available"))?;
     Ok((username, standing))
 }
 
