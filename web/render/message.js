@@ -229,9 +229,12 @@ function fillReactions(part, reactions) {
     chip.setAttribute('aria-pressed', String(mine));
     // You first, then the others in the order they reacted.
     const mineFirst = [...users.filter((user) => state.myNames.has(user)), ...users.filter((user) => !state.myNames.has(user))];
-    const who = formatList(mineFirst.map((user) => (state.myNames.has(user) ? t('reactions.you') : user)), NAMES_SHOWN);
+    // "You" as a subject and after "from" are different words in some languages (tú, de ti).
+    const names = (you) => formatList(mineFirst.map((user) => (state.myNames.has(user) ? t(you) : user)), NAMES_SHOWN);
+    const who = names('reactions.you');
     const name = emojiName(emoji) || emoji;
-    chip.title = t('reactions.who', { who, emoji: name, count: users.length });
+    chip.title = mine && users.length === 1 ? t('reactions.who_you', { emoji: name })
+      : t('reactions.who', { who, emoji: name, count: users.length });
     const glyph = document.createElement('span');
     glyph.className = 'reaction-emoji';
     glyph.setAttribute('aria-hidden', 'true');
@@ -240,7 +243,7 @@ function fillReactions(part, reactions) {
     count.className = 'reaction-count';
     count.setAttribute('aria-hidden', 'true');
     count.textContent = String(users.length);
-    chip.append(glyph, count, hiddenText(t('reactions.chip', { emoji: name, count: users.length, who })));
+    chip.append(glyph, count, hiddenText(t('reactions.chip', { emoji: name, count: users.length, who: names('reactions.you_from') })));
     item.append(chip);
     list.append(item);
   }
