@@ -269,7 +269,10 @@ fn rich_messages_pass_the_accessibility_audit() {
     let Some(chrome) = Chrome::start() else {
         return;
     };
-    let server = Server::start();
+    // The scene's bob and carol never read, so they never answer the
+    // server's pings; on a loaded machine the audits outlast the default 60 s
+    // of silence, and they would go offline (no `@b` to suggest) mid-test.
+    let server = Server::start_with(&["--idle-timeout", "900"]);
     let alice = chrome.open();
     let scene = rich::build(&alice, &server);
     let mut violations = Vec::new();
