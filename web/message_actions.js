@@ -40,7 +40,10 @@ export function askDelete(room, seq) {
   if (!entry) return;
   deleting = { room, seq };
   deleteOpener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-  const words = entry.frame.message.replace(/\s+/g, ' ').trim();
+  // A message of files alone: their names, not the server's English description of them.
+  const { frame } = entry;
+  const said = frame.generated && frame.files?.length ? frame.files.map((file) => file.name).join(', ') : frame.message;
+  const words = said.replace(/\s+/g, ' ').trim();
   els.deletePreview.textContent = [...words].length > 200 ? `${[...words].slice(0, 200).join('')}…` : words;
   els.deleteDialog.showModal();
   // Cancel first: deleting is the one that cannot be taken back.

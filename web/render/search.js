@@ -77,7 +77,10 @@ function resultItem(result) {
   const snippet = document.createElement('span');
   snippet.className = 'result-snippet';
   snippet.dir = 'auto';
-  for (const part of result.snippet) {
+  // A message of files alone: the server's snippet is of its English
+  // description ("shared photo.jpg (2.1 MB)"); the page says it itself.
+  const snippetParts = result.generated ? [] : result.snippet;
+  for (const part of snippetParts) {
     if (part.match) {
       const mark = document.createElement('mark');
       mark.textContent = part.text;
@@ -86,8 +89,11 @@ function resultItem(result) {
       snippet.append(part.text);
     }
   }
-  if (result.snippet.length === 0) {
-    snippet.textContent = result.generated ? t('search.shared_files', { count: result.files?.length || 1 }) : result.message;
+  if (snippetParts.length === 0) {
+    const files = result.files || [];
+    snippet.textContent = result.generated
+      ? t('search.shared_files', { count: files.length, names: files.map((file) => file.name).join(', ') })
+      : result.message;
   }
   button.append(meta, snippet);
   item.append(button);
