@@ -193,7 +193,7 @@ export function quoteButton(seq, original) {
     const flat = words.replace(/\s+/g, ' ').trim();
     text.textContent = [...flat].length > QUOTE_CHARS ? `${[...flat].slice(0, QUOTE_CHARS).join('')}…` : flat;
   }
-  button.append(hiddenText(t('message.in_reply_to')), author, ' ', text);
+  button.append(hiddenText(`${t('message.in_reply_to')} `), author, ' ', text);
   return button;
 }
 
