@@ -117,7 +117,7 @@ fn lobby_past_the_roster_limit_is_searched_then_listed_again() {
     alice.wait_eq(
         "nobody found",
         "document.getElementById('people-search-status').textContent",
-        json!("No one online matches \"carox\"."),
+        json!("No one online matches “carox”."),
     );
     assert_eq!(people(&alice), json!([]));
     alice.type_into("#people-search-input", &BACKSPACE.repeat(5));
@@ -279,7 +279,7 @@ fn screenshots_of_the_lobby_search_desktop_and_phone_light_and_dark() {
     alice.wait_eq(
         "nobody found",
         "document.getElementById('people-search-status').textContent",
-        json!("No one online matches \"azz\"."),
+        json!("No one online matches “azz”."),
     );
     alice.screenshot(&dir.join("roster-phone-no-match-dark.png"));
     for name in ["roster-desktop-light", "roster-phone-people-dark"] {
