@@ -161,7 +161,7 @@ fn search_finds_a_message_5000_back_and_the_jump_pages_both_ways_back_to_live() 
     use_scheme(&alice, "light");
     use_desktop(&alice);
 
-    // A query the server cannot take is refused in its own words.
+    // A query the server cannot take is refused, in the page's words.
     alice.js("document.getElementById('search-input').value = 'needle on:2026-13-01'");
     alice.click("#search-form button[type=submit]");
     alice.wait_eq(
@@ -170,7 +170,8 @@ fn search_finds_a_message_5000_back_and_the_jump_pages_both_ways_back_to_live() 
           document.getElementById('search-status').classList.contains('error'),
           document.querySelectorAll('#search-results li').length]",
         json!([
-            "\"2026-13-01\" is not a date; write it like 2026-12-01",
+            // The page's words, from the refusal's detail (query_bad_date) and its value.
+            "“2026-13-01” is not a date; write it like 2026-12-01",
             true,
             0
         ]),
