@@ -22,7 +22,7 @@ use browser_support::files::*;
 use browser_support::rich;
 use browser_support::*;
 use common::{Client, Server};
-use serde_json::{Value, json};
+use serde_json::json;
 use webdriver::{ARROW_UP, Chrome, ENTER, ESCAPE, Page};
 
 /// The join screen and the chat, each in light and dark, on a desktop and a

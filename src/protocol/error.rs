@@ -40,6 +40,14 @@ impl ErrorCode {
     }
 }
 
+/// Which of a code's reasons a refusal is (`edit_window`), with the
+/// numbers and names its words need (`{"count": 1440}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    pub name: &'static str,
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A refused frame: the code a program matches on, English words for logs
 /// and simple clients, and (where one code covers several reasons) a
 /// `detail` with `params`, from which a client says it in its own words
@@ -48,10 +56,9 @@ impl ErrorCode {
 pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
-    /// Which of the code's reasons it is; stable, like the code.
-    pub detail: Option<&'static str>,
-    /// The numbers and names the reason's words need.
-    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Which of the code's reasons it is, and what its words need; boxed,
+    /// as few refusals have one and a `Result` carries a refusal everywhere.
+    pub detail: Option<Box<Detail>>,
     pub cid: Option<String>,
     /// The room the refused frame was about, so a client can tell which
     /// request failed.
@@ -66,7 +73,6 @@ impl Refusal {
             code,
             message: message.into(),
             detail: None,
-            params: serde_json::Map::new(),
             cid: None,
             room: None,
             retry_after_ms: None,
@@ -74,14 +80,21 @@ impl Refusal {
     }
 
     /// Says which of the code's reasons this is.
-    pub fn detail(mut self, detail: &'static str) -> Self {
-        self.detail = Some(detail);
+    pub fn detail(mut self, name: &'static str) -> Self {
+        self.detail = Some(Box::new(Detail {
+            name,
+            params: serde_json::Map::new(),
+        }));
         self
     }
 
-    /// A number or a name the reason's words need.
+    /// A number or a name the reason's words need (after `detail`).
     pub fn param(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.params.insert(name.to_owned(), value.into());
+        if let Some(detail) = &mut self.detail {
+            detail.params.insert(name.to_owned(), value.into());
+        } else {
+            debug_assert!(false, "a refusal's params go with a detail");
+        }
         self
     }
 

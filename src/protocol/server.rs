@@ -329,8 +329,8 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<&'static str>,
-        #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-        params: &'a serde_json::Map<String, serde_json::Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        params: Option<&'a serde_json::Map<String, serde_json::Value>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         cid: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -345,8 +345,12 @@ impl<'a> ServerFrame<'a> {
         ServerFrame::Error {
             code: refusal.code.as_str(),
             message: &refusal.message,
-            detail: refusal.detail,
-            params: &refusal.params,
+            detail: refusal.detail.as_ref().map(|detail| detail.name),
+            params: refusal
+                .detail
+                .as_ref()
+                .map(|detail| &detail.params)
+                .filter(|params| !params.is_empty()),
             cid: refusal.cid.as_deref(),
             room: refusal.room.as_deref(),
             retry_after_ms: refusal.retry_after_ms,

@@ -447,7 +447,7 @@ pub fn room_refusal(err: RoomError) -> Refusal {
     let refusal = |code| Refusal::new(code, err.to_string());
     match &err {
         RoomError::InvalidName => refusal(ErrorCode::InvalidRoom),
-        RoomError::Exists(room) => refusal(ErrorCode::RoomExists).param("room", format!("#{room}")),
+        RoomError::Exists(_) => refusal(ErrorCode::RoomExists),
         RoomError::NotFound(room) => refusal(ErrorCode::NotFound)
             .detail("no_room")
             .param("room", format!("#{room}")),
