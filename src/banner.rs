@@ -72,6 +72,12 @@ fn with_key(url: &str, key: Option<&str>) -> String {
     }
 }
 
+/// The URL to open on this machine, for a server listening on `addr`,
+/// with the access key if any (what `--open` opens).
+pub fn local_url(addr: SocketAddr, key: Option<&str>) -> String {
+    with_key(&urls(addr).0, key)
+}
+
 /// Prints where to connect, now that the server listens on `addr`: the
 /// URLs (carrying the access key, if any) and a QR code of the first LAN
 /// one.

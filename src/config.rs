@@ -1,12 +1,14 @@
 //! Command-line flags and the validated settings they become.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 
 use crate::access::Origin;
+use crate::data::{self, Chosen, DataDir, Wanted};
 use crate::hub::BacklogLimit;
 use crate::limits::{Rate, default_max_connections};
 use crate::protocol::MAX_MESSAGE_CHARS;
@@ -31,7 +33,14 @@ pub struct Args {
     #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     pub bind: IpAddr,
 
-    /// History file (SQLite); created if missing [default: lanchat.db]
+    /// Folder for everything lanchat keeps: the history (lanchat.db), shared
+    /// files (lanchat-files) and certificates; made if missing. An earlier
+    /// lanchat.db in the current folder is used where it is
+    /// [default: lanchat-data]
+    #[arg(long, env = "LANCHAT_DATA")]
+    pub data: Option<PathBuf>,
+
+    /// History file (SQLite); created if missing [default: lanchat.db in the data folder]
     #[arg(long, env = "LANCHAT_DB", conflicts_with = "memory")]
     pub db: Option<PathBuf>,
 
@@ -149,7 +158,11 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_NO_QR")]
     pub no_qr: bool,
 
-    /// Folder for shared files [default: lanchat-files beside the history file; with --memory, a temporary folder removed at exit]
+    /// Open the chat in this machine's web browser once it is listening
+    #[arg(long, env = "LANCHAT_OPEN")]
+    pub open: bool,
+
+    /// Folder for shared files [default: lanchat-files in the data folder; with --memory, a temporary folder removed at exit]
     #[arg(long, env = "LANCHAT_FILES", conflicts_with = "memory")]
     pub files: Option<PathBuf>,
 
@@ -204,6 +217,17 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Ask the lanchat running on this machine whether it is serving: exit
+    /// 0 if its /healthz answers, 1 if not. For a container's HEALTHCHECK;
+    /// the access key, if any, is taken from LANCHAT_PASSWORD
+    Healthcheck {
+        /// The port it listens on
+        #[arg(short, long, env = "LANCHAT_PORT", default_value_t = DEFAULT_PORT)]
+        port: u16,
+        /// The address it listens on; 0.0.0.0 and :: are asked on loopback
+        #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+        bind: IpAddr,
+    },
 }
 
 /// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or
@@ -242,6 +266,8 @@ pub struct Config {
     /// `None` means "8080, or any free port".
     pub port: Option<u16>,
     pub bind: IpAddr,
+    /// The folder that holds what lanchat keeps; see [`Config::data_dir`].
+    pub data: DataDir,
     pub history_location: Location,
     pub history: usize,
     pub backlog: BacklogLimit,
@@ -263,6 +289,8 @@ pub struct Config {
     /// How long a claimed name may go unused before it is released.
     pub claim_ttl: Duration,
     pub show_qr: bool,
+    /// Open the local URL in a browser once listening.
+    pub open_browser: bool,
     /// Where shared files go; `None` for a temporary folder (`--memory`).
     pub files_dir: Option<PathBuf>,
     pub max_file_size: u64,
@@ -315,22 +343,32 @@ impl Config {
             (None, None, false) => std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
             _ => None,
         };
-        let history_location = match (postgres, args.memory) {
-            (Some(url), _) => Location::Postgres(Box::new(PgUrl::parse(&url)?)),
-            (None, true) => Location::Memory,
-            (None, false) => Location::File(absolute(
-                args.db.unwrap_or_else(|| PathBuf::from("lanchat.db")),
-            )),
+        let start = std::env::current_dir().context("cannot read the current folder")?;
+        let data = data::locate(
+            &Wanted {
+                data: args.data.as_deref(),
+                db: args.db.as_deref(),
+                files_given: args.files.is_some(),
+                memory: args.memory,
+                postgres: postgres.is_some(),
+            },
+            &start,
+        );
+        let history_location = match (postgres, args.memory, args.db) {
+            (Some(url), _, _) => Location::Postgres(Box::new(PgUrl::parse(&url)?)),
+            (None, true, _) => Location::Memory,
+            (None, false, Some(db)) => Location::File(absolute(db)),
+            (None, false, None) => Location::File(data.history_file()),
         };
         let files_dir = match (&history_location, args.files) {
             (_, Some(dir)) => Some(absolute(dir)),
-            (Location::File(db), None) => Some(db.with_file_name("lanchat-files")),
-            (Location::Postgres(_), None) => Some(absolute(PathBuf::from("lanchat-files"))),
             (Location::Memory, None) => None,
+            (_, None) => Some(data.files_dir()),
         };
         Ok(Config {
             port: args.port,
             bind: args.bind,
+            data,
             history_location,
             history: args.history as usize,
             backlog: BacklogLimit {
@@ -355,6 +393,7 @@ impl Config {
             password,
             claim_ttl: Duration::from_secs(u64::from(args.claim_ttl_days) * 86_400),
             show_qr: !args.no_qr,
+            open_browser: args.open,
             files_dir,
             max_file_size: args.max_file_size,
             files_quota: args.files_quota,
@@ -365,6 +404,44 @@ impl Config {
                 .then(|| Duration::from_secs(args.edit_window_minutes * 60)),
             search: !args.no_search,
         })
+    }
+}
+
+impl Config {
+    /// The data folder: where the history and files go unless `--db` or
+    /// `--files` say otherwise, and where anything else lanchat keeps
+    /// (certificates) belongs. With `--db` alone it is that file's folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data.path
+    }
+
+    /// Makes the data folder if something of the history or files goes in
+    /// it, and checks it can be written; one clear error if not.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        let history_inside =
+            matches!(&self.history_location, Location::File(db) if db.starts_with(self.data_dir()));
+        let files_inside = self
+            .files_dir
+            .as_ref()
+            .is_some_and(|dir| dir.starts_with(self.data_dir()));
+        if history_inside || files_inside {
+            self.data.prepare()?;
+        }
+        Ok(())
+    }
+
+    /// The banner's "History:" line: the data folder when the history is
+    /// the one in it, else where the history is (the file `--db` named).
+    pub fn describe_history(&self) -> String {
+        match &self.history_location {
+            Location::File(db)
+                if self.data.chosen != Chosen::BesideHistory && *db == self.data.history_file() =>
+            {
+                let with_files = self.files_dir == Some(self.data.files_dir());
+                self.data.describe(with_files)
+            }
+            other => other.to_string(),
+        }
     }
 }
 
@@ -434,6 +511,36 @@ mod tests {
         assert_eq!(config.files_dir, Some(PathBuf::from("/mnt/f")));
         assert!(parse(&["--postgres", "postgres://db/x", "--memory"]).is_err());
         assert!(parse(&["--postgres", "postgres://db/x", "--db", "x.db"]).is_err());
+    }
+
+    #[test]
+    fn the_data_folder_holds_history_and_files_unless_told_otherwise() {
+        let config = parse(&["--data", "/srv/chat"]).unwrap();
+        assert_eq!(config.data_dir(), Path::new("/srv/chat"));
+        assert!(
+            matches!(config.history_location, Location::File(ref p) if p == Path::new("/srv/chat/lanchat.db"))
+        );
+        assert_eq!(
+            config.files_dir,
+            Some(PathBuf::from("/srv/chat/lanchat-files"))
+        );
+        assert_eq!(
+            config.describe_history(),
+            "/srv/chat (SQLite, with the shared files)"
+        );
+
+        let elsewhere = parse(&["--data", "/srv/chat", "--files", "/mnt/f"]).unwrap();
+        assert_eq!(elsewhere.describe_history(), "/srv/chat (SQLite)");
+
+        let named = parse(&["--db", "/srv/x/history.db"]).unwrap();
+        assert_eq!(named.data_dir(), Path::new("/srv/x"));
+        assert_eq!(named.describe_history(), "/srv/x/history.db (SQLite)");
+
+        let shared = parse(&["--postgres", "postgres://db/x", "--data", "/srv/c"]).unwrap();
+        assert_eq!(
+            shared.files_dir,
+            Some(PathBuf::from("/srv/c/lanchat-files"))
+        );
     }
 
     #[test]

@@ -8,12 +8,15 @@ mod access;
 mod assets;
 mod audience;
 mod banner;
+mod browser;
 mod clock;
 mod cluster;
 mod commands;
 mod config;
+mod data;
 mod fanout;
 mod files;
+mod healthcheck;
 mod hub;
 mod identity;
 mod ids;
@@ -42,8 +45,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use banner::print_banner;
+pub use banner::{local_url, print_banner};
+pub use browser::open_in_browser;
 pub use config::{Args, Command, Config};
+pub use healthcheck::healthcheck;
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
@@ -89,9 +94,10 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the history and sets up the hub. Fails on an unusable history
-    /// file, or a database it cannot reach.
+    /// Opens the history and sets up the hub. Fails on an unusable data
+    /// folder or history file, or a database it cannot reach.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
+        config.prepare_data_dir()?;
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let notices = match &config.history_location {
@@ -154,11 +160,6 @@ impl App {
             instance,
             notices,
         })
-    }
-
-    /// Where history is kept, as the banner shows it.
-    pub fn history_location(&self) -> String {
-        self.context.store.location().to_string()
     }
 
     /// Serves on `listener` until `shutdown` completes. Then it stops

@@ -1,11 +1,14 @@
 //! The `lanchat` executable: parse flags, open history, bind, print where to
-//! connect, serve until Ctrl-C or SIGTERM.
+//! connect, serve until Ctrl-C or SIGTERM. Or one of the subcommands:
+//! `migrate`, `healthcheck`.
 
 use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lanchat::{App, Args, Command, Config, bind, print_banner};
+use lanchat::{
+    App, Args, Command, Config, bind, healthcheck, local_url, open_in_browser, print_banner,
+};
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -19,6 +22,7 @@ fn main() -> ExitCode {
                 "lanchat: {} (see --help)",
                 first.trim_start_matches("error: ")
             );
+            keep_window_open();
             return ExitCode::from(2);
         }
     };
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("lanchat: {err:#}");
+            keep_window_open();
             ExitCode::FAILURE
         }
     }
@@ -36,23 +41,35 @@ fn run(mut args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    if let Some(Command::Migrate { from, to }) = args.command.take() {
-        let moved = runtime.block_on(lanchat::migrate(&from, &to))?;
-        println!("{moved}");
-        return Ok(());
+    match args.command.take() {
+        Some(Command::Migrate { from, to }) => {
+            let moved = runtime.block_on(lanchat::migrate(&from, &to))?;
+            println!("{moved}");
+            return Ok(());
+        }
+        Some(Command::Healthcheck { port, bind }) => {
+            let key = args.password.as_deref().filter(|key| !key.is_empty());
+            println!("{}", runtime.block_on(healthcheck(bind, port, key))?);
+            return Ok(());
+        }
+        None => {}
     }
     let config = Config::from_args(args)?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
         let app = App::open(&config).await?;
         let (listener, note) = bind(&config).await?;
+        let addr = listener.local_addr()?;
         print_banner(
-            listener.local_addr()?,
+            addr,
             config.password.as_deref(),
-            &app.history_location(),
+            &config.describe_history(),
             note.as_deref(),
             config.show_qr,
         );
+        if config.open_browser {
+            open_in_browser(&local_url(addr, config.password.as_deref()));
+        }
         app.serve(listener, shutdown).await
     })
 }
@@ -89,3 +106,24 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
         let _ = tokio::signal::ctrl_c().await;
     })
 }
+
+/// Double-clicked on Windows, lanchat runs in a console window of its own,
+/// which closes the moment it exits, so an error would flash by unread: then
+/// it waits for Enter first. Started from a terminal (which shares its
+/// console) or with its input redirected, it exits at once.
+#[cfg(windows)]
+fn keep_window_open() {
+    use std::io::IsTerminal;
+    use windows_sys::Win32::System::Console::GetConsoleProcessList;
+    let mut attached = [0u32; 2];
+    // SAFETY: the buffer is valid for writes of its length, as the call
+    // requires; it only writes process ids into it.
+    let count = unsafe { GetConsoleProcessList(attached.as_mut_ptr(), attached.len() as u32) };
+    if count == 1 && std::io::stdin().is_terminal() {
+        eprint!("\nPress Enter to close this window.");
+        let _ = std::io::stdin().read_line(&mut String::new());
+    }
+}
+
+#[cfg(not(windows))]
+fn keep_window_open() {}

@@ -62,7 +62,8 @@ fn run_to_exit(args: &[&str], cwd: &std::path::Path) -> (bool, String) {
 }
 
 /// Started from an empty folder with no flags but the port, the binary serves
-/// the page and its script with the right types, and keeps history there.
+/// the page and its script with the right types, and keeps history and files
+/// in a `lanchat-data` folder there, which the banner names.
 #[test]
 fn runs_from_an_empty_folder() {
     let dir = tempfile::TempDir::new().unwrap();
@@ -84,13 +85,178 @@ fn runs_from_an_empty_folder() {
             .unwrap()
             .starts_with("text/javascript")
     );
-    assert!(dir.path().join("lanchat.db").exists());
-    let history_line = server
+    let data = dir.path().join("lanchat-data");
+    assert!(data.join("lanchat.db").is_file());
+    assert!(data.join("lanchat-files").is_dir());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only lanchat-data"
+    );
+    let history_line = history_line(&server);
+    assert!(
+        history_line.ends_with(&format!(
+            "{} (SQLite, with the shared files)",
+            data.display()
+        )),
+        "{history_line}"
+    );
+}
+
+fn history_line(server: &Server) -> String {
+    let line = server.banner.lines().find(|l| l.contains("History:"));
+    line.expect("a History: line").trim().to_owned()
+}
+
+/// `--data DIR` (or `LANCHAT_DATA`), a folder that does not exist yet: it is
+/// made, and gets the history and the files, and a message sent is kept in
+/// it across a restart.
+#[tokio::test]
+async fn a_fresh_data_folder_gets_everything() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let args = ["--port", "0", "--bind", "127.0.0.1", "--no-qr"];
+    let mut flagged = args.to_vec();
+    flagged.extend(["--data", "chat/kept"]);
+    let mut server = Server::spawn(&flagged, dir.path());
+    let data = dir.path().join("chat/kept");
+    assert!(data.join("lanchat.db").is_file());
+    assert!(data.join("lanchat-files").is_dir());
+    assert!(history_line(&server).contains(data.to_str().unwrap()));
+    let (mut alice, _, _) = common::Client::join(&server, "alice").await;
+    alice.say("kept in the folder", "c1").await;
+    alice.recv_type("message").await;
+    assert!(server.terminate().success());
+
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(args)
+        .current_dir(dir.path())
+        .env("LANCHAT_DATA", &data);
+    let server = Server::launch(command, dir.path());
+    let (_, _, history) = common::Client::join(&server, "bob").await;
+    assert_eq!(history["messages"][0]["message"], "kept in the folder");
+    assert!(!dir.path().join("lanchat-data").exists());
+}
+
+/// A history from before the data folder (`lanchat.db` and `lanchat-files`
+/// in the starting folder) is found and used where it is, with one line
+/// saying so; nothing is moved or made beside it.
+#[tokio::test]
+async fn an_earlier_layout_is_picked_up_where_it_is() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("lanchat.db");
+    let mut server = Server::spawn(
+        &[
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--no-qr",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let (mut alice, _, _) = common::Client::join(&server, "alice").await;
+    alice.say("from an earlier version", "c1").await;
+    alice.recv_type("message").await;
+    assert!(server.terminate().success());
+    let before: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(
+        before.iter().any(|name| name == "lanchat-files"),
+        "{before:?}"
+    );
+
+    let server = Server::spawn(
+        &["--port", "0", "--bind", "127.0.0.1", "--no-qr"],
+        dir.path(),
+    );
+    assert_eq!(
+        history_line(&server),
+        format!(
+            "History: {} (lanchat.db and lanchat-files, where earlier versions kept them)",
+            dir.path().display()
+        )
+    );
+    let (_, _, history) = common::Client::join(&server, "bob").await;
+    assert_eq!(history["messages"][0]["message"], "from an earlier version");
+    assert!(!dir.path().join("lanchat-data").exists());
+    assert!(db.is_file());
+}
+
+/// A data folder that cannot be made or written (a read-only disk, or a
+/// file where the folder should be) is one clear line and a non-zero exit.
+#[test]
+fn an_unwritable_data_folder_is_one_clear_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let mut cases = vec![(file.join("chat"), "cannot make the data folder")];
+    let read_only = common::tmpfs::Tmpfs::mount_read_only("an_unwritable_data_folder");
+    if let Some(read_only) = &read_only {
+        cases.push((read_only.path.clone(), "cannot write in the data folder"));
+        cases.push((read_only.path.join("chat"), "cannot make the data folder"));
+    }
+    for (data, words) in cases {
+        let (ok, stderr) = run_to_exit(
+            &["--port", "0", "--data", data.to_str().unwrap()],
+            dir.path(),
+        );
+        assert!(!ok, "{} was accepted", data.display());
+        assert!(stderr.starts_with("lanchat: "), "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+        assert!(stderr.contains(data.to_str().unwrap()), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+    }
+}
+
+/// `--open` opens the Local URL, key and all, with the desktop's opener
+/// (xdg-open here, which runs `$BROWSER` when there is no desktop), once the
+/// server answers it.
+#[test]
+fn open_opens_the_local_url_in_a_browser() {
+    if !common::have_command(
+        "xdg-open",
+        "LANCHAT_REQUIRE_BROWSER",
+        "open_opens_the_local_url",
+    ) {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let opened = dir.path().join("opened");
+    let browser = dir.path().join("browser");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > {0}.part && mv {0}.part {0}\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&browser).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&browser, permissions).unwrap();
+    let mut command = std::process::Command::new(binary());
+    command
+        .args(["--port", "0", "--bind", "127.0.0.1", "--no-qr", "--memory"])
+        .args(["--password", "k&y", "--open"])
+        .current_dir(dir.path())
+        .env("BROWSER", &browser)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    let server = Server::launch(command, dir.path());
+    let local = server
         .banner
         .lines()
-        .find(|l| l.contains("History:"))
-        .unwrap();
-    assert!(history_line.contains(dir.path().join("lanchat.db").to_str().unwrap()));
+        .find_map(|l| l.trim().strip_prefix("Local:"));
+    let local = local.expect("a Local: line").trim();
+    assert!(local.ends_with("#key=k%26y"), "{local}");
+    let url = common::wait_for_file(&opened);
+    assert_eq!(url, local);
+    assert_eq!(server.get("/").status, 200);
 }
 
 /// Assets carry an ETag and answer a matching If-None-Match with 304;

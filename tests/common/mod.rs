@@ -6,6 +6,7 @@ pub mod nginx;
 pub mod owner;
 pub mod postgres;
 pub mod raw;
+pub mod static_build;
 pub mod tmpfs;
 pub mod tus;
 
@@ -98,9 +99,15 @@ impl Server {
     /// Starts the binary with exactly `args`, in `cwd`, and waits for its
     /// "Local:" line.
     pub fn spawn(args: &[&str], cwd: &Path) -> Server {
-        let mut child = Command::new(binary())
-            .args(args)
-            .current_dir(cwd)
+        let mut command = Command::new(binary());
+        command.args(args).current_dir(cwd);
+        Server::launch(command, cwd)
+    }
+
+    /// Runs `command` (lanchat, however it is started: another build, in a
+    /// chroot...) and waits for its "Local:" line. `dir` is its folder.
+    pub fn launch(mut command: Command, dir: &Path) -> Server {
+        let mut child = command
             .env(
                 "RUST_LOG",
                 std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -155,7 +162,7 @@ impl Server {
             addr,
             url,
             banner,
-            dir: cwd.to_owned(),
+            dir: dir.to_owned(),
             _temp: None,
         }
     }
@@ -449,4 +456,35 @@ pub fn process_usage(pid: u32) -> (u64, usize) {
         .unwrap_or(0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
     (rss, fds)
+}
+
+/// Whether `program` can be run here. If not, the test named `test` is
+/// skipped with a notice, unless the variable `require` is set (as in CI),
+/// which fails it.
+pub fn have_command(program: &str, require: &str, test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !found {
+        let required = std::env::var_os(require).is_some_and(|v| !v.is_empty() && v != "0");
+        assert!(!required, "{require} is set but {program} is not installed");
+        eprintln!("SKIPPED {test}: {program} is not installed");
+    }
+    found
+}
+
+/// Waits (up to `WAIT`) for a file another process writes, and returns
+/// what it holds. The writer should move it into place whole.
+pub fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -14,10 +14,20 @@ impl Tmpfs {
     /// it the test named `test` is skipped with a notice, unless
     /// `LANCHAT_REQUIRE_TMPFS` is set (as in CI), which fails it.
     pub fn mount(size: &str, test: &str) -> Option<Tmpfs> {
+        Tmpfs::mount_with(&format!("size={size}"), test)
+    }
+
+    /// Mounts a small read-only tmpfs: a folder nobody can write in, root
+    /// included (as a read-only disk or share is). Needs root, as above.
+    pub fn mount_read_only(test: &str) -> Option<Tmpfs> {
+        Tmpfs::mount_with("ro,size=1m", test)
+    }
+
+    fn mount_with(options: &str, test: &str) -> Option<Tmpfs> {
         let mounted = (|| {
             let dir = tempfile::TempDir::new().ok()?;
             let status = std::process::Command::new("mount")
-                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .args(["-t", "tmpfs", "-o", options, "tmpfs"])
                 .arg(dir.path())
                 .stderr(std::process::Stdio::null())
                 .status()
