@@ -152,3 +152,67 @@ fn anchors_follow_githubs_rules() {
         assert!(found.contains(expected), "{expected} not in {found:?}");
     }
 }
+
+/// The systemd unit in `.github/docker/README.md` is one systemd reads
+/// without a complaint: `systemd-analyze verify` names every unknown key or
+/// bad value (which systemd would otherwise ignore, silently dropping that
+/// piece of hardening). Skipped without systemd-analyze, unless
+/// `LANCHAT_REQUIRE_SYSTEMD` is set (as `.ci/run` does).
+#[test]
+fn the_systemd_recipe_is_a_unit_systemd_accepts() {
+    let analyze = Path::new("/usr/bin/systemd-analyze");
+    if !analyze.is_file() {
+        let required =
+            std::env::var_os("LANCHAT_REQUIRE_SYSTEMD").is_some_and(|v| !v.is_empty() && v != "0");
+        assert!(
+            !required,
+            "LANCHAT_REQUIRE_SYSTEMD is set but systemd-analyze is not installed"
+        );
+        eprintln!("SKIPPED the_systemd_recipe_is_a_unit_systemd_accepts: no systemd-analyze");
+        return;
+    }
+    let recipes = std::fs::read_to_string(root().join(".github/docker/README.md")).unwrap();
+    let unit = recipes
+        .split("```ini\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```ini block");
+    assert!(unit.contains("ExecStart=/usr/local/bin/lanchat"), "{unit}");
+
+    // A root holding the unit, the binary it starts, and the units it names.
+    let fake_root = tempfile::TempDir::new().unwrap();
+    let units = fake_root.path().join("etc/systemd/system");
+    std::fs::create_dir_all(&units).unwrap();
+    std::fs::create_dir_all(fake_root.path().join("usr/local/bin")).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_lanchat"),
+        fake_root.path().join("usr/local/bin/lanchat"),
+    )
+    .unwrap();
+    for target in [
+        "sysinit",
+        "basic",
+        "multi-user",
+        "network-online",
+        "shutdown",
+    ] {
+        let name = format!("{target}.target");
+        std::fs::copy(
+            Path::new("/lib/systemd/system").join(&name),
+            units.join(&name),
+        )
+        .unwrap();
+    }
+    std::fs::write(units.join("lanchat.service"), unit).unwrap();
+    let output = std::process::Command::new(analyze)
+        .arg("verify")
+        .arg(format!("--root={}", fake_root.path().display()))
+        .arg("/etc/systemd/system/lanchat.service")
+        .output()
+        .unwrap();
+    let complaints = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && complaints.trim().is_empty(),
+        "systemd-analyze verify: {complaints}"
+    );
+}
