@@ -30,7 +30,9 @@ fn empty_root(binary: &Path) -> tempfile::TempDir {
 fn in_chroot(root: &Path, args: &[&str]) -> Command {
     let mut command = Command::new("chroot");
     command.arg(root).arg("/lanchat").args(args);
-    command.env_clear().env("RUST_LOG", "warn");
+    // Nothing of this environment but where to find chroot itself.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    command.env_clear().env("PATH", path).env("RUST_LOG", "warn");
     command
 }
 
