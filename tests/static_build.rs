@@ -32,7 +32,10 @@ fn in_chroot(root: &Path, args: &[&str]) -> Command {
     command.arg(root).arg("/lanchat").args(args);
     // Nothing of this environment but where to find chroot itself.
     let path = std::env::var_os("PATH").unwrap_or_default();
-    command.env_clear().env("PATH", path).env("RUST_LOG", "warn");
+    command
+        .env_clear()
+        .env("PATH", path)
+        .env("RUST_LOG", "warn");
     command
 }
 
