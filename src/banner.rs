@@ -1,48 +1,70 @@
 //! What the server prints once it is listening: the URLs to open, where
-//! history is kept, and a QR code for phones.
+//! history is kept, and a QR code for phones; with `--tls`, the trust page
+//! and the local CA's fingerprint, and the trust page's QR code.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 
 use qrcode::{Color, QrCode};
 
+/// What the banner shows.
+pub struct Banner<'a> {
+    /// The chat's address (HTTPS with `--tls`).
+    pub chat: SocketAddr,
+    pub tls: Option<TlsBanner>,
+    pub key: Option<&'a str>,
+    pub history: &'a str,
+    pub notes: &'a [String],
+    pub show_qr: bool,
+}
+
+/// What the banner says of HTTPS.
+pub struct TlsBanner {
+    /// The plain port: the trust page, or only a redirect.
+    pub trust: SocketAddr,
+    /// The local CA's SHA-256; `None` with a brought certificate.
+    pub fingerprint: Option<String>,
+    /// The CA is new at every start (`--memory`).
+    pub ephemeral: bool,
+}
+
 /// URLs for `local` (the bound address): one to open on this machine, then
 /// one per non-loopback interface address reachable through the bind address.
-fn urls(local: SocketAddr) -> (String, Vec<String>) {
+fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
     let port = local.port();
     let ip = local.ip();
     let this_machine = if ip.is_unspecified() || ip.is_loopback() {
         match ip {
-            IpAddr::V6(_) => format!("http://[::1]:{port}/"),
-            IpAddr::V4(_) => format!("http://127.0.0.1:{port}/"),
+            IpAddr::V6(_) => format!("{scheme}://[::1]:{port}/"),
+            IpAddr::V4(_) => format!("{scheme}://127.0.0.1:{port}/"),
         }
     } else {
-        url_for(ip, port)
+        url_for(scheme, ip, port)
     };
     let lan = if ip.is_unspecified() {
         interface_addresses(ip.is_ipv6())
             .into_iter()
-            .map(|addr| url_for(addr, port))
+            .map(|addr| url_for(scheme, addr, port))
             .collect()
     } else if ip.is_loopback() {
         Vec::new()
     } else {
-        vec![url_for(ip, port)]
+        vec![url_for(scheme, ip, port)]
     };
     (this_machine, lan)
 }
 
-fn url_for(ip: IpAddr, port: u16) -> String {
+fn url_for(scheme: &str, ip: IpAddr, port: u16) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("http://{v4}:{port}/"),
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}/"),
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}/"),
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}/"),
     }
 }
 
 /// Non-loopback addresses other machines could use. An IPv6 wildcard also
 /// accepts IPv4 on most systems, so it lists both; link-local IPv6 addresses
 /// are left out because a URL cannot carry their zone.
-fn interface_addresses(include_v6: bool) -> Vec<IpAddr> {
+pub(crate) fn interface_addresses(include_v6: bool) -> Vec<IpAddr> {
     let Ok(interfaces) = if_addrs::get_if_addrs() else {
         return Vec::new();
     };
@@ -72,45 +94,46 @@ fn with_key(url: &str, key: Option<&str>) -> String {
     }
 }
 
-/// The URL to open on this machine, for a server listening on `addr`,
-/// with the access key if any (what `--open` opens).
-pub fn local_url(addr: SocketAddr, key: Option<&str>) -> String {
-    with_key(&urls(addr).0, key)
+/// The URL to open on this machine, for a server listening on `addr`
+/// (over HTTPS with `https`), with the access key if any (what `--open`
+/// opens).
+pub fn local_url(addr: SocketAddr, https: bool, key: Option<&str>) -> String {
+    with_key(&urls(addr, if https { "https" } else { "http" }).0, key)
 }
 
-/// Prints where to connect, now that the server listens on `addr`: the
-/// URLs (carrying the access key, if any) and a QR code of the first LAN
-/// one.
-pub fn print_banner(
-    addr: SocketAddr,
-    key: Option<&str>,
-    history: &str,
-    note: Option<&str>,
-    show_qr: bool,
-) {
-    let (local_url, lan_urls) = urls(addr);
-    let lan_urls: Vec<String> = lan_urls.iter().map(|url| with_key(url, key)).collect();
-    print(
-        &with_key(&local_url, key),
-        &lan_urls,
-        history,
-        note,
-        show_qr,
-    );
-}
-
-/// Prints the start-up banner to stdout.
-fn print(local_url: &str, lan_urls: &[String], history: &str, note: Option<&str>, show_qr: bool) {
+/// Prints where to connect, now that the server listens: the URLs
+/// (carrying the access key, if any) and a QR code of the first LAN one;
+/// with `--tls`, the trust page and the CA's fingerprint, and a QR code of
+/// the trust page instead.
+pub fn print_banner(banner: &Banner) {
+    let scheme = if banner.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let (local_url, lan_urls) = urls(banner.chat, scheme);
+    let lan_urls: Vec<String> = lan_urls
+        .iter()
+        .map(|url| with_key(url, banner.key))
+        .collect();
     let mut out = String::new();
     out.push_str(&format!(
-        "lanchat {} is running\n",
-        env!("CARGO_PKG_VERSION")
+        "lanchat {} is running{}\n",
+        env!("CARGO_PKG_VERSION"),
+        if banner.tls.is_some() {
+            ", over HTTPS"
+        } else {
+            ""
+        }
     ));
-    if let Some(note) = note {
+    for note in banner.notes {
         out.push_str(&format!("  Note:    {note}\n"));
     }
-    out.push_str(&format!("  Local:   {local_url}\n"));
-    for url in lan_urls {
+    out.push_str(&format!(
+        "  Local:   {}\n",
+        with_key(&local_url, banner.key)
+    ));
+    for url in &lan_urls {
         out.push_str(&format!("  Network: {url}\n"));
     }
     if lan_urls.is_empty() {
@@ -118,15 +141,85 @@ fn print(local_url: &str, lan_urls: &[String], history: &str, note: Option<&str>
             "  Network: none (listening on this machine only; use --bind 0.0.0.0 to share)\n",
         );
     }
-    out.push_str(&format!("  History: {history}\n"));
+    // What a phone scans: the trust page with the local CA, else the chat.
+    let mut scan = lan_urls
+        .first()
+        .map(|url| (url.clone(), "open", url.clone()));
+    match &banner.tls {
+        None => out.push_str(
+            "  HTTPS:   off, so others on the network can read the chat; --tls turns it on\n",
+        ),
+        Some(TlsBanner {
+            trust,
+            fingerprint: Some(fingerprint),
+            ephemeral,
+        }) => {
+            let trust_url = trust_url(*trust);
+            out.push_str(&format!(
+                "  Trust:   {trust_url} (the certificate to install, and how)\n"
+            ));
+            out.push_str(&format!(
+                "  CA:      SHA-256 {fingerprint}{}\n",
+                if *ephemeral {
+                    " (new at every start with --memory)"
+                } else {
+                    ""
+                }
+            ));
+            scan = Some((
+                with_key(&trust_url, banner.key),
+                "install the certificate, then chat",
+                trust_url,
+            ));
+        }
+        Some(TlsBanner { trust, .. }) => {
+            let (local, _) = urls(*trust, "http");
+            out.push_str(&format!(
+                "  Plain:   port {} redirects to HTTPS ({local} and the like)\n",
+                trust.port()
+            ));
+        }
+    }
+    out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal();
-    if show_qr && let Some(url) = lan_urls.first() {
-        out.push_str(&format!("\nScan to open {url} on a phone:\n"));
-        out.push_str(&qr_code(url, colour));
+    if banner.show_qr
+        && let Some((url, what, shown)) = scan
+    {
+        out.push_str(&format!("\nScan on a phone to {what}: {shown}\n"));
+        out.push_str(&qr_code(&url, colour));
     }
     out.push_str("\nPress Ctrl-C to stop.\n");
     let mut stdout = stdout.lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// The trust page's address for other devices: the first LAN address, or
+/// this machine's when there is none.
+fn trust_url(trust: SocketAddr) -> String {
+    let (local, lan) = urls(trust, "http");
+    lan.into_iter().next().unwrap_or(local)
+}
+
+/// `lanchat trust`: the trust page's address, the fingerprint and the QR
+/// code, and `note` if something is off.
+pub fn print_trust(trust: SocketAddr, key: Option<&str>, fingerprint: &str, note: Option<String>) {
+    let url = trust_url(trust);
+    let mut out = String::new();
+    if let Some(note) = note {
+        out.push_str(&format!("Note:  {note}\n"));
+    }
+    out.push_str(&format!("Trust: {url}\n"));
+    out.push_str(&format!("CA:    SHA-256 {fingerprint}\n"));
+    out.push_str(&format!(
+        "\nScan on a phone to install the certificate, then chat: {url}\n"
+    ));
+    out.push_str(&qr_code(
+        &with_key(&url, key),
+        std::io::stdout().is_terminal(),
+    ));
+    let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
 }
@@ -184,17 +277,17 @@ mod tests {
 
     #[test]
     fn loopback_bind_has_no_lan_urls() {
-        let (local, lan) = urls("127.0.0.1:4000".parse().unwrap());
+        let (local, lan) = urls("127.0.0.1:4000".parse().unwrap(), "http");
         assert_eq!(local, "http://127.0.0.1:4000/");
         assert!(lan.is_empty());
     }
 
     #[test]
     fn specific_bind_is_its_own_lan_url() {
-        let (_, lan) = urls("192.168.1.5:80".parse().unwrap());
+        let (_, lan) = urls("192.168.1.5:80".parse().unwrap(), "http");
         assert_eq!(lan, vec!["http://192.168.1.5:80/"]);
-        let (_, lan) = urls("[fd00::1]:80".parse().unwrap());
-        assert_eq!(lan, vec!["http://[fd00::1]:80/"]);
+        let (_, lan) = urls("[fd00::1]:443".parse().unwrap(), "https");
+        assert_eq!(lan, vec!["https://[fd00::1]:443/"]);
     }
 
     #[test]

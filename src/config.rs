@@ -199,6 +199,26 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..=8760))]
     pub upload_expiry_hours: u64,
 
+    /// Serve the chat over HTTPS, with a certificate from a local CA made
+    /// once in the data folder. The --port then serves a page that offers
+    /// the CA to install, and the chat moves to --tls-port
+    #[arg(long, env = "LANCHAT_TLS")]
+    pub tls: bool,
+
+    /// Port for HTTPS [default: the one after --port: 8081, or a free port if 8081 is busy]
+    #[arg(long, env = "LANCHAT_TLS_PORT")]
+    pub tls_port: Option<u16>,
+
+    /// Your own certificate (PEM, with its chain), instead of the local
+    /// CA's: from your organisation's CA, or ACME on a real domain. Implies
+    /// --tls; read again when the file changes
+    #[arg(long, env = "LANCHAT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, env = "LANCHAT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -228,6 +248,10 @@ pub enum Command {
         #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
         bind: IpAddr,
     },
+    /// Print the trust page's address and QR code again, with the local
+    /// CA's fingerprint (give the flags lanchat was started with: --port,
+    /// --db)
+    Trust,
 }
 
 /// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or
@@ -302,6 +326,17 @@ pub struct Config {
     pub edit_window: Option<Duration>,
     /// Whether messages are indexed and may be searched.
     pub search: bool,
+    /// `--tls`: `None` serves plain HTTP.
+    pub tls: Option<TlsFlags>,
+}
+
+/// HTTPS as the flags ask for it.
+#[derive(Debug, Clone)]
+pub struct TlsFlags {
+    /// `--tls-cert` and `--tls-key`; `None` for the local CA.
+    pub own: Option<(PathBuf, PathBuf)>,
+    /// `None` means "the port after 8080, or any free port".
+    pub port: Option<u16>,
 }
 
 impl Config {
@@ -360,6 +395,36 @@ impl Config {
             (None, false, Some(db)) => Location::File(absolute(db)),
             (None, false, None) => Location::File(data.history_file()),
         };
+        let tls = if args.tls || args.tls_cert.is_some() {
+            let port = match (args.tls_port, args.port) {
+                (Some(port), _) => Some(port),
+                (None, Some(0)) => Some(0),
+                (None, Some(port)) => Some(port.checked_add(1).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--port {port} leaves no port after it for HTTPS; give --tls-port"
+                    )
+                })?),
+                (None, None) => None,
+            };
+            let own = args
+                .tls_cert
+                .zip(args.tls_key)
+                .map(|(cert, key)| (absolute(cert), absolute(key)));
+            Some(TlsFlags { own, port })
+        } else {
+            if args.tls_port.is_some() {
+                anyhow::bail!("--tls-port is for HTTPS: add --tls");
+            }
+            None
+        };
+        if let (Some(tls), Some(port)) = (&tls, args.port)
+            && port != 0
+            && tls.port == Some(port)
+        {
+            anyhow::bail!(
+                "--tls-port and --port are both {port}; HTTPS and the trust page need a port each"
+            );
+        }
         let files_dir = match (&history_location, args.files) {
             (_, Some(dir)) => Some(absolute(dir)),
             (Location::Memory, None) => None,
@@ -403,7 +468,29 @@ impl Config {
             edit_window: (args.edit_window_minutes > 0)
                 .then(|| Duration::from_secs(args.edit_window_minutes * 60)),
             search: !args.no_search,
+            tls,
         })
+    }
+
+    /// Where the HTTPS certificate comes from, with `--tls`.
+    pub fn tls_source(&self) -> Option<crate::tls::Source> {
+        let tls = self.tls.as_ref()?;
+        Some(match &tls.own {
+            Some((cert, key)) => crate::tls::Source::Own {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            // --memory keeps nothing, the CA neither.
+            None => crate::tls::Source::LocalCa(
+                (!matches!(self.history_location, Location::Memory))
+                    .then(|| self.data_dir().to_owned()),
+            ),
+        })
+    }
+
+    /// The mDNS names this server answers to, which its certificate covers.
+    pub fn local_names(&self) -> Vec<String> {
+        vec!["lanchat.local".to_owned()]
     }
 }
 
@@ -563,5 +650,53 @@ mod tests {
             "too small for 4000 chars"
         );
         assert!(parse(&["--max-frame-size", "2048", "--max-message-chars", "200"]).is_ok());
+    }
+
+    #[test]
+    fn https_takes_the_port_after_the_trust_page() {
+        assert!(parse(&[]).unwrap().tls.is_none());
+        assert_eq!(parse(&["--tls"]).unwrap().tls.unwrap().port, None);
+        assert_eq!(
+            parse(&["--tls", "--port", "9000"])
+                .unwrap()
+                .tls
+                .unwrap()
+                .port,
+            Some(9001)
+        );
+        assert_eq!(
+            parse(&["--tls", "--port", "0"]).unwrap().tls.unwrap().port,
+            Some(0)
+        );
+        assert_eq!(
+            parse(&["--tls", "--port", "9000", "--tls-port", "9443"])
+                .unwrap()
+                .tls
+                .unwrap()
+                .port,
+            Some(9443)
+        );
+        assert!(parse(&["--tls", "--port", "65535"]).is_err());
+        assert!(parse(&["--tls", "--port", "9000", "--tls-port", "9000"]).is_err());
+        assert!(parse(&["--tls-port", "9443"]).is_err(), "needs --tls");
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err(), "needs its key");
+        let own = parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        assert!(
+            own.tls.unwrap().own.is_some(),
+            "a brought pair implies --tls"
+        );
+    }
+
+    #[test]
+    fn the_ca_goes_beside_the_history() {
+        let config = parse(&["--tls", "--db", "/srv/chat/history.db"]).unwrap();
+        assert!(matches!(
+            config.tls_source(),
+            Some(crate::tls::Source::LocalCa(Some(ref dir))) if dir == &PathBuf::from("/srv/chat")
+        ));
+        assert!(matches!(
+            parse(&["--tls", "--memory"]).unwrap().tls_source(),
+            Some(crate::tls::Source::LocalCa(None))
+        ));
     }
 }

@@ -30,6 +30,7 @@ mod session;
 mod store;
 mod sync;
 mod text;
+mod tls;
 mod upgrade;
 mod username;
 mod wire;
@@ -45,7 +46,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use banner::{local_url, print_banner};
+pub use banner::{Banner, TlsBanner, local_url, print_banner};
 pub use browser::open_in_browser;
 pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
@@ -62,6 +63,8 @@ use crate::limits::{Gate, RateLimiter};
 use crate::rooms::Rooms;
 use crate::routes::Policy;
 use crate::store::{Committed, Store};
+use crate::tls::Tls;
+use crate::tls::trust_port::{self, TrustInfo};
 
 /// Each connection's read buffer. Clients send short chat frames, so 1 KiB
 /// is plenty; tungstenite's default is 128 KiB per connection. tungstenite
@@ -91,6 +94,8 @@ pub struct App {
     /// With PostgreSQL: notices from the other instances since before the
     /// store loaded.
     notices: Option<cluster::Listener>,
+    /// With `--tls`: the certificate and the acceptor.
+    tls: Option<Tls>,
 }
 
 impl App {
@@ -112,6 +117,10 @@ impl App {
         )
         .await?;
         let store = opened.store;
+        let tls = config
+            .tls_source()
+            .map(|source| Tls::start(&source, &config.local_names()))
+            .transpose()?;
         let files = open_files(config, store.clone(), opened.files)?;
         let settings = session::Settings {
             history: config.history,
@@ -159,15 +168,29 @@ impl App {
             committed: opened.committed,
             instance,
             notices,
+            tls,
         })
     }
 
-    /// Serves on `listener` until `shutdown` completes. Then it stops
+    /// What the banner says of HTTPS, once `listeners` are bound: `None`
+    /// without `--tls`.
+    pub fn tls_banner(&self, listeners: &Listeners) -> anyhow::Result<Option<TlsBanner>> {
+        let (Some(tls), Some(trust)) = (&self.tls, &listeners.trust) else {
+            return Ok(None);
+        };
+        Ok(Some(TlsBanner {
+            trust: trust.local_addr()?,
+            fingerprint: tls.local_ca().map(|ca| ca.fingerprint()),
+            ephemeral: tls.ca_is_ephemeral(),
+        }))
+    }
+
+    /// Serves on `listeners` until `shutdown` completes. Then it stops
     /// accepting, closes every WebSocket with 1001, and commits what is
     /// pending before returning.
     pub async fn serve(
         self,
-        listener: TcpListener,
+        listeners: Listeners,
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let App {
@@ -178,7 +201,9 @@ impl App {
             committed,
             instance,
             notices,
+            tls,
         } = self;
+        let Listeners { chat, trust, .. } = listeners;
         let stop = context.shutdown.clone();
         // Before the first connection, so the others hear of every name.
         let cluster = match (context.store.location(), notices) {
@@ -195,13 +220,35 @@ impl App {
             }
             _ => None,
         };
-        let routes = routes::routes(context.clone(), policy, ws_config);
+        let trust_info = match (&tls, &trust) {
+            (Some(tls), Some(trust)) => Some(TrustInfo {
+                fingerprint: tls.local_ca().map(|ca| ca.fingerprint()),
+                https_port: chat.local_addr()?.port(),
+                trust_port: trust.local_addr()?.port(),
+            }),
+            _ => None,
+        };
+        let routes = routes::routes(context.clone(), policy, ws_config, trust_info.clone());
         let accepting = tokio::spawn(server::serve(
-            listener,
+            chat,
             warp::service(routes),
             header_timeout,
+            tls.as_ref().map(Tls::acceptor),
             stop.clone(),
         ));
+        let trust_page = match (tls, trust, trust_info) {
+            (Some(tls), Some(trust), Some(info)) => {
+                tokio::spawn(tls.clone().renew_until(stop.clone()));
+                Some(tokio::spawn(server::serve(
+                    trust,
+                    warp::service(trust_port::routes(tls, info)),
+                    header_timeout,
+                    None,
+                    stop.clone(),
+                )))
+            }
+            _ => None,
+        };
         tokio::spawn(context.hub.clone().flush_presence_until(stop.clone()));
         tokio::spawn(fanout::run(
             context.hub.clone(),
@@ -215,6 +262,9 @@ impl App {
         sweeper.abort();
         stop.cancel();
         let _ = accepting.await;
+        if let Some(trust_page) = trust_page {
+            let _ = trust_page.await;
+        }
         context.sessions.close();
         if tokio::time::timeout(SESSION_DRAIN, context.sessions.wait())
             .await
@@ -285,29 +335,128 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
     ))
 }
 
-/// Binds the configured address. With no port given, tries 8080 and falls
-/// back to a free port, returning a note that says so.
-pub async fn bind(config: &Config) -> anyhow::Result<(TcpListener, Option<String>)> {
-    let port = config.port.unwrap_or(DEFAULT_PORT);
-    let addr = SocketAddr::new(config.bind, port);
+/// The bound ports: the chat's (HTTPS with `--tls`) and, with `--tls`, the
+/// plain port of the trust page.
+pub struct Listeners {
+    pub chat: TcpListener,
+    pub trust: Option<TcpListener>,
+    /// What the banner should say about the ports taken (a busy default).
+    pub notes: Vec<String>,
+}
+
+/// Binds the configured address. Without `--tls`, the chat's port: with no
+/// port given, 8080, or a free port if it is busy (with a note that says
+/// so). With `--tls`, that port serves the trust page, and HTTPS takes the
+/// next one (8081, or a free one).
+pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+    let (first, first_note) = bind_port(config.bind, config.port, DEFAULT_PORT, "--port").await?;
+    let Some(tls) = &config.tls else {
+        return Ok(Listeners {
+            chat: first,
+            trust: None,
+            notes: first_note.into_iter().collect(),
+        });
+    };
+    let (https, https_note) =
+        bind_port(config.bind, tls.port, DEFAULT_PORT + 1, "--tls-port").await?;
+    Ok(Listeners {
+        chat: https,
+        trust: Some(first),
+        notes: first_note.into_iter().chain(https_note).collect(),
+    })
+}
+
+/// Binds `port`, or `default` (falling back to a free port if it is busy).
+async fn bind_port(
+    ip: std::net::IpAddr,
+    port: Option<u16>,
+    default: u16,
+    flag: &str,
+) -> anyhow::Result<(TcpListener, Option<String>)> {
+    let addr = SocketAddr::new(ip, port.unwrap_or(default));
     match TcpListener::bind(addr).await {
         Ok(listener) => Ok((listener, None)),
-        Err(err) if config.port.is_none() && err.kind() == std::io::ErrorKind::AddrInUse => {
-            let listener = TcpListener::bind(SocketAddr::new(config.bind, 0))
+        Err(err) if port.is_none() && err.kind() == std::io::ErrorKind::AddrInUse => {
+            let listener = TcpListener::bind(SocketAddr::new(ip, 0))
                 .await
-                .with_context(|| format!("cannot listen on {}", config.bind))?;
+                .with_context(|| format!("cannot listen on {ip}"))?;
             let chosen = listener.local_addr()?.port();
             Ok((
                 listener,
                 Some(format!(
-                    "port {DEFAULT_PORT} is busy, so lanchat took port {chosen}"
+                    "port {default} is busy, so lanchat took port {chosen}"
                 )),
             ))
         }
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
-            "port {port} is already in use on {}; pick another with --port, or omit it to take a free one",
-            config.bind
+            "port {} is already in use on {ip}; pick another with {flag}, or omit it to take a free one",
+            addr.port()
         )),
         Err(err) => Err(err).with_context(|| format!("cannot listen on {addr}")),
     }
+}
+
+/// `lanchat trust`: the trust page's address and QR code again, and the
+/// local CA's fingerprint, for the configured folder and port. Says so if
+/// no lanchat with that CA answers there.
+pub async fn print_trust(config: &Config) -> anyhow::Result<()> {
+    if matches!(config.history_location, store::Location::Memory) {
+        anyhow::bail!(
+            "with --memory the CA is new at every start and kept nowhere: read it from the banner"
+        );
+    }
+    let dir = config.data_dir();
+    let cert = dir.join(tls::CERT_FILE);
+    let pem = std::fs::read_to_string(&cert).with_context(|| {
+        format!(
+            "there is no local CA in {} yet: start lanchat with --tls first",
+            dir.display()
+        )
+    })?;
+    let der = {
+        use rustls::pki_types::pem::PemObject as _;
+        rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+            .with_context(|| format!("{} is not a PEM certificate", cert.display()))?
+    };
+    let fingerprint = tls::fingerprint(&der);
+    let port = config.port.unwrap_or(DEFAULT_PORT);
+    let probe = SocketAddr::new(
+        if config.bind.is_unspecified() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            config.bind
+        },
+        port,
+    );
+    let answering = trust_page_answers(probe, &fingerprint).await;
+    banner::print_trust(
+        SocketAddr::new(config.bind, port),
+        config.password.as_deref(),
+        &fingerprint,
+        (!answering).then(|| {
+            format!("no lanchat with this CA answers on port {port} here now; start it with --tls (and this --port)")
+        }),
+    );
+    Ok(())
+}
+
+/// Whether the trust page at `addr` serves the CA with `fingerprint`.
+async fn trust_page_answers(addr: SocketAddr, fingerprint: &str) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(
+                format!("GET /api/trust HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).contains(fingerprint))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), ask).await,
+        Ok(Ok(true))
+    )
 }

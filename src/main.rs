@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lanchat::{
-    App, Args, Command, Config, bind, healthcheck, local_url, open_in_browser, print_banner,
+    App, Args, Banner, Command, Config, bind, healthcheck, local_url, open_in_browser,
+    print_banner,
 };
 
 fn main() -> ExitCode {
@@ -52,25 +53,34 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             println!("{}", runtime.block_on(healthcheck(bind, port, key))?);
             return Ok(());
         }
+        Some(Command::Trust) => {
+            let config = Config::from_args(args)?;
+            return runtime.block_on(lanchat::print_trust(&config));
+        }
         None => {}
     }
     let config = Config::from_args(args)?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
         let app = App::open(&config).await?;
-        let (listener, note) = bind(&config).await?;
-        let addr = listener.local_addr()?;
-        print_banner(
-            addr,
-            config.password.as_deref(),
-            &config.describe_history(),
-            note.as_deref(),
-            config.show_qr,
-        );
+        let listeners = bind(&config).await?;
+        let addr = listeners.chat.local_addr()?;
+        print_banner(&Banner {
+            chat: addr,
+            tls: app.tls_banner(&listeners)?,
+            key: config.password.as_deref(),
+            history: &config.describe_history(),
+            notes: &listeners.notes,
+            show_qr: config.show_qr,
+        });
         if config.open_browser {
-            open_in_browser(&local_url(addr, config.password.as_deref()));
+            open_in_browser(&local_url(
+                addr,
+                config.tls.is_some(),
+                config.password.as_deref(),
+            ));
         }
-        app.serve(listener, shutdown).await
+        app.serve(listeners, shutdown).await
     })
 }
 

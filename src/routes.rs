@@ -21,6 +21,7 @@ use crate::limits::{Admission, Gate};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
 use crate::text::emoji;
+use crate::tls::trust_port::{self, TrustInfo};
 use crate::upgrade::{self, BadHandshake, Upgrade};
 
 /// Sent with every response but files. The page has no inline script or
@@ -62,6 +63,7 @@ pub fn routes(
     context: Context,
     policy: Policy,
     ws_config: WebSocketConfig,
+    trust: Option<TrustInfo>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
     let gate = FileAccess {
@@ -75,6 +77,7 @@ pub fn routes(
         .or(access_check(policy.clone()))
         .or(websocket(context, policy, ws_config))
         .or(emoji())
+        .or(trust_port::trust_info(trust))
         .or(tus::routes(gate.clone()))
         .or(serve::routes(gate))
         .or(asset())
@@ -229,32 +232,40 @@ fn asset() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
                 "" => "index.html",
                 path => path,
             };
-            let asset = assets::get(path).ok_or_else(warp::reject::not_found)?;
-            let fresh = if_none_match.is_some_and(|tags| {
-                tags.split(',')
-                    .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
-            });
-            let mut response = if fresh {
-                warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response()
-            } else {
-                warp::reply::Response::new(asset.body.into_owned().into())
-            };
-            let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&asset.content_type) {
-                headers.insert(header::CONTENT_TYPE, value);
-            }
-            if let Ok(value) = HeaderValue::from_str(&asset.etag) {
-                headers.insert(header::ETAG, value);
-            }
-            // Revalidate every time: the page changes when the binary does.
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            Ok::<_, Rejection>(response)
+            asset_response(path, if_none_match.as_deref()).ok_or_else(warp::reject::not_found)
         })
+}
+
+/// One file of `web/` (the trust page's too), or 304 if the browser has it.
+pub(crate) fn asset_response(
+    path: &str,
+    if_none_match: Option<&str>,
+) -> Option<warp::reply::Response> {
+    let asset = assets::get(path)?;
+    let fresh = if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+    });
+    let mut response = if fresh {
+        warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response()
+    } else {
+        warp::reply::Response::new(asset.body.into_owned().into())
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&asset.content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&asset.etag) {
+        headers.insert(header::ETAG, value);
+    }
+    // Revalidate every time: the page changes when the binary does.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Some(response)
 }
 
 /// Adds the headers every response carries, unless the route set its own
 /// (a file's `Content-Security-Policy: sandbox`).
-fn with_security_headers(reply: impl Reply) -> warp::reply::Response {
+pub(crate) fn with_security_headers(reply: impl Reply) -> warp::reply::Response {
     let mut response = reply.into_response();
     let headers = response.headers_mut();
     for (name, value) in [

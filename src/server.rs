@@ -1,9 +1,10 @@
-//! The accept loop: TCP connections in, warp routes served over HTTP/1.1.
+//! The accept loop: TCP connections in (through TLS with `--tls`), warp
+//! routes served over HTTP/1.1.
 //!
 //! We accept ourselves rather than use `warp::serve` so every socket gets
-//! TCP_NODELAY, slow request headers time out, and shutdown can stop
-//! accepting, let in-flight requests finish, and then drain the WebSocket
-//! sessions that warp's graceful shutdown does not cover.
+//! TCP_NODELAY, slow request headers (and slow TLS handshakes) time out, and
+//! shutdown can stop accepting, let in-flight requests finish, and then
+//! drain the WebSocket sessions that warp's graceful shutdown does not cover.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,7 +13,9 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
@@ -26,12 +29,14 @@ pub struct PeerAddr(pub SocketAddr);
 
 /// Serves `service` (the warp routes, as `warp::service(routes)`) on
 /// `listener` until `shutdown` is cancelled, then stops accepting and gives
-/// HTTP requests in flight a moment to finish.
-/// Requests whose headers take longer than `header_timeout` are dropped.
+/// HTTP requests in flight a moment to finish. With `tls`, each connection
+/// is a TLS one. Requests whose headers (and TLS handshakes) take longer
+/// than `header_timeout` are dropped.
 pub async fn serve<S>(
     listener: TcpListener,
     service: S,
     header_timeout: Duration,
+    tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) where
     S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
@@ -56,28 +61,19 @@ pub async fn serve<S>(
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
-        let per_request =
-            hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-                request.extensions_mut().insert(PeerAddr(peer));
-                service.clone().call(request)
-            });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), per_request)
-            .with_upgrades();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(tls) = tls else {
+                return serve_connection(stream, peer, service, header_timeout, shutdown).await;
             };
-            if let Err(err) = result {
-                log::debug!("connection from {peer}: {err}");
+            // In the connection's own task, so a slow handshake holds up no one.
+            match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    serve_connection(stream, peer, service, header_timeout, shutdown).await
+                }
+                Ok(Err(err)) => log::debug!("TLS handshake with {peer} failed: {err}"),
+                Err(_) => log::debug!("TLS handshake with {peer} timed out"),
             }
         });
     }
@@ -88,5 +84,43 @@ pub async fn serve<S>(
         .is_err()
     {
         log::debug!("some HTTP requests were still open at shutdown");
+    }
+}
+
+/// Serves HTTP/1.1 (and upgrades) on one connection until it closes, or
+/// finishes its request in flight once `shutdown` is cancelled.
+async fn serve_connection<S, I>(
+    io: I,
+    peer: SocketAddr,
+    service: S,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) where
+    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let per_request = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+        request.extensions_mut().insert(PeerAddr(peer));
+        service.clone().call(request)
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(io), per_request)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        log::debug!("connection from {peer}: {err}");
     }
 }
