@@ -25,6 +25,7 @@ const PAGE_FILES: &[&str] = &[
     "trust.html",
     "trust.js",
     "trust.css",
+    "css/base.css",
     "i18n.js",
     "storage.js",
     "favicon.svg",

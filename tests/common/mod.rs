@@ -7,6 +7,7 @@ pub mod owner;
 pub mod postgres;
 pub mod raw;
 pub mod static_build;
+pub mod tls;
 pub mod tmpfs;
 pub mod tus;
 
@@ -45,8 +46,10 @@ pub fn alter_history(db: &Path, sql: &str) {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
-    /// The URL the server printed as "Local:".
+    /// The URL the server printed as "Local:" (`https://` with `--tls`).
     pub url: String,
+    /// With `--tls`: the plain port's address (the trust page).
+    pub trust_addr: Option<SocketAddr>,
     /// Everything printed on stdout up to and including the URLs.
     pub banner: String,
     /// Holds the database unless the test gave its own path.
@@ -99,7 +102,13 @@ impl Server {
     /// Starts the binary with exactly `args`, in `cwd`, and waits for its
     /// "Local:" line.
     pub fn spawn(args: &[&str], cwd: &Path) -> Server {
-        let mut command = Command::new(binary());
+        Server::spawn_program(binary(), args, cwd)
+    }
+
+    /// Starts `program` (the binary, or a wrapper that runs it, like `ip
+    /// netns exec NS lanchat`) with `args`, and waits for its "Local:" line.
+    pub fn spawn_program(program: &str, args: &[&str], cwd: &Path) -> Server {
+        let mut command = Command::new(program);
         command.args(args).current_dir(cwd);
         Server::launch(command, cwd)
     }
@@ -152,15 +161,32 @@ impl Server {
                 break;
             }
         }
-        let addr = url
+        let addr: SocketAddr = url
+            .trim_start_matches("https://")
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .parse()
             .expect("Local: URL has a socket address");
+        // "Trust:   http://ip:port/ (…)" or, with a brought certificate,
+        // "Plain:   port N redirects…": the plain port's address.
+        let trust_addr = banner.lines().find_map(|line| {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("Trust:") {
+                let url = rest.split_whitespace().next()?;
+                let host_port = url.trim_start_matches("http://").trim_end_matches('/');
+                let port: u16 = host_port.rsplit(':').next()?.parse().ok()?;
+                Some(SocketAddr::new(addr.ip(), port))
+            } else {
+                let rest = line.strip_prefix("Plain:")?.trim().strip_prefix("port ")?;
+                let port: u16 = rest.split_whitespace().next()?.parse().ok()?;
+                Some(SocketAddr::new(addr.ip(), port))
+            }
+        });
         Server {
             child,
             addr,
             url,
+            trust_addr,
             banner,
             dir: dir.to_owned(),
             _temp: None,
