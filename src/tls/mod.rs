@@ -59,7 +59,7 @@ struct Inner {
 /// What makes the next certificate.
 enum Issuing {
     LocalCa {
-        ca: LocalCa,
+        ca: Box<LocalCa>,
         /// Whether the CA is kept on disk (not with `--memory`).
         kept: bool,
         /// The names the current certificate is for, and when it ends.
@@ -103,7 +103,7 @@ impl Tls {
                 let first = CertifiedKey::from_der(vec![issued.cert], issued.key, &provider)
                     .context("rustls refused the server certificate")?;
                 let issuing = Issuing::LocalCa {
-                    ca,
+                    ca: Box::new(ca),
                     kept: dir.is_some(),
                     state: Mutex::new((names, issued.not_after)),
                 };
@@ -144,7 +144,7 @@ impl Tls {
     /// The local CA, unless the certificate was brought.
     pub fn local_ca(&self) -> Option<&LocalCa> {
         match &self.inner.issuing {
-            Issuing::LocalCa { ca, .. } => Some(ca),
+            Issuing::LocalCa { ca, .. } => Some(ca.as_ref()),
             Issuing::Own { .. } => None,
         }
     }
@@ -295,6 +295,42 @@ mod tests {
         let again = tls.current_chain();
         tls.add_name("LANCHAT-2.local").unwrap();
         assert_eq!(tls.current_chain(), again, "a name it has changes nothing");
+    }
+
+    #[test]
+    fn reads_a_brought_pair_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let write = |name: &str| {
+            let pair = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
+            std::fs::write(&cert, pair.cert.pem()).unwrap();
+            std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
+        };
+        write("first.example");
+        let tls = Tls::start(
+            &Source::Own {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            &[],
+        )
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        assert!(!tls.renew_if_due(now).unwrap(), "unchanged files");
+        let first = tls.current_chain();
+        write("renewed.example");
+        let later = SystemTime::now() + Duration::from_secs(60);
+        for path in [&cert, &key] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(later)
+                .unwrap();
+        }
+        assert!(tls.renew_if_due(now).unwrap());
+        assert_ne!(tls.current_chain(), first);
+        assert!(sans(&tls).contains(&"renewed.example".into()));
     }
 
     #[test]

@@ -46,8 +46,21 @@ pub fn routes(
     info: TrustInfo,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let downloads = tls.local_ca().map(Downloads::of);
-    let offered = downloads.is_some();
-    let page = warp::any()
+    let offered = offering(downloads.is_some()).and(
+        page()
+            .or(ca_download(downloads))
+            .or(trust_info(Some(info.clone()))),
+    );
+    // Whatever the page does not serve goes to HTTPS, so nothing is refused.
+    offered
+        .or(to_https(info.https_port))
+        .map(with_security_headers)
+}
+
+/// Passes when there is a local CA to offer (not with a brought
+/// certificate).
+fn offering(offered: bool) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::any()
         .and_then(move || async move {
             if offered {
                 Ok(())
@@ -56,14 +69,6 @@ pub fn routes(
             }
         })
         .untuple_one()
-        .and(
-            page()
-                .or(ca_download(downloads))
-                .or(trust_info(Some(info.clone()))),
-        );
-    // Whatever the page does not serve goes to HTTPS, so nothing is refused.
-    page.or(to_https(info.https_port))
-        .map(with_security_headers)
 }
 
 /// GET / and the trust page's own files.
