@@ -15,6 +15,7 @@
 //   search.js, jump.js  searching messages; jumping to one, or to a date
 //   badges.js, notify.js  unread counts and mentions; sound, desktop
 //                notifications and each room's settings
+//   trust_hint.js  whether the browser trusts the chat's certificate (--tls)
 //   actions.js   what the person does
 //   changes.js   edits, deletions and reactions, applied in order
 //   message_actions.js  a message's action bar, reactions, quote, delete dialog
@@ -46,6 +47,7 @@ import { setUpPicker } from './picker.js';
 import { askDelete, setUpMessageActions } from './message_actions.js';
 import { phrase } from './i18n.js';
 import { languagePickers } from './render/language.js';
+import { checkTrust } from './trust_hint.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
@@ -346,6 +348,7 @@ loadUploads();
 readAddress();
 startLeaseTimer();
 changed('start');
+checkTrust();
 checkAccess().then((access) => {
   if (access === 'denied') act.showKeyGate(state.key ? phrase('key.stale') : null);
   else act.enter();

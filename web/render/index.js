@@ -18,6 +18,7 @@ import { renderJump } from './jump.js';
 import { renderComposer } from './composer.js';
 import { renderPicker } from '../picker.js';
 import { renderLanguage } from './language.js';
+import { renderTrustHint } from './trust_hint.js';
 
 /** How long a render waits for an animation frame before it runs anyway. */
 const FRAME_FALLBACK_MS = 100;
@@ -25,7 +26,7 @@ const FRAME_FALLBACK_MS = 100;
 /** In page order: the timeline measures the layout the others leave. */
 const renderers = [
   renderLanguage, renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
-  renderBadges, renderJump, renderComposer, renderPicker, renderTimeline,
+  renderBadges, renderJump, renderComposer, renderPicker, renderTrustHint, renderTimeline,
 ];
 /** @type {(() => void)[]} run after every render (checks that read the drawn page) */
 const everyRender = [];
