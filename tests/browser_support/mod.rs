@@ -8,6 +8,7 @@ pub mod axe;
 pub mod files;
 pub mod proxy;
 pub mod rich;
+pub mod tls;
 
 use std::path::PathBuf;
 

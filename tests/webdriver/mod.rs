@@ -61,6 +61,13 @@ impl Chrome {
     /// browser is not installed. With `LANCHAT_REQUIRE_BROWSER=1` (as in CI)
     /// a missing browser fails the test instead.
     pub fn start() -> Option<Chrome> {
+        Chrome::start_with_env(&[])
+    }
+
+    /// Starts chromedriver as [`Chrome::start`] does, with `env` set for it
+    /// and the browsers it opens (say a `HOME` whose NSS database trusts a
+    /// test's CA).
+    pub fn start_with_env(env: &[(&str, &Path)]) -> Option<Chrome> {
         let found = find_program("LANCHAT_CHROMIUM", &["chromium", "chromium-browser"])
             .zip(find_program("LANCHAT_CHROMEDRIVER", &["chromedriver"]));
         let Some((chromium, chromedriver)) = found else {
@@ -84,6 +91,7 @@ impl Chrome {
         let port = free_port();
         let child = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
