@@ -16,9 +16,9 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Semaphore};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Each client's read buffer, as the issue asks: small, like a phone's.
 const READ_BUFFER: usize = 4 * 1024;
@@ -71,7 +71,11 @@ pub struct Body {
     pub size: usize,
 }
 
-pub type Ws = WebSocketStream<TcpStream>;
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How a client reaches a server started with `--tls`: rustls, trusting
+/// that server's local CA.
+pub type Tls = Arc<rustls::ClientConfig>;
 
 /// Latencies in microseconds, log-linear (1,024 sub-buckets per power of
 /// two, so within 0.1 %), lock-free so every reader records directly.
@@ -357,11 +361,23 @@ fn message_text(id: u64, sent_us: u64, sender: usize, body: Body) -> String {
 }
 
 /// A WebSocket connection to `url` on `addr` (loopback only), as every
-/// client of the bench makes it; for a client that reads frames itself.
-pub async fn open(addr: SocketAddr, url: &str) -> anyhow::Result<Ws> {
+/// client of the bench makes it, over TLS with `tls`; for a client that
+/// reads frames itself.
+pub async fn open(addr: SocketAddr, url: &str, tls: Option<&Tls>) -> anyhow::Result<Ws> {
     let tcp = loopback_tcp(addr).await?;
+    let stream = match tls {
+        None => MaybeTlsStream::Plain(tcp),
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name, tcp)
+                .await
+                .context("TLS handshake failed")?;
+            MaybeTlsStream::Rustls(tls)
+        }
+    };
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
         .context("WebSocket handshake failed")?;
     Ok(ws)
@@ -405,11 +421,12 @@ impl Client {
     pub async fn connect(
         addr: SocketAddr,
         url: &str,
+        tls: Option<&Tls>,
         index: usize,
         stats: Arc<Stats>,
     ) -> anyhow::Result<Connected> {
         let started = Instant::now();
-        let ws = open(addr, url).await?;
+        let ws = open(addr, url, tls).await?;
         let upgraded = started.elapsed();
         let (sink, mut stream) = ws.split();
         match tokio::time::timeout(FIRST_FRAME_TIMEOUT, stream.next()).await {

@@ -294,7 +294,7 @@ struct Observer {
 impl Observer {
     async fn connect(server: &Server, watched: HashSet<String>) -> anyhow::Result<Observer> {
         let url = format!("ws://{}/ws/observer", server.addr);
-        let ws = client::open(server.addr, &url).await?;
+        let ws = client::open(server.addr, &url, None).await?;
         let (tx, online) = watch::channel(0);
         let reader = tokio::spawn(async move {
             // The write half stays here, so the connection stays open.

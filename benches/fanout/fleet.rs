@@ -142,10 +142,11 @@ impl Fleet {
             let server = &self.servers[index % self.servers.len()];
             let url = server.url(index);
             let addr = server.addr;
+            let tls = server.tls.clone();
             let stats = self.stats.clone();
             tasks.push(tokio::spawn(async move {
                 let offset = started.elapsed();
-                let result = Client::connect(addr, &url, index, stats).await;
+                let result = Client::connect(addr, &url, tls.as_ref(), index, stats).await;
                 drop(permit);
                 result.map(|c| (c.client, offset + c.upgraded, offset + c.ready))
             }));

@@ -29,7 +29,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::client::{Body, Text};
 use crate::fleet::{Fleet, Phase, Senders};
-use crate::report::{Figure, Goal, Step};
+use crate::report::{Figure, Goal, Step, number};
 use crate::target::{Kind, Server, Source, Usage};
 
 /// Files a server process keeps open besides its clients (listener, epoll,
@@ -127,6 +127,11 @@ struct Args {
     #[arg(long, allow_hyphen_values = true)]
     server_arg: Vec<String>,
 
+    /// Start lanchat with --tls, and connect its clients over wss
+    /// (trusting its local CA).
+    #[arg(long)]
+    tls: bool,
+
     /// Generator worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -154,6 +159,9 @@ enum Mode {
     /// latency within and across instances, presence after kill -9. Not
     /// part of `all`; needs PostgreSQL's binaries.
     Cluster,
+    /// The cost of TLS: fixed and scale, lanchat without and with --tls,
+    /// alternating (no peer), and the ratios. Not part of `all`.
+    Tls,
     /// Redraw the ramp chart from target/bench/fanout-ramp-steps.csv (for
     /// steps gathered in several runs).
     Chart,
@@ -173,6 +181,9 @@ fn main() -> anyhow::Result<()> {
 
 struct Bench {
     args: Args,
+    /// Lanchat is started with `--tls` now (`--tls`, or the tls mode's
+    /// second half).
+    tls: bool,
     lanchat: Option<Source>,
     peer: Option<Source>,
     out: PathBuf,
@@ -200,6 +211,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         out,
         figures: Vec::new(),
         steps: Vec::new(),
+        tls: args.tls,
         args,
     };
     print_machine();
@@ -211,6 +223,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if mode == Mode::Cluster {
         bench.cluster().await?;
+        return bench.finish(mode);
+    }
+    if mode == Mode::Tls {
+        bench.tls_cost().await;
         return bench.finish(mode);
     }
     let modes = [
@@ -230,7 +246,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Mode::Fixed => bench.fixed(kind, &source).await,
                 Mode::Throughput => bench.throughput(kind, &source).await,
                 Mode::Ingest => bench.ingest(kind, &source).await,
-                Mode::Ramp | Mode::All | Mode::Chart | Mode::Cluster => {
+                Mode::Ramp | Mode::All | Mode::Chart | Mode::Cluster | Mode::Tls => {
                     bench.ramp(kind, &source).await
                 }
             };
@@ -323,7 +339,11 @@ impl Bench {
     }
 
     async fn fleet(&self, kind: Kind, source: &Source) -> anyhow::Result<Fleet> {
-        let server = Server::start(kind, source, &self.out, &self.args.server_arg)?;
+        let mut extra = self.args.server_arg.clone();
+        if self.tls && kind == Kind::Lanchat {
+            extra.push("--tls".to_owned());
+        }
+        let server = Server::start(kind, source, &self.out, &extra)?;
         tokio::time::sleep(START_PAUSE).await;
         Ok(Fleet::new(server, self.args.size))
     }
@@ -334,6 +354,13 @@ impl Bench {
 
     /// Sets `kind`'s value of the figure named `name`, adding the row if new.
     fn set(&mut self, name: &str, unit: &'static str, goal: Goal, kind: Kind, value: Option<f64>) {
+        let tls_name;
+        let name = if self.tls {
+            tls_name = format!("TLS · {name}");
+            tls_name.as_str()
+        } else {
+            name
+        };
         let index = match self.figures.iter().position(|f| f.name == name) {
             Some(index) => index,
             None => {
@@ -496,6 +523,72 @@ impl Bench {
         };
         self.phase_rows(&label, kind, &phase, p50, p99);
         Ok(())
+    }
+
+    /// The tls mode: fixed, then scale, each once without TLS and once with
+    /// it, back to back so both see the same machine; then the ratios.
+    async fn tls_cost(&mut self) {
+        let source = self.lanchat.clone().unwrap_or(Source::Spawn);
+        for part in [Mode::Fixed, Mode::Scale] {
+            for tls in [false, true] {
+                self.tls = tls;
+                let result = match part {
+                    Mode::Fixed => self.fixed(Kind::Lanchat, &source).await,
+                    _ => self.scale(Kind::Lanchat, &source).await,
+                };
+                if let Err(err) = result {
+                    self.say(
+                        Kind::Lanchat,
+                        format_args!("{part:?} (TLS {tls}) stopped: {err:#}"),
+                    );
+                }
+            }
+        }
+        self.tls = false;
+        let value = |bench: &Bench, name: &str| {
+            bench
+                .figures
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.lanchat)
+        };
+        let n = self.args.clients;
+        let fixed = format!(
+            "{} clients, {} senders, {}/s",
+            n.unwrap_or(1000),
+            self.args.senders.unwrap_or(10),
+            self.args.rate.unwrap_or(1000.0)
+        );
+        let scale_n = n.unwrap_or(10_000);
+        for (what, name) in [
+            ("deliveries/s", format!("{fixed}: deliveries/s")),
+            ("p99", format!("{fixed}: p99")),
+            (
+                "idle RSS per connection",
+                format!("idle: RSS per connection at {scale_n}"),
+            ),
+            (
+                "scale p99",
+                format!(
+                    "{}k clients, {}/s: p99",
+                    scale_n / 1000,
+                    self.args.rate.unwrap_or(5.0)
+                ),
+            ),
+        ] {
+            let plain = value(self, &name);
+            let tls = value(self, &format!("TLS · {name}"));
+            if let (Some(plain), Some(tls)) = (plain, tls) {
+                println!(
+                    "TLS/plain, {what}: {:.3}× ({} against {})",
+                    tls / plain,
+                    number(tls),
+                    number(plain)
+                );
+            } else {
+                println!("TLS/plain, {what}: not measured ({name})");
+            }
+        }
     }
 
     /// N clients, S senders, total rate R.

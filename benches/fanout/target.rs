@@ -53,6 +53,8 @@ pub enum Source {
 pub struct Server {
     pub kind: Kind,
     pub addr: SocketAddr,
+    /// Started with `--tls`: a client that trusts its local CA.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     child: Option<Child>,
     _dir: Option<TempDir>,
 }
@@ -69,6 +71,7 @@ impl Server {
             (_, Source::Running(addr)) => Ok(Server {
                 kind,
                 addr: *addr,
+                tls: None,
                 child: None,
                 _dir: None,
             }),
@@ -80,6 +83,7 @@ impl Server {
     /// The WebSocket URL for client number `index`.
     pub fn url(&self, index: usize) -> String {
         match self.kind {
+            Kind::Lanchat if self.tls.is_some() => format!("wss://{}/ws/u{index}", self.addr),
             Kind::Lanchat => format!("ws://{}/ws/u{index}", self.addr),
             Kind::Peer => format!("ws://{}/", self.addr),
         }
@@ -166,18 +170,41 @@ pub fn start_lanchat(log: &Path, extra: &[String]) -> anyhow::Result<Server> {
         .env("RUST_LOG", "warn");
     let (child, port) = spawn(command, log, |line| {
         let url = line.trim().strip_prefix("Local:")?.trim();
-        url.trim_start_matches("http://")
+        url.trim_start_matches("https://")
+            .trim_start_matches("http://")
             .trim_end_matches('/')
             .parse::<SocketAddr>()
             .ok()
             .map(|addr| addr.port())
     })?;
+    let tls = if extra.iter().any(|arg| arg == "--tls") {
+        Some(trusting(&dir.path().join("lanchat-ca.pem"))?)
+    } else {
+        None
+    };
     Ok(Server {
         kind: Kind::Lanchat,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        tls,
         child: Some(child),
         _dir: Some(dir),
     })
+}
+
+/// A rustls client that trusts the CA in `pem` (a lanchat's local CA).
+fn trusting(pem: &Path) -> anyhow::Result<std::sync::Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject as _;
+    let ca = rustls::pki_types::CertificateDer::from_pem_file(pem)
+        .with_context(|| format!("cannot read the local CA {}", pem.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca)?;
+    #[allow(deprecated)] // ring, as the server uses; see src/tls/mod.rs
+    let provider = rustls::crypto::ring::default_provider();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
 }
 
 /// The peer's folder, with `server.js` and its npm lockfile.
@@ -206,6 +233,7 @@ fn start_peer(logs: &Path) -> anyhow::Result<Server> {
     Ok(Server {
         kind: Kind::Peer,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        tls: None,
         child: Some(child),
         _dir: None,
     })
