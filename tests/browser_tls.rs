@@ -45,7 +45,7 @@ fn chromium_trusting_the_ca_chats_over_wss_with_notifications() {
 
     let runtime = runtime();
     let mut bob = runtime.block_on(async {
-        let mut bob = wss_connect(&server, "bob", &[ca.clone()])
+        let mut bob = wss_connect(&server, "bob", std::slice::from_ref(&ca))
             .await
             .expect("wss");
         bob.recv_type("history").await;

@@ -64,12 +64,12 @@ fn a_client_that_pins_the_ca_chats_and_one_without_it_is_refused() {
     );
     let ca = fetch_ca(&server);
     runtime().block_on(async {
-        let mut ana = wss_connect(&server, "ana", &[ca.clone()])
+        let mut ana = wss_connect(&server, "ana", std::slice::from_ref(&ca))
             .await
             .expect("wss with the CA");
         ana.recv_type("welcome").await;
         ana.recv_type("history").await;
-        let mut bob = wss_connect(&server, "bob", &[ca.clone()])
+        let mut bob = wss_connect(&server, "bob", std::slice::from_ref(&ca))
             .await
             .expect("wss with the CA");
         bob.recv_type("history").await;
@@ -194,7 +194,11 @@ fn the_certificate_covers_this_machine_and_the_ca_survives_restarts() {
         std::fs::read(dir.path().join("lanchat-ca.pem")).unwrap(),
         std::fs::read(dir.path().join("lanchat-ca.key")).unwrap(),
     );
-    let first = runtime().block_on(server_certificate(server.addr, "localhost", &[ca.clone()]));
+    let first = runtime().block_on(server_certificate(
+        server.addr,
+        "localhost",
+        std::slice::from_ref(&ca),
+    ));
     let (ips, names) = sans(&first);
     assert!(names.contains(&"localhost".into()), "{names:?}");
     assert!(names.contains(&"lanchat.local".into()), "{names:?}");
@@ -387,7 +391,7 @@ fn a_brought_certificate_is_served_and_the_plain_port_only_redirects() {
         "no local CA is made"
     );
     runtime().block_on(async {
-        let mut ana = wss_connect(&server, "ana", &[org_ca.clone()])
+        let mut ana = wss_connect(&server, "ana", std::slice::from_ref(&org_ca))
             .await
             .expect("wss");
         ana.recv_type("welcome").await;
@@ -697,7 +701,7 @@ fn a_new_address_gets_a_new_certificate_at_the_next_start() {
     let first = runtime().block_on(server_certificate(
         at,
         &ns.inside.to_string(),
-        &[ca.clone()],
+        std::slice::from_ref(&ca),
     ));
     let (ips, _) = sans(&first);
     assert!(ips.contains(&ns.inside), "{ips:?}");
@@ -707,7 +711,11 @@ fn a_new_address_gets_a_new_certificate_at_the_next_start() {
     ns.add_address(&format!("{added}/24"));
     let server = start();
     let at = std::net::SocketAddr::new(ns.inside, server.addr.port());
-    let second = runtime().block_on(server_certificate(at, &added.to_string(), &[ca.clone()]));
+    let second = runtime().block_on(server_certificate(
+        at,
+        &added.to_string(),
+        std::slice::from_ref(&ca),
+    ));
     let (ips, _) = sans(&second);
     assert!(ips.contains(&ns.inside) && ips.contains(&added), "{ips:?}");
     assert_eq!(
