@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lanchat::{
-    App, Args, Banner, Command, Config, bind, healthcheck, local_url, open_in_browser,
-    print_banner,
+    App, Args, Banner, Command, Config, bind, healthcheck, local_url, open_in_browser, print_banner,
 };
 
 fn main() -> ExitCode {
