@@ -56,6 +56,7 @@ pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_f
 pub use text::render;
 pub use username::{MAX_USERNAME_CHARS, parse_username};
 
+use crate::assets::Assets;
 use crate::config::DEFAULT_PORT;
 use crate::hub::Hub;
 use crate::identity::Identity;
@@ -88,6 +89,8 @@ pub struct App {
     policy: Policy,
     ws_config: WebSocketConfig,
     header_timeout: Duration,
+    /// The page, loaded once.
+    assets: Arc<Assets>,
     committed: Committed,
     /// This process, as other instances sharing a database know it.
     instance: String,
@@ -103,6 +106,7 @@ impl App {
     /// folder or history file, or a database it cannot reach.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
         config.prepare_data_dir()?;
+        let assets = Arc::new(Assets::load());
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let notices = match &config.history_location {
@@ -165,6 +169,7 @@ impl App {
             policy,
             ws_config,
             header_timeout: config.header_timeout,
+            assets,
             committed: opened.committed,
             instance,
             notices,
@@ -198,6 +203,7 @@ impl App {
             policy,
             ws_config,
             header_timeout,
+            assets,
             committed,
             instance,
             notices,
@@ -228,7 +234,13 @@ impl App {
             }),
             _ => None,
         };
-        let routes = routes::routes(context.clone(), policy, ws_config, trust_info.clone());
+        let routes = routes::routes(
+            context.clone(),
+            policy,
+            ws_config,
+            trust_info.clone(),
+            assets.clone(),
+        );
         let accepting = tokio::spawn(server::serve(
             chat,
             warp::service(routes),
@@ -241,7 +253,7 @@ impl App {
                 tokio::spawn(tls.clone().renew_until(stop.clone()));
                 Some(tokio::spawn(server::serve(
                     trust,
-                    warp::service(trust_port::routes(tls, info)),
+                    warp::service(trust_port::routes(tls, info, assets)),
                     header_timeout,
                     None,
                     stop.clone(),

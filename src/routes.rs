@@ -14,7 +14,7 @@ use warp::{Filter, Rejection, Reply};
 use std::sync::Arc;
 
 use crate::access::{self, Origin};
-use crate::assets;
+use crate::assets::{Assets, Encoding};
 use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
@@ -64,6 +64,7 @@ pub fn routes(
     policy: Policy,
     ws_config: WebSocketConfig,
     trust: Option<TrustInfo>,
+    assets: Arc<Assets>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
     let gate = FileAccess {
@@ -80,7 +81,7 @@ pub fn routes(
         .or(trust_port::trust_info(trust))
         .or(tus::routes(gate.clone()))
         .or(serve::routes(gate))
-        .or(asset())
+        .or(page_files(assets, "index.html", |_| true))
         .recover(handle_rejection)
         .map(with_security_headers)
 }
@@ -222,41 +223,74 @@ fn since() -> impl Filter<Extract = (Option<u64>,), Error = Rejection> + Clone {
     })
 }
 
-/// GET / and GET /<file in web/>
-fn asset() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+/// GET / (as `index`) and GET /<file in web/> for the files `serves` lets
+/// through, in the encoding the browser accepts. The chat's port serves the
+/// whole page; the plain port of `--tls` only the trust page's files.
+pub(crate) fn page_files(
+    assets: Arc<Assets>,
+    index: &'static str,
+    serves: fn(&str) -> bool,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::get()
         .and(warp::path::tail())
+        .and(warp::header::optional::<String>("accept-encoding"))
         .and(warp::header::optional::<String>("if-none-match"))
-        .and_then(|tail: Tail, if_none_match: Option<String>| async move {
-            let path = match tail.as_str() {
-                "" => "index.html",
-                path => path,
-            };
-            asset_response(path, if_none_match.as_deref()).ok_or_else(warp::reject::not_found)
-        })
+        .and_then(
+            move |tail: Tail, accept_encoding: Option<String>, if_none_match: Option<String>| {
+                let assets = assets.clone();
+                async move {
+                    let path = match tail.as_str() {
+                        "" => index,
+                        path => path,
+                    };
+                    if !serves(path) {
+                        return Err(warp::reject::not_found());
+                    }
+                    asset_response(
+                        &assets,
+                        path,
+                        accept_encoding.as_deref(),
+                        if_none_match.as_deref(),
+                    )
+                    .ok_or_else(warp::reject::not_found)
+                }
+            },
+        )
 }
 
-/// One file of `web/` (the trust page's too), or 304 if the browser has it.
-pub(crate) fn asset_response(
+/// One file of the page in the encoding `accept_encoding` takes best, or
+/// 304 if the browser has that copy already.
+fn asset_response(
+    assets: &Assets,
     path: &str,
+    accept_encoding: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Option<warp::reply::Response> {
-    let asset = assets::get(path)?;
+    let asset = assets.get(path)?;
+    let copy = asset.negotiate(accept_encoding);
+    // If-None-Match compares weakly: a proxy may have marked our tag W/.
     let fresh = if_none_match.is_some_and(|tags| {
         tags.split(',')
-            .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+            .map(str::trim)
+            .any(|tag| tag == "*" || copy.etag == tag.strip_prefix("W/").unwrap_or(tag))
     });
     let mut response = if fresh {
         warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response()
     } else {
-        warp::reply::Response::new(asset.body.into_owned().into())
+        let mut response = warp::reply::Response::new(copy.body.clone().into());
+        if copy.encoding != Encoding::Identity {
+            response.headers_mut().insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(copy.encoding.token()),
+            );
+        }
+        response
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&asset.content_type) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&asset.etag) {
-        headers.insert(header::ETAG, value);
+    headers.insert(header::CONTENT_TYPE, asset.content_type.clone());
+    headers.insert(header::ETAG, copy.etag.clone());
+    if asset.varies() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     // Revalidate every time: the page changes when the binary does.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -10,15 +10,17 @@
 
 use std::convert::Infallible;
 use std::str::FromStr as _;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
-use warp::path::{FullPath, Tail};
+use warp::path::FullPath;
 use warp::{Filter, Rejection, Reply};
 
 use super::{LocalCa, Tls};
-use crate::routes::{asset_response, with_security_headers};
+use crate::assets::Assets;
+use crate::routes::{page_files, with_security_headers};
 
 /// The files the trust page needs; nothing else of `web/` is served here.
 const PAGE_FILES: &[&str] = &[
@@ -44,10 +46,11 @@ pub struct TrustInfo {
 pub fn routes(
     tls: Tls,
     info: TrustInfo,
+    assets: Arc<Assets>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let downloads = tls.local_ca().map(Downloads::of);
     let offered = offering(downloads.is_some()).and(
-        page()
+        page_files(assets, "trust.html", trust_page_file)
             .or(ca_download(downloads))
             .or(trust_info(Some(info.clone()))),
     );
@@ -71,23 +74,11 @@ fn offering(offered: bool) -> impl Filter<Extract = (), Error = Rejection> + Clo
         .untuple_one()
 }
 
-/// GET / and the trust page's own files.
-fn page() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::get()
-        .and(warp::path::tail())
-        .and(warp::header::optional::<String>("if-none-match"))
-        .and_then(|tail: Tail, if_none_match: Option<String>| async move {
-            let path = match tail.as_str() {
-                "" => "trust.html",
-                path => path,
-            };
-            let served = PAGE_FILES.contains(&path)
-                || (path.starts_with("i18n/") && path.ends_with(".json"));
-            if !served {
-                return Err(warp::reject::not_found());
-            }
-            asset_response(path, if_none_match.as_deref()).ok_or_else(warp::reject::not_found)
-        })
+/// Whether `path` is one of the trust page's files, the only files of
+/// `web/` this port serves (not the chat's manifest or service worker: the
+/// app belongs to the HTTPS origin).
+fn trust_page_file(path: &str) -> bool {
+    PAGE_FILES.contains(&path) || (path.starts_with("i18n/") && path.ends_with(".json"))
 }
 
 /// The CA's certificate in the forms devices install.

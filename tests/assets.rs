@@ -1,0 +1,186 @@
+//! The page's files over HTTP: each in the encoding the request accepts
+//! (brotli, gzip or as it is), decoding byte for byte to the file in
+//! `web/`, with `Vary` and an ETag of its own per encoding; the docs never
+//! served.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use common::{HttpResponse, Server};
+
+/// Every file under `web/` as the server should serve it: by its path,
+/// documentation left out.
+fn web_files() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut found = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_none_or(|ext| ext != "md") {
+                let name = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                found.push((name, path));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// GET `path` with the given `Accept-Encoding` (none if `None`) and
+/// `If-None-Match`.
+fn fetch(
+    server: &Server,
+    path: &str,
+    accept: Option<&str>,
+    if_none_match: Option<&str>,
+) -> HttpResponse {
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", server.addr);
+    if let Some(accept) = accept {
+        head.push_str(&format!("Accept-Encoding: {accept}\r\n"));
+    }
+    if let Some(tag) = if_none_match {
+        head.push_str(&format!("If-None-Match: {tag}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    common::http_request(server.addr, &head)
+}
+
+/// The body decoded as its `Content-Encoding` says.
+fn decode(response: &HttpResponse) -> Vec<u8> {
+    let mut decoded = Vec::new();
+    match response.header("content-encoding") {
+        None => decoded.clone_from(&response.body),
+        Some("br") => {
+            brotli_decompressor::Decompressor::new(&response.body[..], 4096)
+                .read_to_end(&mut decoded)
+                .expect("valid brotli");
+        }
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&response.body[..])
+                .read_to_end(&mut decoded)
+                .expect("valid gzip");
+        }
+        Some(other) => panic!("unexpected Content-Encoding {other}"),
+    }
+    decoded
+}
+
+/// Every file of the page, asked for in brotli, gzip and as it is, decodes
+/// to the file in `web/` byte for byte. Text comes compressed, and smaller
+/// in brotli than in gzip; a response that depends on the encoding says so
+/// with `Vary`, and each encoding has its own ETag, which revalidates only
+/// that encoding.
+#[test]
+fn every_file_decodes_to_itself_in_every_encoding() {
+    let server = Server::start();
+    let mut compressed_bytes = [0usize; 3];
+    for (name, path) in web_files() {
+        let original = std::fs::read(&path).unwrap();
+        let url = format!("/{name}");
+        let br = fetch(&server, &url, Some("gzip, deflate, br, zstd"), None);
+        let gzip = fetch(&server, &url, Some("gzip, deflate"), None);
+        let plain = fetch(&server, &url, None, None);
+        let identity = fetch(&server, &url, Some("identity"), None);
+        for (asked, response) in [
+            ("br", &br),
+            ("gzip", &gzip),
+            ("none", &plain),
+            ("identity", &identity),
+        ] {
+            assert_eq!(response.status, 200, "{name} asked {asked}");
+            assert_eq!(
+                decode(response),
+                original,
+                "{name} asked {asked} decodes to the file"
+            );
+            assert_eq!(
+                response.header("content-length"),
+                Some(response.body.len().to_string().as_str()),
+                "{name} asked {asked}"
+            );
+            assert_eq!(response.header("cache-control"), Some("no-cache"));
+        }
+        assert_eq!(
+            plain.header("content-encoding"),
+            None,
+            "{name}: no header, no encoding"
+        );
+        assert_eq!(identity.header("content-encoding"), None, "{name}");
+        assert_eq!(plain.header("etag"), identity.header("etag"));
+        let text = plain
+            .header("content-type")
+            .unwrap()
+            .contains("charset=utf-8");
+        if text && original.len() > 1024 {
+            assert_eq!(br.header("content-encoding"), Some("br"), "{name}");
+            assert_eq!(gzip.header("content-encoding"), Some("gzip"), "{name}");
+            assert!(
+                br.body.len() <= gzip.body.len(),
+                "{name}: brotli is the smaller"
+            );
+        }
+        let varies =
+            br.header("content-encoding").is_some() || gzip.header("content-encoding").is_some();
+        for response in [&br, &gzip, &plain] {
+            assert_eq!(
+                response.header("vary"),
+                varies.then_some("accept-encoding"),
+                "{name}: Vary if and only if there is a choice"
+            );
+        }
+        if br.header("content-encoding") == Some("br") {
+            assert_ne!(br.header("etag"), plain.header("etag"), "{name}");
+            assert_ne!(br.header("etag"), gzip.header("etag"), "{name}");
+        }
+        for (i, response) in [&br, &gzip, &plain].into_iter().enumerate() {
+            compressed_bytes[i] += response.body.len();
+        }
+        // Each encoding's tag revalidates that encoding.
+        let accepts = [Some("gzip, deflate, br, zstd"), Some("gzip, deflate"), None];
+        for (accept, response) in accepts.into_iter().zip([&br, &gzip, &plain]) {
+            let tag = response.header("etag").expect("an ETag");
+            let again = fetch(&server, &url, accept, Some(tag));
+            assert_eq!(again.status, 304, "{name} with its own tag");
+            assert!(again.body.is_empty());
+            assert_eq!(again.header("etag"), Some(tag));
+            assert_eq!(again.header("vary"), response.header("vary"));
+        }
+        if let Some(gzip_tag) = gzip
+            .header("etag")
+            .filter(|_| gzip.header("content-encoding").is_some())
+        {
+            let other = fetch(&server, &url, None, Some(gzip_tag));
+            assert_eq!(
+                other.status, 200,
+                "{name}: the gzip tag does not stand for the file as it is"
+            );
+            assert_eq!(decode(&other), original);
+        }
+    }
+    let [br, gzip, plain] = compressed_bytes;
+    eprintln!("the whole page: {plain} bytes as it is, {gzip} in gzip, {br} in brotli");
+    assert!(gzip < plain / 2, "gzip {gzip} of {plain}");
+    assert!(br < gzip, "brotli {br}, gzip {gzip}");
+}
+
+/// `web/README.md` (the page's reference) is in `web/` but never served.
+#[test]
+fn the_docs_beside_the_page_are_not_served() {
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("web/README.md")
+            .exists()
+    );
+    let server = Server::start();
+    assert_eq!(server.get("/README.md").status, 404);
+}
