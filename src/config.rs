@@ -219,6 +219,12 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Serve the files of this folder over the built-in page's (in place
+    /// of those with the same path, or beside them): for working on the
+    /// page without rebuilding, and for the tests of a changed page
+    #[arg(long, env = "LANCHAT_WEB_OVERLAY", hide = true)]
+    pub web_overlay: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -326,6 +332,8 @@ pub struct Config {
     pub edit_window: Option<Duration>,
     /// Whether messages are indexed and may be searched.
     pub search: bool,
+    /// Files served over the embedded page's (`--web-overlay`).
+    pub web_overlay: Option<PathBuf>,
     /// `--tls`: `None` serves plain HTTP.
     pub tls: Option<TlsFlags>,
 }
@@ -469,6 +477,7 @@ impl Config {
                 .then(|| Duration::from_secs(args.edit_window_minutes * 60)),
             search: !args.no_search,
             tls,
+            web_overlay: args.web_overlay.map(absolute),
         })
     }
 

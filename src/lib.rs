@@ -106,7 +106,7 @@ impl App {
     /// folder or history file, or a database it cannot reach.
     pub async fn open(config: &Config) -> anyhow::Result<App> {
         config.prepare_data_dir()?;
-        let assets = Arc::new(Assets::load());
+        let assets = Arc::new(Assets::load(config.web_overlay.as_deref())?);
         let resume_cap = config.history.max(MIN_RESUME_CAP);
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let notices = match &config.history_location {

@@ -1,14 +1,17 @@
 //! The page's files over HTTP: each in the encoding the request accepts
 //! (brotli, gzip or as it is), decoding byte for byte to the file in
 //! `web/`, with `Vary` and an ETag of its own per encoding; the docs never
-//! served.
+//! served; the service worker's script stamped with the version and the
+//! files; and `--web-overlay`, which changes both.
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::{HttpResponse, Server};
+use common::{HttpResponse, Server, binary};
+use serde_json::Value;
 
 /// Every file under `web/` as the server should serve it: by its path,
 /// documentation left out.
@@ -85,6 +88,9 @@ fn every_file_decodes_to_itself_in_every_encoding() {
     let server = Server::start();
     let mut compressed_bytes = [0usize; 3];
     for (name, path) in web_files() {
+        if name == "sw.js" {
+            continue; // served stamped: see the_worker_names_the_version_and_every_file
+        }
         let original = std::fs::read(&path).unwrap();
         let url = format!("/{name}");
         let br = fetch(&server, &url, Some("gzip, deflate, br, zstd"), None);
@@ -183,4 +189,101 @@ fn the_docs_beside_the_page_are_not_served() {
     );
     let server = Server::start();
     assert_eq!(server.get("/README.md").status, 404);
+}
+
+/// The service worker's script starts with the version of the page's files
+/// and lists every one of them but itself: exactly `web/` without the docs.
+fn worker_build(server: &Server) -> Value {
+    let worker = fetch(server, "/sw.js", Some("gzip, deflate, br"), None);
+    assert_eq!(worker.status, 200);
+    assert!(
+        worker
+            .header("content-type")
+            .unwrap()
+            .contains("javascript")
+    );
+    let script = String::from_utf8(decode(&worker)).unwrap();
+    let first = script.lines().next().unwrap();
+    let json = first
+        .strip_prefix("const BUILD = ")
+        .and_then(|rest| rest.strip_suffix(';'))
+        .unwrap_or_else(|| panic!("the first line is the stamp: {first}"));
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/sw.js")).unwrap();
+    assert!(script.ends_with(&template), "the rest is web/sw.js");
+    serde_json::from_str(json).unwrap()
+}
+
+/// The worker's stamp: the version (the same for the same files, from one
+/// start to the next) and every file of the page but the worker itself.
+#[test]
+fn the_worker_names_the_version_and_every_file() {
+    let server = Server::start();
+    let build = worker_build(&server);
+    let files: BTreeSet<String> = serde_json::from_value(build["files"].clone()).unwrap();
+    let expected: BTreeSet<String> = web_files()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name != "sw.js")
+        .collect();
+    assert_eq!(files, expected);
+    let version = build["version"].as_str().unwrap();
+    assert_eq!(version.len(), 16, "{version}");
+    assert_eq!(worker_build(&Server::start())["version"], version);
+}
+
+/// `--web-overlay DIR` serves its files over the page's: a replaced
+/// `index.html` and an added file are served, and the worker carries a
+/// new version that lists the added file. A folder that cannot be read,
+/// or a file where a route of the server is, stops the start with one
+/// clear line.
+#[test]
+fn an_overlay_changes_the_page_and_the_worker() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let overlay = dir.path().join("web");
+    std::fs::create_dir_all(overlay.join("extra")).unwrap();
+    let page = "<!doctype html><title>changed</title>";
+    std::fs::write(overlay.join("index.html"), page).unwrap();
+    std::fs::write(overlay.join("extra/note.txt"), "an added file").unwrap();
+    let plain = Server::start();
+    let changed = Server::start_with(&["--web-overlay", overlay.to_str().unwrap()]);
+    let index = fetch(&changed, "/", Some("gzip, br"), None);
+    assert_eq!(decode(&index), page.as_bytes());
+    assert_eq!(changed.get("/extra/note.txt").text(), "an added file");
+    assert_eq!(
+        decode(&fetch(&changed, "/script.js", Some("br"), None)),
+        decode(&plain.get("/script.js"))
+    );
+    let (before, after) = (worker_build(&plain), worker_build(&changed));
+    assert_ne!(before["version"], after["version"]);
+    let files: Vec<String> = serde_json::from_value(after["files"].clone()).unwrap();
+    assert!(files.contains(&"extra/note.txt".to_owned()), "{files:?}");
+
+    std::fs::create_dir_all(overlay.join("api")).unwrap();
+    std::fs::write(overlay.join("api/emoji"), "[]").unwrap();
+    let missing = dir.path().join("nowhere");
+    for (folder, words) in [
+        (&overlay, "api/emoji"),
+        (&missing, "cannot read the web overlay"),
+    ] {
+        let output = std::process::Command::new(binary())
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--memory",
+                "--web-overlay",
+            ])
+            .arg(folder)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("lanchat: ") && stderr.contains(words),
+            "{stderr}"
+        );
+    }
 }

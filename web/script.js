@@ -24,6 +24,7 @@
 //   dom.js       element refs and builders
 //   render/      one render per part of the page, once per animation frame
 //                (html.js: the one place a message's server-made HTML goes in)
+//   offline.js   the service worker (sw.js): the page kept on this device
 
 // First: the page's words load before anything renders (see i18n.js).
 import './i18n.js';
@@ -48,6 +49,7 @@ import { askDelete, setUpMessageActions } from './message_actions.js';
 import { phrase } from './i18n.js';
 import { languagePickers } from './render/language.js';
 import { checkTrust } from './trust_hint.js';
+import { keepPageOffline } from './offline.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
@@ -347,6 +349,7 @@ loadOutbox();
 loadUploads();
 readAddress();
 startLeaseTimer();
+keepPageOffline();
 changed('start');
 checkTrust();
 checkAccess().then((access) => {

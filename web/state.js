@@ -86,6 +86,12 @@ export const state = {
   retryAt: 0,
   /** Why the last connection ended, until the next welcome. @type {{code: number, words: import('./i18n.js').Phrase, policy: boolean} | null} */
   lastClose: null,
+  /**
+   * Whether the server has welcomed this page since it opened. Until then
+   * nothing of the chat is known: the page may have opened from the
+   * device (sw.js) with the server out of reach.
+   */
+  reached: false,
   /** True between `welcome` and the lobby replay that follows it. */
   awaitingReplay: false,
   /** True when this connection asked to resume the lobby with `since`. */

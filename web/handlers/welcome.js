@@ -33,6 +33,7 @@ export function welcome(frame) {
   setFileCookies(frame.claimed ? readToken(frame.username) || '' : '', state.key);
   writeStorage(NAME_KEY, frame.username);
   state.attempt = 0;
+  state.reached = true;
   state.connection = 'connected';
   state.lastClose = null;
   state.awaitingReplay = true;

@@ -63,6 +63,8 @@ function renderConnection() {
 function closeBanner() {
   const why = state.lastClose;
   if (!why || state.connection === 'connected' || state.connection === 'refused') return '';
+  // Nothing known yet: say so, rather than that a connection was lost.
+  if (!state.reached && !why.policy) return t('offline.unreached');
   const words = t(why.words);
   if (state.connection === 'connecting') return t('close.then_reconnecting', { why: words });
   if (why.policy) return t('close.then_wait', { why: words });

@@ -37,6 +37,9 @@ export function renderPeople() {
   const count = formatCount(everyone ? onlineCount() : here.length);
   setText(els.peopleCount, count);
   setText(els.peopleToggleCount, count);
+  // Before the server is reached, how many are online is not known: not 0.
+  els.peopleCount.hidden = !state.reached;
+  els.peopleToggleCount.hidden = !state.reached;
   renderSearch(searching, here.length);
   renderMe();
 }
