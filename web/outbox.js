@@ -5,13 +5,20 @@
 // another's, every tab shows them (the `storage` event tells of changes),
 // and one a tab left behind is sent by whichever tab is open next.
 //
-// One tab sends at a time, the holder of a lease in localStorage (the Web
-// Locks API would do, but exists only on https pages, and a LAN page is
-// usually plain http). The sender paces itself to the server's limits from
-// `welcome` with a token bucket like the server's, keeps one message in
-// flight so they are stored in order, and treats `rate_limited` and
-// `unavailable` as "later": the same cid goes again after the wait. Only a
-// real refusal marks a message failed, with Retry and Discard.
+// One tab sends at a time, the holder of a lease in localStorage. On a
+// secure page the Web Locks API could pick it instead, but the lease stays
+// the one way for every page: it only saves work, it never decides what is
+// stored. Two tabs that both think they hold it (localStorage is not atomic
+// across tabs) send the same messages in the same order with the same
+// cids, and the server stores each cid once. A lock would free a closed
+// tab's turn at once rather than after LEASE_MS; not worth a second way to
+// keep working and tested.
+//
+// The sender paces itself to the server's limits from `welcome` with a
+// token bucket like the server's, keeps one message in flight so they are
+// stored in order, and treats `rate_limited` and `unavailable` as "later":
+// the same cid goes again after the wait. Only a real refusal marks a
+// message failed, with Retry and Discard.
 //
 // A message may share files (`files`, the ids of its uploads in
 // uploads.js). It waits until they are all uploaded, and the messages after
