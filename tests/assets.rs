@@ -2,12 +2,15 @@
 //! (brotli, gzip or as it is), decoding byte for byte to the file in
 //! `web/`, with `Vary` and an ETag of its own per encoding; the docs never
 //! served; the service worker's script stamped with the version and the
-//! files; and `--web-overlay`, which changes both.
+//! files; `--web-overlay`, which changes both; and with `--tls`, the plain
+//! port, which serves the trust page's files the same way and nothing of
+//! the app.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use common::{HttpResponse, Server, binary};
@@ -47,7 +50,17 @@ fn fetch(
     accept: Option<&str>,
     if_none_match: Option<&str>,
 ) -> HttpResponse {
-    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", server.addr);
+    fetch_at(server.addr, path, accept, if_none_match)
+}
+
+/// [`fetch`] from a port of the server's: the trust page's, with `--tls`.
+fn fetch_at(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+    if_none_match: Option<&str>,
+) -> HttpResponse {
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
     if let Some(accept) = accept {
         head.push_str(&format!("Accept-Encoding: {accept}\r\n"));
     }
@@ -55,7 +68,7 @@ fn fetch(
         head.push_str(&format!("If-None-Match: {tag}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
-    common::http_request(server.addr, &head)
+    common::http_request(addr, &head)
 }
 
 /// The body decoded as its `Content-Encoding` says.
@@ -284,6 +297,58 @@ fn an_overlay_changes_the_page_and_the_worker() {
         assert!(
             stderr.starts_with("lanchat: ") && stderr.contains(words),
             "{stderr}"
+        );
+    }
+}
+
+/// With `--tls` the plain port serves the trust page's files as the HTTPS
+/// port serves the page's (compressed, the same ETags, 304), `/` being the
+/// trust page; the app's files, the manifest and the service worker among
+/// them, are only on HTTPS: asked for here, they are redirected there, so
+/// the app is never kept or installed from the plain origin.
+#[test]
+fn the_plain_port_serves_the_trust_page_and_sends_the_app_to_https() {
+    let server = Server::start_with(&["--tls"]);
+    let trust = server.trust_addr.expect("a trust port");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    for (path, file) in [
+        ("/", "trust.html"),
+        ("/trust.js", "trust.js"),
+        ("/trust.css", "trust.css"),
+        ("/css/base.css", "css/base.css"),
+        ("/i18n.js", "i18n.js"),
+        ("/storage.js", "storage.js"),
+        ("/i18n/pt-BR.json", "i18n/pt-BR.json"),
+        ("/favicon.svg", "favicon.svg"),
+    ] {
+        let original = std::fs::read(root.join(file)).unwrap();
+        let gzip = fetch_at(trust, path, Some("gzip, deflate"), None);
+        assert_eq!(gzip.status, 200, "{path}");
+        assert_eq!(decode(&gzip), original, "{path} decodes to {file}");
+        assert_eq!(gzip.header("cache-control"), Some("no-cache"), "{path}");
+        if original.len() > 1024 {
+            assert_eq!(gzip.header("content-encoding"), Some("gzip"), "{path}");
+            assert_eq!(gzip.header("vary"), Some("accept-encoding"), "{path}");
+        }
+        let tag = gzip.header("etag").expect("an ETag");
+        let again = fetch_at(trust, path, Some("gzip, deflate"), Some(tag));
+        assert_eq!(again.status, 304, "{path} with its own tag");
+        let plain = fetch_at(trust, path, None, None);
+        assert_eq!(plain.body, original, "{path} as it is");
+    }
+    for path in [
+        "/sw.js",
+        "/manifest.json",
+        "/index.html",
+        "/script.js",
+        "/icons/icon-192.png",
+    ] {
+        let response = fetch_at(trust, path, Some("gzip, br"), None);
+        assert_eq!(response.status, 307, "{path} is the app's, on HTTPS");
+        assert_eq!(
+            response.header("location"),
+            Some(format!("https://127.0.0.1:{}{path}", server.addr.port()).as_str()),
+            "{path}"
         );
     }
 }
