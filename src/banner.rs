@@ -3,7 +3,7 @@
 //! and the local CA's fingerprint, and the trust page's QR code.
 
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use qrcode::{Color, QrCode};
 
@@ -16,6 +16,8 @@ pub struct Banner<'a> {
     pub history: &'a str,
     pub notes: &'a [String],
     pub show_qr: bool,
+    /// Where `/metrics` is served, when on an address of its own.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// What the banner says of HTTPS.
@@ -33,14 +35,7 @@ pub struct TlsBanner {
 fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
     let port = local.port();
     let ip = local.ip();
-    let this_machine = if ip.is_unspecified() || ip.is_loopback() {
-        match ip {
-            IpAddr::V6(_) => format!("{scheme}://[::1]:{port}/"),
-            IpAddr::V4(_) => format!("{scheme}://127.0.0.1:{port}/"),
-        }
-    } else {
-        url_for(scheme, ip, port)
-    };
+    let this_machine = url_for(scheme, this_machine(ip), port);
     let lan = if ip.is_unspecified() {
         interface_addresses(ip.is_ipv6())
             .into_iter()
@@ -52,6 +47,15 @@ fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
         vec![url_for(scheme, ip, port)]
     };
     (this_machine, lan)
+}
+
+/// The address this machine reaches a server bound to `ip` at.
+fn this_machine(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    }
 }
 
 fn url_for(scheme: &str, ip: IpAddr, port: u16) -> String {
@@ -179,6 +183,10 @@ pub fn print_banner(banner: &Banner) {
                 trust.port()
             ));
         }
+    }
+    if let Some(addr) = banner.metrics {
+        let url = url_for("http", this_machine(addr.ip()), addr.port());
+        out.push_str(&format!("  Metrics: {url}metrics\n"));
     }
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();

@@ -1,6 +1,6 @@
 //! Command-line flags and the validated settings they become.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -225,6 +225,11 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_WEB_OVERLAY", hide = true)]
     pub web_overlay: Option<PathBuf>,
 
+    /// Serve /metrics on this address instead of the chat's port, like
+    /// 127.0.0.1:9100 (the access key, if set, is still needed)
+    #[arg(long, env = "LANCHAT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -336,6 +341,8 @@ pub struct Config {
     pub web_overlay: Option<PathBuf>,
     /// `--tls`: `None` serves plain HTTP.
     pub tls: Option<TlsFlags>,
+    /// Where `/metrics` is served instead of the chat's port.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// HTTPS as the flags ask for it.
@@ -478,6 +485,7 @@ impl Config {
             search: !args.no_search,
             tls,
             web_overlay: args.web_overlay.map(absolute),
+            metrics_bind: args.metrics_bind,
         })
     }
 

@@ -21,6 +21,7 @@ mod hub;
 mod identity;
 mod ids;
 mod limits;
+mod metrics;
 mod protocol;
 mod rooms;
 mod routes;
@@ -209,7 +210,12 @@ impl App {
             notices,
             tls,
         } = self;
-        let Listeners { chat, trust, .. } = listeners;
+        let Listeners {
+            chat,
+            trust,
+            metrics: metrics_listener,
+            ..
+        } = listeners;
         let stop = context.shutdown.clone();
         // Before the first connection, so the others hear of every name.
         let cluster = match (context.store.location(), notices) {
@@ -234,12 +240,16 @@ impl App {
             }),
             _ => None,
         };
+        let postgres = matches!(context.store.location(), store::Location::Postgres(_));
+        let exporter = metrics::Exporter::new(context.hub.clone(), context.files.clone(), postgres);
+        let beside_chat = metrics_listener.is_none().then(|| exporter.clone());
         let routes = routes::routes(
             context.clone(),
-            policy,
+            policy.clone(),
             ws_config,
             trust_info.clone(),
             assets.clone(),
+            beside_chat,
         );
         let accepting = tokio::spawn(server::serve(
             chat,
@@ -261,6 +271,16 @@ impl App {
             }
             _ => None,
         };
+        let metrics_accepting = metrics_listener.map(|listener| {
+            let routes = routes::metrics_only(exporter, policy);
+            tokio::spawn(server::serve(
+                listener,
+                warp::service(routes),
+                header_timeout,
+                None,
+                stop.clone(),
+            ))
+        });
         tokio::spawn(context.hub.clone().flush_presence_until(stop.clone()));
         tokio::spawn(fanout::run(
             context.hub.clone(),
@@ -276,6 +296,9 @@ impl App {
         let _ = accepting.await;
         if let Some(trust_page) = trust_page {
             let _ = trust_page.await;
+        }
+        if let Some(metrics_accepting) = metrics_accepting {
+            let _ = metrics_accepting.await;
         }
         context.sessions.close();
         if tokio::time::timeout(SESSION_DRAIN, context.sessions.wait())
@@ -347,25 +370,38 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
     ))
 }
 
-/// The bound ports: the chat's (HTTPS with `--tls`) and, with `--tls`, the
-/// plain port of the trust page.
+/// The bound ports: the chat's (HTTPS with `--tls`), with `--tls` the
+/// plain port of the trust page, and `--metrics-bind`'s.
 pub struct Listeners {
+    /// The chat: the page, the WebSocket and the rest of the API.
     pub chat: TcpListener,
     pub trust: Option<TcpListener>,
+    /// `/metrics` on an address of its own (`--metrics-bind`); without
+    /// one, `/metrics` is served beside the chat.
+    pub metrics: Option<TcpListener>,
     /// What the banner should say about the ports taken (a busy default).
     pub notes: Vec<String>,
 }
 
-/// Binds the configured address. Without `--tls`, the chat's port: with no
-/// port given, 8080, or a free port if it is busy (with a note that says
-/// so). With `--tls`, that port serves the trust page, and HTTPS takes the
-/// next one (8081, or a free one).
+/// Binds the configured addresses. Without `--tls`, the chat's port: with
+/// no port given, 8080, or a free port if it is busy (with a note that
+/// says so). With `--tls`, that port serves the trust page, and HTTPS
+/// takes the next one (8081, or a free one). And `--metrics-bind`'s.
 pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
     let (first, first_note) = bind_port(config.bind, config.port, DEFAULT_PORT, "--port").await?;
+    let metrics = match config.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for --metrics-bind on {addr}"))?,
+        ),
+        None => None,
+    };
     let Some(tls) = &config.tls else {
         return Ok(Listeners {
             chat: first,
             trust: None,
+            metrics,
             notes: first_note.into_iter().collect(),
         });
     };
@@ -374,6 +410,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
     Ok(Listeners {
         chat: https,
         trust: Some(first),
+        metrics,
         notes: first_note.into_iter().chain(https_note).collect(),
     })
 }

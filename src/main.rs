@@ -64,6 +64,10 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         let app = App::open(&config).await?;
         let listeners = bind(&config).await?;
         let addr = listeners.chat.local_addr()?;
+        let metrics = match &listeners.metrics {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
         print_banner(&Banner {
             chat: addr,
             tls: app.tls_banner(&listeners)?,
@@ -71,6 +75,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             history: &config.describe_history(),
             notes: &listeners.notes,
             show_qr: config.show_qr,
+            metrics,
         });
         if config.open_browser {
             open_in_browser(&local_url(

@@ -18,6 +18,7 @@ use crate::assets::{Assets, Encoding};
 use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
+use crate::metrics::{self, Exporter};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
 use crate::text::emoji;
@@ -59,12 +60,14 @@ fn refused(status: StatusCode, reason: impl Into<String>) -> Rejection {
 }
 
 /// Every route, with rejections handled and security headers added.
+/// `/metrics` is among them when `metrics` is given (no `--metrics-bind`).
 pub fn routes(
     context: Context,
     policy: Policy,
     ws_config: WebSocketConfig,
     trust: Option<TrustInfo>,
     assets: Arc<Assets>,
+    metrics: Option<Exporter>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
     let gate = FileAccess {
@@ -75,6 +78,7 @@ pub fn routes(
         allowed_origins: policy.allowed_origins.clone(),
     };
     healthz(context.clone(), policy.clone(), started)
+        .or(metrics_route(metrics, policy.clone()))
         .or(access_check(policy.clone()))
         .or(websocket(context, policy, ws_config))
         .or(emoji())
@@ -122,6 +126,40 @@ fn healthz(
                 "connections": context.hub.connection_count(),
                 "users": context.hub.user_count(),
             }))
+        })
+}
+
+/// `/metrics` alone, for `--metrics-bind`'s own address.
+pub fn metrics_only(
+    exporter: Exporter,
+    policy: Policy,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    metrics_route(Some(exporter), policy)
+        .recover(handle_rejection)
+        .map(with_security_headers)
+}
+
+/// GET /metrics: the Prometheus text format; 404 where it is not served.
+fn metrics_route(
+    exporter: Option<Exporter>,
+    policy: Policy,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and_then(move || {
+            let exporter = exporter.clone();
+            async move { exporter.ok_or_else(warp::reject::not_found) }
+        })
+        .and(with_key(policy))
+        .map(|exporter: Exporter| {
+            let mut response = warp::reply::Response::new(exporter.render().into());
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
         })
 }
 
@@ -200,10 +238,10 @@ fn admit(policy: Policy) -> impl Filter<Extract = (Admission,), Error = Rejectio
                 let client = peer.map(|PeerAddr(addr)| {
                     access::client_ip(addr.ip(), &headers, &policy.trusted_proxies)
                 });
-                policy
-                    .gate
-                    .admit(client)
-                    .map_err(|full| refused(full.status, full.reason))
+                policy.gate.admit(client).map_err(|full| {
+                    metrics::get().connections_refused.inc();
+                    refused(full.status, full.reason)
+                })
             }
         })
 }

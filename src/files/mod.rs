@@ -368,6 +368,12 @@ impl Files {
         Ok(upload)
     }
 
+    /// How many uploads are unfinished (not yet finished, cancelled or
+    /// collected at expiry).
+    pub fn uploads_in_progress(&self) -> usize {
+        self.state().uploads.len()
+    }
+
     /// `owner`'s unfinished upload `id`, if it has not expired. To anyone
     /// else it does not exist.
     pub fn upload(&self, id: &str, owner: &UserId) -> Option<Arc<Upload>> {

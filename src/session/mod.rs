@@ -34,6 +34,7 @@ use crate::hub::{Backlog, Hub, Joined, Outbound};
 use crate::identity::{Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
 use crate::limits::RateLimiter;
+use crate::metrics;
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, Invitation, LOBBY, Limits, PROTOCOL_VERSION, Refusal,
     ServerFrame, encode, history_frame, parse_client_frame, with_users,
@@ -224,6 +225,11 @@ impl Session {
             End::Close(CloseCode::Error, "history is unavailable right now")
         })?;
         self.replayed_upto = latest;
+        if since.is_some() {
+            metrics::get()
+                .resume_messages
+                .observe(page.messages.len() as f64);
+        }
         let (rooms, invitations) = match &self.user_id {
             Some(user) => (
                 summary::rooms_of(&self.context, user),
@@ -310,6 +316,7 @@ impl Session {
         match stop {
             Stop::Shutdown => End::Close(CloseCode::Away, "server shutting down"),
             Stop::TooSlow => {
+                metrics::get().backlog_cutoffs.inc();
                 log::info!(
                     "conn {}: {} is not reading; closing",
                     self.id,
@@ -362,16 +369,20 @@ impl Session {
     /// Sends the client an `error`. Refusals for rate are counted, and a
     /// connection that keeps earning them is closed with 1008 instead.
     async fn refuse(&mut self, refusal: Refusal) -> Result<(), End> {
-        if refusal.code == ErrorCode::RateLimited && self.flood.strike(std::time::Instant::now()) {
-            log::info!(
-                "conn {}: {} keeps flooding; closing",
-                self.id,
-                self.username
-            );
-            return Err(End::Close(
-                CloseCode::Policy,
-                "rate limit exceeded repeatedly",
-            ));
+        if refusal.code == ErrorCode::RateLimited {
+            if self.flood.strike(std::time::Instant::now()) {
+                metrics::get().flood_closes.inc();
+                log::info!(
+                    "conn {}: {} keeps flooding; closing",
+                    self.id,
+                    self.username
+                );
+                return Err(End::Close(
+                    CloseCode::Policy,
+                    "rate limit exceeded repeatedly",
+                ));
+            }
+            metrics::get().rate_limited.inc();
         }
         self.write_now(encode(&ServerFrame::error(&refusal))).await
     }

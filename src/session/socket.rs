@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::{End, Session, Stop};
 use crate::hub::Outbound;
+use crate::metrics;
 use crate::protocol::{Frame, LOBBY, Refusal, ServerFrame, encode};
 use crate::upgrade::Socket;
 use crate::wire;
@@ -58,6 +59,7 @@ impl Session {
             }
         }
         let mut frames: Vec<&Frame> = Vec::with_capacity(count);
+        let mut events = 0;
         for item in &items {
             match item {
                 Outbound::Messages(run) => {
@@ -74,13 +76,17 @@ impl Session {
                             .map(|(_, frame)| frame),
                     )
                 }
-                Outbound::Event(frame) => frames.push(frame),
+                Outbound::Event(frame) => {
+                    events += 1;
+                    frames.push(frame);
+                }
                 Outbound::Renamed { .. } => {}
             }
         }
         if frames.is_empty() {
             return Ok(());
         }
+        let deliveries = (frames.len() - events) as u64;
         let id = self.id;
         let stopped = {
             let mut writing = pin!(self.write_frames(&frames));
@@ -88,9 +94,13 @@ impl Session {
             // limit, the write timeout and shutdown each end the wait.
             let stopped = tokio::select! {
                 result = within(write_timeout, writing.as_mut()) => return match result {
-                    Some(Ok(())) => Ok(()),
+                    Some(Ok(())) => {
+                        metrics::get().deliveries.inc_by(deliveries);
+                        Ok(())
+                    }
                     Some(Err(_)) => Err(End::Gone),
                     None => {
+                        metrics::get().write_stalls.inc();
                         log::info!("conn {id}: write stalled for {write_timeout:?}; closing");
                         Err(End::Gone)
                     }

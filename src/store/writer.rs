@@ -13,6 +13,7 @@ use super::backend::Backend;
 use super::log::{Entry, Outcome};
 use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
 use super::tail::Tail;
+use crate::metrics;
 use crate::sync::lock;
 
 /// Most appends, and most bytes of text, committed in one transaction. A
@@ -254,6 +255,12 @@ impl Writer {
     fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
         let started = std::time::Instant::now();
         let appended = self.backend.append(&entries);
+        metrics::get()
+            .commit_seconds
+            .observe(metrics::seconds_since(started));
+        metrics::get()
+            .commit_batch_size
+            .observe(entries.len() as f64);
         log::trace!(
             "stored {} entries in {:?}",
             entries.len(),

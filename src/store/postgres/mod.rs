@@ -30,7 +30,7 @@ mod sql;
 mod url;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use deadpool_postgres::{
@@ -47,6 +47,7 @@ use super::log::{Entry, Outcome, refused_not_found};
 use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
 use crate::audience::Audience;
 use crate::clock::now_millis;
+use crate::metrics;
 use messages::Inserts;
 use sql::{big, exec, one, rows};
 
@@ -73,6 +74,16 @@ pub fn pool(url: &PgUrl, size: usize) -> anyhow::Result<Pool> {
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .context("cannot set up the PostgreSQL connections")
+}
+
+/// A connection from the store's `pool`, its wait counted for `/metrics`.
+async fn take(pool: &Pool) -> Result<deadpool_postgres::Client, PoolError> {
+    let started = Instant::now();
+    let client = pool.get().await;
+    metrics::get()
+        .postgres_pool_wait_seconds
+        .observe(metrics::seconds_since(started));
+    client
 }
 
 /// Brings the database to the newest schema, as [`Postgres::open`] does.
@@ -158,8 +169,7 @@ impl Postgres {
     }
 
     async fn client(&self) -> anyhow::Result<deadpool_postgres::Client> {
-        self.pool
-            .get()
+        take(&self.pool)
             .await
             .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
     }
@@ -532,7 +542,7 @@ struct PgSearcher {
 impl Searcher for PgSearcher {
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         self.runtime.block_on(async {
-            let mut client = self.pool.get().await.map_err(|err| {
+            let mut client = take(&self.pool).await.map_err(|err| {
                 SearchError::Store(anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
             })?;
             search::search(&mut client, request).await
