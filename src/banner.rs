@@ -1,11 +1,15 @@
-//! What the server prints once it is listening: the URLs to open, where
-//! history is kept, and a QR code for phones; with `--tls`, the trust page
-//! and the local CA's fingerprint, and the trust page's QR code.
+//! What the server prints once it is listening: the URLs to open (by IP,
+//! and by the `.local` name), where history is kept, and a QR code for
+//! phones; with `--tls`, the trust page and the local CA's fingerprint, and
+//! the trust page's QR code. The QR code carries an IP URL: older Android
+//! does not resolve `.local` names.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use qrcode::{Color, QrCode};
+
+use crate::mdns::Announcement;
 
 /// What the banner shows.
 pub struct Banner<'a> {
@@ -16,6 +20,8 @@ pub struct Banner<'a> {
     pub history: &'a str,
     pub notes: &'a [String],
     pub show_qr: bool,
+    /// The `.local` name announced over mDNS, if any.
+    pub name: Option<&'a Announcement>,
     /// Where `/metrics` is served, when on an address of its own.
     pub metrics: Option<SocketAddr>,
 }
@@ -145,6 +151,16 @@ pub fn print_banner(banner: &Banner) {
             "  Network: none (listening on this machine only; use --bind 0.0.0.0 to share)\n",
         );
     }
+    if let Some(name) = banner.name {
+        let url = format!("{scheme}://{}:{}/", name.name(), banner.chat.port());
+        out.push_str(&format!("  Name:    {}\n", with_key(&url, banner.key)));
+        if let Some(taken) = name.taken() {
+            out.push_str(&format!(
+                "  Note:    {taken} is taken on this network, so this server is {}\n",
+                name.name()
+            ));
+        }
+    }
     // What a phone scans: the trust page with the local CA, else the chat.
     let mut scan = lan_urls
         .first()
@@ -162,6 +178,10 @@ pub fn print_banner(banner: &Banner) {
             out.push_str(&format!(
                 "  Trust:   {trust_url} (the certificate to install, and how)\n"
             ));
+            if let Some(name) = banner.name {
+                let url = format!("http://{}:{}/", name.name(), trust.port());
+                out.push_str(&format!("           {url}\n"));
+            }
             out.push_str(&format!(
                 "  CA:      SHA-256 {fingerprint}{}\n",
                 if *ephemeral {

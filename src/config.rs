@@ -11,6 +11,7 @@ use crate::access::Origin;
 use crate::data::{self, Chosen, DataDir, Wanted};
 use crate::hub::BacklogLimit;
 use crate::limits::{Rate, default_max_connections};
+use crate::mdns;
 use crate::protocol::MAX_MESSAGE_CHARS;
 use crate::store::Location;
 use crate::store::postgres::PgUrl;
@@ -225,6 +226,16 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_WEB_OVERLAY", hide = true)]
     pub web_overlay: Option<PathBuf>,
 
+    /// The name to announce on the network (mDNS), as NAME.local; if
+    /// another host has it, this one takes NAME-2.local
+    #[arg(long, env = "LANCHAT_NAME", default_value = mdns::DEFAULT_NAME,
+          value_parser = mdns::parse_name)]
+    pub name: String,
+
+    /// Don't announce a .local name (mDNS)
+    #[arg(long, env = "LANCHAT_NO_MDNS")]
+    pub no_mdns: bool,
+
     /// Serve /metrics on this address instead of the chat's port, like
     /// 127.0.0.1:9100 (the access key, if set, is still needed)
     #[arg(long, env = "LANCHAT_METRICS_BIND")]
@@ -343,6 +354,9 @@ pub struct Config {
     pub tls: Option<TlsFlags>,
     /// Where `/metrics` is served instead of the chat's port.
     pub metrics_bind: Option<SocketAddr>,
+    /// The `.local` name to announce, as a DNS label; `None` with
+    /// `--no-mdns`.
+    pub mdns_name: Option<String>,
 }
 
 /// HTTPS as the flags ask for it.
@@ -486,6 +500,7 @@ impl Config {
             tls,
             web_overlay: args.web_overlay.map(absolute),
             metrics_bind: args.metrics_bind,
+            mdns_name: (!args.no_mdns).then_some(args.name),
         })
     }
 
@@ -572,6 +587,7 @@ mod tests {
         assert_eq!(config.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(config.history, 100);
         assert_eq!(config.backlog.frames, 1000);
+        assert_eq!(config.mdns_name.as_deref(), Some("lanchat"));
         assert!(
             matches!(config.history_location, Location::File(ref p) if p.ends_with("lanchat.db"))
         );
@@ -645,6 +661,14 @@ mod tests {
             shared.files_dir,
             Some(PathBuf::from("/srv/c/lanchat-files"))
         );
+    }
+
+    #[test]
+    fn the_local_name_is_a_dns_label_or_off() {
+        let named = parse(&["--name", "Sala-3"]).unwrap();
+        assert_eq!(named.mdns_name.as_deref(), Some("sala-3"));
+        assert_eq!(parse(&["--no-mdns"]).unwrap().mdns_name, None);
+        assert!(parse(&["--name", "sala 3"]).is_err());
     }
 
     #[test]

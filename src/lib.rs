@@ -21,6 +21,7 @@ mod hub;
 mod identity;
 mod ids;
 mod limits;
+mod mdns;
 mod metrics;
 mod protocol;
 mod rooms;
@@ -51,6 +52,7 @@ pub use banner::{Banner, TlsBanner, local_url, print_banner};
 pub use browser::open_in_browser;
 pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
+pub use mdns::Announcement;
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
@@ -381,6 +383,39 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
     /// What the banner should say about the ports taken (a busy default).
     pub notes: Vec<String>,
+}
+
+impl Listeners {
+    /// The ports announced over mDNS: plain HTTP's (with `--tls`, the trust
+    /// page's), and with `--tls` the chat's HTTPS port.
+    pub fn ports(&self) -> std::io::Result<mdns::Ports> {
+        let chat = self.chat.local_addr()?.port();
+        Ok(match &self.trust {
+            Some(trust) => mdns::Ports {
+                http: trust.local_addr()?.port(),
+                https: Some(chat),
+            },
+            None => mdns::Ports {
+                http: chat,
+                https: None,
+            },
+        })
+    }
+}
+
+/// Announces the configured `.local` name over mDNS, unless `--no-mdns`
+/// or the server listens on loopback only. A failure is logged: the chat
+/// goes on by its IP addresses.
+pub async fn announce(config: &Config, listeners: &Listeners) -> Option<Announcement> {
+    let label = config.mdns_name.as_deref()?;
+    let announced = match listeners.ports() {
+        Ok(ports) => Announcement::start(label, config.bind, ports).await,
+        Err(err) => Err(err.into()),
+    };
+    announced.unwrap_or_else(|err| {
+        log::warn!("{err:#}; the chat is reachable by its IP addresses only");
+        None
+    })
 }
 
 /// Binds the configured addresses. Without `--tls`, the chat's port: with

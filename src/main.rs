@@ -1,13 +1,15 @@
-//! The `lanchat` executable: parse flags, open history, bind, print where to
-//! connect, serve until Ctrl-C or SIGTERM. Or one of the subcommands:
-//! `migrate`, `healthcheck`.
+//! The `lanchat` executable: parse flags, open history, bind, announce the
+//! `.local` name, print where to connect, serve until Ctrl-C or SIGTERM,
+//! then withdraw the name. Or one of the subcommands: `migrate`,
+//! `healthcheck`.
 
 use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
 use lanchat::{
-    App, Args, Banner, Command, Config, bind, healthcheck, local_url, open_in_browser, print_banner,
+    App, Args, Banner, Command, Config, announce, bind, healthcheck, local_url, open_in_browser,
+    print_banner,
 };
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             Some(listener) => Some(listener.local_addr()?),
             None => None,
         };
+        let name = announce(&config, &listeners).await;
         print_banner(&Banner {
             chat: addr,
             tls: app.tls_banner(&listeners)?,
@@ -75,6 +78,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             history: &config.describe_history(),
             notes: &listeners.notes,
             show_qr: config.show_qr,
+            name: name.as_ref(),
             metrics,
         });
         if config.open_browser {
@@ -84,7 +88,11 @@ fn run(mut args: Args) -> anyhow::Result<()> {
                 config.password.as_deref(),
             ));
         }
-        app.serve(listeners, shutdown).await
+        let served = app.serve(listeners, shutdown).await;
+        if let Some(name) = name {
+            name.withdraw().await;
+        }
+        served
     })
 }
 

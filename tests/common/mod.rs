@@ -2,6 +2,7 @@
 //! connect real WebSocket clients, and read JSON frames with a timeout.
 #![allow(dead_code)] // each test crate uses a different part of this file
 
+pub mod netns;
 pub mod nginx;
 pub mod owner;
 pub mod postgres;
