@@ -66,10 +66,11 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         let app = App::open(&config).await?;
         let listeners = bind(&config).await?;
         let addr = listeners.chat.local_addr()?;
-        let metrics = match &listeners.metrics {
-            Some(listener) => Some(listener.local_addr()?),
-            None => None,
-        };
+        let metrics = listeners
+            .metrics
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
         let name = announce(&config, &listeners).await;
         print_banner(&Banner {
             chat: addr,
