@@ -59,7 +59,6 @@ impl Session {
             }
         }
         let mut frames: Vec<&Frame> = Vec::with_capacity(count);
-        let mut events = 0;
         for item in &items {
             match item {
                 Outbound::Messages(run) => {
@@ -76,17 +75,17 @@ impl Session {
                             .map(|(_, frame)| frame),
                     )
                 }
-                Outbound::Event(frame) => {
-                    events += 1;
-                    frames.push(frame);
-                }
+                Outbound::Event(frame) => frames.push(frame),
                 Outbound::Renamed { .. } => {}
             }
         }
         if frames.is_empty() {
             return Ok(());
         }
-        let deliveries = (frames.len() - events) as u64;
+        let events = items
+            .iter()
+            .filter(|item| matches!(item, Outbound::Event(_)));
+        let deliveries = (frames.len() - events.count()) as u64;
         let id = self.id;
         let stopped = {
             let mut writing = pin!(self.write_frames(&frames));
