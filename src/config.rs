@@ -520,9 +520,15 @@ impl Config {
         })
     }
 
-    /// The mDNS names this server answers to, which its certificate covers.
+    /// The `.local` name asked for (`lanchat.local`, or `--name`'s), which
+    /// the certificate covers from its first handshake; none with
+    /// `--no-mdns`. The name mDNS settles on, if another host had this one
+    /// (`lanchat-2.local`), is added when it is known: [`crate::App::announce`].
     pub fn local_names(&self) -> Vec<String> {
-        vec!["lanchat.local".to_owned()]
+        self.mdns_name
+            .iter()
+            .map(|label| format!("{label}.local"))
+            .collect()
     }
 }
 
@@ -667,7 +673,11 @@ mod tests {
     fn the_local_name_is_a_dns_label_or_off() {
         let named = parse(&["--name", "Sala-3"]).unwrap();
         assert_eq!(named.mdns_name.as_deref(), Some("sala-3"));
-        assert_eq!(parse(&["--no-mdns"]).unwrap().mdns_name, None);
+        assert_eq!(named.local_names(), ["sala-3.local"]);
+        assert_eq!(parse(&[]).unwrap().local_names(), ["lanchat.local"]);
+        let off = parse(&["--no-mdns"]).unwrap();
+        assert_eq!(off.mdns_name, None);
+        assert!(off.local_names().is_empty());
         assert!(parse(&["--name", "sala 3"]).is_err());
     }
 

@@ -193,6 +193,32 @@ impl App {
         }))
     }
 
+    /// Announces the configured `.local` name over mDNS, unless `--no-mdns`
+    /// or the server listens on loopback only, on the ports in `listeners`;
+    /// with `--tls`, the certificate then covers the name mDNS settled on
+    /// (`lanchat-2.local` when another host had `lanchat.local`). A failure
+    /// is logged: the chat goes on by its IP addresses.
+    pub async fn announce(&self, config: &Config, listeners: &Listeners) -> Option<Announcement> {
+        let label = config.mdns_name.as_deref()?;
+        let announced = match listeners.ports() {
+            Ok(ports) => Announcement::start(label, config.bind, ports).await,
+            Err(err) => Err(err.into()),
+        };
+        let announced = announced.unwrap_or_else(|err| {
+            log::warn!("{err:#}; the chat is reachable by its IP addresses only");
+            None
+        })?;
+        if let Some(tls) = &self.tls
+            && let Err(err) = tls.add_name(announced.name())
+        {
+            log::warn!(
+                "{err:#}; the certificate does not cover {}",
+                announced.name()
+            );
+        }
+        Some(announced)
+    }
+
     /// Serves on `listeners` until `shutdown` completes. Then it stops
     /// accepting, closes every WebSocket with 1001, and commits what is
     /// pending before returning.
@@ -401,21 +427,6 @@ impl Listeners {
             },
         })
     }
-}
-
-/// Announces the configured `.local` name over mDNS, unless `--no-mdns`
-/// or the server listens on loopback only. A failure is logged: the chat
-/// goes on by its IP addresses.
-pub async fn announce(config: &Config, listeners: &Listeners) -> Option<Announcement> {
-    let label = config.mdns_name.as_deref()?;
-    let announced = match listeners.ports() {
-        Ok(ports) => Announcement::start(label, config.bind, ports).await,
-        Err(err) => Err(err.into()),
-    };
-    announced.unwrap_or_else(|err| {
-        log::warn!("{err:#}; the chat is reachable by its IP addresses only");
-        None
-    })
 }
 
 /// Binds the configured addresses. Without `--tls`, the chat's port: with

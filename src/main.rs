@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lanchat::{
-    App, Args, Banner, Command, Config, announce, bind, healthcheck, local_url, open_in_browser,
-    print_banner,
+    App, Args, Banner, Command, Config, bind, healthcheck, local_url, open_in_browser, print_banner,
 };
 
 fn main() -> ExitCode {
@@ -71,7 +70,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             .as_ref()
             .map(|l| l.local_addr())
             .transpose()?;
-        let name = announce(&config, &listeners).await;
+        let name = app.announce(&config, &listeners).await;
         print_banner(&Banner {
             chat: addr,
             tls: app.tls_banner(&listeners)?,

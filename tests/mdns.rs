@@ -3,7 +3,8 @@
 //! name a server on the other announces, finds its web service and opens
 //! the page there; the server's goodbye withdraws both when it stops; and a
 //! second server that wants a name already taken takes `NAME-2.local` and
-//! says so.
+//! says so; with `--tls`, that name is announced with the HTTPS port and
+//! its certificate covers it.
 
 mod common;
 
@@ -13,9 +14,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mdns_sd::{HostnameResolutionEvent, IfKind, Receiver, ServiceDaemon, ServiceEvent};
+use rustls::pki_types::CertificateDer;
 use tempfile::TempDir;
 
 use common::netns::{Host, Lan};
+use common::tls::{sans, server_certificate};
 use common::{Server, WAIT, http_get};
 
 /// Starts lanchat on `host`, in `dir`, with `args`.
@@ -178,6 +181,83 @@ fn a_second_server_that_wants_the_name_takes_dash_2() {
         assert!(!first_addrs.contains(&IpAddr::V4(lan.b.addr)));
         let second_addrs = resolves_to(&daemon, "lanchat-2.local.", IpAddr::V4(lan.b.addr));
         assert!(!second_addrs.contains(&IpAddr::V4(lan.a.addr)));
+        let _ = daemon.shutdown();
+    });
+}
+
+/// The port of the `kind` service (`_https._tcp.local.`) on `host`, as a
+/// browser finds it.
+fn service_port(daemon: &ServiceDaemon, kind: &str, host: &str) -> u16 {
+    let events = daemon.browse(kind).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let port = loop {
+        match next(&events, deadline) {
+            Some(ServiceEvent::ServiceResolved(service)) if service.get_hostname() == host => {
+                break service.get_port();
+            }
+            Some(_) => {}
+            None => panic!("no {kind} service on {host} was found"),
+        }
+    };
+    let _ = daemon.stop_browse(kind);
+    port
+}
+
+/// With `--tls`, the name mDNS settles on reaches the certificate: host a
+/// has `lanchat.local`, so an HTTPS server on host b takes
+/// `lanchat-2.local`. A browser on host a finds b's `_https._tcp` service
+/// on the HTTPS port and `_http._tcp` on the trust page's, and a client
+/// that trusts b's CA (from that trust page) connects to `lanchat-2.local`
+/// at the address the name resolved to.
+#[test]
+fn with_tls_the_name_taken_is_announced_with_https_and_certified() {
+    let Some(lan) = Lan::create("with_tls_the_name_taken_is_announced_with_https_and_certified")
+    else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let _first = start_lan_server(&lan.a, dir.path(), &[]);
+    let second = start_lan_server(&lan.b, dir.path(), &["--tls"]);
+    let https = second.addr.port();
+    let trust = second.trust_addr.expect("a Trust: line").port();
+    assert_eq!(
+        banner_line(&second, "Name:"),
+        Some(format!("https://lanchat-2.local:{https}/").as_str()),
+        "{}",
+        second.banner
+    );
+    assert!(
+        second
+            .banner
+            .lines()
+            .any(|line| line.trim() == format!("http://lanchat-2.local:{trust}/")),
+        "the trust page by name: {}",
+        second.banner
+    );
+    lan.a.run(|| {
+        let daemon = browser();
+        assert_eq!(
+            service_port(&daemon, "_https._tcp.local.", "lanchat-2.local."),
+            https
+        );
+        assert_eq!(
+            service_port(&daemon, "_http._tcp.local.", "lanchat-2.local."),
+            trust
+        );
+        let b = IpAddr::V4(lan.b.addr);
+        resolves_to(&daemon, "lanchat-2.local.", b);
+        let ca = CertificateDer::from(http_get(SocketAddr::new(b, trust), "/ca.crt").body);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let cert = runtime.block_on(server_certificate(
+            SocketAddr::new(b, https),
+            "lanchat-2.local",
+            &[ca],
+        ));
+        let (_, names) = sans(&cert);
+        assert!(names.contains(&"lanchat-2.local".to_owned()), "{names:?}");
         let _ = daemon.shutdown();
     });
 }

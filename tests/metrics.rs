@@ -454,6 +454,33 @@ fn metrics_bind_serves_them_on_their_own_address() {
     assert_eq!(scrape.value("lanchat_connections"), 0.0);
 }
 
+/// With `--tls`, `/metrics` is served over HTTPS beside the chat; the
+/// plain port sends it there (307) like every other path, so neither the
+/// figures nor the key cross the network in clear.
+#[test]
+fn with_tls_metrics_are_served_over_https() {
+    let server = Server::start_with(&["--tls", "--memory"]);
+    let ca = common::tls::fetch_ca(&server);
+    let response = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(common::tls::https_get(server.addr, "/metrics", &[ca]));
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let trust = server.trust_addr.expect("a trust port");
+    let plain = get_metrics(trust, None);
+    assert_eq!(plain.status, 307);
+    let to = format!("https://127.0.0.1:{}/metrics", server.addr.port());
+    assert_eq!(plain.header("location"), Some(to.as_str()));
+    assert!(!plain.text().contains("lanchat_"), "{}", plain.text());
+    let Some(scrape) = Scrape::parse(&response.text()) else {
+        return;
+    };
+    assert_eq!(scrape.value("lanchat_connections"), 0.0);
+}
+
 /// A `--metrics-bind` address that is busy, or not an address, is one
 /// clear line and a non-zero exit.
 #[test]

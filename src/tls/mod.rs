@@ -164,7 +164,6 @@ impl Tls {
     /// taken at run time, `lanchat-2.local`) and swaps it in: connections
     /// from then on get it. Does nothing for a brought certificate, or a
     /// name already covered.
-    #[allow(dead_code)] // the seam for mDNS, when it must take another name
     pub fn add_name(&self, name: &str) -> anyhow::Result<()> {
         let Issuing::LocalCa { state, .. } = &self.inner.issuing else {
             return Ok(());
