@@ -1,5 +1,5 @@
-//! What the server prints once it is listening: the URLs to open, where
-//! history is kept, and a QR code for phones; with `--tls`, the trust page
+//! What the server prints once it is listening: the URLs to open, the
+//! host link, where history is kept, and a QR code for phones; with `--tls`, the trust page
 //! and the local CA's fingerprint, and the trust page's QR code.
 
 use std::io::{IsTerminal, Write};
@@ -16,6 +16,8 @@ pub struct Banner<'a> {
     pub history: &'a str,
     pub notes: &'a [String],
     pub show_qr: bool,
+    /// For the host link.
+    pub host_secret: &'a str,
 }
 
 /// What the banner says of HTTPS.
@@ -104,7 +106,7 @@ pub fn local_url(addr: SocketAddr, https: bool, key: Option<&str>) -> String {
 /// Prints where to connect, now that the server listens: the URLs
 /// (carrying the access key, if any) and a QR code of the first LAN one;
 /// with `--tls`, the trust page and the CA's fingerprint, and a QR code of
-/// the trust page instead.
+/// the trust page instead; and the host link (carrying the host secret).
 pub fn print_banner(banner: &Banner) {
     let scheme = if banner.tls.is_some() {
         "https"
@@ -180,6 +182,10 @@ pub fn print_banner(banner: &Banner) {
             ));
         }
     }
+    // The host's tools: a link for whoever runs lanchat, and nobody else.
+    let host_link =
+        crate::host::secret::link(&with_key(&local_url, banner.key), banner.host_secret);
+    out.push_str(&format!("  Host:    {host_link} (yours alone)\n"));
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal();

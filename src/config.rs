@@ -17,6 +17,8 @@ use crate::store::postgres::PgUrl;
 
 /// The port tried when none is given; if it is busy we take a free one.
 pub const DEFAULT_PORT: u16 = 8080;
+/// The shortest host secret one may give.
+const MIN_HOST_SECRET_CHARS: usize = 16;
 
 /// lanchat: a real-time chat for your local network, in one executable.
 ///
@@ -225,6 +227,12 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_WEB_OVERLAY", hide = true)]
     pub web_overlay: Option<PathBuf>,
 
+    // The host's tools (see src/host/).
+    /// The host secret, fixed (at least 16 characters) instead of a new one
+    /// at every start; the host link printed at start carries it
+    #[arg(long, env = "LANCHAT_HOST_SECRET", hide_env_values = true)]
+    pub host_secret: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -258,6 +266,10 @@ pub enum Command {
     /// CA's fingerprint (give the flags lanchat was started with: --port,
     /// --db)
     Trust,
+    /// Print a new host link, and retire the old one (within seconds on a
+    /// running server). Give the flags lanchat was started with (--data,
+    /// --db or --postgres, --port, --tls)
+    HostLink,
 }
 
 /// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or
@@ -336,6 +348,8 @@ pub struct Config {
     pub web_overlay: Option<PathBuf>,
     /// `--tls`: `None` serves plain HTTP.
     pub tls: Option<TlsFlags>,
+    /// A fixed host secret; `None`: a new one at every start.
+    pub host_secret: Option<String>,
 }
 
 /// HTTPS as the flags ask for it.
@@ -381,6 +395,16 @@ impl Config {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let password = args.password.filter(|p| !p.is_empty());
+        let host_secret = args.host_secret.filter(|s| !s.is_empty());
+        if host_secret
+            .as_ref()
+            .is_some_and(|secret| secret.chars().count() < MIN_HOST_SECRET_CHARS)
+        {
+            anyhow::bail!(
+                "--host-secret must be at least {MIN_HOST_SECRET_CHARS} characters: \
+                 it is all that stands between anyone and the host's tools"
+            );
+        }
         let postgres = match (&args.postgres, &args.db, args.memory) {
             (Some(url), _, _) => Some(url.clone()),
             (None, None, false) => std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
@@ -478,6 +502,7 @@ impl Config {
             search: !args.no_search,
             tls,
             web_overlay: args.web_overlay.map(absolute),
+            host_secret,
         })
     }
 
@@ -659,6 +684,8 @@ mod tests {
             "too small for 4000 chars"
         );
         assert!(parse(&["--max-frame-size", "2048", "--max-message-chars", "200"]).is_ok());
+        assert!(parse(&["--host-secret", "short"]).is_err());
+        assert!(parse(&["--host-secret", "a long enough secret"]).is_ok());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod data;
 mod fanout;
 mod files;
 mod healthcheck;
+mod host;
 mod hub;
 mod identity;
 mod ids;
@@ -99,6 +100,8 @@ pub struct App {
     notices: Option<cluster::Listener>,
     /// With `--tls`: the certificate and the acceptor.
     tls: Option<Tls>,
+    /// The host secret, for the host link printed at start.
+    host_secret: String,
 }
 
 impl App {
@@ -126,6 +129,8 @@ impl App {
             .map(|source| Tls::start(&source, &config.local_names()))
             .transpose()?;
         let files = open_files(config, store.clone(), opened.files)?;
+        let (host, host_secret) =
+            host::Host::load(store.clone(), opened.host, config.host_secret.as_deref());
         let settings = session::Settings {
             history: config.history,
             resume_cap,
@@ -147,6 +152,7 @@ impl App {
             identity: Identity::load(store.clone(), opened.claims, config.claim_ttl),
             rooms: Rooms::load(store.clone(), opened.rooms),
             files,
+            host,
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -174,7 +180,13 @@ impl App {
             instance,
             notices,
             tls,
+            host_secret,
         })
+    }
+
+    /// The host secret, for the host link the banner prints.
+    pub fn host_secret(&self) -> &str {
+        &self.host_secret
     }
 
     /// What the banner says of HTTPS, once `listeners` are bound: `None`
@@ -208,6 +220,7 @@ impl App {
             instance,
             notices,
             tls,
+            host_secret: _,
         } = self;
         let Listeners { chat, trust, .. } = listeners;
         let stop = context.shutdown.clone();
@@ -268,10 +281,12 @@ impl App {
             committed,
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
+        let host_rules = tokio::spawn(host::watch(context.host.clone()));
 
         shutdown.await;
         log::info!("shutting down");
         sweeper.abort();
+        host_rules.abort();
         stop.cancel();
         let _ = accepting.await;
         if let Some(trust_page) = trust_page {
@@ -298,12 +313,14 @@ impl App {
 }
 
 /// Once an hour (and at start): releases names unused for the configured
-/// time, and collects expired uploads and files no message shares.
+/// time, collects expired uploads and files no message shares, and forgets
+/// mutes and bans that ran out.
 async fn sweep_hourly(context: session::Context) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         context.identity.release_expired();
+        context.host.sweep();
         context.files.sweep().await;
     }
 }
@@ -344,6 +361,36 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
         "moved {} into {to}: every count checked. Files' bytes stay in their folder \
          (lanchat-files beside the history file): give the instances that folder with --files",
         moved
+    ))
+}
+
+/// `lanchat host-link`: a new host secret for the server's history (as
+/// `config` locates it), stored as its hash, which retires the old one;
+/// returns what to print, with the link for a server started with the same
+/// flags (HTTPS with `--tls`).
+pub async fn new_host_link(config: &Config) -> anyhow::Result<String> {
+    if matches!(config.history_location, store::Location::Memory) {
+        anyhow::bail!(
+            "with --memory the host secret is new at every start: read it from the banner"
+        );
+    }
+    let secret = host::secret::new_secret();
+    let rule = host::Rule::Secret {
+        hash: host::secret::hash_hex(&secret),
+    };
+    store::offline::set_host_rule(&config.history_location, &rule.key(), &rule.to_json()).await?;
+    let port = config.port.unwrap_or(DEFAULT_PORT);
+    let url = match &config.tls {
+        Some(tls) => format!(
+            "https://127.0.0.1:{}/",
+            tls.port.unwrap_or(DEFAULT_PORT + 1)
+        ),
+        None => format!("http://127.0.0.1:{port}/"),
+    };
+    Ok(format!(
+        "{}\nThe old host link stops working within {} seconds.",
+        host::secret::link(&url, &secret),
+        host::REREAD.as_secs()
     ))
 }
 

@@ -56,6 +56,11 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             let config = Config::from_args(args)?;
             return runtime.block_on(lanchat::print_trust(&config));
         }
+        Some(Command::HostLink) => {
+            let config = Config::from_args(args)?;
+            println!("{}", runtime.block_on(lanchat::new_host_link(&config))?);
+            return Ok(());
+        }
         None => {}
     }
     let config = Config::from_args(args)?;
@@ -71,6 +76,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             history: &config.describe_history(),
             notes: &listeners.notes,
             show_qr: config.show_qr,
+            host_secret: app.host_secret(),
         });
         if config.open_browser {
             open_in_browser(&local_url(

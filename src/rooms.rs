@@ -533,6 +533,40 @@ impl Rooms {
     }
 }
 
+/// A room as the host sees it: what it is and who belongs.
+#[derive(Debug, Clone)]
+pub struct RoomInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: Kind,
+    pub members: Vec<UserId>,
+}
+
+impl Rooms {
+    /// Every room: the lobby, then public and private rooms by name, then
+    /// direct messages.
+    pub fn every_room(&self) -> Vec<RoomInfo> {
+        let rooms = self.rooms();
+        let mut list: Vec<RoomInfo> = rooms
+            .iter()
+            .map(|(id, room)| RoomInfo {
+                id: id.clone(),
+                name: room.name.clone(),
+                kind: room.kind,
+                members: room.members.keys().cloned().collect(),
+            })
+            .collect();
+        let order = |room: &RoomInfo| match (room.id == LOBBY, room.kind) {
+            (true, _) => 0,
+            (false, Kind::Public) => 1,
+            (false, Kind::Private) => 2,
+            (false, Kind::Direct) => 3,
+        };
+        list.sort_by(|a, b| (order(a), &a.name, &a.id).cmp(&(order(b), &b.name, &b.id)));
+        list
+    }
+}
+
 /// `room` as `user` sees it.
 fn membership(name: &str, room: &Room, user: &UserId) -> Membership {
     Membership {

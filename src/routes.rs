@@ -144,19 +144,28 @@ fn websocket(
     warp::path!("ws" / String)
         .and(since())
         .and(admit(policy))
-        .and(warp::header::headers_cloned().map(|headers: HeaderMap| access::credential(&headers)))
+        .and(
+            warp::header::headers_cloned().map(|headers: HeaderMap| {
+                (access::credential(&headers), access::browser(&headers))
+            }),
+        )
         .and(upgrade::websocket())
         .map(
             move |username: String,
                   since: Option<u64>,
                   admission: Admission,
-                  credential: Credential,
+                  (credential, browser): (Credential, Option<String>),
                   upgrade: Upgrade| {
                 let context = context.clone();
+                let arrival = session::Arrival {
+                    credential,
+                    browser,
+                    since,
+                };
                 upgrade.on_upgrade(ws_config, move |socket| async move {
                     // Holds the connection's place until the session ends.
                     let _admission = admission;
-                    session::run(socket, context, username, credential, since).await
+                    session::run(socket, context, username, arrival).await
                 })
             },
         )

@@ -12,6 +12,7 @@
 
 mod chat;
 mod edits;
+mod host;
 mod names;
 mod notify;
 mod rooms;
@@ -102,5 +103,6 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),
         ClientFrame::Who { prefix } => names::who(session, prefix),
+        ClientFrame::Host { secret, action } => host::apply(session, secret, action),
     }
 }

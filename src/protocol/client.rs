@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{ErrorCode, LOBBY, Refusal};
+use super::{ErrorCode, HostAction, HostSecret, LOBBY, Refusal};
 
 /// Longest client id we store; a uuid needs 36.
 pub const MAX_CID_CHARS: usize = 64;
@@ -159,6 +159,13 @@ pub enum ClientFrame {
     Who {
         #[serde(default)]
         prefix: Option<String>,
+    },
+    /// A host action; without the host secret it is `forbidden`.
+    Host {
+        #[serde(default)]
+        secret: Option<HostSecret>,
+        #[serde(flatten)]
+        action: HostAction,
     },
 }
 

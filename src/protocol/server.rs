@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Refusal;
+use super::{HostView, Refusal, SystemEvent};
 
 /// A stored chat message, as sent live and in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +52,13 @@ pub struct ChatMessage {
     /// that do not show them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+    /// A host action shown in the room (from `system`): the page words it;
+    /// `message` describes it in English for clients that do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemEvent>,
+    /// A tombstone the host made, not the author.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// One run of a search result's snippet: matched or not. Data for the page
@@ -324,6 +331,17 @@ pub enum ServerFrame<'a> {
         username: &'a str,
         active: bool,
     },
+    /// What the host sees (see [`HostView`]): the answer to every host
+    /// action, and to every host connection when it changes.
+    HostState(&'a HostView),
+    /// The host removed this connection (a kick or a ban), which closes
+    /// next; `until` is when a ban ends (left out: for good, or a kick).
+    Removed {
+        reason: &'a str,
+        banned: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<i64>,
+    },
     Error {
         code: &'static str,
         message: &'a str,
@@ -386,6 +404,8 @@ mod tests {
             reactions: Vec::new(),
             files: Vec::new(),
             generated: false,
+            system: None,
+            removed: false,
         };
         let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
         assert_eq!(

@@ -53,9 +53,22 @@ pub trait Backend: Send + 'static {
     /// are gone.
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
 
+    /// Every host rule, as (key, JSON value): read again every few
+    /// seconds, so a rule changed elsewhere (another instance, `lanchat
+    /// host-link`) holds here too.
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>>;
+
     /// Runs a search on the writer's own connection (when the backend has
     /// no [`Searcher`] of its own).
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
+
+    /// Makes sure text just deleted by the host is gone from the disk too,
+    /// not only from the tables: SQLite folds its write-ahead log into the
+    /// file and empties it. (PostgreSQL keeps old row versions until they
+    /// are vacuumed and reused.)
+    fn scrub(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     /// One short step of upkeep the backend put off while busy (SQLite
     /// merges its search index's segments); the writer calls it while

@@ -1,7 +1,7 @@
 //! `lanchat migrate --from lanchat.db --to postgres://..`: moves a SQLite
 //! history into an empty PostgreSQL database, with its owned names, rooms,
-//! members and read marks, files' records, reactions and the change log,
-//! and checks that every table arrived whole.
+//! members and read marks, files' records, reactions, the change log and
+//! the host's rules, and checks that every table arrived whole.
 //!
 //! Both schemas hold the same tables with the same columns, so each table
 //! is copied as it is (with PostgreSQL's binary COPY: a long history moves
@@ -75,6 +75,8 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("search_id", Type::INT8),
             ("links", Type::BOOL),
             ("shares_files", Type::BOOL),
+            ("system", Type::TEXT),
+            ("removed", Type::BOOL),
         ],
     ),
     (
@@ -126,6 +128,7 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("added", Type::BOOL),
         ],
     ),
+    ("host_state", &[("key", Type::TEXT), ("value", Type::TEXT)]),
 ];
 
 /// How many rows of each table moved, in [`TABLES`]' order.

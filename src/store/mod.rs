@@ -13,6 +13,7 @@
 mod backend;
 mod log;
 pub mod migrate;
+pub mod offline;
 mod pending;
 pub mod postgres;
 mod records;
@@ -28,7 +29,7 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 pub use backend::{Backend, Searcher};
-pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
+pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, SYSTEM, Sender, Text};
 pub use pending::{Mark, Subject};
 pub use records::{
     Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
@@ -67,6 +68,8 @@ pub struct Opened {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
+    /// The host's rules, as (key, JSON value).
+    pub host: Vec<(String, String)>,
     pub committed: Committed,
 }
 
@@ -130,6 +133,7 @@ impl Store {
             claims,
             rooms,
             files,
+            host,
             recent,
         } = loaded;
         let tail = Arc::new(Mutex::new(Tail::new(recent_capacity, recent)));
@@ -168,6 +172,7 @@ impl Store {
             claims,
             rooms,
             files,
+            host,
             committed,
         })
     }
@@ -227,6 +232,13 @@ impl Store {
             created_before,
             reply,
         });
+        answer.await.context("the store has stopped")?
+    }
+
+    /// Every host rule as stored now, as (key, JSON value).
+    pub async fn host_state(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::HostState(reply));
         answer.await.context("the store has stopped")?
     }
 

@@ -213,6 +213,12 @@ pub enum Change {
     File(FileRecord),
     /// An upload no message shared in time, or whose last message went.
     DeleteFile(String),
+    /// One of the host's rules (see [`crate::host`]): stored under `key`
+    /// as JSON, or removed when `value` is `None`.
+    Host {
+        key: String,
+        value: Option<String>,
+    },
 }
 
 /// A frame for the connections of `to` on other instances sharing the
@@ -235,6 +241,8 @@ pub struct Loaded {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
+    /// The host's rules, as (key, JSON value).
+    pub host: Vec<(String, String)>,
     /// The newest messages of each room, up to the tail's capacity.
     pub recent: Vec<RecentRoom>,
 }

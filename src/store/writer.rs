@@ -58,6 +58,7 @@ pub enum Request {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
+    HostState(oneshot::Sender<anyhow::Result<Vec<(String, String)>>>),
     /// Answered once everything queued before it is committed.
     Barrier(oneshot::Sender<bool>),
     /// Another instance logged entries in this room: report them.
@@ -165,6 +166,9 @@ impl Writer {
                     } => {
                         let _ = reply.send(self.backend.unshared_files(created_before));
                     }
+                    Request::HostState(reply) => {
+                        let _ = reply.send(self.backend.host_state());
+                    }
                     Request::Search { request, reply } => {
                         let _ = reply.send(self.backend.search(&request));
                     }
@@ -254,6 +258,15 @@ impl Writer {
     fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
         let started = std::time::Instant::now();
         let appended = self.backend.append(&entries);
+        let removed = entries
+            .iter()
+            .any(|entry| matches!(entry, Entry::Delete(delete) if delete.by_host));
+        if removed
+            && appended.is_ok()
+            && let Err(err) = self.backend.scrub()
+        {
+            log::warn!("cannot fold the deleted text out of the write-ahead log: {err:#}");
+        }
         log::trace!(
             "stored {} entries in {:?}",
             entries.len(),

@@ -502,6 +502,13 @@ impl Backend for Postgres {
         })
     }
 
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>> {
+        self.block_on(async {
+            let client = self.client().await?;
+            Ok(load::host_state(&client).await?)
+        })
+    }
+
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         if !self.search {
             return Err(SearchError::Off);

@@ -12,7 +12,10 @@ use deadpool_postgres::Client;
 const MIGRATION_LOCK: i64 = 0x4C4E_4348;
 
 /// Each migration: its number, what it does, and its SQL.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "the tables", VERSION_1)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "the tables", VERSION_1),
+    (2, "the host's rules", VERSION_2),
+];
 
 /// Version 1: everything the SQLite schema holds at its version 7, plus
 /// what several instances share: each room's latest seq (`room_seqs`, the
@@ -149,6 +152,19 @@ CREATE TABLE relays (
     at   bigint NOT NULL,
     body text   NOT NULL
 );
+";
+
+/// Version 2: what the SQLite schema's version 8 adds: the host's rules,
+/// one row each, their value as JSON (see `crate::host`); host actions
+/// shown in rooms (a message's `system` event) and tombstones the host
+/// made.
+const VERSION_2: &str = "
+CREATE TABLE host_state (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+ALTER TABLE messages ADD COLUMN system text;
+ALTER TABLE messages ADD COLUMN removed boolean NOT NULL DEFAULT false;
 ";
 
 /// Brings the database to the newest schema this build knows, waiting for

@@ -25,6 +25,7 @@ pub fn load(conn: &Connection, capacity: usize) -> anyhow::Result<Loaded> {
         claims: load_claims(conn).context("cannot read name claims")?,
         rooms: load_rooms(conn).context("cannot read rooms")?,
         files: load_files(conn).context("cannot read the list of files")?,
+        host: host_state(conn).context("cannot read the host's rules")?,
         recent: load_recent(conn, capacity).context("cannot read history")?,
     })
 }
@@ -98,6 +99,13 @@ fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
         }
     }
     Ok(rooms)
+}
+
+/// Every host rule, as (key, JSON value).
+pub fn host_state(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare_cached("SELECT key, value FROM host_state")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
 }
 
 fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
