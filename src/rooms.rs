@@ -520,6 +520,15 @@ impl Rooms {
         self.rooms().get(id).map(|room| room.name.clone())
     }
 
+    /// How many members of `room` have read it up to `seq` or past, and
+    /// how many members it has: the read count of an announcement.
+    pub fn read_count(&self, name: &str, seq: u64) -> (usize, usize) {
+        self.rooms().get(name).map_or((0, 0), |room| {
+            let read = room.members.values().filter(|read| **read >= seq).count();
+            (read, room.members.len())
+        })
+    }
+
     /// Public rooms and how many belong to each, for browsing.
     pub fn public_rooms(&self) -> Vec<(String, usize)> {
         let rooms = self.rooms();

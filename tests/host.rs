@@ -342,6 +342,12 @@ async fn room_rules_are_enforced_on_the_server() {
     assert_eq!(error["cid"], "r2");
     let wait = error["retry_after_ms"].as_u64().unwrap();
     assert!(wait > 25_000 && wait <= 30_000, "{error}");
+    // A page that connects now hears the lobby's rules after its welcome.
+    let (mut late, _, _) = Client::join(&server, "late").await;
+    assert_eq!(
+        late.recv_type("rules").await,
+        json!({"type":"rules","room":"lobby","slow":30,"read_only":false,"locked":false,"closed":false})
+    );
     bob.say_in("lobby", "one each").await;
     ana.say_in("lobby", "the host is not slowed").await;
     ana.say_in("lobby", "at all").await;
@@ -574,4 +580,133 @@ async fn the_host_link_is_printed_kept_as_a_hash_and_replaced() {
         drop(someone);
         assert!(server.terminate().success());
     }
+}
+
+/// An announcement is a message from `system` in the room's log, pinned:
+/// the room hears it and `pinned`, a page connecting later hears `pinned`
+/// after its welcome, and the host sees "read by N of M" follow the
+/// members' read marks. `unpin` takes it down. In a room, only its members
+/// hear it.
+#[tokio::test]
+async fn an_announcement_is_pinned_and_its_readers_counted() {
+    let server = host::start(&[]);
+    let (mut ana, _) = host_mode(&server, "ana").await;
+    let mut bob = Owner::claim(&server, "bob").await;
+    let mut carol = Owner::claim(&server, "carol").await;
+    let view = act(
+        &mut ana.client,
+        json!({"action":"announce","message":"**Lunch** at noon"}),
+    )
+    .await;
+    let lobby = &view["rooms"][0];
+    let seq = lobby["pinned"]["seq"].as_u64().unwrap();
+    assert_eq!(
+        lobby["pinned"]["of"], 3,
+        "ana, bob and carol keep lobby read marks"
+    );
+    // The message (through the log) and `pinned` (once it is logged), in
+    // whichever order they come.
+    let mut heard = Vec::new();
+    while !(heard.iter().any(|f: &Value| f["type"] == "pinned")
+        && heard.iter().any(|f| f["system"]["event"] == "announcement"))
+    {
+        heard.push(bob.client.recv().await);
+    }
+    let posted = heard
+        .iter()
+        .find(|f| f["type"] == "message" && f["system"]["event"] == "announcement")
+        .unwrap();
+    assert_eq!(posted["seq"], seq);
+    assert_eq!(posted["username"], "system");
+    assert_eq!(posted["message"], "**Lunch** at noon");
+    assert!(
+        posted["html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>Lunch</strong>")
+    );
+    let pinned = heard.iter().find(|f| f["type"] == "pinned").unwrap();
+    assert_eq!(pinned["seq"], seq);
+    assert_eq!(pinned["message"], "**Lunch** at noon");
+    let (mut late, _, _) = Client::join(&server, "late").await;
+    assert_eq!(late.recv_type("pinned").await["seq"], seq);
+
+    let read_count = |view: &Value| view["rooms"][0]["pinned"]["read"].clone();
+    assert_eq!(read_count(&view), 0);
+    for (reader, expected) in [(&mut bob, 1), (&mut carol, 2)] {
+        reader
+            .send(json!({"type":"read","room":"lobby","seq":seq}))
+            .await;
+        let view = ana.client.recv_type("host_state").await;
+        assert_eq!(read_count(&view), expected, "{view}");
+    }
+
+    // In a room, for its members only.
+    bob.send(json!({"type":"create_room","room":"class"})).await;
+    bob.client.recv_type("room").await;
+    let view = act(
+        &mut ana.client,
+        json!({"action":"announce","room":"class","message":"quiz on friday"}),
+    )
+    .await;
+    let class = view["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["room"] == "class")
+        .unwrap()
+        .clone();
+    assert_eq!(class["pinned"]["of"], 1);
+    assert_eq!(bob.client.recv_type("pinned").await["room"], "class");
+    let heard = carol.heard("pinned").await;
+    assert!(heard.iter().all(|f| f["room"] == "lobby"), "{heard:?}");
+
+    act(&mut ana.client, json!({"action":"unpin","room":"lobby"})).await;
+    assert_eq!(
+        carol.client.recv_type("unpinned").await,
+        json!({"type":"unpinned","room":"lobby"})
+    );
+}
+
+/// Raised hands are a queue per room: the room hears it in order as hands
+/// go up and down, a page connecting later hears it after its welcome, the
+/// host sees it and lowers hands.
+#[tokio::test]
+async fn raised_hands_queue_in_order() {
+    let server = host::start(&[]);
+    let (mut ana, _) = host_mode(&server, "ana").await;
+    let (mut bob, _, _) = Client::join(&server, "bob").await;
+    let (mut carol, _, _) = Client::join(&server, "carol").await;
+    let queue = |frame: Value| frame["queue"].clone();
+    carol.send_json(json!({"type":"hand","up":true})).await;
+    assert_eq!(queue(bob.recv_type("hands").await), json!(["carol"]));
+    bob.send_json(json!({"type":"hand","up":true})).await;
+    assert_eq!(queue(bob.recv_type("hands").await), json!(["carol", "bob"]));
+    bob.send_json(json!({"type":"hand","up":true})).await;
+    let (mut late, _, _) = Client::join(&server, "late").await;
+    assert_eq!(
+        queue(late.recv_type("hands").await),
+        json!(["carol", "bob"])
+    );
+    let view = act(&mut ana.client, json!({"action":"hello"})).await;
+    assert_eq!(view["rooms"][0]["hands"], json!(["carol", "bob"]));
+    act(
+        &mut ana.client,
+        json!({"action":"lower_hand","room":"lobby","username":"carol"}),
+    )
+    .await;
+    let heard: Vec<Value> = carol
+        .caught_up()
+        .await
+        .into_iter()
+        .filter(|f| f["type"] == "hands")
+        .map(queue)
+        .collect();
+    assert_eq!(
+        heard,
+        [json!(["carol"]), json!(["carol", "bob"]), json!(["bob"])]
+    );
+    bob.send_json(json!({"type":"hand","up":false})).await;
+    assert_eq!(queue(late.recv_type("hands").await), json!(["bob"]));
+    assert_eq!(queue(late.recv_type("hands").await), json!([]));
 }

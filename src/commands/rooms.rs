@@ -109,10 +109,15 @@ pub fn read(session: &mut Session, room: &str, seq: u64) -> Reply {
     let user = session.owner()?;
     let context = &session.context;
     let latest = context.store.latest_seq(room);
+    let before = context
+        .rooms
+        .membership(room, &user)
+        .map_or(0, |mine| mine.last_read);
     let mark = context
         .rooms
         .mark_read(&user, room, seq.min(latest))
         .map_err(room_refusal)?;
+    super::host::read_moved(context, room, before, mark);
     send_to(session, &user, read_frame(session, &user, room, mark));
     Ok(None)
 }

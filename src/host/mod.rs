@@ -26,7 +26,7 @@ use crate::ids::{ConnId, UserId, hex, random_bytes};
 use crate::protocol::{ErrorCode, LOBBY, Refusal};
 use crate::store::{Change, Store, Subject};
 use crate::sync::lock;
-pub use rules::{Ban, Mute, RoomRules, Rule, Target};
+pub use rules::{Ban, Mute, Pin, RoomRules, Rule, Target};
 
 /// How often the rules are read back from the store.
 pub const REREAD: Duration = Duration::from_secs(2);
@@ -54,6 +54,9 @@ struct Inner {
     browsers: Mutex<HashMap<ConnId, String>>,
     /// Connections in host mode: they hear the host's view when it changes.
     hosts: Mutex<HashSet<ConnId>>,
+    /// Each room's raised hands, in the order they went up. In memory only:
+    /// a classroom's queue lasts as long as the class.
+    hands: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Host {
@@ -72,6 +75,7 @@ impl Host {
                 posted: Mutex::new(HashMap::new()),
                 browsers: Mutex::new(HashMap::new()),
                 hosts: Mutex::new(HashSet::new()),
+                hands: Mutex::new(HashMap::new()),
             }),
         };
         let secret = given.map_or_else(secret::new_secret, str::to_owned);
@@ -284,6 +288,17 @@ impl Host {
         }
     }
 
+    /// The rooms with rules, and their rules.
+    pub fn ruled_rooms(&self) -> Vec<(String, RoomRules)> {
+        self.rules()
+            .values()
+            .filter_map(|rule| match rule {
+                Rule::Room { room, rules } => Some((room.clone(), *rules)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Sets `room`'s rules; all off removes them.
     pub fn set_room_rules(&self, room: &str, rules: RoomRules) {
         if rules == RoomRules::default() {
@@ -294,6 +309,76 @@ impl Host {
                 rules,
             });
         }
+    }
+
+    /// Pins `pin` in its room, replacing the room's pinned one.
+    pub fn pin(&self, pin: Pin) {
+        self.set(Rule::Pin(pin));
+    }
+
+    /// Takes down `room`'s pinned announcement, if it has one.
+    pub fn unpin(&self, room: &str) -> Option<Pin> {
+        match self.remove(&rules::pin_key(room))? {
+            Rule::Pin(pin) => Some(pin),
+            _ => None,
+        }
+    }
+
+    /// `room`'s pinned announcement.
+    pub fn pin_of(&self, room: &str) -> Option<Pin> {
+        match self.rules().get(&rules::pin_key(room)) {
+            Some(Rule::Pin(pin)) => Some(pin.clone()),
+            _ => None,
+        }
+    }
+
+    /// Every pinned announcement.
+    pub fn pins(&self) -> Vec<Pin> {
+        self.rules()
+            .values()
+            .filter_map(|rule| match rule {
+                Rule::Pin(pin) => Some(pin.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Raises (`up`) or lowers `name`'s hand in `room`; the queue after, if
+    /// it changed.
+    pub fn hand(&self, room: &str, name: &str, up: bool) -> Option<Vec<String>> {
+        let mut hands = lock(&self.inner.hands);
+        let queue = hands.entry(room.to_owned()).or_default();
+        let at = queue
+            .iter()
+            .position(|raised| raised.eq_ignore_ascii_case(name));
+        match (up, at) {
+            (true, None) => queue.push(name.to_owned()),
+            (false, Some(at)) => {
+                queue.remove(at);
+            }
+            _ => return None,
+        }
+        let after = queue.clone();
+        if after.is_empty() {
+            hands.remove(room);
+        }
+        Some(after)
+    }
+
+    /// `room`'s raised hands, in order.
+    pub fn hands_of(&self, room: &str) -> Vec<String> {
+        lock(&self.inner.hands)
+            .get(room)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The rooms with hands up, and their queues.
+    pub fn raised_hands(&self) -> Vec<(String, Vec<String>)> {
+        lock(&self.inner.hands)
+            .iter()
+            .map(|(room, queue)| (room.clone(), queue.clone()))
+            .collect()
     }
 
     /// Refuses a post from a muted user or name (not the host).
@@ -470,6 +555,33 @@ pub fn target_of(user: Option<UserId>, name: &str) -> Target {
         Some(user) => Target::User(user.to_string()),
         None => Target::Name(name.to_lowercase()),
     }
+}
+
+/// The `rules` frame that tells a page `room`'s rules.
+pub fn rules_frame(room: &str, rules: RoomRules) -> String {
+    crate::protocol::encode(&crate::protocol::ServerFrame::Rules {
+        room,
+        slow: rules.slow,
+        read_only: rules.read_only,
+        locked: rules.locked,
+        closed: rules.closed,
+    })
+}
+
+/// The `pinned` frame that shows a page `pin`.
+pub fn pinned_frame(pin: &Pin) -> String {
+    crate::protocol::encode(&crate::protocol::ServerFrame::Pinned {
+        room: &pin.room,
+        seq: pin.seq,
+        message: &pin.message,
+        html: &pin.html,
+        timestamp: pin.at,
+    })
+}
+
+/// The `hands` frame for `room`'s queue.
+pub fn hands_frame(room: &str, queue: &[String]) -> String {
+    crate::protocol::encode(&crate::protocol::ServerFrame::Hands { room, queue })
 }
 
 /// Whether the host may set rules for `room`: any room but the lobby may be

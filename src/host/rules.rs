@@ -19,6 +19,21 @@ pub enum Rule {
         #[serde(flatten)]
         rules: RoomRules,
     },
+    /// A room's pinned announcement.
+    Pin(Pin),
+}
+
+/// An announcement pinned in a room: its message's seq, and what it says,
+/// so a page can show it without that message in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub room: String,
+    pub seq: u64,
+    /// The host's markdown, and it rendered and sanitized.
+    pub message: String,
+    pub html: String,
+    /// When it was posted (ms).
+    pub at: i64,
 }
 
 /// Who a mute or a ban is about: an owned name by its user id (so a rename
@@ -90,6 +105,7 @@ impl Rule {
             Rule::Mute(mute) => mute_key(&mute.target),
             Rule::Ban(ban) => format!("ban:{}", ban.id),
             Rule::Room { room, .. } => room_key(room),
+            Rule::Pin(pin) => pin_key(&pin.room),
         }
     }
 
@@ -107,6 +123,10 @@ pub fn mute_key(target: &Target) -> String {
 
 pub fn room_key(room: &str) -> String {
     format!("room:{room}")
+}
+
+pub fn pin_key(room: &str) -> String {
+    format!("pin:{room}")
 }
 
 #[cfg(test)]

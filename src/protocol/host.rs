@@ -55,6 +55,22 @@ pub enum HostAction {
         room: String,
         target: u64,
     },
+    /// Post an announcement in `room` (the lobby, for everyone, when left
+    /// out) and pin it there, replacing the room's pinned one.
+    Announce {
+        #[serde(default)]
+        room: Option<String>,
+        message: String,
+    },
+    /// Take down `room`'s pinned announcement.
+    Unpin {
+        room: String,
+    },
+    /// Lower someone's raised hand in `room`.
+    LowerHand {
+        room: String,
+        username: String,
+    },
     /// Change a room's rules; what is left out stays as it was.
     Rules {
         room: String,
@@ -80,6 +96,9 @@ impl HostAction {
             HostAction::Ban { .. } => "ban",
             HostAction::Unban { .. } => "unban",
             HostAction::Delete { .. } => "delete",
+            HostAction::Announce { .. } => "announce",
+            HostAction::Unpin { .. } => "unpin",
+            HostAction::LowerHand { .. } => "lower_hand",
             HostAction::Rules { .. } => "rules",
         }
     }
@@ -111,6 +130,22 @@ pub struct HostRoom {
     pub read_only: bool,
     pub locked: bool,
     pub closed: bool,
+    /// The pinned announcement, and how many members have read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<HostPin>,
+    /// Raised hands, in the order they went up.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hands: Vec<String>,
+}
+
+/// A pinned announcement as the host sees it: read by `read` of the room's
+/// `of` members, counted from their read marks (everyone's in the lobby:
+/// every owned name; names nobody owns keep no read mark).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostPin {
+    pub seq: u64,
+    pub read: usize,
+    pub of: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,6 +173,8 @@ pub struct HostBan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
+    /// An announcement: the message's text is the host's (markdown).
+    Announcement,
     /// The host removed a name from the chat (its connections closed).
     Kicked {
         username: String,
@@ -175,6 +212,8 @@ impl SystemEvent {
             None => "",
         };
         match self {
+            // Its text is the announcement itself.
+            SystemEvent::Announcement => String::new(),
             SystemEvent::Kicked { username } => {
                 format!("the host removed {username} from the chat")
             }

@@ -13,7 +13,9 @@ mod server;
 
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
-pub use host::{HostAction, HostBan, HostMute, HostRoom, HostSecret, HostView, SystemEvent};
+pub use host::{
+    HostAction, HostBan, HostMute, HostPin, HostRoom, HostSecret, HostView, SystemEvent,
+};
 pub use server::{
     ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, SearchResult,
     ServerFrame, SnippetPart,

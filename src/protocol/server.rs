@@ -334,6 +334,35 @@ pub enum ServerFrame<'a> {
     /// What the host sees (see [`HostView`]): the answer to every host
     /// action, and to every host connection when it changes.
     HostState(&'a HostView),
+    /// A room's rules, set by the host: after `welcome` for each room one
+    /// can see that has any, and to its audience when they change.
+    Rules {
+        room: &'a str,
+        slow: u32,
+        read_only: bool,
+        locked: bool,
+        closed: bool,
+    },
+    /// The room's pinned announcement, shown until dismissed: after
+    /// `welcome` for each room one can see that has one, and to its
+    /// audience when the host pins one.
+    Pinned {
+        room: &'a str,
+        seq: u64,
+        /// The host's words (markdown), and as HTML, rendered and sanitized.
+        message: &'a str,
+        html: &'a str,
+        timestamp: i64,
+    },
+    /// The host took down the room's pinned announcement.
+    Unpinned {
+        room: &'a str,
+    },
+    /// The room's raised hands, in the order they went up.
+    Hands {
+        room: &'a str,
+        queue: &'a [String],
+    },
     /// The host removed this connection (a kick or a ban), which closes
     /// next; `until` is when a ban ends (left out: for good, or a kick).
     Removed {

@@ -279,7 +279,36 @@ impl Session {
         };
         let welcome = with_users(&welcome, &joined.users);
         self.write_now(welcome).await?;
-        self.write_now(page_frame(LOBBY, &page)).await
+        self.write_now(page_frame(LOBBY, &page)).await?;
+        // What the host set in the rooms it can see: rules, pinned
+        // announcements, and the hands raised there.
+        let host = self.context.host.clone();
+        let mut frames = Vec::new();
+        for (room, rules) in host.ruled_rooms() {
+            frames.push((room.clone(), crate::host::rules_frame(&room, rules)));
+        }
+        for pin in host.pins() {
+            frames.push((pin.room.clone(), crate::host::pinned_frame(&pin)));
+        }
+        for (room, queue) in host.raised_hands() {
+            frames.push((room.clone(), crate::host::hands_frame(&room, &queue)));
+        }
+        for (room, frame) in frames {
+            if self.may_read(&room) {
+                self.write_now(frame).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this connection may read `room`: the lobby, or a room its
+    /// owned name belongs to.
+    fn may_read(&self, room: &str) -> bool {
+        room == LOBBY
+            || self
+                .user_id
+                .as_ref()
+                .is_some_and(|user| self.context.rooms.is_member(user, room))
     }
 
     async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {

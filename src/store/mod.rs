@@ -269,6 +269,14 @@ impl Store {
         self.send(Request::Append(entry));
     }
 
+    /// Queues an entry (which must have a cid) and waits until it is
+    /// committed: its seq, or `None` if it was not logged.
+    pub async fn append_and_wait(&self, entry: Entry) -> Option<u64> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::AppendAwaited { entry, reply });
+        answer.await.ok().flatten()
+    }
+
     /// The room's latest `seq`, 0 when it is empty.
     pub fn latest_seq(&self, room: &str) -> u64 {
         lock(&self.inner.tail).latest_seq(room)

@@ -25,6 +25,12 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the rest of the server asks of the writer.
 pub enum Request {
     Append(Entry),
+    /// An entry with a cid whose seq the asker waits for: `None` if it was
+    /// not logged (refused, a duplicate, a failure).
+    AppendAwaited {
+        entry: Entry,
+        reply: oneshot::Sender<Option<u64>>,
+    },
     /// Changes applied in one transaction; `committed` hears whether they
     /// are on disk.
     Changes {
@@ -86,6 +92,35 @@ pub struct Writer {
     pub committed: Box<dyn Fn(Vec<Outcome>) + Send>,
 }
 
+/// What each of those waiting for entries of this batch hears: the seq it
+/// was logged as, or `None` (not logged). Answered once the batch is
+/// reported.
+fn answers(
+    outcomes: &[Outcome],
+    awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)>,
+) -> Vec<(oneshot::Sender<Option<u64>>, Option<u64>)> {
+    awaited
+        .into_iter()
+        .map(|(room, cid, reply)| {
+            let seq = outcomes.iter().find_map(|outcome| match outcome {
+                Outcome::Logged {
+                    room: r,
+                    seq,
+                    state,
+                    ..
+                } if *r == room
+                    && state.seq() == *seq
+                    && state.message.cid.as_deref() == Some(&cid) =>
+                {
+                    Some(*seq)
+                }
+                _ => None,
+            });
+            (reply, seq)
+        })
+        .collect()
+}
+
 impl Writer {
     pub fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
@@ -93,6 +128,7 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut catch_ups = std::collections::BTreeSet::new();
         let mut relays = Vec::new();
+        let mut awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         // Whether the backend may have upkeep to do once nothing is queued.
@@ -115,6 +151,14 @@ impl Writer {
             while let Some(request) = next {
                 match request {
                     Request::Append(entry) => {
+                        batch_bytes += entry.text_len();
+                        appends.push(entry);
+                    }
+                    Request::AppendAwaited { entry, reply } => {
+                        let sender = entry.sender();
+                        if let Some(cid) = &sender.cid {
+                            awaited.push((sender.room.clone(), cid.clone(), reply));
+                        }
                         batch_bytes += entry.text_len();
                         appends.push(entry);
                     }
@@ -221,7 +265,11 @@ impl Writer {
             if !appends.is_empty() {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
+                let answers = answers(&outcomes, std::mem::take(&mut awaited));
                 self.report(outcomes);
+                for (reply, seq) in answers {
+                    let _ = reply.send(seq);
+                }
                 untidy = true;
             }
         }

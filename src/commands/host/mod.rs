@@ -4,19 +4,24 @@
 //! rooms and slow mode), the action runs, and every host connection hears
 //! the host's view again. Actions are logged by name and target, never
 //! with the secret. One file per kind: [`moderation`] (kick, mute, ban),
-//! [`rooms`] (deleting any message, a room's rules), [`view`] (what the
-//! host sees, and how host actions show in rooms).
+//! [`rooms`] (deleting any message, a room's rules), [`announce`]
+//! (announcements, raised hands), [`view`] (what the host sees, and how
+//! host actions show in rooms).
 
+mod announce;
 mod moderation;
 mod rooms;
 mod view;
+
+pub use announce::send_hands;
+pub use view::read_moved;
 
 use super::Reply;
 use crate::protocol::{ErrorCode, HostAction, HostSecret, Refusal};
 use crate::session::Session;
 
 /// Runs a host action, if `secret` is the host secret.
-pub fn apply(session: &mut Session, secret: Option<HostSecret>, action: HostAction) -> Reply {
+pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: HostAction) -> Reply {
     let host = &session.context.host;
     let Some(proof) = secret.and_then(|secret| host.verify(&secret.0)) else {
         log::info!(
@@ -46,6 +51,13 @@ pub fn apply(session: &mut Session, secret: Option<HostSecret>, action: HostActi
         } => moderation::ban(session, &username, minutes, &reason)?,
         HostAction::Unban { ban } => moderation::unban(session, &ban)?,
         HostAction::Delete { room, target } => rooms::delete(session, &room, target)?,
+        HostAction::Announce { room, message } => {
+            announce::announce(session, room, &message).await?
+        }
+        HostAction::Unpin { room } => announce::unpin(session, &room)?,
+        HostAction::LowerHand { room, username } => {
+            announce::lower_hand(session, &room, &username)?
+        }
         HostAction::Rules {
             room,
             slow,

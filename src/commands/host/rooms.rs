@@ -3,8 +3,9 @@
 //! room's rules: slow mode, read-only, locked, closed.
 
 use super::view::post_event;
-use crate::host::{RoomRules, rules_allowed};
-use crate::protocol::{ErrorCode, LOBBY, Refusal, SystemEvent};
+use crate::host::{RoomRules, rules_allowed, rules_frame};
+use crate::hub::Outbound;
+use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, SystemEvent};
 use crate::session::Session;
 use crate::store::{Entry, NewDelete, SYSTEM, Sender};
 
@@ -67,6 +68,11 @@ pub fn rules(session: &Session, room: &str, change: RuleChange) -> Result<(), Re
     }
     host.set_room_rules(&room, new);
     log::info!("host: {room} is now {new:?}");
+    let context = &session.context;
+    let frame = Frame::from(rules_frame(&room, new));
+    context
+        .hub
+        .send(&context.rooms.audience(&room), Outbound::Event(frame));
     let event = SystemEvent::Rules {
         slow: new.slow,
         read_only: new.read_only,
@@ -78,7 +84,7 @@ pub fn rules(session: &Session, room: &str, change: RuleChange) -> Result<(), Re
 }
 
 /// The room, if it exists (any kind: the host may act in any room).
-fn existing(session: &Session, room: &str) -> Result<String, Refusal> {
+pub(super) fn existing(session: &Session, room: &str) -> Result<String, Refusal> {
     let room = room.trim();
     if room == LOBBY || session.context.rooms.name_of(room).is_some() {
         Ok(room.to_owned())

@@ -4,7 +4,7 @@
 use crate::audience::Audience;
 use crate::hub::Outbound;
 use crate::protocol::{
-    Frame, HostBan, HostMute, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent, encode,
+    Frame, HostBan, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent, encode,
 };
 use crate::session::{Context, Session};
 use crate::store::{Entry, Kind, NewMessage, SYSTEM, Sender, Text};
@@ -20,6 +20,15 @@ pub fn host_view(context: &Context) -> HostView {
         .into_iter()
         .map(|room| {
             let rules = host.room_rules(&room.id);
+            let pinned = host.pin_of(&room.id).map(|pin| {
+                let (read, of) = context.rooms.read_count(&room.id, pin.seq);
+                HostPin {
+                    seq: pin.seq,
+                    read,
+                    of,
+                }
+            });
+            let hands = host.hands_of(&room.id);
             let (members, online) = if room.id == LOBBY {
                 (Vec::new(), Vec::new())
             } else {
@@ -42,6 +51,8 @@ pub fn host_view(context: &Context) -> HostView {
                 read_only: rules.read_only,
                 locked: rules.locked,
                 closed: rules.closed,
+                pinned,
+                hands,
             }
         })
         .collect();
@@ -65,6 +76,18 @@ pub fn host_view(context: &Context) -> HostView {
                 browsers: ban.browsers.len(),
             })
             .collect(),
+    }
+}
+
+/// Tells the hosts of a read mark that moved from `before` to `after` in
+/// `room`, if it passed the room's pinned announcement: its read count
+/// changed.
+pub fn read_moved(context: &Context, room: &str, before: u64, after: u64) {
+    if let Some(pin) = context.host.pin_of(room)
+        && before < pin.seq
+        && pin.seq <= after
+    {
+        show_hosts(context);
     }
 }
 
