@@ -12,9 +12,11 @@ import { navigate } from '../navigation.js';
 import { refuseName } from '../actions.js';
 import { searchRefused } from '../search.js';
 import { settingsRefused } from '../notify.js';
+import { hostRefused } from '../host/state.js';
 
 /** @param {import('../protocol.js').ErrorFrame} frame */
 export function error(frame) {
+  if (hostRefused(frame)) return;
   if (frame.cid) {
     // Ours, or one this browser no longer has (sent by another tab, or a
     // raw frame): either way nothing to show.

@@ -1,0 +1,266 @@
+//! The host's tools in real headless Chromium, against the real server: the
+//! host link puts the page in host mode; the host removes a message, mutes,
+//! kicks and bans from the page, and sets a room read-only; what everyone
+//! else's page shows. Screenshots of host mode on a desktop and a phone.
+//! Skips loudly when Chromium is not installed (fails instead with
+//! `LANCHAT_REQUIRE_BROWSER=1`).
+
+mod browser_support;
+mod common;
+mod webdriver;
+
+use browser_support::*;
+use common::Server;
+use common::host::{SECRET, flags};
+use serde_json::json;
+use webdriver::{Chrome, Page};
+
+/// The host link, as the banner prints it.
+fn host_link(server: &Server) -> String {
+    format!("{}#host={}", server.url, SECRET.replace(' ', "%20"))
+}
+
+/// Waits until the page is in host mode: the Host button shows.
+fn wait_host_mode(page: &Page) {
+    page.wait_for(
+        "the Host button",
+        "!document.getElementById('host-open').hidden",
+    );
+}
+
+/// Opens the host's dialog.
+fn open_host_dialog(page: &Page) {
+    page.click("#host-open");
+    page.wait_for(
+        "the host's dialog",
+        "document.getElementById('host-dialog').open",
+    );
+}
+
+/// Picks `name` and presses the dialog's `act` button (kick, mute, ban).
+fn act_on(page: &Page, name: &str, reason: &str, minutes: &str, act: &str) {
+    page.eval(
+        "const [name, reason, minutes] = arguments;
+         document.getElementById('host-name').value = name;
+         document.getElementById('host-reason').value = reason;
+         document.getElementById('host-duration').value = minutes;",
+        json!([name, reason, minutes]),
+    );
+    page.click(&format!("#host-dialog button[data-host-act='{act}']"));
+    page.wait_eq(
+        "the host's action done",
+        "document.getElementById('host-status').textContent",
+        json!("Done."),
+    );
+}
+
+/// The texts of the host's lines (system events) in the room on screen.
+fn system_lines(page: &Page) -> Vec<String> {
+    let value = page.js(
+        "[...document.querySelectorAll('#timeline .notice.system')].map(n => n.firstChild.textContent)",
+    );
+    serde_json::from_value(value).expect("list of strings")
+}
+
+fn wait_system_line(page: &Page, text: &str) {
+    page.wait_for(
+        &format!("the line {text:?}"),
+        &format!(
+            "[...document.querySelectorAll('#timeline .notice.system')]
+                .some(n => n.firstChild.textContent === {})",
+            json!(text)
+        ),
+    );
+}
+
+/// The host link puts the page in host mode (and the secret leaves the
+/// address bar); from the page the host removes bob's message (everyone
+/// sees "The host removed this message."), mutes him (his page refuses to
+/// send, with why), makes the lobby read-only (his composer locks, the
+/// host still writes) and removes him from the chat (his page says why).
+/// Screenshots of the host's dialog on a desktop (light) and a phone
+/// (dark, in Spanish), and of bob's page.
+#[test]
+fn the_host_runs_the_room_from_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    use_desktop(&ana);
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    assert_eq!(
+        ana.js("location.hash"),
+        json!(""),
+        "the secret left the address"
+    );
+    join(&bob, &server, "bob");
+    assert_eq!(
+        bob.js("document.getElementById('host-open').hidden"),
+        json!(true)
+    );
+
+    say(&bob, "buy cheap pills at evil.example");
+    wait_delivered(&ana, "buy cheap pills at evil.example");
+    // The host's delete, from the message's action bar, after the dialog.
+    ana.eval(
+        "[...document.querySelectorAll('#timeline .msg')]
+            .find(r => r.querySelector('.text')?.textContent.startsWith('buy cheap'))
+            .querySelector(\"button[data-msg-action='host-delete']\").click();",
+        json!([]),
+    );
+    ana.wait_for(
+        "the delete dialog",
+        "document.getElementById('delete-dialog').open",
+    );
+    ana.click("#delete-confirm");
+    for page in [&ana, &bob] {
+        page.wait_for(
+            "the host's tombstone",
+            "[...document.querySelectorAll('#timeline .msg.deleted .text')]
+                .some(t => t.textContent === 'The host removed this message.')",
+        );
+        let kept = store_value(
+            page,
+            "[...state.rooms.values()].some(room => room.timeline.some(
+                entry => entry.kind === 'message' && entry.frame.message.includes('cheap pills')))",
+        );
+        assert_eq!(kept, json!(false), "the text is gone from the page's rooms");
+        assert!(texts(page).iter().all(|text| !text.contains("cheap pills")));
+    }
+
+    // A mute: bob's message is refused, and says why.
+    open_host_dialog(&ana);
+    act_on(&ana, "bob", "", "10", "mute");
+    bob.wait_for(
+        "the mute shown in the lobby",
+        "[...document.querySelectorAll('#timeline .notice.system')]
+            .some(n => n.firstChild.textContent.startsWith('The host muted bob until'))",
+    );
+    say(&bob, "let me talk");
+    bob.wait_for(
+        "the refused message",
+        "document.querySelector('#timeline .msg.failed') !== null",
+    );
+    ana.wait_for(
+        "bob listed as muted",
+        "document.getElementById('host-mutes').textContent.includes('bob')",
+    );
+    ana.click("#host-mutes button[data-lift='mute']");
+    wait_system_line(&bob, "The host unmuted bob.");
+
+    // Read-only: the host writes, bob's composer locks and says why.
+    ana.click("#host-rooms input[data-rule='read_only'][data-room='lobby']");
+    bob.wait_eq(
+        "the room's rules over the composer",
+        "document.getElementById('room-rules').textContent",
+        json!("Only the host writes in this room."),
+    );
+    assert_eq!(
+        bob.js("document.getElementById('message-input').disabled"),
+        json!(true)
+    );
+    wait_system_line(&bob, "The host set this room: only the host writes.");
+    ana.wait_eq(
+        "the host's own note",
+        "document.getElementById('room-rules').textContent",
+        json!("Read-only for everyone but you."),
+    );
+
+    // Pictures: the host's dialog and bob's page.
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    use_scheme(&ana, "light");
+    ana.screenshot(&dir.join("host-dialog-desktop-light.png"));
+    ana.click("#host-dialog [data-close]");
+    ana.wait_for(
+        "the dialog closed",
+        "!document.getElementById('host-dialog').open",
+    );
+    say(
+        &ana,
+        "Only I write here for a while. Questions after the talk!",
+    );
+    wait_delivered(
+        &bob,
+        "Only I write here for a while. Questions after the talk!",
+    );
+    use_desktop(&bob);
+    use_scheme(&bob, "dark");
+    bob.screenshot(&dir.join("host-events-desktop-dark.png"));
+
+    // A kick: bob's page says why.
+    open_host_dialog(&ana);
+    act_on(&ana, "bob", "please take a break", "10", "kick");
+    bob.wait_eq(
+        "why the host removed bob",
+        "document.getElementById('host-removed').textContent",
+        json!(
+            "The host removed you from the chat: “please take a break” You can come back in a minute."
+        ),
+    );
+    bob.screenshot(&dir.join("host-removed-desktop-dark.png"));
+    wait_system_line(&ana, "The host removed bob from the chat.");
+
+    // The host's dialog on a phone, in the dark and in Spanish.
+    ana.goto(&format!("{}?lang=es", server.url));
+    wait_connected(&ana);
+    wait_host_mode(&ana);
+    use_phone(&ana);
+    use_scheme(&ana, "dark");
+    open_host_dialog(&ana);
+    ana.wait_eq(
+        "the dialog in Spanish",
+        "document.getElementById('host-title').textContent",
+        json!("Herramientas del anfitrión"),
+    );
+    ana.screenshot(&dir.join("host-dialog-phone-dark-es.png"));
+    ana.click("#host-dialog [data-close]");
+    let lines = system_lines(&ana);
+    assert!(
+        lines.contains(&"El anfitrión expulsó a bob del chat.".to_owned()),
+        "the host's lines in Spanish: {lines:?}"
+    );
+}
+
+/// A ban from the page: bob's page says he is banned and stops
+/// reconnecting; a reload (the same browser) is kept out too.
+#[test]
+fn a_banned_page_says_so_and_stays_out() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    open_host_dialog(&ana);
+    act_on(&ana, "bob", "spam", "", "ban");
+    bob.wait_eq(
+        "why bob is out",
+        "document.getElementById('host-removed').textContent",
+        json!("The host banned you from this chat: “spam”"),
+    );
+    bob.wait_eq(
+        "no reconnecting",
+        "document.getElementById('conn-text').textContent",
+        json!("Not connected"),
+    );
+    ana.wait_for(
+        "bob listed as banned, with his browser",
+        "document.getElementById('host-bans').textContent.includes('1 browser')",
+    );
+    bob.refresh();
+    bob.wait_eq(
+        "kept out after a reload",
+        "document.getElementById('host-removed').textContent",
+        json!("The host banned you from this chat: “spam”"),
+    );
+    use_phone(&bob);
+    use_scheme(&bob, "light");
+    bob.screenshot(&screenshot_dir().join("host-banned-phone-light.png"));
+}

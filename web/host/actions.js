@@ -1,0 +1,120 @@
+// What the host does: each action is a `host` frame carrying the host
+// secret (and a cid, so its refusal finds its way back here). Entering
+// host mode happens on every welcome, before anything else is sent, so the
+// host's messages pass read-only rooms and slow mode from the first one.
+// Also wires the host's dialog.
+
+import { changed, onChange, state } from '../state.js';
+import { send } from '../connection.js';
+import { host, isHost } from './state.js';
+import { hostEls } from './elements.js';
+
+let sent = 0;
+
+/**
+ * Sends a host action.
+ * @param {Record<string, unknown>} fields `action` and its fields
+ */
+export function sendHost(fields) {
+  if (!host.secret) return;
+  sent += 1;
+  const cid = `host-${sent}-${Date.now().toString(36)}`;
+  host.pending = cid;
+  send({ type: 'host', secret: host.secret, cid, ...fields });
+  changed('host');
+}
+
+/** Deletes any message of `room`, as the host. @param {string} room @param {number} seq */
+export function hostDelete(room, seq) {
+  sendHost({ action: 'delete', room, target: seq });
+}
+
+/** The duration the dialog's list says, in minutes; undefined for good. */
+function minutes() {
+  const value = Number(hostEls.duration.value);
+  return value > 0 ? value : undefined;
+}
+
+/** Kick, mute or ban the name in the dialog. @param {string} what */
+function actOnName(what) {
+  const username = hostEls.name.value.trim();
+  if (!username) {
+    host.status = 'need_name';
+    host.statusError = true;
+    changed('host');
+    hostEls.name.focus();
+    return;
+  }
+  const reason = hostEls.reason.value.trim();
+  if (what === 'kick') sendHost({ action: 'kick', username, reason });
+  else if (what === 'mute') sendHost({ action: 'mute', username, minutes: minutes() });
+  else if (what === 'ban') sendHost({ action: 'ban', username, reason, minutes: minutes() });
+}
+
+/** A rule control in the rooms list changed. @param {HTMLInputElement | HTMLSelectElement} control */
+function changeRule(control) {
+  const room = control.dataset.room || '';
+  const rule = control.dataset.rule || '';
+  const value = rule === 'slow' ? Number(control.value)
+    : /** @type {HTMLInputElement} */ (control).checked;
+  sendHost({ action: 'rules', room, [rule]: value });
+}
+
+export function openHostDialog() {
+  if (!isHost()) return;
+  host.dialogOpen = true;
+  host.status = '';
+  changed('host');
+}
+
+/** Wires the host's button and dialog, and enters host mode on every welcome. */
+export function setUpHost() {
+  onChange((what) => {
+    if (what !== 'welcome') return;
+    host.removed = null;
+    if (host.secret) {
+      if (host.mode !== 'on') host.mode = 'asking';
+      sendHost({ action: 'hello' });
+    }
+  });
+  hostEls.open.addEventListener('click', openHostDialog);
+  hostEls.dialog.addEventListener('click', (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    if (target === hostEls.dialog || target.closest('[data-close]')) {
+      hostEls.dialog.close();
+      return;
+    }
+    const button = target.closest('button[data-host-act]');
+    if (button instanceof HTMLElement) {
+      actOnName(button.dataset.hostAct || '');
+      return;
+    }
+    const lift = target.closest('button[data-lift]');
+    if (lift instanceof HTMLElement) {
+      if (lift.dataset.lift === 'mute') sendHost({ action: 'unmute', username: lift.dataset.name });
+      else sendHost({ action: 'unban', ban: lift.dataset.ban });
+    }
+  });
+  hostEls.dialog.addEventListener('change', (event) => {
+    const control = event.target;
+    if ((control instanceof HTMLInputElement || control instanceof HTMLSelectElement) && control.dataset.rule) {
+      changeRule(control);
+    }
+  });
+  hostEls.people.addEventListener('submit', (event) => {
+    event.preventDefault();
+    actOnName('mute');
+  });
+  hostEls.dialog.addEventListener('close', () => {
+    host.dialogOpen = false;
+    changed('host');
+    hostEls.open.focus();
+  });
+  // A page that is not connected cannot act as the host.
+  onChange((what) => {
+    if (what === 'connection' && state.connection !== 'connected' && host.pending) {
+      host.pending = '';
+      changed('host');
+    }
+  });
+}

@@ -1,0 +1,22 @@
+// The host's elements in the page: the top bar's button, the host's
+// dialog, the line a removal shows, and the room's rules above the
+// composer (see index.html).
+
+/** @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+export const hostEls = {
+  open: byId('host-open'),
+  dialog: /** @type {HTMLDialogElement} */ (byId('host-dialog')),
+  people: /** @type {HTMLFormElement} */ (byId('host-people')),
+  name: /** @type {HTMLInputElement} */ (byId('host-name')),
+  names: byId('host-names'),
+  reason: /** @type {HTMLInputElement} */ (byId('host-reason')),
+  duration: /** @type {HTMLSelectElement} */ (byId('host-duration')),
+  status: byId('host-status'),
+  mutes: byId('host-mutes'),
+  bans: byId('host-bans'),
+  rooms: byId('host-rooms'),
+  removed: byId('host-removed'),
+  roomRules: byId('room-rules'),
+};

@@ -1,0 +1,64 @@
+// Host actions in the timeline: a message from `system` carrying a typed
+// event (see src/protocol/README.md, "The host's tools"), drawn as a line
+// in the middle, worded here in the reader's language; never the server's
+// English `message`.
+
+import { currentLanguage, t } from '../i18n.js';
+import { timeElement } from '../dom.js';
+
+/** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean}}} SystemMessage */
+
+/** A moment, as the reader's language writes a date and time. @param {number} ms */
+export function moment(ms) {
+  return new Intl.DateTimeFormat(currentLanguage(), { dateStyle: 'medium', timeStyle: 'short' })
+    .format(new Date(ms));
+}
+
+/** What a system event says. @param {NonNullable<SystemMessage['system']>} event */
+export function systemText(event) {
+  const username = event.username || '';
+  switch (event.event) {
+    case 'kicked':
+    case 'unmuted':
+    case 'unbanned':
+      return t(`host.event.${event.event}`, { username });
+    case 'muted':
+    case 'banned':
+      return event.until
+        ? t(`host.event.${event.event}_until`, { username, time: moment(event.until) })
+        : t(`host.event.${event.event}`, { username });
+    case 'rules': {
+      const rules = [];
+      if (event.closed) rules.push(t('host.event.rule_closed'));
+      if (event.read_only) rules.push(t('host.event.rule_read_only'));
+      if (event.locked) rules.push(t('host.event.rule_locked'));
+      if (event.slow) rules.push(t('host.event.rule_slow', { count: event.slow }));
+      if (rules.length === 0) return t('host.event.rules_off');
+      const list = new Intl.ListFormat(currentLanguage(), { type: 'conjunction' }).format(rules);
+      return t('host.event.rules', { rules: list });
+    }
+    default:
+      // An event this page does not know yet: the server's words, as text.
+      return '';
+  }
+}
+
+/**
+ * A new row for a system message; `fillSystem` fills it.
+ * @param {SystemMessage} frame
+ */
+export function systemRowFor(frame) {
+  const row = document.createElement('li');
+  row.className = 'notice system';
+  row.dataset.seq = String(frame.seq);
+  const text = document.createElement('span');
+  row.append(text, ' ', timeElement(frame.timestamp));
+  return row;
+}
+
+/** Words the row in the page's language (again after a change of language). @param {HTMLElement} row @param {SystemMessage} frame */
+export function fillSystem(row, frame) {
+  const words = (frame.system && systemText(frame.system)) || frame.message;
+  const text = /** @type {HTMLElement} */ (row.firstElementChild);
+  if (text.textContent !== words) text.textContent = words;
+}
