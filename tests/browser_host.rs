@@ -264,3 +264,108 @@ fn a_banned_page_says_so_and_stays_out() {
     use_scheme(&bob, "light");
     bob.screenshot(&screenshot_dir().join("host-banned-phone-light.png"));
 }
+
+/// The texts of the pinned announcements over the room on screen.
+fn pins(page: &Page) -> Vec<String> {
+    let value =
+        page.js("[...document.querySelectorAll('#pins .pin-text')].map(p => p.textContent)");
+    serde_json::from_value(value).expect("list of strings")
+}
+
+/// The host pins an announcement for everyone from the dialog: it shows
+/// over every room in every page, rendered; the host's count of readers
+/// follows their read marks across browsers (bob, away in another room,
+/// has not read it until he opens the lobby); a reader dismisses it for
+/// good in that browser. Hands go up in order, the host lowers one.
+/// Screenshots of the pin and the hands on a desktop and a phone.
+#[test]
+fn announcements_and_raised_hands_in_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    let carol = chrome.open();
+    use_desktop(&ana);
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    join(&carol, &server, "carol");
+    create_room(&bob, "projects", false);
+
+    open_host_dialog(&ana);
+    ana.wait_eq(
+        "the announcement's places",
+        "[...document.getElementById('host-announce-room').options].map(o => o.textContent)",
+        json!(["Everyone, in every room", "#projects"]),
+    );
+    ana.type_into("#host-announce-text", "**Quiz** at 3 pm, in room B");
+    ana.click("#host-announce button[type='submit']");
+    ana.wait_eq(
+        "the host's action done",
+        "document.getElementById('host-status').textContent",
+        json!("Done."),
+    );
+    ana.click("#host-dialog [data-close]");
+    for page in [&ana, &bob, &carol] {
+        page.wait_for(
+            "the pinned announcement",
+            "document.querySelector('#pins .pin-text strong')?.textContent === 'Quiz'",
+        );
+    }
+    assert_eq!(
+        pins(&bob),
+        ["Quiz at 3 pm, in room B"],
+        "over #projects too"
+    );
+    // Ana and carol have the lobby's end on screen; bob is in #projects.
+    let read = "document.querySelector('#pins .pin-read')?.textContent";
+    ana.wait_eq("read by ana and carol", read, json!("Read by 2 of 3"));
+    assert_eq!(
+        bob.js("document.querySelector('#pins .pin-read')"),
+        json!(null)
+    );
+    open_room(&bob, "lobby");
+    ana.wait_eq("read by all three", read, json!("Read by 3 of 3"));
+    wait_system_line_announcement(&carol);
+
+    // Dismissed, for good in this browser.
+    carol.click("#pins button[data-pin='dismiss']");
+    carol.wait_for("the pin gone", "document.getElementById('pins').hidden");
+    carol.refresh();
+    wait_connected(&carol);
+    assert!(pins(&carol).is_empty());
+
+    // Hands, in order; the host lowers bob's.
+    bob.click("#hand-toggle");
+    carol.click("#hand-toggle");
+    let hands = "[...document.querySelectorAll('#hands-list li span')].map(s => s.textContent)";
+    ana.wait_eq("two hands up, in order", hands, json!(["bob", "carol"]));
+    assert_eq!(
+        bob.js("document.getElementById('hand-toggle').getAttribute('aria-pressed')"),
+        json!("true")
+    );
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    use_scheme(&ana, "light");
+    ana.screenshot(&dir.join("host-pin-hands-desktop-light.png"));
+    ana.click("#hands-list button[data-lower='bob']");
+    bob.wait_eq(
+        "bob's hand down",
+        "document.getElementById('hand-toggle').getAttribute('aria-pressed')",
+        json!("false"),
+    );
+    carol.wait_eq("carol's still up", hands, json!(["carol"]));
+    use_phone(&bob);
+    use_scheme(&bob, "dark");
+    bob.screenshot(&dir.join("host-pin-phone-dark.png"));
+}
+
+/// Waits until the announcement shows in the lobby's timeline too.
+fn wait_system_line_announcement(page: &Page) {
+    page.wait_for(
+        "the announcement in the timeline",
+        "document.querySelector('#timeline .announcement .text strong')?.textContent === 'Quiz'",
+    );
+}

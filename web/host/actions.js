@@ -6,20 +6,22 @@
 
 import { changed, onChange, state } from '../state.js';
 import { send } from '../connection.js';
-import { host, isHost } from './state.js';
+import { dismissPin, host, isHost } from './state.js';
 import { hostEls } from './elements.js';
 
 let sent = 0;
 
 /**
- * Sends a host action.
+ * Sends a host action; the dialog says when it is done, unless `quiet`
+ * (a `hello` that only asks for the host's view again).
  * @param {Record<string, unknown>} fields `action` and its fields
+ * @param {{quiet?: boolean}} [options]
  */
-export function sendHost(fields) {
+export function sendHost(fields, { quiet = false } = {}) {
   if (!host.secret) return;
   sent += 1;
   const cid = `host-${sent}-${Date.now().toString(36)}`;
-  host.pending = cid;
+  if (!quiet) host.pending = cid;
   send({ type: 'host', secret: host.secret, cid, ...fields });
   changed('host');
 }
@@ -27,6 +29,12 @@ export function sendHost(fields) {
 /** Deletes any message of `room`, as the host. @param {string} room @param {number} seq */
 export function hostDelete(room, seq) {
   sendHost({ action: 'delete', room, target: seq });
+}
+
+/** Raises or lowers our hand in the room on screen. */
+export function toggleHand() {
+  const mine = (host.hands.get(state.active) || []).some((name) => name === state.me);
+  send({ type: 'hand', up: !mine, room: state.active });
 }
 
 /** The duration the dialog's list says, in minutes; undefined for good. */
@@ -64,6 +72,8 @@ export function openHostDialog() {
   if (!isHost()) return;
   host.dialogOpen = true;
   host.status = '';
+  // Rooms and members change without the host: see them as they are now.
+  sendHost({ action: 'hello' }, { quiet: true });
   changed('host');
 }
 
@@ -72,12 +82,37 @@ export function setUpHost() {
   onChange((what) => {
     if (what !== 'welcome') return;
     host.removed = null;
+    // The server tells them again after each welcome.
+    host.rules.clear();
+    host.pins.clear();
+    host.hands.clear();
     if (host.secret) {
       if (host.mode !== 'on') host.mode = 'asking';
-      sendHost({ action: 'hello' });
+      sendHost({ action: 'hello' }, { quiet: true });
     }
   });
   hostEls.open.addEventListener('click', openHostDialog);
+  hostEls.handToggle.addEventListener('click', toggleHand);
+  hostEls.pins.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button[data-pin]');
+    if (!(button instanceof HTMLElement)) return;
+    const room = button.dataset.room || '';
+    if (button.dataset.pin === 'dismiss') dismissPin(room);
+    else sendHost({ action: 'unpin', room });
+  });
+  hostEls.handsList.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button[data-lower]');
+    if (button instanceof HTMLElement) {
+      sendHost({ action: 'lower_hand', room: state.active, username: button.dataset.lower });
+    }
+  });
+  hostEls.announce.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const message = hostEls.announceText.value.trim();
+    if (!message) return;
+    sendHost({ action: 'announce', room: hostEls.announceRoom.value, message });
+    hostEls.announceText.value = '';
+  });
   hostEls.dialog.addEventListener('click', (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target === hostEls.dialog || target.closest('[data-close]')) {

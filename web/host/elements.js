@@ -19,4 +19,12 @@ export const hostEls = {
   rooms: byId('host-rooms'),
   removed: byId('host-removed'),
   roomRules: byId('room-rules'),
+  announce: /** @type {HTMLFormElement} */ (byId('host-announce')),
+  announceRoom: /** @type {HTMLSelectElement} */ (byId('host-announce-room')),
+  announceText: /** @type {HTMLTextAreaElement} */ (byId('host-announce-text')),
+  pins: byId('pins'),
+  hands: byId('hands'),
+  handsList: byId('hands-list'),
+  handToggle: byId('hand-toggle'),
+  handToggleText: byId('hand-toggle-text'),
 };

@@ -17,10 +17,15 @@ import { readStorage, removeStorage, writeStorage } from '../storage.js';
  *
  * The host removed this page's connection (a `removed` frame).
  * @typedef {{reason: string, banned: boolean, until?: number}} Removal
+ *
+ * A room's pinned announcement (a `pinned` frame).
+ * @typedef {{room: string, seq: number, message: string, html: string, timestamp: number}} Pin
  */
 
 const SECRET_KEY = 'lanchat.host';
 const BROWSER_KEY = 'lanchat.browser';
+/** The announcements this browser dismissed: room → seq, as JSON. */
+const DISMISSED_KEY = 'lanchat.dismissed';
 /** No rules: what a room has unless the server says otherwise. */
 export const NO_RULES = Object.freeze({ slow: 0, read_only: false, locked: false, closed: false });
 
@@ -35,6 +40,12 @@ export const host = {
   rules: new Map(),
   /** @type {Removal | null} */
   removed: null,
+  /** Each room's pinned announcement, by room id. @type {Map<string, Pin>} */
+  pins: new Map(),
+  /** The announcements dismissed here: room → the seq dismissed. @type {Record<string, number>} */
+  dismissed: readDismissed(),
+  /** Each room's raised hands, in order, by room id. @type {Map<string, string[]>} */
+  hands: new Map(),
   /** The host's dialog: open, the last answer to show, and what was asked. */
   dialogOpen: false,
   status: '',
@@ -42,6 +53,32 @@ export const host = {
   /** The action waiting for its answer, by cid. */
   pending: '',
 };
+
+/** @returns {Record<string, number>} */
+function readDismissed() {
+  try {
+    const kept = JSON.parse(readStorage(DISMISSED_KEY) || '{}');
+    return kept && typeof kept === 'object' ? kept : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Hides `room`'s pinned announcement in this browser, until another is pinned. @param {string} room */
+export function dismissPin(room) {
+  const pin = host.pins.get(room);
+  if (!pin) return;
+  host.dismissed[room] = pin.seq;
+  writeStorage(DISMISSED_KEY, JSON.stringify(host.dismissed));
+  changed('host');
+}
+
+/** The pinned announcements to show over `room`: the lobby's (for everyone), then the room's own, unless dismissed. @param {string} room */
+export function shownPins(room) {
+  return [...new Set(['lobby', room])]
+    .map((name) => host.pins.get(name))
+    .filter((pin) => pin !== undefined && host.dismissed[pin.room] !== pin.seq);
+}
 
 /** Keeps the host secret from a host link. @param {string} secret */
 export function keepHostSecret(secret) {

@@ -1,15 +1,19 @@
 // The host's part of the page: the top bar's Host button (in host mode),
-// the host's dialog (people to kick, mute or ban; who is muted or banned;
-// every room with its members and rules), a removal by the host, and the
-// room's rules above the composer, which a read-only or closed room locks.
+// the host's dialog (an announcement to pin; people to kick, mute or ban;
+// who is muted or banned; every room with its members and rules), a
+// removal by the host, pinned announcements over the room (for the host,
+// with how many have read them), raised hands, and the room's rules above
+// the composer, which a read-only or closed room locks.
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
 import { t } from '../i18n.js';
-import { host, isHost, rulesOf } from '../host/state.js';
+import { host, isHost, rulesOf, shownPins } from '../host/state.js';
 import { hostEls } from '../host/elements.js';
 import { els, renderList, roomIcon, setText } from '../dom.js';
+import { roomLabel } from '../rooms.js';
 import { moment } from './system.js';
+import { setServerHtml } from './html.js';
 
 /** Slow modes the host can pick, in seconds. */
 const SLOW_CHOICES = [0, 10, 30, 60, 300];
@@ -17,8 +21,92 @@ const SLOW_CHOICES = [0, 10, 30, 60, 300];
 export function renderHost() {
   hostEls.open.hidden = !isHost();
   renderRemoved();
+  renderPins();
+  renderHands();
   renderRoomRules();
   renderDialog();
+}
+
+/** The pinned announcements over the room on screen, each with Dismiss; for the host, its read count and Take down. */
+function renderPins() {
+  const pins = shownPins(state.active);
+  hostEls.pins.hidden = pins.length === 0;
+  const counts = new Map((host.view?.rooms || []).map((room) => [room.room, room.pinned]));
+  renderList(hostEls.pins, pins.map((pin) => `${pin.room}:${pin.seq}`), () => {
+    const article = document.createElement('article');
+    article.className = 'pin';
+    return article;
+  }, (article, key) => {
+    const pin = pins.find((each) => `${each.room}:${each.seq}` === key);
+    if (!pin) return;
+    const count = counts.get(pin.room);
+    const read = isHost() && count && count.seq === pin.seq ? t('host.pin.read', { read: count.read, of: count.of }) : '';
+    const shown = JSON.stringify([pin, read, isHost(), t('host.pin.label')]);
+    if (article.dataset.shown === shown) return;
+    article.dataset.shown = shown;
+    article.replaceChildren();
+    const label = document.createElement('p');
+    label.className = 'pin-label';
+    label.textContent = pin.room === LOBBY ? t('host.pin.label') : t('host.pin.label_room', { room: roomName(pin.room) });
+    const text = document.createElement('div');
+    text.className = 'pin-text text rich';
+    if (!setServerHtml(text, pin.html)) text.textContent = pin.message;
+    const foot = document.createElement('div');
+    foot.className = 'pin-foot';
+    if (read) {
+      const count = document.createElement('span');
+      count.className = 'pin-read';
+      count.textContent = read;
+      foot.append(count);
+    }
+    if (isHost()) foot.append(pinButton(t('host.pin.take_down'), 'unpin', pin.room));
+    foot.append(pinButton(t('host.pin.dismiss'), 'dismiss', pin.room));
+    article.append(label, text, foot);
+  });
+}
+
+/** @param {string} label @param {string} what @param {string} room */
+function pinButton(label, what, room) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link-button';
+  button.textContent = label;
+  button.dataset.pin = what;
+  button.dataset.room = room;
+  return button;
+}
+
+/** What to call a room: its name, as the sidebar does. @param {string} room */
+function roomName(room) {
+  const mine = state.rooms.get(room);
+  return mine ? roomLabel(mine) : host.view?.rooms.find((each) => each.room === room)?.name || room;
+}
+
+/** The room's raised hands, in order (the host lowers them); our own hand's button. */
+function renderHands() {
+  const queue = host.hands.get(state.active) || [];
+  hostEls.hands.hidden = queue.length === 0;
+  const host_ = isHost();
+  renderList(hostEls.handsList, queue.map((name) => `${name}:${host_}`), (key) => {
+    const item = document.createElement('li');
+    const name = key.slice(0, key.lastIndexOf(':'));
+    const who = document.createElement('span');
+    who.textContent = name;
+    item.append(who);
+    if (host_) {
+      const lower = document.createElement('button');
+      lower.type = 'button';
+      lower.className = 'link-button';
+      lower.dataset.lower = name;
+      lower.textContent = t('host.hands.lower_someone');
+      lower.setAttribute('aria-label', t('host.hands.lower_name', { name }));
+      item.append(' ', lower);
+    }
+    return item;
+  });
+  const mine = queue.includes(state.me);
+  hostEls.handToggle.setAttribute('aria-pressed', String(mine));
+  setText(hostEls.handToggleText, mine ? t('host.hands.lower') : t('host.hands.raise'));
 }
 
 /** Why the host removed this page, and what happens next. */
@@ -70,6 +158,15 @@ function renderDialog() {
     return option;
   });
   const view = host.view || { rooms: [], mutes: [], bans: [] };
+  const places = view.rooms.filter((room) => room.kind !== 'dm');
+  renderList(hostEls.announceRoom, places.map((room) => room.room), (key) => {
+    const option = document.createElement('option');
+    option.value = key;
+    return option;
+  }, (option, key) => {
+    const room = places.find((each) => each.room === key);
+    setText(option, key === LOBBY ? t('host.announce.everyone') : `#${room?.name || key}`);
+  });
   renderLifts(hostEls.mutes, view.mutes.map((mute) => ({
     key: `m:${mute.username}`,
     name: mute.username,
@@ -140,7 +237,8 @@ function makeRoom(key) {
 
 /** One room: what it is, who is in it, and its rules. @param {HTMLElement} row @param {import('../host/state.js').HostRoom} room */
 function fillRoom(row, room) {
-  const shown = JSON.stringify([room, t('host.rooms.heading')]);
+  const shown = JSON.stringify([room.room, room.name, room.kind, room.members, room.online, room.slow,
+    room.read_only, room.locked, room.closed, t('host.rooms.heading')]);
   if (row.dataset.shown === shown) return;
   row.dataset.shown = shown;
   const focused = row.contains(document.activeElement) ? document.activeElement?.id : '';

@@ -5,6 +5,7 @@
 
 import { currentLanguage, t } from '../i18n.js';
 import { timeElement } from '../dom.js';
+import { setServerHtml } from './html.js';
 
 /** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean}}} SystemMessage */
 
@@ -49,16 +50,30 @@ export function systemText(event) {
  */
 export function systemRowFor(frame) {
   const row = document.createElement('li');
-  row.className = 'notice system';
   row.dataset.seq = String(frame.seq);
   const text = document.createElement('span');
+  if (frame.system?.event === 'announcement') {
+    // The host's own words, under a label, as the server rendered them.
+    row.className = 'announcement';
+    const label = document.createElement('p');
+    label.className = 'announcement-label';
+    label.append(text, ' ', timeElement(frame.timestamp));
+    const body = document.createElement('div');
+    body.className = 'text rich';
+    if (!setServerHtml(body, frame.html || '')) body.textContent = frame.message;
+    row.append(label, body);
+    return row;
+  }
+  row.className = 'notice system';
   row.append(text, ' ', timeElement(frame.timestamp));
   return row;
 }
 
 /** Words the row in the page's language (again after a change of language). @param {HTMLElement} row @param {SystemMessage} frame */
 export function fillSystem(row, frame) {
-  const words = (frame.system && systemText(frame.system)) || frame.message;
-  const text = /** @type {HTMLElement} */ (row.firstElementChild);
+  const event = frame.system;
+  const words = event?.event === 'announcement' ? t('host.pin.label')
+    : (event && systemText(event)) || frame.message;
+  const text = /** @type {HTMLElement} */ (row.querySelector('span'));
   if (text.textContent !== words) text.textContent = words;
 }
