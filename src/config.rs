@@ -233,6 +233,12 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_HOST_SECRET", hide_env_values = true)]
     pub host_secret: Option<String>,
 
+    /// Seconds between two rounds of each room's retention (the host sets
+    /// how long a room keeps its messages; a round also runs at start)
+    #[arg(long, env = "LANCHAT_RETENTION_CHECK_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub retention_check_seconds: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -350,6 +356,8 @@ pub struct Config {
     pub tls: Option<TlsFlags>,
     /// A fixed host secret; `None`: a new one at every start.
     pub host_secret: Option<String>,
+    /// How often each room's retention is applied.
+    pub retention_check: Duration,
 }
 
 /// HTTPS as the flags ask for it.
@@ -503,6 +511,7 @@ impl Config {
             tls,
             web_overlay: args.web_overlay.map(absolute),
             host_secret,
+            retention_check: Duration::from_secs(args.retention_check_seconds),
         })
     }
 

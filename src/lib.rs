@@ -23,6 +23,7 @@ mod identity;
 mod ids;
 mod limits;
 mod protocol;
+mod retention;
 mod rooms;
 mod routes;
 mod search;
@@ -102,6 +103,8 @@ pub struct App {
     tls: Option<Tls>,
     /// The host secret, for the host link printed at start.
     host_secret: String,
+    /// How often each room's retention is applied.
+    retention_check: Duration,
 }
 
 impl App {
@@ -181,6 +184,7 @@ impl App {
             notices,
             tls,
             host_secret,
+            retention_check: config.retention_check,
         })
     }
 
@@ -221,6 +225,7 @@ impl App {
             notices,
             tls,
             host_secret: _,
+            retention_check,
         } = self;
         let Listeners { chat, trust, .. } = listeners;
         let stop = context.shutdown.clone();
@@ -247,6 +252,9 @@ impl App {
             }),
             _ => None,
         };
+        // What expired while the server was stopped goes before anyone
+        // connects.
+        retention::sweep(&context).await;
         let routes = routes::routes(
             context.clone(),
             policy,
@@ -282,11 +290,13 @@ impl App {
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
         let host_rules = tokio::spawn(host::watch(context.host.clone()));
+        let retention = tokio::spawn(retention::run(context.clone(), retention_check));
 
         shutdown.await;
         log::info!("shutting down");
         sweeper.abort();
         host_rules.abort();
+        retention.abort();
         stop.cancel();
         let _ = accepting.await;
         if let Some(trust_page) = trust_page {

@@ -369,3 +369,46 @@ fn wait_system_line_announcement(page: &Page) {
         "document.querySelector('#timeline .announcement .text strong')?.textContent === 'Quiz'",
     );
 }
+
+/// The host sets a room's retention in the dialog: every page says how
+/// long messages are kept there, and a page drops the messages the
+/// server's `expired` says are gone.
+#[test]
+fn retention_in_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    say(&bob, "first words");
+    say(&bob, "second words");
+    wait_delivered(&bob, "second words");
+    open_host_dialog(&ana);
+    ana.eval(
+        "const keep = document.querySelector(\"#host-rooms select[data-rule='keep'][data-room='lobby']\");
+         keep.value = 'messages:100';
+         keep.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([]),
+    );
+    bob.wait_eq(
+        "the retention over the composer",
+        "document.getElementById('room-rules').textContent",
+        json!("Only the newest 100 messages are kept here."),
+    );
+    wait_system_line(
+        &bob,
+        "The host set this room: only the newest 100 messages kept.",
+    );
+    let first = bob.js("[...document.querySelectorAll('#timeline .msg')]
+            .find(r => r.querySelector('.text')?.textContent === 'first words').dataset.seq");
+    let through: u64 = first.as_str().unwrap().parse().unwrap();
+    feed_frame(
+        &bob,
+        json!({"type":"expired","room":"lobby","through":through}),
+    );
+    assert_eq!(texts(&bob), ["second words"]);
+}

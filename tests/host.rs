@@ -346,7 +346,7 @@ async fn room_rules_are_enforced_on_the_server() {
     let (mut late, _, _) = Client::join(&server, "late").await;
     assert_eq!(
         late.recv_type("rules").await,
-        json!({"type":"rules","room":"lobby","slow":30,"read_only":false,"locked":false,"closed":false})
+        json!({"type":"rules","room":"lobby","slow":30,"read_only":false,"locked":false,"closed":false,"keep":"all"})
     );
     bob.say_in("lobby", "one each").await;
     ana.say_in("lobby", "the host is not slowed").await;

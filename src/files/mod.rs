@@ -548,7 +548,13 @@ impl Files {
             Ok(ids) => ids,
             Err(err) => return log::warn!("cannot look for unshared files: {err:#}"),
         };
-        for id in unshared {
+        self.collect(&unshared).await;
+    }
+
+    /// Removes the stored files `ids`, which no message shares any more,
+    /// with their blobs once nothing uses them.
+    pub async fn collect(&self, ids: &[String]) {
+        for id in ids {
             if !self
                 .inner
                 .store
@@ -557,7 +563,7 @@ impl Files {
             {
                 continue;
             }
-            let Some(record) = self.state().records.remove(&id) else {
+            let Some(record) = self.state().records.remove(id) else {
                 continue;
             };
             log::info!(

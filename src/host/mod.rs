@@ -565,6 +565,7 @@ pub fn rules_frame(room: &str, rules: RoomRules) -> String {
         read_only: rules.read_only,
         locked: rules.locked,
         closed: rules.closed,
+        keep: rules.keep,
     })
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::Keep;
+
 /// One stored rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -95,6 +97,9 @@ pub struct RoomRules {
     /// still read it.
     #[serde(default)]
     pub closed: bool,
+    /// How long its messages are kept (see `crate::retention`).
+    #[serde(default)]
+    pub keep: Keep,
 }
 
 impl Rule {
@@ -157,6 +162,7 @@ mod tests {
                     read_only: true,
                     locked: false,
                     closed: false,
+                    keep: Keep::Days(30),
                 },
             },
         ];

@@ -16,6 +16,19 @@ impl std::fmt::Debug for HostSecret {
     }
 }
 
+/// How long a room keeps its messages (the host's retention).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// Everything, for good.
+    #[default]
+    All,
+    /// What was sent in the last this many days.
+    Days(u32),
+    /// The newest this many messages.
+    Messages(u32),
+}
+
 /// What a `host` frame asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -82,6 +95,8 @@ pub enum HostAction {
         locked: Option<bool>,
         #[serde(default)]
         closed: Option<bool>,
+        #[serde(default)]
+        keep: Option<Keep>,
     },
 }
 
@@ -130,6 +145,7 @@ pub struct HostRoom {
     pub read_only: bool,
     pub locked: bool,
     pub closed: bool,
+    pub keep: Keep,
     /// The pinned announcement, and how many members have read it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<HostPin>,
@@ -201,6 +217,8 @@ pub enum SystemEvent {
         read_only: bool,
         locked: bool,
         closed: bool,
+        #[serde(default)]
+        keep: Keep,
     },
 }
 
@@ -230,8 +248,14 @@ impl SystemEvent {
                 read_only,
                 locked,
                 closed,
+                keep,
             } => {
                 let mut rules = Vec::new();
+                match keep {
+                    Keep::All => {}
+                    Keep::Days(days) => rules.push(format!("messages kept {days} days")),
+                    Keep::Messages(count) => rules.push(format!("the last {count} messages kept")),
+                }
                 if *closed {
                     rules.push("closed".to_owned());
                 }

@@ -342,6 +342,7 @@ pub enum ServerFrame<'a> {
         read_only: bool,
         locked: bool,
         closed: bool,
+        keep: super::Keep,
     },
     /// The room's pinned announcement, shown until dismissed: after
     /// `welcome` for each room one can see that has one, and to its
@@ -353,6 +354,12 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         html: &'a str,
         timestamp: i64,
+    },
+    /// The room's messages up to `through` expired (its retention): they
+    /// are gone from the server; a page drops what it shows of them.
+    Expired {
+        room: &'a str,
+        through: u64,
     },
     /// The host took down the room's pinned announcement.
     Unpinned {

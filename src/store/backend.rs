@@ -9,7 +9,7 @@
 //! logged through [`Backend::catch_up`].
 
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
+use super::records::{Change, Cutoff, Expired, Found, Page, Relay, SearchError, SearchRequest};
 
 pub trait Backend: Send + 'static {
     /// Applies changes to names and rooms in one transaction. Called before
@@ -52,6 +52,12 @@ pub trait Backend: Send + 'static {
     /// that no message shares: uploads nobody posted, or whose messages
     /// are gone.
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
+
+    /// Deletes `room`'s messages past `cutoff` and everything about them
+    /// (reactions, files' links, log entries, search entries), in one
+    /// transaction, keeping the room's latest seq; says what went. `None`
+    /// if nothing had expired.
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>>;
 
     /// Every host rule, as (key, JSON value): read again every few
     /// seconds, so a rule changed elsewhere (another instance, `lanchat

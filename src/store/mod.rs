@@ -32,8 +32,8 @@ pub use backend::{Backend, Searcher};
 pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, SYSTEM, Sender, Text};
 pub use pending::{Mark, Subject};
 pub use records::{
-    Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
-    Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
+    Change, ClaimRecord, Cursor, Cutoff, Expired, FileRecord, Found, Kind, Loaded, MemberSettings,
+    Notify, Page, Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
 };
 
 use crate::sync::lock;
@@ -230,6 +230,20 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.send(Request::UnsharedFiles {
             created_before,
+            reply,
+        });
+        answer.await.context("the store has stopped")?
+    }
+
+    /// Deletes `room`'s messages past `cutoff`, really: from the database
+    /// (with their reactions, files' links and every log entry about them),
+    /// the search index, the tail, and (SQLite) the write-ahead log.
+    /// `None` if nothing had expired.
+    pub async fn expire(&self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Expire {
+            room: room.to_owned(),
+            cutoff,
             reply,
         });
         answer.await.context("the store has stopped")?

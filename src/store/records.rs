@@ -308,6 +308,26 @@ pub struct Found {
     pub next: Option<Cursor>,
 }
 
+/// Which of a room's messages have expired (see `crate::retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cutoff {
+    /// Those sent before this moment (ms since the epoch).
+    Before(i64),
+    /// All but the newest this many.
+    KeepLast(u32),
+}
+
+/// What expiring took from a room: its log up to `through` (every message,
+/// and every change of them), and the files no message shares any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub room: String,
+    pub through: u64,
+    /// How many messages went.
+    pub messages: u64,
+    pub files: Vec<String>,
+}
+
 /// Why a search found nothing to say.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::backend::Backend;
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
+use super::records::{Change, Cutoff, Expired, Found, Page, Relay, SearchError, SearchRequest};
 use super::tail::Tail;
 use crate::sync::lock;
 
@@ -65,6 +65,12 @@ pub enum Request {
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
     HostState(oneshot::Sender<anyhow::Result<Vec<(String, String)>>>),
+    /// A room's retention: delete what is past `cutoff`.
+    Expire {
+        room: String,
+        cutoff: Cutoff,
+        reply: oneshot::Sender<anyhow::Result<Option<Expired>>>,
+    },
     /// Answered once everything queued before it is committed.
     Barrier(oneshot::Sender<bool>),
     /// Another instance logged entries in this room: report them.
@@ -213,6 +219,13 @@ impl Writer {
                     Request::HostState(reply) => {
                         let _ = reply.send(self.backend.host_state());
                     }
+                    Request::Expire {
+                        room,
+                        cutoff,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.expire(&room, cutoff));
+                    }
                     Request::Search { request, reply } => {
                         let _ = reply.send(self.backend.search(&request));
                     }
@@ -274,6 +287,23 @@ impl Writer {
             }
         }
         log::debug!("store writer stopped");
+    }
+
+    /// Deletes what expired in `room`, from the backend and the tail, and
+    /// scrubs the disk.
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let Some(expired) = self.backend.expire(room, cutoff)? else {
+            return Ok(None);
+        };
+        let forgotten = lock(&self.tail).forget(room, expired.through);
+        if expired.messages == 0 && forgotten == 0 {
+            // Cut there before, by this instance or another.
+            return Ok(None);
+        }
+        if let Err(err) = self.backend.scrub() {
+            log::warn!("cannot fold the expired text out of the write-ahead log: {err:#}");
+        }
+        Ok(Some(expired))
     }
 
     /// One step of the backend's upkeep; whether there is more.

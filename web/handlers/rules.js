@@ -6,7 +6,7 @@ import { host } from '../host/state.js';
 
 /** @param {{type: 'rules', room: string} & import('../host/state.js').Rules} frame */
 export function rules(frame) {
-  const { slow, read_only, locked, closed } = frame;
-  host.rules.set(frame.room, { slow, read_only, locked, closed });
+  const { slow, read_only, locked, closed, keep } = frame;
+  host.rules.set(frame.room, { slow, read_only, locked, closed, keep: keep || 'all' });
   changed('host');
 }

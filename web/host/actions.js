@@ -6,7 +6,7 @@
 
 import { changed, onChange, state } from '../state.js';
 import { send } from '../connection.js';
-import { dismissPin, host, isHost } from './state.js';
+import { dismissPin, host, isHost, keepOf } from './state.js';
 import { hostEls } from './elements.js';
 
 let sent = 0;
@@ -64,7 +64,8 @@ function changeRule(control) {
   const room = control.dataset.room || '';
   const rule = control.dataset.rule || '';
   const value = rule === 'slow' ? Number(control.value)
-    : /** @type {HTMLInputElement} */ (control).checked;
+    : rule === 'keep' ? keepOf(control.value)
+      : /** @type {HTMLInputElement} */ (control).checked;
   sendHost({ action: 'rules', room, [rule]: value });
 }
 

@@ -8,8 +8,10 @@ import { changed } from '../state.js';
 import { readStorage, removeStorage, writeStorage } from '../storage.js';
 
 /**
- * A room's rules, set by the host (all off unless announced).
- * @typedef {{slow: number, read_only: boolean, locked: boolean, closed: boolean}} Rules
+ * A room's rules, set by the host (all off unless announced); `keep` is how
+ * long its messages are kept: 'all', `{days: n}` or `{messages: n}`.
+ * @typedef {'all' | {days: number} | {messages: number}} Keep
+ * @typedef {{slow: number, read_only: boolean, locked: boolean, closed: boolean, keep: Keep}} Rules
  *
  * What the host sees (a `host_state` frame).
  * @typedef {{room: string, name: string, kind: 'public' | 'private' | 'dm', members: string[], online: string[]} & Rules} HostRoom
@@ -27,7 +29,21 @@ const BROWSER_KEY = 'lanchat.browser';
 /** The announcements this browser dismissed: room → seq, as JSON. */
 const DISMISSED_KEY = 'lanchat.dismissed';
 /** No rules: what a room has unless the server says otherwise. */
-export const NO_RULES = Object.freeze({ slow: 0, read_only: false, locked: false, closed: false });
+export const NO_RULES = Object.freeze({ slow: 0, read_only: false, locked: false, closed: false, keep: 'all' });
+
+/** A keep as one word for a `<select>`: 'all', 'days:30', 'messages:100'. @param {Keep} keep */
+export function keepValue(keep) {
+  if (!keep || keep === 'all') return 'all';
+  return 'days' in keep ? `days:${keep.days}` : `messages:${keep.messages}`;
+}
+
+/** The keep a `<select>`'s word stands for. @param {string} value @returns {Keep} */
+export function keepOf(value) {
+  const [kind, count] = value.split(':');
+  if (kind === 'days') return { days: Number(count) };
+  if (kind === 'messages') return { messages: Number(count) };
+  return 'all';
+}
 
 export const host = {
   /** The host secret, if this browser opened the host link. */

@@ -8,7 +8,7 @@
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
 import { t } from '../i18n.js';
-import { host, isHost, rulesOf, shownPins } from '../host/state.js';
+import { host, isHost, keepValue, rulesOf, shownPins } from '../host/state.js';
 import { hostEls } from '../host/elements.js';
 import { els, renderList, roomIcon, setText } from '../dom.js';
 import { roomLabel } from '../rooms.js';
@@ -17,6 +17,8 @@ import { setServerHtml } from './html.js';
 
 /** Slow modes the host can pick, in seconds. */
 const SLOW_CHOICES = [0, 10, 30, 60, 300];
+/** How long a room may keep its messages, as the retention list offers it. */
+const KEEP_CHOICES = ['all', 'days:1', 'days:7', 'days:30', 'days:365', 'messages:100', 'messages:1000'];
 
 export function renderHost() {
   hostEls.open.hidden = !isHost();
@@ -123,6 +125,17 @@ function renderRemoved() {
   setText(hostEls.removed, lines.join(' '));
 }
 
+/**
+ * How long a room keeps its messages, in words: `{prefix}.keep_days` or
+ * `{prefix}.keep_messages`, or `{prefix}.keep_all`.
+ * @param {import('../host/state.js').Keep} keep @param {string} prefix
+ */
+export function keepWords(keep, prefix) {
+  if (!keep || keep === 'all') return t(`${prefix}.keep_all`);
+  return 'days' in keep ? t(`${prefix}.keep_days`, { count: keep.days })
+    : t(`${prefix}.keep_messages`, { count: keep.messages });
+}
+
 /** The active room's rules over the composer; read-only (but for the host) and closed lock it. */
 function renderRoomRules() {
   const rules = rulesOf(state.active);
@@ -131,6 +144,7 @@ function renderRoomRules() {
   else if (rules.read_only) lines.push(isHost() ? t('host.rules.read_only_host') : t('host.rules.read_only'));
   if (!rules.closed && rules.slow > 0 && !isHost()) lines.push(t('host.rules.slow', { count: rules.slow }));
   if (rules.locked && !rules.closed) lines.push(t('host.rules.locked'));
+  if (rules.keep !== 'all') lines.push(keepWords(rules.keep, 'host.rules'));
   hostEls.roomRules.hidden = lines.length === 0;
   setText(hostEls.roomRules, lines.join(' '));
   const locked = rules.closed || (rules.read_only && !isHost());
@@ -238,7 +252,7 @@ function makeRoom(key) {
 /** One room: what it is, who is in it, and its rules. @param {HTMLElement} row @param {import('../host/state.js').HostRoom} room */
 function fillRoom(row, room) {
   const shown = JSON.stringify([room.room, room.name, room.kind, room.members, room.online, room.slow,
-    room.read_only, room.locked, room.closed, t('host.rooms.heading')]);
+    room.read_only, room.locked, room.closed, room.keep, t('host.rooms.heading')]);
   if (row.dataset.shown === shown) return;
   row.dataset.shown = shown;
   const focused = row.contains(document.activeElement) ? document.activeElement?.id : '';
@@ -282,6 +296,26 @@ function fillRoom(row, room) {
   slowField.className = 'host-slow';
   slowField.append(slowLabel, slow);
   controls.append(slowField);
+  const keep = document.createElement('select');
+  keep.id = id('keep');
+  keep.dataset.room = room.room;
+  keep.dataset.rule = 'keep';
+  const current = keepValue(room.keep);
+  for (const value of KEEP_CHOICES.includes(current) ? KEEP_CHOICES : [...KEEP_CHOICES, current]) {
+    const option = document.createElement('option');
+    option.value = value;
+    const [kind, count] = value.split(':');
+    option.textContent = keepWords(kind === 'all' ? 'all' : { [kind]: Number(count) }, 'host.rooms');
+    option.selected = value === current;
+    keep.append(option);
+  }
+  const keepLabel = document.createElement('label');
+  keepLabel.htmlFor = keep.id;
+  keepLabel.textContent = t('host.rooms.keep');
+  const keepField = document.createElement('div');
+  keepField.className = 'host-slow';
+  keepField.append(keepLabel, keep);
+  controls.append(keepField);
   const rules = room.room === LOBBY ? ['read_only'] : ['read_only', 'locked', 'closed'];
   for (const rule of rules) {
     const label = document.createElement('label');

@@ -7,7 +7,7 @@ import { currentLanguage, t } from '../i18n.js';
 import { timeElement } from '../dom.js';
 import { setServerHtml } from './html.js';
 
-/** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean}}} SystemMessage */
+/** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean, keep?: import('../host/state.js').Keep}}} SystemMessage */
 
 /** A moment, as the reader's language writes a date and time. @param {number} ms */
 export function moment(ms) {
@@ -34,6 +34,11 @@ export function systemText(event) {
       if (event.read_only) rules.push(t('host.event.rule_read_only'));
       if (event.locked) rules.push(t('host.event.rule_locked'));
       if (event.slow) rules.push(t('host.event.rule_slow', { count: event.slow }));
+      const keep = event.keep;
+      if (keep && keep !== 'all') {
+        rules.push('days' in keep ? t('host.event.rule_keep_days', { count: keep.days })
+          : t('host.event.rule_keep_messages', { count: keep.messages }));
+      }
       if (rules.length === 0) return t('host.event.rules_off');
       const list = new Intl.ListFormat(currentLanguage(), { type: 'conjunction' }).format(rules);
       return t('host.event.rules', { rules: list });

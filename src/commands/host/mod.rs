@@ -64,16 +64,24 @@ pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: Ho
             read_only,
             locked,
             closed,
-        } => rooms::rules(
-            session,
-            &room,
-            rooms::RuleChange {
-                slow,
-                read_only,
-                locked,
-                closed,
-            },
-        )?,
+            keep,
+        } => {
+            rooms::rules(
+                session,
+                &room,
+                rooms::RuleChange {
+                    slow,
+                    read_only,
+                    locked,
+                    closed,
+                    keep,
+                },
+            )?;
+            if keep.is_some() {
+                // What is past the new keep goes at once, not at the next round.
+                crate::retention::sweep(&session.context).await;
+            }
+        }
     }
     view::show_hosts(&session.context);
     Ok(None)

@@ -1,11 +1,12 @@
 //! The host in rooms: deleting any message (through the same log entry as
 //! its author's delete, so every client and every resume sees it), and a
-//! room's rules: slow mode, read-only, locked, closed.
+//! room's rules: slow mode, read-only, locked, closed, and how long its
+//! messages are kept (`crate::retention` deletes the rest).
 
 use super::view::post_event;
 use crate::host::{RoomRules, rules_allowed, rules_frame};
 use crate::hub::Outbound;
-use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, SystemEvent};
+use crate::protocol::{ErrorCode, Frame, Keep, LOBBY, Refusal, SystemEvent};
 use crate::session::Session;
 use crate::store::{Entry, NewDelete, SYSTEM, Sender};
 
@@ -18,6 +19,7 @@ pub struct RuleChange {
     pub read_only: Option<bool>,
     pub locked: Option<bool>,
     pub closed: Option<bool>,
+    pub keep: Option<Keep>,
 }
 
 /// `delete`: any message in any room; a tombstone the host made stays.
@@ -56,7 +58,14 @@ pub fn rules(session: &Session, room: &str, change: RuleChange) -> Result<(), Re
         read_only: change.read_only.unwrap_or(old.read_only),
         locked: change.locked.unwrap_or(old.locked),
         closed: change.closed.unwrap_or(old.closed),
+        keep: change.keep.unwrap_or(old.keep),
     };
+    if matches!(new.keep, Keep::Days(0) | Keep::Messages(0)) {
+        return Err(Refusal::new(
+            ErrorCode::BadRequest,
+            "keep at least one day, or one message (or \"all\")",
+        ));
+    }
     if !rules_allowed(&room, &new) {
         return Err(Refusal::new(
             ErrorCode::BadRequest,
@@ -78,6 +87,7 @@ pub fn rules(session: &Session, room: &str, change: RuleChange) -> Result<(), Re
         read_only: new.read_only,
         locked: new.locked,
         closed: new.closed,
+        keep: new.keep,
     };
     post_event(session, &room, event);
     Ok(())

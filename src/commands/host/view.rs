@@ -51,6 +51,7 @@ pub fn host_view(context: &Context) -> HostView {
                 read_only: rules.read_only,
                 locked: rules.locked,
                 closed: rules.closed,
+                keep: rules.keep,
                 pinned,
                 hands,
             }

@@ -156,8 +156,9 @@ CREATE TABLE relays (
 
 /// Version 2: what the SQLite schema's version 8 adds: the host's rules,
 /// one row each, their value as JSON (see `crate::host`); host actions
-/// shown in rooms (a message's `system` event) and tombstones the host
-/// made.
+/// shown in rooms (a message's `system` event), tombstones the host made,
+/// and where each room's log was cut by its retention (its latest seq stays
+/// in `room_seqs`).
 const VERSION_2: &str = "
 CREATE TABLE host_state (
     key   text PRIMARY KEY,
@@ -165,6 +166,10 @@ CREATE TABLE host_state (
 );
 ALTER TABLE messages ADD COLUMN system text;
 ALTER TABLE messages ADD COLUMN removed boolean NOT NULL DEFAULT false;
+CREATE TABLE expired (
+    room    text   PRIMARY KEY,
+    through bigint NOT NULL
+);
 ";
 
 /// Brings the database to the newest schema this build knows, waiting for

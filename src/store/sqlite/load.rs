@@ -119,6 +119,7 @@ fn load_recent(conn: &Connection, capacity: usize) -> rusqlite::Result<Vec<Recen
         .prepare(
             "SELECT room, max(seq) FROM (
                  SELECT room, seq FROM messages UNION ALL SELECT room, seq FROM changes
+                 UNION ALL SELECT room, latest FROM expired
              ) GROUP BY room",
         )?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?

@@ -9,6 +9,7 @@ mod load;
 mod log;
 mod messages;
 mod records;
+mod retention;
 pub(super) mod schema;
 mod search;
 
@@ -20,7 +21,9 @@ use rusqlite::Connection;
 use super::Location;
 use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
+use super::records::{
+    Change, Cutoff, Expired, Found, Loaded, Page, Relay, SearchError, SearchRequest,
+};
 use crate::clock::now_millis;
 
 pub struct Sqlite {
@@ -175,6 +178,14 @@ impl Backend for Sqlite {
 
     fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>> {
         Ok(load::host_state(&self.conn)?)
+    }
+
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let latest = self.latest.get(room).copied().unwrap_or(0);
+        let tx = self.conn.transaction()?;
+        let expired = retention::expire(&tx, room, cutoff, latest)?;
+        tx.commit()?;
+        Ok(expired)
     }
 }
 

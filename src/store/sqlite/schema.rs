@@ -304,7 +304,9 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
 /// Version 8: the host's rules (the host secret's hash, mutes, bans, each
 /// room's rules), one row each, keyed by what they are about, with their
 /// value as JSON (see `crate::host`); host actions shown in rooms (a
-/// message's `system` event, as JSON), and tombstones the host made.
+/// message's `system` event, as JSON), tombstones the host made, and where
+/// each room's log was cut by its retention (with its latest seq then, so
+/// seqs go on from there however little is left).
 fn add_host_state(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(
@@ -313,7 +315,12 @@ fn add_host_state(conn: &Connection) -> rusqlite::Result<()> {
              value TEXT NOT NULL
          ) WITHOUT ROWID;
          ALTER TABLE messages ADD COLUMN system TEXT;
-         ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;",
+         ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+         CREATE TABLE expired (
+             room    TEXT    PRIMARY KEY,
+             through INTEGER NOT NULL,
+             latest  INTEGER NOT NULL
+         ) WITHOUT ROWID;",
     )?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
