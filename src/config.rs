@@ -268,6 +268,21 @@ pub enum Command {
         #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
         bind: IpAddr,
     },
+    /// Export the lobby and public rooms (or one of them) to a file: one
+    /// self-contained HTML page, Markdown, or JSON lines. Private rooms and
+    /// direct messages are never exported by the host. Give the flags
+    /// lanchat was started with (--data, --db or --postgres, --files)
+    Export {
+        /// One room, like lobby [default: the lobby and every public room]
+        #[arg(long)]
+        room: Option<String>,
+        /// html, markdown or jsonl
+        #[arg(long, value_enum, default_value = "html")]
+        format: crate::export::Format,
+        /// Where to write it [default: a file named after the room and the day, here]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the trust page's address and QR code again, with the local
     /// CA's fingerprint (give the flags lanchat was started with: --port,
     /// --db)

@@ -14,6 +14,7 @@ mod cluster;
 mod commands;
 mod config;
 mod data;
+mod export;
 mod fanout;
 mod files;
 mod healthcheck;
@@ -372,6 +373,25 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
          (lanchat-files beside the history file): give the instances that folder with --files",
         moved
     ))
+}
+
+/// `lanchat export`: writes the export of the server's history (as
+/// `config` locates it) to `out` (or a file named after it, here); returns
+/// what to print.
+pub async fn export_history(
+    config: &Config,
+    room: Option<String>,
+    format: export::Format,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<String> {
+    let Some(files) = &config.files_dir else {
+        anyhow::bail!("with --memory there is no history to export");
+    };
+    let (bytes, name) =
+        export::offline::export(&config.history_location, files, room.as_deref(), format).await?;
+    let out = out.unwrap_or_else(|| std::path::PathBuf::from(name));
+    std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
 }
 
 /// `lanchat host-link`: a new host secret for the server's history (as

@@ -56,6 +56,12 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             let config = Config::from_args(args)?;
             return runtime.block_on(lanchat::print_trust(&config));
         }
+        Some(Command::Export { room, format, out }) => {
+            let config = Config::from_args(args)?;
+            let done = runtime.block_on(lanchat::export_history(&config, room, format, out))?;
+            println!("{done}");
+            return Ok(());
+        }
         Some(Command::HostLink) => {
             let config = Config::from_args(args)?;
             println!("{}", runtime.block_on(lanchat::new_host_link(&config))?);

@@ -412,3 +412,118 @@ fn retention_in_the_page() {
     );
     assert_eq!(texts(&bob), ["second words"]);
 }
+
+/// The host's export from the dialog (JSON lines, fetched with the host
+/// secret and handed to the browser as a file) holds the lobby; a
+/// participant's "Download what I can read" holds their direct messages.
+/// The HTML export, opened from disk in Chromium, shows every message and
+/// picture with no network request and nothing the page's CSP refused.
+#[test]
+fn exports_in_the_page_and_offline() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    say(&bob, "hello from bob");
+    wait_delivered(&ana, "hello from bob");
+    // A direct message, and a picture in the lobby (through the server, as
+    // the page's upload would).
+    let picture = {
+        let picture = image::RgbImage::from_fn(64, 32, |x, _| image::Rgb([x as u8 * 4, 90, 160]));
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .unwrap();
+        bytes.into_inner()
+    };
+    runtime().block_on(async {
+        let mut carol = common::owner::Owner::claim(&server, "carol").await;
+        let tus = common::tus::Tus {
+            addr: server.addr,
+            token: carol.token.trim_start_matches("token.").to_owned(),
+        };
+        let file = tus.upload("waves.png", "lobby", &picture);
+        carol
+            .send(json!({"type":"message","message":"the sea","files":[file],"cid":"c1"}))
+            .await;
+        carol.client.recv_type("message").await;
+        carol.send(json!({"type":"dm","username":"bob"})).await;
+        let dm = carol.client.recv_type("room").await["room"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        carol.say_in(&dm, "just between us").await;
+    });
+    wait_delivered(&ana, "the sea");
+
+    // The host's export, as the dialog downloads it.
+    ana.eval(
+        "const original = URL.createObjectURL;
+         URL.createObjectURL = (blob) => { window.exported = blob; return original(blob); };",
+        json!([]),
+    );
+    open_host_dialog(&ana);
+    ana.eval(
+        "document.getElementById('host-export-format').value = 'jsonl';",
+        json!([]),
+    );
+    ana.click("#host-export button[type='submit']");
+    ana.wait_for("the export made", "window.exported !== undefined");
+    let exported = ana.eval_async(
+        "const done = arguments[arguments.length - 1]; window.exported.text().then(done);",
+        json!([]),
+    );
+    let lines: Vec<serde_json::Value> = exported
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(lines.iter().any(|m| m["message"] == "hello from bob"));
+    assert!(lines.iter().all(|m| m["message"] != "just between us"));
+
+    // Bob's own archive, with his direct message.
+    bob.wait_for(
+        "the archive link",
+        "!document.getElementById('my-archive').hidden",
+    );
+    let mine = bob.eval_async(
+        "const done = arguments[arguments.length - 1];
+         fetch(document.getElementById('my-archive').href).then(r => r.text()).then(done);",
+        json!([]),
+    );
+    assert!(mine.as_str().unwrap().contains("just between us"));
+
+    // The HTML export, opened from disk.
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("archive.html");
+    let raw = format!(
+        "GET /api/export HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nLanchat-Host: {SECRET}\r\n\r\n",
+        server.addr
+    );
+    std::fs::write(&file, common::http_request(server.addr, &raw).body).unwrap();
+    let reader = chrome.open();
+    record_csp_violations(&reader);
+    reader.goto(&format!("file://{}", file.display()));
+    reader.wait_for(
+        "the picture loaded",
+        "[...document.images].length === 1 && [...document.images].every(i => i.complete && i.naturalWidth === 64)",
+    );
+    let shown = reader.js("document.body.innerText");
+    for words in ["hello from bob", "the sea", "waves.png"] {
+        assert!(shown.as_str().unwrap().contains(words), "{words:?} missing");
+    }
+    assert_eq!(
+        reader.js("performance.getEntriesByType('resource').length"),
+        json!(0),
+        "no network request"
+    );
+    assert_eq!(reader.js("window.cspViolations"), json!([]));
+    use_desktop(&reader);
+    reader.screenshot(&screenshot_dir().join("host-export-html.png"));
+}

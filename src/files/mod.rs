@@ -36,6 +36,7 @@ use crate::ids::{UserId, hex, random_bytes};
 use crate::protocol::{ErrorCode, Refusal};
 use crate::store::{Change, FileRecord, Store};
 use crate::sync::lock;
+pub use blobs::read_blob;
 use blobs::{Blobs, DirBlobs};
 pub use gate::FileAccess;
 use upload::{Meta, Upload};

@@ -31,6 +31,36 @@ export function hostDelete(room, seq) {
   sendHost({ action: 'delete', room, target: seq });
 }
 
+/**
+ * Downloads the host's export: the request carries the host secret in a
+ * header, so it is fetched and handed to the browser as a file.
+ */
+async function downloadExport() {
+  const params = new URLSearchParams({ format: hostEls.exportFormat.value });
+  if (hostEls.exportRoom.value) params.set('room', hostEls.exportRoom.value);
+  host.status = '';
+  changed('host');
+  try {
+    const response = await fetch(`api/export?${params}`, {
+      headers: { 'Lanchat-Host': host.secret }, cache: 'no-store',
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') || '')?.[1] || 'lanchat-export';
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    host.status = 'done';
+    host.statusError = false;
+  } catch {
+    host.status = 'export_failed';
+    host.statusError = true;
+  }
+  changed('host');
+}
+
 /** Raises or lowers our hand in the room on screen. */
 export function toggleHand() {
   const mine = (host.hands.get(state.active) || []).some((name) => name === state.me);
@@ -106,6 +136,10 @@ export function setUpHost() {
     if (button instanceof HTMLElement) {
       sendHost({ action: 'lower_hand', room: state.active, username: button.dataset.lower });
     }
+  });
+  hostEls.exportForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    downloadExport();
   });
   hostEls.announce.addEventListener('submit', (event) => {
     event.preventDefault();

@@ -27,4 +27,8 @@ export const hostEls = {
   handsList: byId('hands-list'),
   handToggle: byId('hand-toggle'),
   handToggleText: byId('hand-toggle-text'),
+  exportForm: /** @type {HTMLFormElement} */ (byId('host-export')),
+  exportRoom: /** @type {HTMLSelectElement} */ (byId('host-export-room')),
+  exportFormat: /** @type {HTMLSelectElement} */ (byId('host-export-format')),
+  myArchive: byId('my-archive'),
 };

@@ -22,6 +22,8 @@ const KEEP_CHOICES = ['all', 'days:1', 'days:7', 'days:30', 'days:365', 'message
 
 export function renderHost() {
   hostEls.open.hidden = !isHost();
+  // Everything this name can read, for an owned name.
+  hostEls.myArchive.hidden = !state.claimed;
   renderRemoved();
   renderPins();
   renderHands();
@@ -162,7 +164,8 @@ function renderDialog() {
   }
   if (!open) return;
   const status = host.status === '' ? '' : host.status === 'done' ? t('host.done')
-    : host.status === 'need_name' ? t('host.people.need_name') : t(`host.refused.${host.status}`);
+    : host.status === 'need_name' ? t('host.people.need_name')
+      : host.status === 'export_failed' ? t('host.export.failed') : t(`host.refused.${host.status}`);
   setText(hostEls.status, status);
   hostEls.status.classList.toggle('error', host.statusError && status !== '');
   const names = state.users.filter((name) => name !== state.me);
@@ -180,6 +183,14 @@ function renderDialog() {
   }, (option, key) => {
     const room = places.find((each) => each.room === key);
     setText(option, key === LOBBY ? t('host.announce.everyone') : `#${room?.name || key}`);
+  });
+  const exportable = view.rooms.filter((room) => room.kind === 'public');
+  renderList(hostEls.exportRoom, ['', ...exportable.map((room) => room.room)], (key) => {
+    const option = document.createElement('option');
+    option.value = key;
+    return option;
+  }, (option, key) => {
+    setText(option, key === '' ? t('host.export.everything') : `#${exportable.find((room) => room.room === key)?.name || key}`);
   });
   renderLifts(hostEls.mutes, view.mutes.map((mute) => ({
     key: `m:${mute.username}`,

@@ -21,7 +21,7 @@
 pub mod cluster;
 pub mod load;
 mod log;
-mod messages;
+pub(super) mod messages;
 pub mod notice;
 pub mod records;
 mod retention;

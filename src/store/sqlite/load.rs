@@ -44,7 +44,7 @@ fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
         .collect()
 }
 
-fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
+pub fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
     let mut rooms: Vec<RoomRecord> = conn
         .prepare("SELECT room, kind, invite_hash, name FROM rooms ORDER BY room")?
         .query_map([], |row| {
@@ -108,7 +108,7 @@ pub fn host_state(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> 
         .collect()
 }
 
-fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
+pub fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
     conn.prepare(&format!("SELECT {FILE_COLUMNS} FROM files"))?
         .query_map([], |row| file_from_row(row, 0))?
         .collect()

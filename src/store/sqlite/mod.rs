@@ -5,9 +5,9 @@
 //! [`messages`] and [`log`] (the rooms' logs: new messages, edits,
 //! deletions, reactions), and [`records`] (names, rooms, files).
 
-mod load;
+pub(super) mod load;
 mod log;
-mod messages;
+pub(super) mod messages;
 mod records;
 mod retention;
 pub(super) mod schema;
