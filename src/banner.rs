@@ -18,6 +18,8 @@ pub struct Banner<'a> {
     pub show_qr: bool,
     /// For the host link.
     pub host_secret: &'a str,
+    /// The event's name and end, with `--event`.
+    pub event: Option<&'a str>,
 }
 
 /// What the banner says of HTTPS.
@@ -186,6 +188,9 @@ pub fn print_banner(banner: &Banner) {
     let host_link =
         crate::host::secret::link(&with_key(&local_url, banner.key), banner.host_secret);
     out.push_str(&format!("  Host:    {host_link} (yours alone)\n"));
+    if let Some(event) = banner.event {
+        out.push_str(&format!("  Event:   {event}\n"));
+    }
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal();

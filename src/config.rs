@@ -233,6 +233,26 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_HOST_SECRET", hide_env_values = true)]
     pub host_secret: Option<String>,
 
+    /// Event mode: the event's name, shown in the page and the banner. At
+    /// its end the chat turns read-only, every page is offered its archive,
+    /// and after a grace period the history and files are deleted
+    #[arg(long, env = "LANCHAT_EVENT")]
+    pub event: Option<String>,
+
+    /// How long the event lasts, like 3h or 90m [default: until the host ends it]
+    #[arg(long, env = "LANCHAT_EVENT_DURATION", value_parser = crate::event::parse_duration,
+          requires = "event")]
+    pub event_duration: Option<Duration>,
+
+    /// Seconds between the event's end and the deletion of its data
+    #[arg(long, env = "LANCHAT_EVENT_GRACE_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub event_grace_seconds: u64,
+
+    /// Keep the event's history and files at its end
+    #[arg(long, env = "LANCHAT_KEEP", requires = "event")]
+    pub keep: bool,
+
     /// Seconds between two rounds of each room's retention (the host sets
     /// how long a room keeps its messages; a round also runs at start)
     #[arg(long, env = "LANCHAT_RETENTION_CHECK_SECONDS", default_value_t = 600,
@@ -373,6 +393,8 @@ pub struct Config {
     pub host_secret: Option<String>,
     /// How often each room's retention is applied.
     pub retention_check: Duration,
+    /// Event mode, if `--event`.
+    pub event: Option<crate::event::EventConfig>,
 }
 
 /// HTTPS as the flags ask for it.
@@ -480,6 +502,23 @@ impl Config {
                 "--tls-port and --port are both {port}; HTTPS and the trust page need a port each"
             );
         }
+        let event = match args.event.filter(|name| !name.trim().is_empty()) {
+            None => None,
+            Some(name) => {
+                if matches!(history_location, Location::Postgres(_)) && !args.keep {
+                    anyhow::bail!(
+                        "--event deletes the history at its end, and lanchat does not delete a \
+                         shared PostgreSQL database: add --keep"
+                    );
+                }
+                Some(crate::event::EventConfig {
+                    name: name.trim().to_owned(),
+                    duration: args.event_duration,
+                    grace: Duration::from_secs(args.event_grace_seconds),
+                    keep: args.keep,
+                })
+            }
+        };
         let files_dir = match (&history_location, args.files) {
             (_, Some(dir)) => Some(absolute(dir)),
             (Location::Memory, None) => None,
@@ -527,6 +566,7 @@ impl Config {
             web_overlay: args.web_overlay.map(absolute),
             host_secret,
             retention_check: Duration::from_secs(args.retention_check_seconds),
+            event,
         })
     }
 
@@ -709,6 +749,14 @@ mod tests {
         );
         assert!(parse(&["--max-frame-size", "2048", "--max-message-chars", "200"]).is_ok());
         assert!(parse(&["--host-secret", "short"]).is_err());
+        assert!(parse(&["--keep"]).is_err(), "--keep is for an event");
+        assert!(parse(&["--event", "x", "--postgres", "postgres://db/x"]).is_err());
+        assert!(parse(&["--event", "x", "--postgres", "postgres://db/x", "--keep"]).is_ok());
+        let event = parse(&["--event", "Night", "--event-duration", "2h"]).unwrap();
+        assert_eq!(
+            event.event.unwrap().duration,
+            Some(Duration::from_secs(7200))
+        );
         assert!(parse(&["--host-secret", "a long enough secret"]).is_ok());
     }
 

@@ -14,6 +14,7 @@ mod cluster;
 mod commands;
 mod config;
 mod data;
+mod event;
 mod export;
 mod fanout;
 mod files;
@@ -39,6 +40,7 @@ mod username;
 mod wire;
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,6 +108,8 @@ pub struct App {
     host_secret: String,
     /// How often each room's retention is applied.
     retention_check: Duration,
+    /// With `--event`, what its end deletes.
+    wipe: event::Leftovers,
 }
 
 impl App {
@@ -157,6 +161,7 @@ impl App {
             rooms: Rooms::load(store.clone(), opened.rooms),
             files,
             host,
+            event: config.event.clone().map(event::Event::new),
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -186,7 +191,27 @@ impl App {
             tls,
             host_secret,
             retention_check: config.retention_check,
+            wipe: event::Leftovers {
+                history: match &config.history_location {
+                    store::Location::File(path) => Some(path.clone()),
+                    _ => None,
+                },
+                files: config.files_dir.clone(),
+                // The local CA it made, never a certificate brought with
+                // --tls-cert.
+                certificates: match config.tls_source() {
+                    Some(tls::Source::LocalCa(Some(dir))) => {
+                        vec![dir.join(tls::CERT_FILE), dir.join(tls::KEY_FILE)]
+                    }
+                    _ => Vec::new(),
+                },
+            },
         })
+    }
+
+    /// What the banner says of the event, in event mode.
+    pub fn event(&self) -> Option<String> {
+        self.context.event.as_ref().map(event::Event::describe)
     }
 
     /// The host secret, for the host link the banner prints.
@@ -227,6 +252,7 @@ impl App {
             tls,
             host_secret: _,
             retention_check,
+            wipe,
         } = self;
         let Listeners { chat, trust, .. } = listeners;
         let stop = context.shutdown.clone();
@@ -292,8 +318,26 @@ impl App {
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
         let host_rules = tokio::spawn(host::watch(context.host.clone()));
         let retention = tokio::spawn(retention::run(context.clone(), retention_check));
-
-        shutdown.await;
+        // An event ends the server itself, after its grace.
+        let event = context.event.clone();
+        let event_over = async {
+            match &event {
+                Some(event) => {
+                    let hub = context.hub.clone();
+                    event
+                        .run(|frame| {
+                            let item = hub::Outbound::Event(protocol::Frame::from(frame));
+                            hub.send(&audience::Audience::Everyone, item);
+                        })
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let over = tokio::select! {
+            () = shutdown => false,
+            () = event_over => true,
+        };
         log::info!("shutting down");
         sweeper.abort();
         host_rules.abort();
@@ -319,8 +363,42 @@ impl App {
         tokio::task::spawn_blocking(move || store.close())
             .await
             .context("the store did not close cleanly")?;
+        if over && let Some(event) = &context.event {
+            finish_event(event, wipe)?;
+        }
         Ok(())
     }
+}
+
+/// The event is over and the server has stopped: its data goes, unless
+/// kept; says so.
+fn finish_event(event: &event::Event, leftovers: event::Leftovers) -> anyhow::Result<()> {
+    let said = if !event.wipes() {
+        format!(
+            "The event {:?} is over. Its history and files are kept (--keep).",
+            event.name()
+        )
+    } else {
+        let deleted = event::wipe(&leftovers)
+            .context("the event is over, but its data could not all be deleted")?;
+        let list: Vec<String> = deleted
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        format!(
+            "The event {:?} is over. Deleted from this machine: {}.",
+            event.name(),
+            if list.is_empty() {
+                "nothing (it was kept in memory)".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )
+    };
+    log::info!("{said}");
+    // Whoever started it may have closed the terminal: never fail on that.
+    let _ = writeln!(std::io::stdout().lock(), "{said}");
+    Ok(())
 }
 
 /// Once an hour (and at start): releases names unused for the configured

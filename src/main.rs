@@ -83,6 +83,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             notes: &listeners.notes,
             show_qr: config.show_qr,
             host_secret: app.host_secret(),
+            event: app.event().as_deref(),
         });
         if config.open_browser {
             open_in_browser(&local_url(

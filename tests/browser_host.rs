@@ -527,3 +527,71 @@ fn exports_in_the_page_and_offline() {
     use_desktop(&reader);
     reader.screenshot(&screenshot_dir().join("host-export-html.png"));
 }
+
+/// Event mode in the page: the bar says what the event is and what its end
+/// does; the host ends it from the dialog (two presses); every page offers
+/// its archive once, and the composer locks.
+#[test]
+fn an_event_in_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let mut args = flags().to_vec();
+    args.extend_from_slice(&["--event", "Game night"]);
+    let server = Server::start_with(&args);
+    let ana = chrome.open();
+    let bob = chrome.open();
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    bob.wait_eq(
+        "the event's bar",
+        "document.getElementById('event-bar').textContent",
+        json!(
+            "Game night. When it ends, the chat turns read-only, and 10 minutes later everything \
+             here is deleted from the host's computer. You can download your archive then."
+        ),
+    );
+    say(&bob, "good game!");
+    wait_delivered(&ana, "good game!");
+    open_host_dialog(&ana);
+    ana.click("#host-end-event");
+    ana.wait_eq(
+        "the second press asked for",
+        "document.getElementById('host-end-event').textContent",
+        json!("Press again: the chat turns read-only for everyone"),
+    );
+    ana.click("#host-end-event");
+    bob.wait_for(
+        "the archive offered",
+        "document.getElementById('event-over').open",
+    );
+    assert!(
+        bob.js("document.getElementById('event-over-text').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with("The chat is read-only now. Everything here is deleted at ")
+    );
+    assert!(
+        bob.js("document.getElementById('event-archive').href")
+            .as_str()
+            .unwrap()
+            .ends_with("/api/export/mine")
+    );
+    assert_eq!(
+        bob.js("document.getElementById('message-input').disabled"),
+        json!(true)
+    );
+    use_phone(&bob);
+    use_scheme(&bob, "light");
+    bob.screenshot(&screenshot_dir().join("host-event-over-phone-light.png"));
+    bob.click("#event-over [data-close]");
+    bob.wait_eq(
+        "the room says it is over",
+        "document.getElementById('room-rules').textContent",
+        json!("The event is over: the chat is read-only."),
+    );
+    use_desktop(&bob);
+    use_scheme(&bob, "dark");
+    bob.screenshot(&screenshot_dir().join("host-event-over-desktop-dark.png"));
+}

@@ -215,7 +215,19 @@ async fn a_participants_export_holds_what_they_can_read() {
         &[("Lanchat-Token", &token(&scene.alice))],
     );
     assert_eq!(outsider.status, 404);
-    assert_eq!(get(server, "/api/export/mine", &[]).status, 401);
+    // A name nobody owns reads the lobby, and so may export it.
+    let anyone = get(server, "/api/export/mine", &[]);
+    assert_eq!(anyone.status, 200);
+    assert!(anyone.text().contains("lovely") && !anyone.text().contains("ZQ9"));
+    assert_eq!(
+        get(
+            server,
+            "/api/export/mine",
+            &[("Lanchat-Token", "not-a-token")]
+        )
+        .status,
+        401
+    );
     let (_, _, _) = Client::join(server, "guest").await;
 }
 

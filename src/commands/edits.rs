@@ -73,6 +73,9 @@ pub fn react(
     let with_cid = |refusal: Refusal| refusal.with_cid(cid.clone());
     session.allow_message().map_err(with_cid)?;
     let room = session.room_for(room).map_err(with_cid)?;
+    if let Some(event) = &session.context.event {
+        event.check_post().map_err(with_cid)?;
+    }
     let host = &session.context.host;
     host.check_mute(
         session.user_id.as_ref(),

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     SlowMode,
     /// The host locked this room: nobody new joins.
     Locked,
+    /// The event is over: the chat is read-only.
+    EventOver,
 }
 
 impl ErrorCode {
@@ -51,6 +53,7 @@ impl ErrorCode {
             ErrorCode::Closed => "closed",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::Locked => "locked",
+            ErrorCode::EventOver => "event_over",
         }
     }
 }

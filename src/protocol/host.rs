@@ -84,6 +84,8 @@ pub enum HostAction {
         room: String,
         username: String,
     },
+    /// End the event now (event mode only).
+    EndEvent,
     /// Change a room's rules; what is left out stays as it was.
     Rules {
         room: String,
@@ -114,6 +116,7 @@ impl HostAction {
             HostAction::Announce { .. } => "announce",
             HostAction::Unpin { .. } => "unpin",
             HostAction::LowerHand { .. } => "lower_hand",
+            HostAction::EndEvent => "end_event",
             HostAction::Rules { .. } => "rules",
         }
     }

@@ -344,6 +344,22 @@ pub enum ServerFrame<'a> {
         closed: bool,
         keep: super::Keep,
     },
+    /// Event mode: the event's name and when it ends (ms; left out: when
+    /// the host ends it); once over, when (`ended`) and when the data is
+    /// deleted (`wipe_at`; left out with `keep`). After `welcome`, and to
+    /// everyone at the end.
+    Event {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ends: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ended: Option<i64>,
+        keep: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wipe_at: Option<i64>,
+        /// How long after the end the data is deleted.
+        grace_ms: u64,
+    },
     /// The room's pinned announcement, shown until dismissed: after
     /// `welcome` for each room one can see that has one, and to its
     /// audience when the host pins one.

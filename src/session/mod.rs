@@ -75,6 +75,8 @@ pub struct Context {
     pub files: Files,
     /// The host's rules, and who is in host mode.
     pub host: Host,
+    /// Event mode, if the server runs an event.
+    pub event: Option<crate::event::Event>,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -298,6 +300,9 @@ impl Session {
                 self.write_now(frame).await?;
             }
         }
+        if let Some(event) = &self.context.event {
+            self.write_now(event.frame()).await?;
+        }
         Ok(())
     }
 
@@ -471,6 +476,9 @@ impl Session {
     /// not allow: a mute, a closed or read-only room; for a new message,
     /// also slow mode.
     pub fn check_post(&self, room: &str, new: bool) -> Result<(), Refusal> {
+        if let Some(event) = &self.context.event {
+            event.check_post()?;
+        }
         let host = &self.context.host;
         let as_host = self.as_host();
         host.check_mute(self.user_id.as_ref(), &self.username, as_host)?;

@@ -34,10 +34,11 @@ import { pinned } from './pinned.js';
 import { unpinned } from './unpinned.js';
 import { hands } from './hands.js';
 import { expired } from './expired.js';
+import { event } from './event.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
   welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
   room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
-  search_results, host_state, rules, removed, pinned, unpinned, hands, expired,
+  search_results, host_state, rules, removed, pinned, unpinned, hands, expired, event,
 };

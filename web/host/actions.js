@@ -137,6 +137,23 @@ export function setUpHost() {
       sendHost({ action: 'lower_hand', room: state.active, username: button.dataset.lower });
     }
   });
+  hostEls.endEvent.addEventListener('click', () => {
+    if (!host.confirmEnd) {
+      host.confirmEnd = true;
+      changed('host');
+      return;
+    }
+    host.confirmEnd = false;
+    sendHost({ action: 'end_event' });
+  });
+  hostEls.eventOver.addEventListener('click', (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    if (target === hostEls.eventOver || target.closest('[data-close]')) hostEls.eventOver.close();
+  });
+  hostEls.eventOver.addEventListener('close', () => {
+    host.eventOverSeen = true;
+    changed('host');
+  });
   hostEls.exportForm.addEventListener('submit', (event) => {
     event.preventDefault();
     downloadExport();
@@ -177,6 +194,7 @@ export function setUpHost() {
   });
   hostEls.dialog.addEventListener('close', () => {
     host.dialogOpen = false;
+    host.confirmEnd = false;
     changed('host');
     hostEls.open.focus();
   });

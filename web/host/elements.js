@@ -31,4 +31,9 @@ export const hostEls = {
   exportRoom: /** @type {HTMLSelectElement} */ (byId('host-export-room')),
   exportFormat: /** @type {HTMLSelectElement} */ (byId('host-export-format')),
   myArchive: byId('my-archive'),
+  eventBar: byId('event-bar'),
+  eventSection: byId('host-event'),
+  endEvent: byId('host-end-event'),
+  eventOver: /** @type {HTMLDialogElement} */ (byId('event-over')),
+  eventOverText: byId('event-over-text'),
 };

@@ -20,6 +20,11 @@ import { readStorage, removeStorage, writeStorage } from '../storage.js';
  * The host removed this page's connection (a `removed` frame).
  * @typedef {{reason: string, banned: boolean, until?: number}} Removal
  *
+ * Event mode (an `event` frame): its name, when it ends (if it has a
+ * time), and once over, when it ended and when its data goes (none with
+ * `keep`).
+ * @typedef {{name: string, ends?: number, ended?: number, keep: boolean, wipe_at?: number, grace_ms: number}} EventInfo
+ *
  * A room's pinned announcement (a `pinned` frame).
  * @typedef {{room: string, seq: number, message: string, html: string, timestamp: number}} Pin
  */
@@ -62,6 +67,12 @@ export const host = {
   dismissed: readDismissed(),
   /** Each room's raised hands, in order, by room id. @type {Map<string, string[]>} */
   hands: new Map(),
+  /** Event mode, if the server runs an event. @type {EventInfo | null} */
+  event: null,
+  /** Whether the "event is over" dialog was shown (and closed) already. */
+  eventOverSeen: false,
+  /** The host pressed "End the event now" once: the next press ends it. */
+  confirmEnd: false,
   /** The host's dialog: open, the last answer to show, and what was asked. */
   dialogOpen: false,
   status: '',

@@ -22,6 +22,7 @@ const KEEP_CHOICES = ['all', 'days:1', 'days:7', 'days:30', 'days:365', 'message
 
 export function renderHost() {
   hostEls.open.hidden = !isHost();
+  renderEvent();
   // Everything this name can read, for an owned name.
   hostEls.myArchive.hidden = !state.claimed;
   renderRemoved();
@@ -29,6 +30,42 @@ export function renderHost() {
   renderHands();
   renderRoomRules();
   renderDialog();
+}
+
+/** Event mode: the bar over the chat, and once over, the archive offered once. */
+function renderEvent() {
+  const event = host.event;
+  hostEls.eventBar.hidden = !event;
+  hostEls.eventSection.hidden = !event || Boolean(event.ended) || !isHost();
+  setText(hostEls.endEvent, host.confirmEnd ? t('host.event_mode.end_confirm') : t('host.event_mode.end'));
+  if (!event) return;
+  const lines = [event.ends && !event.ended
+    ? t('host.event_mode.bar_ends', { name: event.name, time: moment(event.ends) })
+    : t('host.event_mode.bar', { name: event.name })];
+  if (event.ended) {
+    lines.push(event.wipe_at ? t('host.event_mode.over_wipe', { time: moment(event.wipe_at) }) : t('host.event_mode.over_keep'));
+  } else if (event.keep) {
+    lines.push(t('host.event_mode.keep_note'));
+  } else {
+    lines.push(graceWords(event.grace_ms));
+  }
+  setText(hostEls.eventBar, lines.join(' '));
+  hostEls.eventBar.classList.toggle('over', Boolean(event.ended));
+  // A name nobody owns downloads the lobby; the link is the same.
+  if (event.ended && !host.eventOverSeen && !hostEls.eventOver.open) {
+    setText(hostEls.eventOverText, event.wipe_at
+      ? t('host.event_mode.over_wipe', { time: moment(event.wipe_at) })
+      : t('host.event_mode.over_keep'));
+    hostEls.eventOver.showModal();
+  }
+}
+
+/** What happens at the end, with the grace in minutes or seconds. @param {number} ms */
+function graceWords(ms) {
+  const seconds = Math.round(ms / 1000);
+  return seconds >= 120 && seconds % 60 === 0
+    ? t('host.event_mode.wipe_minutes', { count: seconds / 60 })
+    : t('host.event_mode.wipe_seconds', { count: seconds });
 }
 
 /** The pinned announcements over the room on screen, each with Dismiss; for the host, its read count and Take down. */
@@ -142,14 +179,16 @@ export function keepWords(keep, prefix) {
 function renderRoomRules() {
   const rules = rulesOf(state.active);
   const lines = [];
-  if (rules.closed) lines.push(t('host.rules.closed'));
+  const over = Boolean(host.event?.ended);
+  if (over) lines.push(t('host.event_mode.read_only'));
+  else if (rules.closed) lines.push(t('host.rules.closed'));
   else if (rules.read_only) lines.push(isHost() ? t('host.rules.read_only_host') : t('host.rules.read_only'));
   if (!rules.closed && rules.slow > 0 && !isHost()) lines.push(t('host.rules.slow', { count: rules.slow }));
   if (rules.locked && !rules.closed) lines.push(t('host.rules.locked'));
   if (rules.keep !== 'all') lines.push(keepWords(rules.keep, 'host.rules'));
   hostEls.roomRules.hidden = lines.length === 0;
   setText(hostEls.roomRules, lines.join(' '));
-  const locked = rules.closed || (rules.read_only && !isHost());
+  const locked = over || rules.closed || (rules.read_only && !isHost());
   els.input.disabled = locked;
   els.composer.classList.toggle('locked', locked);
 }

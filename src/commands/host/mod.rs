@@ -20,6 +20,21 @@ use super::Reply;
 use crate::protocol::{ErrorCode, HostAction, HostSecret, Refusal};
 use crate::session::Session;
 
+/// `end_event`: the event is over now; every page hears it (see
+/// `crate::event`).
+fn end_event(session: &Session) -> Result<(), Refusal> {
+    let Some(event) = &session.context.event else {
+        return Err(Refusal::new(
+            ErrorCode::NotFound,
+            "this server runs no event (start it with --event)",
+        ));
+    };
+    if event.end() {
+        log::info!("host: ended the event {:?}", event.name());
+    }
+    Ok(())
+}
+
 /// Runs a host action, if `secret` is the host secret.
 pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: HostAction) -> Reply {
     let host = &session.context.host;
@@ -55,6 +70,7 @@ pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: Ho
             announce::announce(session, room, &message).await?
         }
         HostAction::Unpin { room } => announce::unpin(session, &room)?,
+        HostAction::EndEvent => end_event(session)?,
         HostAction::LowerHand { room, username } => {
             announce::lower_hand(session, &room, &username)?
         }
