@@ -7,7 +7,7 @@
 
 import { LOBBY } from '../protocol.js';
 import { state } from '../state.js';
-import { t } from '../i18n.js';
+import { hasKey, t } from '../i18n.js';
 import { host, isHost, keepValue, rulesOf, shownPins } from '../host/state.js';
 import { hostEls } from '../host/elements.js';
 import { els, renderList, roomIcon, setText } from '../dom.js';
@@ -164,15 +164,20 @@ function renderRemoved() {
   setText(hostEls.removed, lines.join(' '));
 }
 
+/** A room's retention as its rules line says it. */
+const RULE_KEEP = { all: 'host.rooms.keep_all', days: 'host.rules.keep_days', messages: 'host.rules.keep_messages' };
+/** A room's retention as the host's choices say it. */
+const CHOICE_KEEP = { all: 'host.rooms.keep_all', days: 'host.rooms.keep_days', messages: 'host.rooms.keep_messages' };
+
 /**
- * How long a room keeps its messages, in words: `{prefix}.keep_days` or
- * `{prefix}.keep_messages`, or `{prefix}.keep_all`.
- * @param {import('../host/state.js').Keep} keep @param {string} prefix
+ * How long a room keeps its messages, in words: `keys.days`,
+ * `keys.messages`, or `keys.all`.
+ * @param {import('../host/state.js').Keep} keep
+ * @param {{all: string, days: string, messages: string}} keys
  */
-export function keepWords(keep, prefix) {
-  if (!keep || keep === 'all') return t(`${prefix}.keep_all`);
-  return 'days' in keep ? t(`${prefix}.keep_days`, { count: keep.days })
-    : t(`${prefix}.keep_messages`, { count: keep.messages });
+export function keepWords(keep, keys) {
+  if (!keep || keep === 'all') return t(keys.all);
+  return 'days' in keep ? t(keys.days, { count: keep.days }) : t(keys.messages, { count: keep.messages });
 }
 
 /** The active room's rules over the composer; read-only (but for the host) and closed lock it. */
@@ -185,7 +190,7 @@ function renderRoomRules() {
   else if (rules.read_only) lines.push(isHost() ? t('host.rules.read_only_host') : t('host.rules.read_only'));
   if (!rules.closed && rules.slow > 0 && !isHost()) lines.push(t('host.rules.slow', { count: rules.slow }));
   if (rules.locked && !rules.closed) lines.push(t('host.rules.locked'));
-  if (rules.keep !== 'all') lines.push(keepWords(rules.keep, 'host.rules'));
+  if (rules.keep !== 'all') lines.push(keepWords(rules.keep, RULE_KEEP));
   hostEls.roomRules.hidden = lines.length === 0;
   setText(hostEls.roomRules, lines.join(' '));
   const locked = over || rules.closed || (rules.read_only && !isHost());
@@ -204,7 +209,9 @@ function renderDialog() {
   if (!open) return;
   const status = host.status === '' ? '' : host.status === 'done' ? t('host.done')
     : host.status === 'need_name' ? t('host.people.need_name')
-      : host.status === 'export_failed' ? t('host.export.failed') : t(`host.refused.${host.status}`);
+      : host.status === 'export_failed' ? t('host.export.failed')
+        : hasKey(`host.refused.${host.status}`) ? t(`host.refused.${host.status}`)
+          : hasKey(`errors.${host.status}`) ? t(`errors.${host.status}`) : t('errors.unknown', { code: host.status });
   setText(hostEls.status, status);
   hostEls.status.classList.toggle('error', host.statusError && status !== '');
   const names = state.users.filter((name) => name !== state.me);
@@ -355,7 +362,7 @@ function fillRoom(row, room) {
     const option = document.createElement('option');
     option.value = value;
     const [kind, count] = value.split(':');
-    option.textContent = keepWords(kind === 'all' ? 'all' : { [kind]: Number(count) }, 'host.rooms');
+    option.textContent = keepWords(kind === 'all' ? 'all' : { [kind]: Number(count) }, CHOICE_KEEP);
     option.selected = value === current;
     keep.append(option);
   }
