@@ -299,7 +299,8 @@ pub enum Command {
         /// html, markdown or jsonl
         #[arg(long, value_enum, default_value = "html")]
         format: crate::export::Format,
-        /// Where to write it [default: a file named after the room and the day, here]
+        /// Where to write it [default: a file named after the room and the
+        /// day, in exports/ in the data folder]
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -454,8 +454,9 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
 }
 
 /// `lanchat export`: writes the export of the server's history (as
-/// `config` locates it) to `out` (or a file named after it, here); returns
-/// what to print.
+/// `config` locates it) to `out`, or to a file named after it in `exports/`
+/// in the data folder, beside everything else lanchat keeps; returns what
+/// to print.
 pub async fn export_history(
     config: &Config,
     room: Option<String>,
@@ -467,7 +468,15 @@ pub async fn export_history(
     };
     let (bytes, name) =
         export::offline::export(&config.history_location, files, room.as_deref(), format).await?;
-    let out = out.unwrap_or_else(|| std::path::PathBuf::from(name));
+    let out = match out {
+        Some(out) => out,
+        None => {
+            let dir = config.data_dir().join("exports");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make {}", dir.display()))?;
+            dir.join(name)
+        }
+    };
     std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
 }

@@ -277,6 +277,27 @@ async fn lanchat_export_writes_the_same_archive() {
     assert!(export(&["--room", "lobby"], &html).status.success());
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("data:image/png;base64,") && !page.contains("public plans"));
+    // Without --out, into exports/ in the data folder.
+    let done = Command::new(common::binary())
+        .args(&target)
+        .args(["export", "--format", "markdown"])
+        .current_dir(scene.dir.path())
+        .output()
+        .expect("run lanchat export");
+    let said = String::from_utf8_lossy(&done.stdout);
+    let written = said
+        .strip_prefix("wrote ")
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("{said}"));
+    let written = Path::new(written);
+    assert!(
+        written.starts_with(scene.dir.path())
+            && written.parent().unwrap().ends_with("exports")
+            && std::fs::read_to_string(written)
+                .unwrap()
+                .contains("look at **this**"),
+        "{said}"
+    );
     for room in [&scene.private, &scene.dm] {
         let refused = export(&["--room", room], &scene.dir.path().join("no.html"));
         assert!(!refused.status.success());
