@@ -710,3 +710,53 @@ async fn raised_hands_queue_in_order() {
     assert_eq!(queue(late.recv_type("hands").await), json!(["bob"]));
     assert_eq!(queue(late.recv_type("hands").await), json!([]));
 }
+
+/// With `--tls` the host link is the HTTPS address (the chat's), never the
+/// plain port's trust page; `lanchat host-link` with the same flags says the
+/// same address.
+#[test]
+fn with_tls_the_host_link_is_https() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("chat.db");
+    let db_arg = db.to_str().unwrap();
+    let server = Server::spawn(
+        &[
+            "--tls",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--no-qr",
+            "--db",
+            db_arg,
+        ],
+        dir.path(),
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.banner);
+    let line = server
+        .banner
+        .lines()
+        .find(|line| line.trim_start().starts_with("Host:"))
+        .unwrap_or_else(|| panic!("no host link in:\n{}", server.banner));
+    let link = line.split_whitespace().nth(1).unwrap();
+    assert!(link.starts_with(&format!("{}#host=", server.url)), "{line}");
+
+    let https_port = server.addr.port().to_string();
+    let output = Command::new(common::binary())
+        .args([
+            "--tls",
+            "--tls-port",
+            &https_port,
+            "--db",
+            db_arg,
+            "host-link",
+        ])
+        .output()
+        .expect("run lanchat host-link");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!("https://127.0.0.1:{https_port}/#host=")),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
