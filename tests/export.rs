@@ -240,11 +240,8 @@ async fn lanchat_export_writes_the_same_archive() {
     let db = scene.dir.path().join("chat.db");
     let mut target = vec![];
     if common::postgres::scenarios_on_postgres() {
+        // Run where the server runs, it finds the same data folder (files).
         target.extend(["--postgres".to_owned(), common::postgres::database_for(&db)]);
-        target.extend([
-            "--files".to_owned(),
-            scene.dir.path().join("lanchat-files").display().to_string(),
-        ]);
     } else {
         target.extend(["--db".to_owned(), db.display().to_string()]);
     }
@@ -253,6 +250,7 @@ async fn lanchat_export_writes_the_same_archive() {
             .args(&target)
             .arg("export")
             .args(extra)
+            .current_dir(scene.dir.path())
             .arg("--out")
             .arg(out)
             .output()
