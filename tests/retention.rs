@@ -95,8 +95,15 @@ fn in_file_bytes(db: &Path, needle: &str) -> bool {
 async fn expired_messages_are_gone_at_start_up_from_every_place() {
     let dir = TempDir::new().unwrap();
     let db = dir.path().join("chat.db");
+    // Named, so the files are in one place on both backends.
+    let files = dir.path().join("lanchat-files");
     let mut args = host::flags().to_vec();
-    args.extend_from_slice(&["--retention-check-seconds", "3600"]);
+    args.extend_from_slice(&[
+        "--retention-check-seconds",
+        "3600",
+        "--files",
+        files.to_str().unwrap(),
+    ]);
     let mut server = Server::start_on_db(&db, &args);
     let mut ana = host_mode(&server).await;
     let mut bob = Owner::claim(&server, "bob").await;
@@ -144,9 +151,8 @@ async fn expired_messages_are_gone_at_start_up_from_every_place() {
         &db,
         &format!("UPDATE messages SET ts = ts - 864000000 WHERE seq = {old_seq}"),
     );
-    let blob = dir
-        .path()
-        .join("lanchat-files/blobs")
+    let blob = files
+        .join("blobs")
         .join(&hex(&Sha256::digest(bytes))[..2])
         .join(hex(&Sha256::digest(bytes)));
     assert!(blob.exists(), "{}", blob.display());
