@@ -1,8 +1,8 @@
 //! What the server prints once it is listening: the URLs to open (by IP,
-//! and by the `.local` name), where history is kept, and a QR code for
-//! phones; with `--tls`, the trust page and the local CA's fingerprint, and
-//! the trust page's QR code. The QR code carries an IP URL: older Android
-//! does not resolve `.local` names.
+//! and by the `.local` name), the host link, where history is kept, and a QR
+//! code for phones; with `--tls`, the trust page and the local CA's
+//! fingerprint, and the trust page's QR code. The QR code carries an IP URL:
+//! older Android does not resolve `.local` names.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,6 +24,10 @@ pub struct Banner<'a> {
     pub name: Option<&'a Announcement>,
     /// Where `/metrics` is served, when on an address of its own.
     pub metrics: Option<SocketAddr>,
+    /// For the host link.
+    pub host_secret: &'a str,
+    /// The event's name and end, with `--event`.
+    pub event: Option<&'a str>,
 }
 
 /// What the banner says of HTTPS.
@@ -114,7 +118,7 @@ pub fn local_url(addr: SocketAddr, https: bool, key: Option<&str>) -> String {
 /// Prints where to connect, now that the server listens: the URLs
 /// (carrying the access key, if any) and a QR code of the first LAN one;
 /// with `--tls`, the trust page and the CA's fingerprint, and a QR code of
-/// the trust page instead.
+/// the trust page instead; and the host link (carrying the host secret).
 pub fn print_banner(banner: &Banner) {
     let scheme = if banner.tls.is_some() {
         "https"
@@ -207,6 +211,13 @@ pub fn print_banner(banner: &Banner) {
     if let Some(addr) = banner.metrics {
         let url = url_for("http", this_machine(addr.ip()), addr.port());
         out.push_str(&format!("  Metrics: {url}metrics\n"));
+    }
+    // The host's tools: a link for whoever runs lanchat, and nobody else.
+    let host_link =
+        crate::host::secret::link(&with_key(&local_url, banner.key), banner.host_secret);
+    out.push_str(&format!("  Host:    {host_link} (yours alone)\n"));
+    if let Some(event) = banner.event {
+        out.push_str(&format!("  Event:   {event}\n"));
     }
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();

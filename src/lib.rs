@@ -14,9 +14,12 @@ mod cluster;
 mod commands;
 mod config;
 mod data;
+mod event;
+mod export;
 mod fanout;
 mod files;
 mod healthcheck;
+mod host;
 mod hub;
 mod identity;
 mod ids;
@@ -24,6 +27,7 @@ mod limits;
 mod mdns;
 mod metrics;
 mod protocol;
+mod retention;
 mod rooms;
 mod routes;
 mod search;
@@ -38,6 +42,7 @@ mod username;
 mod wire;
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +107,12 @@ pub struct App {
     notices: Option<cluster::Listener>,
     /// With `--tls`: the certificate and the acceptor.
     tls: Option<Tls>,
+    /// The host secret, for the host link printed at start.
+    host_secret: String,
+    /// How often each room's retention is applied.
+    retention_check: Duration,
+    /// With `--event`, what its end deletes.
+    wipe: event::Leftovers,
 }
 
 impl App {
@@ -129,6 +140,8 @@ impl App {
             .map(|source| Tls::start(&source, &config.local_names()))
             .transpose()?;
         let files = open_files(config, store.clone(), opened.files)?;
+        let (host, host_secret) =
+            host::Host::load(store.clone(), opened.host, config.host_secret.as_deref());
         let settings = session::Settings {
             history: config.history,
             resume_cap,
@@ -150,6 +163,8 @@ impl App {
             identity: Identity::load(store.clone(), opened.claims, config.claim_ttl),
             rooms: Rooms::load(store.clone(), opened.rooms),
             files,
+            host,
+            event: config.event.clone().map(event::Event::new),
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -177,7 +192,34 @@ impl App {
             instance,
             notices,
             tls,
+            host_secret,
+            retention_check: config.retention_check,
+            wipe: event::Leftovers {
+                history: match &config.history_location {
+                    store::Location::File(path) => Some(path.clone()),
+                    _ => None,
+                },
+                files: config.files_dir.clone(),
+                // The local CA it made, never a certificate brought with
+                // --tls-cert.
+                certificates: match config.tls_source() {
+                    Some(tls::Source::LocalCa(Some(dir))) => {
+                        vec![dir.join(tls::CERT_FILE), dir.join(tls::KEY_FILE)]
+                    }
+                    _ => Vec::new(),
+                },
+            },
         })
+    }
+
+    /// What the banner says of the event, in event mode.
+    pub fn event(&self) -> Option<String> {
+        self.context.event.as_ref().map(event::Event::describe)
+    }
+
+    /// The host secret, for the host link the banner prints.
+    pub fn host_secret(&self) -> &str {
+        &self.host_secret
     }
 
     /// What the banner says of HTTPS, once `listeners` are bound: `None`
@@ -237,6 +279,9 @@ impl App {
             instance,
             notices,
             tls,
+            host_secret: _,
+            retention_check,
+            wipe,
         } = self;
         let Listeners {
             chat,
@@ -268,6 +313,9 @@ impl App {
             }),
             _ => None,
         };
+        // What expired while the server was stopped goes before anyone
+        // connects.
+        retention::sweep(&context).await;
         let postgres = matches!(context.store.location(), store::Location::Postgres(_));
         let exporter = metrics::Exporter::new(context.hub.clone(), context.files.clone(), postgres);
         let beside_chat = metrics_listener.is_none().then(|| exporter.clone());
@@ -316,10 +364,32 @@ impl App {
             committed,
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
-
-        shutdown.await;
+        let host_rules = tokio::spawn(host::watch(context.host.clone()));
+        let retention = tokio::spawn(retention::run(context.clone(), retention_check));
+        // An event ends the server itself, after its grace.
+        let event = context.event.clone();
+        let event_over = async {
+            match &event {
+                Some(event) => {
+                    let hub = context.hub.clone();
+                    event
+                        .run(|frame| {
+                            let item = hub::Outbound::Event(protocol::Frame::from(frame));
+                            hub.send(&audience::Audience::Everyone, item);
+                        })
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let over = tokio::select! {
+            () = shutdown => false,
+            () = event_over => true,
+        };
         log::info!("shutting down");
         sweeper.abort();
+        host_rules.abort();
+        retention.abort();
         stop.cancel();
         let _ = accepting.await;
         if let Some(trust_page) = trust_page {
@@ -344,17 +414,53 @@ impl App {
         tokio::task::spawn_blocking(move || store.close())
             .await
             .context("the store did not close cleanly")?;
+        if over && let Some(event) = &context.event {
+            finish_event(event, wipe)?;
+        }
         Ok(())
     }
 }
 
+/// The event is over and the server has stopped: its data goes, unless
+/// kept; says so.
+fn finish_event(event: &event::Event, leftovers: event::Leftovers) -> anyhow::Result<()> {
+    let said = if !event.wipes() {
+        format!(
+            "The event {:?} is over. Its history and files are kept (--keep).",
+            event.name()
+        )
+    } else {
+        let deleted = event::wipe(&leftovers)
+            .context("the event is over, but its data could not all be deleted")?;
+        let list: Vec<String> = deleted
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        format!(
+            "The event {:?} is over. Deleted from this machine: {}.",
+            event.name(),
+            if list.is_empty() {
+                "nothing (it was kept in memory)".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )
+    };
+    log::info!("{said}");
+    // Whoever started it may have closed the terminal: never fail on that.
+    let _ = writeln!(std::io::stdout().lock(), "{said}");
+    Ok(())
+}
+
 /// Once an hour (and at start): releases names unused for the configured
-/// time, and collects expired uploads and files no message shares.
+/// time, collects expired uploads and files no message shares, and forgets
+/// mutes and bans that ran out.
 async fn sweep_hourly(context: session::Context) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         context.identity.release_expired();
+        context.host.sweep();
         context.files.sweep().await;
     }
 }
@@ -395,6 +501,64 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
         "moved {} into {to}: every count checked. Files' bytes stay in their folder \
          (lanchat-files beside the history file): give the instances that folder with --files",
         moved
+    ))
+}
+
+/// `lanchat export`: writes the export of the server's history (as
+/// `config` locates it) to `out`, or to a file named after it in `exports/`
+/// in the data folder, beside everything else lanchat keeps; returns what
+/// to print.
+pub async fn export_history(
+    config: &Config,
+    room: Option<String>,
+    format: export::Format,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<String> {
+    let Some(files) = &config.files_dir else {
+        anyhow::bail!("with --memory there is no history to export");
+    };
+    let (bytes, name) =
+        export::offline::export(&config.history_location, files, room.as_deref(), format).await?;
+    let out = match out {
+        Some(out) => out,
+        None => {
+            let dir = config.data_dir().join("exports");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make {}", dir.display()))?;
+            dir.join(name)
+        }
+    };
+    std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
+/// `lanchat host-link`: a new host secret for the server's history (as
+/// `config` locates it), stored as its hash, which retires the old one;
+/// returns what to print, with the link for a server started with the same
+/// flags (HTTPS with `--tls`).
+pub async fn new_host_link(config: &Config) -> anyhow::Result<String> {
+    if matches!(config.history_location, store::Location::Memory) {
+        anyhow::bail!(
+            "with --memory the host secret is new at every start: read it from the banner"
+        );
+    }
+    let secret = host::secret::new_secret();
+    let rule = host::Rule::Secret {
+        hash: host::secret::hash_hex(&secret),
+    };
+    store::offline::set_host_rule(&config.history_location, &rule.key(), &rule.to_json()).await?;
+    let port = config.port.unwrap_or(DEFAULT_PORT);
+    let url = match &config.tls {
+        Some(tls) => format!(
+            "https://127.0.0.1:{}/",
+            tls.port.unwrap_or(DEFAULT_PORT + 1)
+        ),
+        None => format!("http://127.0.0.1:{port}/"),
+    };
+    Ok(format!(
+        "{}\nThe old host link stops working within {} seconds.",
+        host::secret::link(&url, &secret),
+        host::REREAD.as_secs()
     ))
 }
 

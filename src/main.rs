@@ -57,6 +57,17 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             let config = Config::from_args(args)?;
             return runtime.block_on(lanchat::print_trust(&config));
         }
+        Some(Command::Export { room, format, out }) => {
+            let config = Config::from_args(args)?;
+            let done = runtime.block_on(lanchat::export_history(&config, room, format, out))?;
+            println!("{done}");
+            return Ok(());
+        }
+        Some(Command::HostLink) => {
+            let config = Config::from_args(args)?;
+            println!("{}", runtime.block_on(lanchat::new_host_link(&config))?);
+            return Ok(());
+        }
         None => {}
     }
     let config = Config::from_args(args)?;
@@ -80,6 +91,8 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             show_qr: config.show_qr,
             name: name.as_ref(),
             metrics,
+            host_secret: app.host_secret(),
+            event: app.event().as_deref(),
         });
         if config.open_browser {
             open_in_browser(&local_url(

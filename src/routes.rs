@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::access::{self, Origin};
 use crate::assets::{Assets, Encoding};
+use crate::export;
 use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
@@ -80,6 +81,8 @@ pub fn routes(
     healthz(context.clone(), policy.clone(), started)
         .or(metrics_route(metrics, policy.clone()))
         .or(access_check(policy.clone()))
+        .or(export_host(context.clone(), policy.clone()))
+        .or(export_mine(context.clone(), policy.clone()))
         .or(websocket(context, policy, ws_config))
         .or(emoji())
         .or(trust_port::trust_info(trust))
@@ -173,6 +176,60 @@ fn access_check(policy: Policy) -> impl Filter<Extract = (impl Reply,), Error = 
         .map(|| warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT))
 }
 
+/// GET /api/export?room=<id>&format=html|markdown|jsonl: the host's
+/// export, with the host secret in the `Lanchat-Host` header.
+fn export_host(
+    context: Context,
+    policy: Policy,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "export")
+        .and(warp::get())
+        .and(with_key(policy))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>(
+            export::routes::HOST_HEADER,
+        ))
+        .and_then(
+            move |query: HashMap<String, String>, secret: Option<String>| {
+                let context = context.clone();
+                async move {
+                    let format = match query.get("format") {
+                        None => export::Format::Html,
+                        Some(text) => export::Format::parse(text).ok_or_else(|| {
+                            refused(StatusCode::BAD_REQUEST, "format is html, markdown or jsonl")
+                        })?,
+                    };
+                    let room = query.get("room").map(String::as_str);
+                    export::routes::host(&context, secret.as_deref(), room, format)
+                        .await
+                        .map_err(|(status, reason)| refused(status, reason))
+                }
+            },
+        )
+}
+
+/// GET /api/export/mine?room=<id>: a participant's export, as HTML, with
+/// their name's token (the `Lanchat-Token` header or the page's cookie).
+fn export_mine(
+    context: Context,
+    policy: Policy,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "export" / "mine")
+        .and(warp::get())
+        .and(with_key(policy))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::headers_cloned())
+        .and_then(move |query: HashMap<String, String>, headers: HeaderMap| {
+            let context = context.clone();
+            async move {
+                let room = query.get("room").map(String::as_str);
+                export::routes::mine(&context, access::token(&headers), room)
+                    .await
+                    .map_err(|(status, reason)| refused(status, reason))
+            }
+        })
+}
+
 /// GET /ws/:username?since=N
 fn websocket(
     context: Context,
@@ -182,19 +239,28 @@ fn websocket(
     warp::path!("ws" / String)
         .and(since())
         .and(admit(policy))
-        .and(warp::header::headers_cloned().map(|headers: HeaderMap| access::credential(&headers)))
+        .and(
+            warp::header::headers_cloned().map(|headers: HeaderMap| {
+                (access::credential(&headers), access::browser(&headers))
+            }),
+        )
         .and(upgrade::websocket())
         .map(
             move |username: String,
                   since: Option<u64>,
                   admission: Admission,
-                  credential: Credential,
+                  (credential, browser): (Credential, Option<String>),
                   upgrade: Upgrade| {
                 let context = context.clone();
+                let arrival = session::Arrival {
+                    credential,
+                    browser,
+                    since,
+                };
                 upgrade.on_upgrade(ws_config, move |socket| async move {
                     // Holds the connection's place until the session ends.
                     let _admission = admission;
-                    session::run(socket, context, username, credential, since).await
+                    session::run(socket, context, username, arrival).await
                 })
             },
         )

@@ -50,6 +50,7 @@ import { phrase } from './i18n.js';
 import { languagePickers } from './render/language.js';
 import { checkTrust } from './trust_hint.js';
 import { keepPageOffline } from './offline.js';
+import { setUpHost } from './host/actions.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
@@ -345,6 +346,7 @@ setUpNotify();
 setUpSuggestions();
 setUpPicker();
 setUpMessageActions();
+setUpHost();
 loadOutbox();
 loadUploads();
 readAddress();

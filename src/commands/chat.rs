@@ -34,6 +34,7 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
     let with_cid = |refusal: Refusal| refusal.with_cid(cid.clone());
     session.allow_message().map_err(with_cid)?;
     let room = session.room_for(room).map_err(with_cid)?;
+    session.check_post(&room, true).map_err(with_cid)?;
     let files = if files.is_empty() {
         Vec::new()
     } else {
@@ -66,6 +67,7 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
         files,
         generated,
         reply_to,
+        system: None,
     }));
     Ok(None)
 }

@@ -2,7 +2,8 @@
 //! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
 //! (rooms, invitations, direct messages, read marks), [`notify`] (what a
 //! member hears about a room, marking all read), [`names`] (renames, moving
-//! a name, finding people) and [`search`].
+//! a name, finding people), [`search`], [`hands`] (raising a hand) and
+//! [`host`] (the host's actions, each with the host secret).
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -12,6 +13,8 @@
 
 mod chat;
 mod edits;
+mod hands;
+mod host;
 mod names;
 mod notify;
 mod rooms;
@@ -102,5 +105,13 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),
         ClientFrame::Who { prefix } => names::who(session, prefix),
+        ClientFrame::Host {
+            secret,
+            cid,
+            action,
+        } => host::apply(session, secret, action)
+            .await
+            .map_err(|refusal| refusal.with_cid(cid)),
+        ClientFrame::Hand { up, room } => hands::hand(session, up, room),
     }
 }

@@ -336,6 +336,33 @@ impl Hub {
         names.into_iter().map(|name| name.to_string()).collect()
     }
 
+    /// The connections under `name` here.
+    pub fn connections_named(&self, name: &str) -> Vec<ConnId> {
+        let state = self.state();
+        state
+            .clients
+            .iter()
+            .filter(|(_, client)| &*client.username == name)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Sends `frame` to every connection under `name` here, then closes
+    /// each (1008, `reason`): the host removing someone. Returns how many.
+    pub fn remove_name(&self, name: &str, frame: Frame, reason: &'static str) -> usize {
+        let state = self.state();
+        let mut removed = 0;
+        for client in state.clients.values() {
+            if &*client.username == name {
+                self.deliver(client, Outbound::Event(frame.clone()));
+                // Past any backlog limit: a connection closing anyway.
+                let _ = client.queue.send(Outbound::Close(reason));
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     pub fn connection_count(&self) -> usize {
         self.state().clients.len()
     }

@@ -25,6 +25,7 @@ fn drain(joined: &mut Joined) -> Vec<String> {
             }
             Outbound::Event(frame) => out.push(frame.to_string()),
             Outbound::Renamed { to } => out.push(format!("renamed:{to}")),
+            Outbound::Close(reason) => out.push(format!("close:{reason}")),
         }
     }
     out

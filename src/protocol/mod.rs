@@ -1,17 +1,21 @@
 //! The wire protocol: every JSON frame a client and the server exchange.
 //!
 //! Pure types and encoding, no I/O: [`client`] frames and how they are
-//! parsed, [`server`] frames and the records they carry, and [`error`],
-//! the refusals. The reference below (this folder's `README.md`) documents
+//! parsed, [`server`] frames and the records they carry, [`error`], the
+//! refusals, and [`host`], the host's frames. The reference below (this folder's `README.md`) documents
 //! the same frames; change both in one commit.
 #![doc = include_str!("README.md")]
 
 mod client;
 mod error;
+mod host;
 mod server;
 
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
+pub use host::{
+    HostAction, HostBan, HostMute, HostPin, HostRoom, HostSecret, HostView, Keep, SystemEvent,
+};
 pub use server::{
     ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, SearchResult,
     ServerFrame, SnippetPart,

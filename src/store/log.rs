@@ -63,6 +63,8 @@ pub struct NewMessage {
     pub generated: bool,
     /// The seq of the message it answers, which must be in the room.
     pub reply_to: Option<u64>,
+    /// A host action to show in the room (sent as `system`).
+    pub system: Option<crate::protocol::SystemEvent>,
 }
 
 impl NewMessage {
@@ -91,6 +93,8 @@ impl NewMessage {
                 reactions: Vec::new(),
                 files: self.files.iter().map(|file| file.info()).collect(),
                 generated: self.generated,
+                system: self.system.clone(),
+                removed: false,
             },
             sender.user_id.clone(),
             text.mentioned_users.clone(),
@@ -111,6 +115,8 @@ pub struct NewEdit {
 pub struct NewDelete {
     pub sender: Sender,
     pub target: u64,
+    /// The host deletes any message; an author only their own.
+    pub by_host: bool,
 }
 
 #[derive(Debug)]
@@ -415,6 +421,19 @@ pub fn too_many_reactions(
             .param("max", MAX_REACTIONS),
         )
     })
+}
+
+/// The name a host action is sent under: reserved, so no one can take it.
+pub const SYSTEM: &str = "system";
+
+/// A system event's column value (JSON), if it is one.
+pub fn system_column(event: Option<&crate::protocol::SystemEvent>) -> Option<String> {
+    event.map(|event| serde_json::to_string(event).expect("events serialize"))
+}
+
+/// A system event read back from its column.
+pub fn parse_system(column: Option<&str>) -> Option<crate::protocol::SystemEvent> {
+    serde_json::from_str(column?).ok()
 }
 
 /// Refuses `verb` on `message` unless the sender's owned name wrote it.

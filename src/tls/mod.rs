@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-pub use ca::{CERT_FILE, LocalCa, fingerprint};
+pub use ca::{CERT_FILE, KEY_FILE, LocalCa, fingerprint};
 pub use names::{ServerNames, host_name};
 
 use crate::sync::lock;

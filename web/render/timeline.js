@@ -17,6 +17,7 @@ import {
 import { fillUploadList } from './uploads.js';
 import { revealJump } from './jump.js';
 import { fillMessage, messageRowFor, quoteButton } from './message.js';
+import { fillSystem, systemRowFor } from './system.js';
 
 /** Within this many pixels of the end counts as being at it. */
 const NEAR_BOTTOM_PX = 48;
@@ -176,8 +177,13 @@ function dayRow(key, timestamp) {
 function messageRow(key, frame, room, lookup) {
   let row = rows.get(key);
   if (!row) {
-    row = messageRowFor(frame);
+    row = frame.system ? systemRowFor(frame) : messageRowFor(frame);
     rows.set(key, row);
+  }
+  // A host action: a line of its own, worded by the page.
+  if (frame.system) {
+    fillSystem(row, frame);
+    return row;
   }
   // Our name can change, so whose message it is is decided on every render.
   const own = isOwnName(frame.username);

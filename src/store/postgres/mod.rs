@@ -21,9 +21,10 @@
 pub mod cluster;
 pub mod load;
 mod log;
-mod messages;
+pub(super) mod messages;
 pub mod notice;
 pub mod records;
+mod retention;
 mod schema;
 mod search;
 mod sql;
@@ -44,7 +45,9 @@ pub use url::PgUrl;
 
 use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome, refused_not_found};
-use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
+use super::records::{
+    Change, Cutoff, Expired, Found, Loaded, Page, Relay, SearchError, SearchRequest,
+};
 use crate::audience::Audience;
 use crate::clock::now_millis;
 use crate::metrics;
@@ -509,6 +512,23 @@ impl Backend for Postgres {
         self.block_on(async {
             let client = self.client().await?;
             Ok(messages::unshared_files(&client, created_before).await?)
+        })
+    }
+
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        self.block_on(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let expired = retention::expire(&tx, room, cutoff).await?;
+            tx.commit().await?;
+            Ok(expired)
+        })
+    }
+
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>> {
+        self.block_on(async {
+            let client = self.client().await?;
+            Ok(load::host_state(&client).await?)
         })
     }
 

@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -87,6 +87,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 7 {
         add_search(conn)?;
+    }
+    if version < 8 {
+        add_host_state(conn)?;
     }
     Ok(())
 }
@@ -294,6 +297,31 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
          ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'mentions';",
     )?;
     super::search::build(&tx)?;
+    tx.pragma_update(None, "user_version", 7)?;
+    tx.commit()
+}
+
+/// Version 8: the host's rules (the host secret's hash, mutes, bans, each
+/// room's rules), one row each, keyed by what they are about, with their
+/// value as JSON (see `crate::host`); host actions shown in rooms (a
+/// message's `system` event, as JSON), tombstones the host made, and where
+/// each room's log was cut by its retention (with its latest seq then, so
+/// seqs go on from there however little is left).
+fn add_host_state(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE host_state (
+             key   TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         ) WITHOUT ROWID;
+         ALTER TABLE messages ADD COLUMN system TEXT;
+         ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+         CREATE TABLE expired (
+             room    TEXT    PRIMARY KEY,
+             through INTEGER NOT NULL,
+             latest  INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    )?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
