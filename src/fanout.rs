@@ -9,16 +9,20 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::audience::Audience;
 use crate::hub::{Hub, MessageRun, Outbound};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
 use crate::rooms::Rooms;
 use crate::store::{Committed, Outcome};
 
-/// Delivers every batch from `committed` until the store stops.
-pub async fn run(hub: Hub, rooms: Rooms, mut committed: Committed) {
+/// Delivers every batch from `committed` until the store stops, waking
+/// whoever waits on `logged` (bots' long polls) after each.
+pub async fn run(hub: Hub, rooms: Rooms, mut committed: Committed, logged: Arc<Notify>) {
     while let Some(outcomes) = committed.recv().await {
         deliver(&hub, &rooms, outcomes);
+        logged.notify_waiters();
     }
 }
 

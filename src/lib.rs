@@ -8,6 +8,7 @@ mod access;
 mod assets;
 mod audience;
 mod banner;
+mod bots;
 mod browser;
 mod clock;
 mod cluster;
@@ -31,6 +32,7 @@ mod retention;
 mod rooms;
 mod routes;
 mod search;
+mod send;
 mod server;
 mod session;
 mod store;
@@ -59,9 +61,13 @@ pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
 pub use mdns::Announcement;
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
+pub use send::{BotMessage, send_as_bot};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
 pub use text::render;
+/// The local CA's certificate file in the data folder (`lanchat send`
+/// trusts it for `https://`).
+pub use tls::ca::CERT_FILE as CA_FILE;
 pub use username::{MAX_USERNAME_CHARS, parse_username};
 
 use crate::assets::Assets;
@@ -165,6 +171,7 @@ impl App {
             files,
             host,
             event: config.event.clone().map(event::Event::new),
+            logged: Arc::new(tokio::sync::Notify::new()),
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -362,6 +369,7 @@ impl App {
             context.hub.clone(),
             context.rooms.clone(),
             committed,
+            context.logged.clone(),
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
         let host_rules = tokio::spawn(host::watch(context.host.clone()));

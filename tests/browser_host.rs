@@ -595,3 +595,64 @@ fn an_event_in_the_page() {
     use_scheme(&bob, "dark");
     bob.screenshot(&screenshot_dir().join("host-event-over-desktop-dark.png"));
 }
+
+/// The host makes a bot in the dialog: its token shows once, with a `curl`
+/// to try; a script posts with it and every page shows the message marked
+/// as a bot's; revoked in the dialog, the token stops.
+#[test]
+fn bots_in_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let ana = chrome.open();
+    let bob = chrome.open();
+    use_desktop(&ana);
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    open_host_dialog(&ana);
+    ana.type_into("#host-bot-name", "printer");
+    ana.click("#host-bots button[type='submit']");
+    ana.wait_for(
+        "the token, once",
+        "!document.getElementById('host-bot-made').hidden",
+    );
+    let token = ana.js("document.getElementById('host-bot-token').value");
+    let token = token.as_str().unwrap().to_owned();
+    assert!(token.starts_with("bot_"));
+    let curl = ana.js("document.getElementById('host-bot-curl').value");
+    assert!(curl.as_str().unwrap().contains(&format!("Bearer {token}")));
+    use_scheme(&ana, "light");
+    ana.screenshot(&screenshot_dir().join("host-bots-desktop-light.png"));
+
+    let post = |token: &str| {
+        let body = "Paper is low in the **second** tray";
+        let head = format!(
+            "POST /api/rooms/lobby/messages HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+            server.addr,
+            body.len()
+        );
+        common::http_send(server.addr, &head, body.as_bytes()).status
+    };
+    assert_eq!(post(&token), 201);
+    bob.wait_for(
+        "the bot's message, marked",
+        "[...document.querySelectorAll('#timeline .msg')].some(r =>
+            r.querySelector('.author')?.textContent === 'printer'
+            && r.querySelector('.bot-badge')?.textContent === 'bot'
+            && r.querySelector('.text strong')?.textContent === 'second')",
+    );
+    use_desktop(&bob);
+    use_scheme(&bob, "dark");
+    bob.screenshot(&screenshot_dir().join("host-bot-message-desktop-dark.png"));
+
+    ana.click("#host-bot-list button[data-revoke]");
+    ana.wait_eq(
+        "no bots left",
+        "document.getElementById('host-bot-list').textContent",
+        json!("No bots yet."),
+    );
+    assert_eq!(post(&token), 401);
+}

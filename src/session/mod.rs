@@ -78,6 +78,9 @@ pub struct Context {
     pub host: Host,
     /// Event mode, if the server runs an event.
     pub event: Option<crate::event::Event>,
+    /// Woken after each batch of the rooms' logs reaches the hub: what a
+    /// bot's long poll waits on.
+    pub logged: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -205,6 +208,13 @@ fn admit(
         .hub
         .check_look_alike(&username)
         .map_err(|refusal| (refusal, "name not available"))?;
+    if context.host.is_bot_name(&username) {
+        let refusal = Refusal::new(
+            ErrorCode::NameTaken,
+            format!("\"{username}\" is a bot's name; pick another name"),
+        );
+        return Err((refusal, "name not available"));
+    }
     let standing = context
         .identity
         .check(&username, credential)

@@ -154,6 +154,32 @@ export function setUpHost() {
     host.eventOverSeen = true;
     changed('host');
   });
+  hostEls.bots.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = hostEls.botName.value.trim();
+    const rooms = [...hostEls.botRooms.querySelectorAll('input:checked')]
+      .map((box) => /** @type {HTMLInputElement} */ (box).value);
+    if (!name) {
+      hostEls.botName.focus();
+      return;
+    }
+    if (rooms.length === 0) {
+      host.status = 'need_room';
+      host.statusError = true;
+      changed('host');
+      return;
+    }
+    host.botToken = null;
+    sendHost({ action: 'create_bot', name, rooms });
+    hostEls.botName.value = '';
+  });
+  hostEls.botList.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button[data-revoke]');
+    if (button instanceof HTMLElement) sendHost({ action: 'revoke_bot', bot: button.dataset.revoke });
+  });
+  for (const field of [hostEls.botToken, hostEls.botCurl]) {
+    field.addEventListener('focus', () => field.select());
+  }
   hostEls.exportForm.addEventListener('submit', (event) => {
     event.preventDefault();
     downloadExport();
@@ -195,6 +221,8 @@ export function setUpHost() {
   hostEls.dialog.addEventListener('close', () => {
     host.dialogOpen = false;
     host.confirmEnd = false;
+    // A token is shown once.
+    host.botToken = null;
     changed('host');
     hostEls.open.focus();
   });

@@ -35,7 +35,7 @@ pub async fn announce(
             format!("the announcement is {chars} characters; the limit is {limit}"),
         ));
     }
-    let text = crate::commands::chat::render(session, &room, message);
+    let text = crate::commands::chat::render(&session.context, &room, message);
     let html = text.html.clone();
     let sender = Sender {
         room: room.clone(),
@@ -52,8 +52,14 @@ pub async fn announce(
         generated: false,
         reply_to: None,
         system: Some(SystemEvent::Announcement),
+        bot: false,
     });
-    let Some(seq) = context.store.append_and_wait(entry).await else {
+    let Some(seq) = context
+        .store
+        .append_and_wait(entry)
+        .await
+        .map(|logged| logged.seq)
+    else {
         return Err(Refusal::new(
             ErrorCode::Unavailable,
             "the server cannot save the announcement right now; try again",

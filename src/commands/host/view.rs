@@ -4,7 +4,8 @@
 use crate::audience::Audience;
 use crate::hub::Outbound;
 use crate::protocol::{
-    Frame, HostBan, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent, encode,
+    Frame, HostBan, HostBot, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame,
+    SystemEvent, encode,
 };
 use crate::session::{Context, Session};
 use crate::store::{Entry, Kind, NewMessage, SYSTEM, Sender, Text};
@@ -77,6 +78,15 @@ pub fn host_view(context: &Context) -> HostView {
                 browsers: ban.browsers.len(),
             })
             .collect(),
+        bots: host
+            .bots()
+            .into_iter()
+            .map(|bot| HostBot {
+                id: bot.id,
+                name: bot.name,
+                rooms: bot.rooms,
+            })
+            .collect(),
     }
 }
 
@@ -129,5 +139,6 @@ pub fn post_event(session: &Session, room: &str, event: SystemEvent) {
         generated: false,
         reply_to: None,
         system: Some(event),
+        bot: false,
     }));
 }
