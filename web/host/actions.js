@@ -22,6 +22,8 @@ export function sendHost(fields, { quiet = false } = {}) {
   sent += 1;
   const cid = `host-${sent}-${Date.now().toString(36)}`;
   if (!quiet) host.pending = cid;
+  // The answer shows beside what was asked: the bots' own line, or the dialog's.
+  host.statusAt = fields.action === 'create_bot' || fields.action === 'revoke_bot' ? 'bots' : '';
   send({ type: 'host', secret: host.secret, cid, ...fields });
   changed('host');
 }
@@ -39,6 +41,7 @@ async function downloadExport() {
   const params = new URLSearchParams({ format: hostEls.exportFormat.value });
   if (hostEls.exportRoom.value) params.set('room', hostEls.exportRoom.value);
   host.status = '';
+  host.statusAt = '';
   changed('host');
   try {
     const response = await fetch(`api/export?${params}`, {
@@ -78,6 +81,7 @@ function actOnName(what) {
   const username = hostEls.name.value.trim();
   if (!username) {
     host.status = 'need_name';
+    host.statusAt = '';
     host.statusError = true;
     changed('host');
     hostEls.name.focus();
@@ -165,6 +169,7 @@ export function setUpHost() {
     }
     if (rooms.length === 0) {
       host.status = 'need_room';
+      host.statusAt = 'bots';
       host.statusError = true;
       changed('host');
       return;

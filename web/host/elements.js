@@ -39,6 +39,7 @@ export const hostEls = {
   bots: /** @type {HTMLFormElement} */ (byId('host-bots')),
   botName: /** @type {HTMLInputElement} */ (byId('host-bot-name')),
   botRooms: byId('host-bot-rooms'),
+  botStatus: byId('host-bot-status'),
   botMade: byId('host-bot-made'),
   botMadeText: byId('host-bot-made-text'),
   botToken: /** @type {HTMLInputElement} */ (byId('host-bot-token')),

@@ -73,6 +73,8 @@ export const host = {
   eventOverSeen: false,
   /** The host pressed "End the event now" once: the next press ends it. */
   confirmEnd: false,
+  /** Where the dialog says `status`: '' its own line, 'bots' the bots' section. */
+  statusAt: '',
   /** A bot just made, with its token: shown once. @type {{id: string, name: string, token: string} | null} */
   botToken: null,
   /** The host's dialog: open, the last answer to show, and what was asked. */

@@ -215,8 +215,10 @@ function renderDialog() {
       : host.status === 'export_failed' ? t('host.export.failed')
         : hasKey(`host.refused.${host.status}`) ? t(`host.refused.${host.status}`)
           : hasKey(`errors.${host.status}`) ? t(`errors.${host.status}`) : t('errors.unknown', { code: host.status });
-  setText(hostEls.status, status);
-  hostEls.status.classList.toggle('error', host.statusError && status !== '');
+  const [line, other] = host.statusAt === 'bots' ? [hostEls.botStatus, hostEls.status] : [hostEls.status, hostEls.botStatus];
+  setText(line, status);
+  line.classList.toggle('error', host.statusError && status !== '');
+  setText(other, '');
   const names = state.users.filter((name) => name !== state.me);
   renderList(hostEls.names, names, (name) => {
     const option = document.createElement('option');
