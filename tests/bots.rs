@@ -288,7 +288,7 @@ async fn set_rules(host: &mut Client, rules: Value) {
 /// (429 with Retry-After).
 #[tokio::test]
 async fn a_bot_keeps_the_rooms_rules_and_a_persons_rate() {
-    let server = host::start(&["--rate-limit", "1", "--rate-burst", "3"]);
+    let server = host::start(&["--rate-limit", "0.01", "--rate-burst", "3"]);
     let mut ana = Owner::claim(&server, "ana").await;
     act(&mut ana.client, json!({"action":"hello"})).await;
     for room in ["news", "quiet"] {
@@ -315,7 +315,8 @@ async fn a_bot_keeps_the_rooms_rules_and_a_persons_rate() {
     let wait: u64 = slowed.header("retry-after").unwrap().parse().unwrap();
     assert!((590..=600).contains(&wait), "Retry-After: {wait}");
 
-    // Its burst of 3 (one spent above, one refused by slow mode) then 429.
+    // Its burst of 3 (one spent above, one refused by slow mode), then one
+    // message each 100 s: 429.
     assert_eq!(post(&server, &token, "lobby", "21.8 °C").status, 201);
     let limited = post(&server, &token, "lobby", "21.9 °C");
     assert_eq!(refusal(&limited), (429, "rate_limited".to_owned()));
@@ -403,6 +404,34 @@ async fn a_bot_reads_with_a_long_poll() {
     assert_eq!(refusal(&elsewhere), (403, "forbidden".to_owned()));
     let anonymous = request(&server, "GET", "/api/rooms/lobby/messages", &[], "");
     assert_eq!(refusal(&anonymous), (401, "unauthorized".to_owned()));
+
+    // Revoked while it waits: the poll stops then, not at its timeout.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let latest = woke["seq"].as_u64().unwrap();
+    let head = format!(
+        "GET /api/rooms/lobby/messages?since={latest}&timeout=60 HTTP/1.1\r\nHost: {addr}\r\n\
+         Connection: close\r\nAuthorization: {auth}\r\n\r\n"
+    );
+    std::thread::spawn(move || {
+        let _ = tx.send(http_send(addr, &head, b""));
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "nothing new: the poll waits"
+    );
+    let view = act(&mut ana.client, json!({"action":"hello"})).await;
+    let id = view["bots"][0]["id"].clone();
+    let started = Instant::now();
+    act(&mut ana.client, json!({"action":"revoke_bot","bot":id})).await;
+    let stopped = tokio::task::spawn_blocking(move || rx.recv_timeout(common::WAIT))
+        .await
+        .unwrap()
+        .expect("the long poll answered");
+    assert_eq!(refusal(&stopped), (401, "unauthorized".to_owned()));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "at once, not at 60 s"
+    );
 }
 
 /// Runs `lanchat send` with `args`, giving it `stdin`.
