@@ -333,14 +333,15 @@ pub enum Command {
         /// The bot's token
         #[arg(long, env = "LANCHAT_BOT_TOKEN", hide_env_values = true)]
         token: String,
-        /// The room, one of the bot's: lobby, or a public room's id
+        /// The room, one of the bot's: lobby, or a public room's name
         #[arg(long, default_value = "lobby")]
         room: String,
         /// Stored once however often it is sent again with the same key
         #[arg(long)]
         idempotency_key: Option<String>,
         /// For https://: the server's CA certificate (its trust page offers
-        /// it) [default: lanchat-ca.pem in the data folder]
+        /// it) [default: lanchat-ca.pem in the data folder, as with
+        /// lanchat --data DIR send ..]
         #[arg(long)]
         ca: Option<PathBuf>,
         /// The message (markdown) [default: standard input, as with -]
