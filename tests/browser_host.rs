@@ -217,6 +217,20 @@ fn the_host_runs_the_room_from_the_page() {
         json!("Herramientas del anfitrión"),
     );
     ana.screenshot(&dir.join("host-dialog-phone-dark-es.png"));
+    // Nothing in it is wider than the dialog: a phone would scroll it
+    // sideways. Names what sticks out, if anything does.
+    assert_eq!(
+        ana.js(
+            "((dialog) => [...dialog.querySelectorAll('*')]
+               .filter((e) => e.getClientRects().length
+                 && e.getBoundingClientRect().right
+                   > dialog.getBoundingClientRect().left + dialog.clientWidth + 1)
+               .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
+             )(document.getElementById('host-dialog'))"
+        ),
+        json!([]),
+        "the host's dialog scrolls sideways on a phone"
+    );
     ana.click("#host-dialog [data-close]");
     let lines = system_lines(&ana);
     assert!(
