@@ -53,7 +53,7 @@ fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
         // What came before goes first, so every connection hears the batch
         // in order.
         send_run(hub, rooms, &run_room, std::mem::take(&mut run));
-        hub.send(&Audience::Connection(conn), Outbound::Event(frame));
+        hub.send(&Audience::Connection(conn), Outbound::event(frame));
     }
     send_run(hub, rooms, &run_room, run);
 }

@@ -382,7 +382,7 @@ impl App {
                     let hub = context.hub.clone();
                     event
                         .run(|frame| {
-                            let item = hub::Outbound::Event(protocol::Frame::from(frame));
+                            let item = hub::Outbound::event(frame);
                             hub.send(&audience::Audience::Everyone, item);
                         })
                         .await

@@ -8,7 +8,7 @@ use crate::audience::Audience;
 use crate::files::human_size;
 use crate::hub::Outbound;
 use crate::metrics;
-use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
+use crate::protocol::{ErrorCode, LOBBY, Refusal, ServerFrame, encode};
 use crate::session::{Context, Session, page_frame};
 use crate::store::{Entry, FileRecord, NewMessage, Sender, Text};
 
@@ -220,7 +220,7 @@ pub async fn history(session: &mut Session, request: HistoryFrame) -> Reply {
 /// It goes through this connection's queue, behind everything queued for it
 /// before the ping was read: so a `pong` also says "you have caught up".
 pub fn ping(session: &mut Session) -> Reply {
-    let pong = Outbound::Event(Frame::from(encode(&ServerFrame::Pong)));
+    let pong = Outbound::event(encode(&ServerFrame::Pong));
     session
         .context
         .hub

@@ -7,6 +7,7 @@
 
 use std::future::poll_fn;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -52,8 +53,8 @@ impl Session {
             self.backlog.taken(size);
             count += size.1;
             match &item {
-                Outbound::Renamed { to } => self.username = to.clone(),
-                Outbound::Close(reason) => closing = Some(*reason),
+                Outbound::Renamed { to } => self.username = Arc::from(to.as_str()),
+                Outbound::Close(reason) => closing = Some(**reason),
                 _ => {}
             }
             items.push(item);
@@ -83,7 +84,7 @@ impl Session {
                             .map(|(_, frame)| frame),
                     )
                 }
-                Outbound::Event(frame) => frames.push(frame),
+                Outbound::Event(frame) => frames.push(&**frame),
                 Outbound::Renamed { .. } | Outbound::Close(_) => {}
             }
         }

@@ -77,7 +77,7 @@ pub async fn announce(
     let frame = Frame::from(pinned_frame(&pin));
     context
         .hub
-        .send(&context.rooms.audience(&room), Outbound::Event(frame));
+        .send(&context.rooms.audience(&room), Outbound::event(frame));
     Ok(())
 }
 
@@ -94,7 +94,7 @@ pub fn unpin(session: &Session, room: &str) -> Result<(), Refusal> {
     let frame = Frame::from(encode(&ServerFrame::Unpinned { room }));
     context
         .hub
-        .send(&context.rooms.audience(room), Outbound::Event(frame));
+        .send(&context.rooms.audience(room), Outbound::event(frame));
     Ok(())
 }
 
@@ -117,5 +117,5 @@ pub fn send_hands(session: &Session, room: &str, queue: &[String]) {
     let context = &session.context;
     let frame = Frame::from(hands_frame(room, queue));
     let audience: Audience = context.rooms.audience(room);
-    context.hub.send(&audience, Outbound::Event(frame));
+    context.hub.send(&audience, Outbound::event(frame));
 }

@@ -4,8 +4,8 @@
 use crate::audience::Audience;
 use crate::hub::Outbound;
 use crate::protocol::{
-    Frame, HostBan, HostBot, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame,
-    SystemEvent, encode,
+    HostBan, HostBot, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent,
+    encode,
 };
 use crate::session::{Context, Session};
 use crate::store::{Entry, Kind, NewMessage, SYSTEM, Sender, Text};
@@ -109,10 +109,9 @@ pub fn show_hosts(context: &Context) {
         return;
     }
     let view = host_view(context);
-    let frame = Frame::from(encode(&ServerFrame::HostState(&view)));
+    let item = Outbound::event(encode(&ServerFrame::HostState(&view)));
     for conn in hosts {
-        let item = Outbound::Event(frame.clone());
-        context.hub.send(&Audience::Connection(conn), item);
+        context.hub.send(&Audience::Connection(conn), item.clone());
     }
 }
 
