@@ -310,10 +310,8 @@ fn websocket(
                     browser,
                     since,
                 };
-                upgrade.on_upgrade(ws_config, move |socket| async move {
-                    // Holds the connection's place until the session ends.
-                    let _admission = admission;
-                    session::run(socket, context, username, arrival).await
+                upgrade.on_upgrade(ws_config, move |socket| {
+                    session::run(socket, context, username, arrival, admission)
                 })
             },
         )
