@@ -220,14 +220,12 @@ fn the_host_runs_the_room_from_the_page() {
     // Nothing in it is wider than the dialog: a phone would scroll it
     // sideways. Names what sticks out, if anything does.
     assert_eq!(
-        ana.js(
-            "((dialog) => [...dialog.querySelectorAll('*')]
+        ana.js("((dialog) => [...dialog.querySelectorAll('*')]
                .filter((e) => e.getClientRects().length
                  && e.getBoundingClientRect().right
                    > dialog.getBoundingClientRect().left + dialog.clientWidth + 1)
                .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
-             )(document.getElementById('host-dialog'))"
-        ),
+             )(document.getElementById('host-dialog'))"),
         json!([]),
         "the host's dialog scrolls sideways on a phone"
     );
