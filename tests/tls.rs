@@ -91,6 +91,49 @@ fn a_client_that_pins_the_ca_chats_and_one_without_it_is_refused() {
     });
 }
 
+/// Frames larger than a TLS record cross intact both ways: a 64 KiB frame
+/// in (a message padded with JSON whitespace, so it spans four records and
+/// more reads), and a history frame of over 100 KB out to a client that
+/// joins later.
+/// The server keeps no buffer between reads, so every one of these is
+/// put back together from pieces.
+#[test]
+fn frames_larger_than_a_record_cross_tls_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls(dir.path(), &[]);
+    let ca = fetch_ca(&server);
+    runtime().block_on(async {
+        let mut ana = wss_connect(&server, "ana", std::slice::from_ref(&ca))
+            .await
+            .expect("wss with the CA");
+        ana.recv_type("history").await;
+        let long = "€".repeat(4000);
+        for i in 0..5 {
+            let frame = json!({"type": "message", "message": long, "cid": format!("big{i}")});
+            let frame = frame.to_string();
+            // The limit exactly: JSON whitespace before the closing brace.
+            let pad = " ".repeat(64 * 1024 - frame.len());
+            let padded = format!("{}{pad}}}", &frame[..frame.len() - 1]);
+            assert_eq!(padded.len(), 64 * 1024);
+            ana.send_raw(tokio_tungstenite::tungstenite::Message::text(padded))
+                .await;
+            let echoed = ana.recv_type("message").await;
+            assert_eq!(echoed["message"], long.as_str());
+        }
+        let mut bob = wss_connect(&server, "bob", std::slice::from_ref(&ca))
+            .await
+            .expect("wss with the CA");
+        let history = bob.recv_type("history").await;
+        let said: Vec<_> = history["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["message"] == long.as_str())
+            .collect();
+        assert_eq!(said.len(), 5, "the five long messages in the history");
+    });
+}
+
 /// The plain port serves the trust page, the CA as DER, PEM and an Apple
 /// profile, and its fingerprint; every other path is a temporary redirect
 /// to the same path on HTTPS. No response on either port sets HSTS.
