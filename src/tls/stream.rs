@@ -15,7 +15,8 @@
 //! rustls's buffered API, so a cut connection never passes for a whole one.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -108,28 +109,35 @@ impl TlsStream {
             let UnbufferedStatus { mut discard, state } =
                 self.conn.process_tls_records(&mut self.incoming);
             let mut more = true;
-            match state.map_err(invalid)? {
+            let state = match state {
+                Ok(state) => state,
+                Err(err) => {
+                    self.incoming.drain(..discard);
+                    return Err(self.fail(err));
+                }
+            };
+            match state {
                 ConnectionState::ReadTraffic(mut records) => {
+                    let mut failed = None;
                     while let Some(record) = records.next_record() {
-                        let record = record.map_err(invalid)?;
-                        discard += record.discard;
-                        self.plaintext.extend_from_slice(record.payload);
+                        match record {
+                            Ok(record) => {
+                                discard += record.discard;
+                                self.plaintext.extend_from_slice(record.payload);
+                            }
+                            Err(err) => {
+                                failed = Some(err);
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(err) = failed {
+                        self.incoming.drain(..discard);
+                        return Err(self.fail(err));
                     }
                 }
                 ConnectionState::EncodeTlsData(mut encode) => {
-                    let start = self.outgoing.len();
-                    loop {
-                        match encode.encode(&mut self.outgoing[start..]) {
-                            Ok(n) => {
-                                self.outgoing.truncate(start + n);
-                                break;
-                            }
-                            Err(EncodeError::InsufficientSize(InsufficientSizeError {
-                                required_size,
-                            })) => self.outgoing.resize(start + required_size, 0),
-                            Err(err) => return Err(invalid(err)),
-                        }
-                    }
+                    encode_into(&mut self.outgoing, |out| encode.encode(out))?;
                 }
                 // The bytes are in `outgoing`, sent in order before anything later.
                 ConnectionState::TransmitTlsData(transmit) => transmit.done(),
@@ -155,22 +163,33 @@ impl TlsStream {
         Ok(())
     }
 
-    /// Reads what the socket has into `incoming`; an EOF marks the peer
-    /// gone (an error later unless it said close_notify first).
-    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; READ_SIZE];
-        loop {
-            ready!(self.tcp.poll_read_ready(cx))?;
-            match self.tcp.try_read(&mut chunk) {
-                Ok(0) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => {
-                    self.incoming.extend_from_slice(&chunk[..n]);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(err) => return Poll::Ready(Err(err)),
-            }
+    /// After rustls reports an error it has queued the alert that tells the
+    /// peer why: encodes it into `outgoing`, for the caller's last-gasp
+    /// send. The error is returned as it was; the alert is best effort.
+    ///
+    /// One call only: rustls hands out what it queued before it reads any
+    /// further, and reading on past an error would fail a second time.
+    fn fail(&mut self, err: rustls::Error) -> io::Error {
+        let UnbufferedStatus { discard, state } = self.conn.process_tls_records(&mut self.incoming);
+        if let Ok(ConnectionState::EncodeTlsData(mut encode)) = state {
+            let _ = encode_into(&mut self.outgoing, |out| encode.encode(out));
         }
+        self.incoming.drain(..discard);
+        invalid(err)
+    }
+
+    /// Reads what the socket has into `incoming`; an EOF without the
+    /// peer's close_notify is an error.
+    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Uninitialised: zeroing 16 KiB on every wake-up was measurable.
+        let mut chunk = [MaybeUninit::<u8>::uninit(); READ_SIZE];
+        let mut chunk = ReadBuf::uninit(&mut chunk);
+        ready!(Pin::new(&mut self.tcp).poll_read(cx, &mut chunk))?;
+        if chunk.filled().is_empty() {
+            return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+        }
+        self.incoming.extend_from_slice(chunk.filled());
+        Poll::Ready(Ok(()))
     }
 
     /// Writes `outgoing` to the socket; releases it once all is sent.
@@ -211,25 +230,53 @@ impl TlsStream {
         let ConnectionState::WriteTraffic(mut traffic) = state.map_err(invalid)? else {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
-        let start = self.outgoing.len();
-        loop {
-            let sealed = match data {
-                Some(data) => traffic.encrypt(data, &mut self.outgoing[start..]),
-                None => traffic.queue_close_notify(&mut self.outgoing[start..]),
-            };
-            match sealed {
-                Ok(n) => {
-                    self.outgoing.truncate(start + n);
-                    break;
-                }
-                Err(EncryptError::InsufficientSize(InsufficientSizeError { required_size })) => {
-                    self.outgoing.resize(start + required_size, 0)
-                }
-                Err(err) => return Err(invalid(err)),
-            }
+        match data {
+            Some(data) => encode_into(&mut self.outgoing, |out| traffic.encrypt(data, out))?,
+            None => encode_into(&mut self.outgoing, |out| traffic.queue_close_notify(out))?,
         }
         self.incoming.drain(..discard);
         Ok(())
+    }
+
+    /// Seals as much of `bufs` as one record holds, in one piece (a frame's
+    /// header and its payload in the same record), and starts sending it.
+    fn poll_write_slices(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.closing {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        // What was sealed before goes first: a slow reader slows the writer.
+        ready!(self.poll_send(cx))?;
+        let total = bufs
+            .iter()
+            .map(|buf| buf.len())
+            .sum::<usize>()
+            .min(WRITE_SIZE);
+        let first = bufs.iter().find(|buf| !buf.is_empty());
+        let gathered;
+        let data: &[u8] = match first {
+            None => return Poll::Ready(Ok(0)),
+            Some(first) if first.len() >= total => &first[..total],
+            Some(_) => {
+                let mut joined = Vec::with_capacity(total);
+                for buf in bufs {
+                    let take = buf.len().min(total - joined.len());
+                    joined.extend_from_slice(&buf[..take]);
+                }
+                gathered = joined;
+                &gathered
+            }
+        };
+        self.seal(Some(data))?;
+        // Sent now if the socket takes it; otherwise before the next write,
+        // with this task woken when there is room.
+        if let Poll::Ready(Err(err)) = self.poll_send(cx) {
+            return Poll::Ready(Err(err));
+        }
+        Poll::Ready(Ok(data.len()))
     }
 }
 
@@ -255,7 +302,11 @@ impl AsyncRead for TlsStream {
                 return Poll::Ready(Ok(()));
             }
             ready!(this.poll_receive(cx))?;
-            this.process()?;
+            if let Err(err) = this.process() {
+                // The alert, if the socket takes it; the error is what counts.
+                let _ = this.send_now();
+                return Poll::Ready(Err(err));
+            }
             // A reply rustls queued (to a key update) goes out now if the
             // socket takes it, else with our next write.
             this.send_now()?;
@@ -269,15 +320,21 @@ impl AsyncWrite for TlsStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        // What was sealed before goes first: a slow reader slows the writer.
-        ready!(this.poll_send(cx))?;
-        let n = buf.len().min(WRITE_SIZE);
-        this.seal(Some(&buf[..n]))?;
-        if let Poll::Ready(Err(err)) = this.poll_send(cx) {
-            return Poll::Ready(Err(err));
-        }
-        Poll::Ready(Ok(n))
+        self.get_mut().poll_write_slices(cx, &[IoSlice::new(buf)])
+    }
+
+    /// Sessions write each frame as a header and a payload (`wire.rs`):
+    /// without this, every header would be a record of its own.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_slices(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -289,11 +346,69 @@ impl AsyncWrite for TlsStream {
         let this = self.get_mut();
         if !this.closing {
             this.closing = true;
-            // An error here means the connection is already gone; shut it anyway.
-            let _ = this.seal(None);
+            // Fails only if the connection is closed or broken already:
+            // then there is no close_notify to say, and the socket is
+            // shut all the same.
+            if let Err(err) = this.seal(None) {
+                log::debug!("TLS close_notify not sent: {err}");
+            }
         }
         ready!(this.poll_send(cx))?;
         Pin::new(&mut this.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Runs one of rustls's encoders into the end of `out`, growing it to the
+/// size rustls asks for.
+fn encode_into<E>(
+    out: &mut Vec<u8>,
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, E>,
+) -> io::Result<()>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + SizeHint,
+{
+    let start = out.len();
+    loop {
+        match encode(&mut out[start..]) {
+            Ok(n) => {
+                out.truncate(start + n);
+                return Ok(());
+            }
+            Err(err) => match err.required_size() {
+                Some(required) if required > out.len() - start => out.resize(start + required, 0),
+                _ => {
+                    out.truncate(start);
+                    return Err(invalid(err));
+                }
+            },
+        }
+    }
+}
+
+/// The buffer size an encoder error asks for, if that is what it is.
+trait SizeHint {
+    fn required_size(&self) -> Option<usize>;
+}
+
+impl SizeHint for EncodeError {
+    fn required_size(&self) -> Option<usize> {
+        match self {
+            EncodeError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Some(*required_size)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl SizeHint for EncryptError {
+    fn required_size(&self) -> Option<usize> {
+        match self {
+            EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => {
+                Some(*required_size)
+            }
+            _ => None,
+        }
     }
 }
 
