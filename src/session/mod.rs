@@ -19,8 +19,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::future::Either;
+use futures_util::{FutureExt as _, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -446,20 +446,21 @@ impl Session {
                     }
                 }
                 incoming = self.socket.next() => {
-                    let message = match incoming {
-                        Some(Ok(message)) => message,
-                        Some(Err(err)) => return end_for_read_error(self.id, err),
-                        None => return End::Gone,
-                    };
-                    self.last_heard = Instant::now();
-                    // Boxed: the commands' futures are large, and inline
-                    // they would be part of every idle session's memory.
-                    if let Err(end) = Box::pin(self.handle(message)).await {
+                    if let Err(end) = self.take(incoming).await {
                         return end;
                     }
                 }
                 _ = ping.tick() => {
                     if self.last_heard.elapsed() >= settings.idle_timeout {
+                        // A starved server can wake to this tick and to the
+                        // pong that came in time together, and the select
+                        // may pick the tick: what has arrived counts first.
+                        if let Some(incoming) = self.socket.next().now_or_never() {
+                            if let Err(end) = self.take(incoming).await {
+                                return end;
+                            }
+                            continue;
+                        }
                         log::debug!("conn {}: silent for {:?}; closing", self.id, settings.idle_timeout);
                         return End::Close(CloseCode::Away, "idle timeout");
                     }
@@ -472,6 +473,23 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// What the socket gave: a frame is handled, the end of the stream or
+    /// an error ends the session.
+    async fn take(
+        &mut self,
+        incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<(), End> {
+        let message = match incoming {
+            Some(Ok(message)) => message,
+            Some(Err(err)) => return Err(end_for_read_error(self.id, err)),
+            None => return Err(End::Gone),
+        };
+        self.last_heard = Instant::now();
+        // Boxed: the commands' futures are large, and inline they would be
+        // part of every idle session's memory.
+        Box::pin(self.handle(message)).await
     }
 
     fn stopped(&self, stop: Stop) -> End {
