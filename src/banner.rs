@@ -7,6 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use qrcode::{Color, QrCode};
 
+use crate::calls::Listening;
+
 /// What the banner shows.
 pub struct Banner<'a> {
     /// The chat's address (HTTPS with `--tls`).
@@ -15,6 +17,8 @@ pub struct Banner<'a> {
     pub key: Option<&'a str>,
     pub history: &'a str,
     pub notes: &'a [String],
+    /// Calls' UDP port; `None` with `--no-calls`.
+    pub calls: Option<&'a Listening>,
     pub show_qr: bool,
 }
 
@@ -180,6 +184,7 @@ pub fn print_banner(banner: &Banner) {
             ));
         }
     }
+    out.push_str(&format!("  Calls:   {}\n", calls_line(banner.calls)));
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal();
@@ -193,6 +198,19 @@ pub fn print_banner(banner: &Banner) {
     let mut stdout = stdout.lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Where calls' media goes, so whoever runs a firewall knows what to open.
+fn calls_line(calls: Option<&Listening>) -> String {
+    let Some(calls) = calls else {
+        return "off (--no-calls)".to_owned();
+    };
+    let addresses: Vec<String> = calls.addresses.iter().map(IpAddr::to_string).collect();
+    let mut line = format!("UDP port {} on {}", calls.port, addresses.join(", "));
+    if let Some(note) = &calls.note {
+        line.push_str(&format!(" ({note})"));
+    }
+    line
 }
 
 /// The trust page's address for other devices: the first LAN address, or

@@ -64,12 +64,14 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         let app = App::open(&config).await?;
         let listeners = bind(&config).await?;
         let addr = listeners.chat.local_addr()?;
+        let calls = app.start_calls(addr.port())?;
         print_banner(&Banner {
             chat: addr,
             tls: app.tls_banner(&listeners)?,
             key: config.password.as_deref(),
             history: &config.describe_history(),
             notes: &listeners.notes,
+            calls: calls.as_ref(),
             show_qr: config.show_qr,
         });
         if config.open_browser {

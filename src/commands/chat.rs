@@ -64,6 +64,7 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
         files,
         generated,
         reply_to,
+        event: None,
     }));
     Ok(None)
 }

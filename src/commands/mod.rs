@@ -2,7 +2,8 @@
 //! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
 //! (rooms, invitations, direct messages, read marks), [`notify`] (what a
 //! member hears about a room, marking all read), [`names`] (renames, moving
-//! a name, finding people) and [`search`].
+//! a name, finding people), [`search`] and [`calls`] (calls and their
+//! signalling).
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -10,6 +11,7 @@
 //! answer; a new kind of frame is a new function here, not a new arm in the
 //! session.
 
+mod calls;
 mod chat;
 mod edits;
 mod names;
@@ -102,5 +104,22 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),
         ClientFrame::Who { prefix } => names::who(session, prefix),
+        ClientFrame::CallStart { room } => calls::start(session, &room),
+        ClientFrame::CallJoin { room } => calls::join(session, &room),
+        ClientFrame::CallLeave { room } => calls::leave(session, &room),
+        ClientFrame::CallDecline { room } => calls::decline(session, &room),
+        ClientFrame::CallOffer { room, sdp, tracks } => {
+            calls::offer(session, &room, &sdp, tracks).await
+        }
+        ClientFrame::CallAnswer { room, sdp } => calls::answer(session, &room, &sdp),
+        ClientFrame::CallCandidate { room, candidate } => {
+            calls::candidate(session, &room, &candidate)
+        }
+        ClientFrame::CallMedia {
+            room,
+            audio,
+            video,
+            screen,
+        } => calls::media(session, &room, audio, video, screen),
     }
 }

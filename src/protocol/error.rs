@@ -17,6 +17,10 @@ pub enum ErrorCode {
     Forbidden,
     Unavailable,
     InvalidEmoji,
+    /// A call already has as many cameras on as the server allows.
+    CamerasFull,
+    /// Someone else is sharing their screen in this call.
+    ScreenTaken,
 }
 
 impl ErrorCode {
@@ -36,6 +40,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::InvalidEmoji => "invalid_emoji",
+            ErrorCode::CamerasFull => "cameras_full",
+            ErrorCode::ScreenTaken => "screen_taken",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Refusal;
+use super::{CallLimits, CallSummary, Event, Refusal};
 
 /// A stored chat message, as sent live and in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +52,10 @@ pub struct ChatMessage {
     /// that do not show them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
+    /// Not something written but something that happened (a call started
+    /// or ended): the text is empty and the page says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
 }
 
 /// One run of a search result's snippet: matched or not. Data for the page
@@ -151,6 +155,9 @@ pub struct Limits {
     /// there is no limit (`--edit-window-minutes 0`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_window_ms: Option<u64>,
+    /// What calls allow; left out when this server has calls off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<CallLimits>,
 }
 
 /// A public room in a listing.
@@ -324,6 +331,37 @@ pub enum ServerFrame<'a> {
         username: &'a str,
         active: bool,
     },
+    /// A room's call: who is in it and what they send; with nobody in it,
+    /// it is over.
+    Call(&'a CallSummary),
+    /// This connection is in the room's call as participant `id`.
+    CallJoined {
+        room: &'a str,
+        id: u64,
+    },
+    /// This connection is no longer in the room's call, and why: `left`,
+    /// `elsewhere` (the same person joined from another tab or device),
+    /// `lost` (its media stopped arriving), `unreachable` (its media never
+    /// reached the server), `removed` (it left the room).
+    CallLeft {
+        room: &'a str,
+        reason: &'static str,
+    },
+    /// The server's offer: more (or fewer) tracks to receive.
+    CallOffer {
+        room: &'a str,
+        sdp: &'a str,
+    },
+    /// The answer to this connection's `call_offer`.
+    CallAnswer {
+        room: &'a str,
+        sdp: &'a str,
+    },
+    /// `username` declined the call.
+    CallDeclined {
+        room: &'a str,
+        username: &'a str,
+    },
     Error {
         code: &'static str,
         message: &'a str,
@@ -386,6 +424,7 @@ mod tests {
             reactions: Vec::new(),
             files: Vec::new(),
             generated: false,
+            event: None,
         };
         let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
         assert_eq!(
@@ -435,6 +474,7 @@ mod tests {
                 message_chars: 4000,
                 frame_bytes: 65536,
                 edit_window_ms: None,
+                calls: None,
             },
             rooms: Vec::new(),
             invitations: Vec::new(),

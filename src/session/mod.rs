@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 pub use summary::announce as announce_room;
 
 use crate::audience::Audience;
+use crate::calls::Calls;
 use crate::files::Files;
 use crate::hub::{Backlog, Hub, Joined, Outbound};
 use crate::identity::{Credential, Identity, Standing};
@@ -72,6 +73,8 @@ pub struct Context {
     pub identity: Identity,
     pub rooms: Rooms,
     pub files: Files,
+    /// Who is in which room's call, and the SFU.
+    pub calls: Calls,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -152,6 +155,7 @@ pub async fn run(
     }
     session.stop_typing();
     let context = &session.context;
+    context.calls.connection_closed(id);
     if session.user_id.is_some() {
         context.identity.touch(&session.username);
     }
@@ -224,6 +228,16 @@ impl Session {
             End::Close(CloseCode::Error, "history is unavailable right now")
         })?;
         self.replayed_upto = latest;
+        let welcome_rooms: Vec<String> = match &self.user_id {
+            Some(user) => self
+                .context
+                .rooms
+                .memberships(user)
+                .into_iter()
+                .map(|membership| membership.room)
+                .collect(),
+            None => Vec::new(),
+        };
         let (rooms, invitations) = match &self.user_id {
             Some(user) => (
                 summary::rooms_of(&self.context, user),
@@ -250,7 +264,16 @@ impl Session {
         };
         let welcome = with_users(&welcome, &joined.users);
         self.write_now(welcome).await?;
-        self.write_now(page_frame(LOBBY, &page)).await
+        self.write_now(page_frame(LOBBY, &page)).await?;
+        // The calls going on in its rooms, so its page can offer to join.
+        let calls = self
+            .context
+            .calls
+            .frames_for(welcome_rooms.iter().map(String::as_str));
+        for frame in calls {
+            self.write_now(frame).await?;
+        }
+        Ok(())
     }
 
     async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {

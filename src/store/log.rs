@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::records::FileRecord;
 use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, ErrorCode, Frame, Refusal, ServerFrame, encode};
+use crate::protocol::{ChatMessage, ErrorCode, Event, Frame, Refusal, ServerFrame, encode};
 
 /// What a session asks to add to a room's log.
 #[derive(Debug)]
@@ -63,6 +63,9 @@ pub struct NewMessage {
     pub generated: bool,
     /// The seq of the message it answers, which must be in the room.
     pub reply_to: Option<u64>,
+    /// Something that happened rather than something written (then the
+    /// text is empty).
+    pub event: Option<Event>,
 }
 
 impl NewMessage {
@@ -91,6 +94,7 @@ impl NewMessage {
                 reactions: Vec::new(),
                 files: self.files.iter().map(|file| file.info()).collect(),
                 generated: self.generated,
+                event: self.event.clone(),
             },
             sender.user_id.clone(),
             text.mentioned_users.clone(),
@@ -258,6 +262,17 @@ impl Mentions {
     }
 }
 
+/// A message's event as a backend keeps it (JSON in one column).
+pub fn event_column(event: Option<&Event>) -> Option<String> {
+    event.map(|event| serde_json::to_string(event).expect("events serialize"))
+}
+
+/// Read back from the column. An event this build does not know (written
+/// by a newer one) reads as none, so the message still shows.
+pub fn parse_event(column: Option<&str>) -> Option<Event> {
+    serde_json::from_str(column?).ok()
+}
+
 /// Whether a message's rendered text links anywhere (for `has:link`).
 pub fn has_links(text: &Text) -> bool {
     text.html.contains("<a ")
@@ -418,7 +433,15 @@ pub fn too_many_reactions(
 }
 
 /// Refuses `verb` on `message` unless the sender's owned name wrote it.
+/// An event (a call started or ended) is nobody's to change.
 pub fn not_the_author(sender: &Sender, message: &Stored, verb: &str) -> Option<Outcome> {
+    if message.message.event.is_some() {
+        return Some(refuse(
+            sender,
+            ErrorCode::Forbidden,
+            format!("you cannot {verb} an event: it is what happened"),
+        ));
+    }
     let theirs = sender.user_id.is_some() && message.author == sender.user_id;
     (!theirs).then(|| {
         refuse(

@@ -75,6 +75,7 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("search_id", Type::INT8),
             ("links", Type::BOOL),
             ("shares_files", Type::BOOL),
+            ("event", Type::TEXT),
         ],
     ),
     (

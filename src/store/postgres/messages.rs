@@ -11,11 +11,13 @@ use tokio_postgres::Row;
 use super::sql::{Params, big, exec, one, opt, rows};
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
 use crate::store::log::add_reaction;
-use crate::store::log::{Mentions, NewMessage, Stored, TOMBSTONE, Text, has_links};
+use crate::store::log::{
+    Mentions, NewMessage, Stored, TOMBSTONE, Text, event_column, has_links, parse_event,
+};
 use crate::store::records::{FileRecord, Page};
 
 pub const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, \
-     version, edited, deleted, reply_to, mentions, big, user_id";
+     version, edited, deleted, reply_to, mentions, big, user_id, event";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 
@@ -44,6 +46,7 @@ fn message_from_row(row: &Row) -> Stored_ {
             big: row.get(14),
             reactions: Vec::new(),
             files: Vec::new(),
+            event: parse_event(row.get::<_, Option<&str>>(16)),
         },
         author: row.get(15),
         mentioned_users: mentions.users,
@@ -104,6 +107,7 @@ pub struct Inserts {
     words: Vec<Option<String>>,
     links: Vec<bool>,
     shares_files: Vec<bool>,
+    event: Vec<Option<String>>,
     /// (room, seq, position, file id) of the files they share.
     files: (Vec<String>, Vec<i64>, Vec<i32>, Vec<String>),
 }
@@ -139,6 +143,7 @@ impl Inserts {
         }));
         self.links.push(has_links(text));
         self.shares_files.push(!message.files.is_empty());
+        self.event.push(event_column(message.event.as_ref()));
         for (position, file) in message.files.iter().enumerate() {
             self.files.0.push(sender.room.clone());
             self.files.1.push(big(seq));
@@ -160,15 +165,17 @@ impl Inserts {
         exec(
             client,
             "INSERT INTO messages (room, seq, id, username, body, ts, cid, generated, html,
-                 version, reply_to, mentions, big, user_id, words, links, shares_files, search_id)
+                 version, reply_to, mentions, big, user_id, words, links, shares_files, event,
+                 search_id)
              SELECT room, seq, id, username, body, ts, cid, generated, html, seq, reply_to,
-                 mentions, big, user_id, words, links, shares_files,
+                 mentions, big, user_id, words, links, shares_files, event,
                  CASE WHEN words IS NULL THEN NULL ELSE nextval('search_order') END
              FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
                  $7::text[], $8::bool[], $9::text[], $10::int8[], $11::text[], $12::bool[],
-                 $13::text[], $14::text[], $15::bool[], $16::bool[])
+                 $13::text[], $14::text[], $15::bool[], $16::bool[], $17::text[])
                  WITH ORDINALITY AS new (room, seq, id, username, body, ts, cid, generated, html,
-                     reply_to, mentions, big, user_id, words, links, shares_files, position)
+                     reply_to, mentions, big, user_id, words, links, shares_files, event,
+                     position)
              ORDER BY position",
             &[
                 &batch.room,
@@ -187,6 +194,7 @@ impl Inserts {
                 &batch.words,
                 &batch.links,
                 &batch.shares_files,
+                &batch.event,
             ],
         )
         .await?;

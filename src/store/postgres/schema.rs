@@ -12,7 +12,10 @@ use deadpool_postgres::Client;
 const MIGRATION_LOCK: i64 = 0x4C4E_4348;
 
 /// Each migration: its number, what it does, and its SQL.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "the tables", VERSION_1)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "the tables", VERSION_1),
+    (2, "events in the history", VERSION_2),
+];
 
 /// Version 1: everything the SQLite schema holds at its version 7, plus
 /// what several instances share: each room's latest seq (`room_seqs`, the
@@ -150,6 +153,10 @@ CREATE TABLE relays (
     body text   NOT NULL
 );
 ";
+
+/// Version 2 (SQLite's 8): a message may be an event (a call started or
+/// ended), kept as JSON; its text is empty and the page says it.
+const VERSION_2: &str = "ALTER TABLE messages ADD COLUMN event text;";
 
 /// Brings the database to the newest schema this build knows, waiting for
 /// any other instance that is migrating it. Refuses a database with tables

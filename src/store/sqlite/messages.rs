@@ -9,11 +9,13 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use super::search;
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
 use crate::store::log::add_reaction;
-use crate::store::log::{Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, has_links};
+use crate::store::log::{
+    Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, event_column, has_links, parse_event,
+};
 use crate::store::records::{FileRecord, Page};
 
 const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, version, \
-     edited, deleted, reply_to, mentions, big, user_id";
+     edited, deleted, reply_to, mentions, big, user_id, event";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 /// A message row, before its files and reactions are attached.
@@ -49,6 +51,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Row_> {
             big: row.get(14)?,
             reactions: Vec::new(),
             files: Vec::new(),
+            event: parse_event(row.get::<_, Option<String>>(16)?.as_deref()),
         },
         author: row.get(15)?,
         mentioned_users: mentions.users,
@@ -117,7 +120,7 @@ pub fn insert(
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id, links, shares_files)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15,
-                 ?16, ?17)"
+                 ?16, ?17, ?18)"
     ))?;
     let id = uuid::Uuid::new_v4().to_string();
     insert.execute(params![
@@ -135,6 +138,7 @@ pub fn insert(
         Mentions::of(text),
         text.big,
         sender.user_id,
+        event_column(message.event.as_ref()),
         search_id,
         has_links(text),
         !message.files.is_empty(),

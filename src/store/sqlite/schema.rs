@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -87,6 +87,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 7 {
         add_search(conn)?;
+    }
+    if version < 8 {
+        add_events(conn)?;
     }
     Ok(())
 }
@@ -294,6 +297,17 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
          ALTER TABLE members ADD COLUMN notify TEXT NOT NULL DEFAULT 'mentions';",
     )?;
     super::search::build(&tx)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.pragma_update(None, "user_version", 7)?;
     tx.commit()
+}
+
+/// Version 8: a message may be an event (a call started or ended), kept as
+/// JSON; its text is empty and the page says it.
+fn add_events(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "BEGIN;
+         ALTER TABLE messages ADD COLUMN event TEXT;
+         PRAGMA user_version = {SCHEMA_VERSION};
+         COMMIT;"
+    ))
 }
