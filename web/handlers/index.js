@@ -27,10 +27,11 @@ import { transfer_code } from './transfer_code.js';
 import { pong } from './pong.js';
 import { error } from './error.js';
 import { search_results } from './search_results.js';
+import { call, call_joined, call_left, call_offer, call_answer, call_declined } from './call.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
   welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
   room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
-  search_results,
+  search_results, call, call_joined, call_left, call_offer, call_answer, call_declined,
 };
