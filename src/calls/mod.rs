@@ -488,13 +488,16 @@ impl Calls {
                     call: call.name,
                     duration_ms: duration.as_millis() as u64,
                     people: call.people.len() as u32,
-                    interrupted: false,
                 };
                 (summary, call.starter, event)
             });
             state.by_pid.remove(&member.pid);
             (room, member, ended)
         };
+        log::debug!(
+            "conn {conn}: {} left the call in {room} ({reason})",
+            member.username
+        );
         self.tell_sfu(Command::Leave { pid: member.pid });
         self.send_to(
             conn,

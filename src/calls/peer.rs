@@ -32,6 +32,10 @@ pub const KEYFRAME_GAP: Duration = Duration::from_secs(1);
 /// A peer whose media has not reached the server this long after its offer
 /// never will (a firewall, a wrong address): it is told so.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// ICE-lite calls a peer disconnected after 15 s without a check from it,
+/// and connected again at the next. One still disconnected this much later
+/// is gone (a closed laptop, a network left).
+pub const LOST_AFTER: Duration = Duration::from_secs(15);
 
 /// One track a participant sends, by the mid of its m-line with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,6 +123,8 @@ pub struct Peer {
     pub allowed: Allowed,
     created: Instant,
     connected: bool,
+    /// Since when ICE has called it disconnected.
+    disconnected: Option<Instant>,
     /// When it next needs `Input::Timeout`.
     pub timeout: Instant,
     keyframes: HashMap<Mid, Throttle>,
@@ -159,6 +165,7 @@ impl Peer {
             allowed,
             created: now,
             connected: false,
+            disconnected: None,
             timeout: now,
             keyframes: HashMap::new(),
         };
@@ -179,6 +186,13 @@ impl Peer {
         let mut happened = Vec::new();
         if !self.connected && now.duration_since(self.created) > CONNECT_TIMEOUT {
             happened.push(Happened::Gone(Gone::Unreachable));
+            return happened;
+        }
+        if self
+            .disconnected
+            .is_some_and(|since| now.duration_since(since) > LOST_AFTER)
+        {
+            happened.push(Happened::Gone(Gone::Lost));
             return happened;
         }
         loop {
@@ -204,8 +218,13 @@ impl Peer {
     fn event(&mut self, event: Event, happened: &mut Vec<Happened>) {
         match event {
             Event::Connected => self.connected = true,
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                self.rtc.disconnect();
+            Event::IceConnectionStateChange(state) => {
+                self.disconnected = match state {
+                    IceConnectionState::Disconnected => {
+                        Some(self.disconnected.unwrap_or_else(Instant::now))
+                    }
+                    _ => None,
+                };
             }
             Event::MediaData(data) => {
                 let Some(&role) = self.roles.get(&data.mid) else {
@@ -397,9 +416,14 @@ impl Peer {
             .min()
     }
 
-    /// When the peer must be given up if its media has not arrived.
+    /// When the peer must be given up if its media has not arrived, or has
+    /// not come back.
     pub fn connect_deadline(&self) -> Option<Instant> {
-        (!self.connected).then_some(self.created + CONNECT_TIMEOUT + Duration::from_millis(1))
+        let margin = Duration::from_millis(1);
+        match self.disconnected {
+            Some(since) => Some(since + LOST_AFTER + margin),
+            None => (!self.connected).then_some(self.created + CONNECT_TIMEOUT + margin),
+        }
     }
 }
 
