@@ -76,14 +76,11 @@ pub enum Event {
     /// A call started; the message's `username` started it.
     CallStarted { call: String },
     /// A call ended after `duration_ms`, with `people` different people
-    /// in it at one time or another. `interrupted`: the server stopped
-    /// without ending it (the duration is then unknown, and 0).
+    /// in it at one time or another.
     CallEnded {
         call: String,
         duration_ms: u64,
         people: u32,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        interrupted: bool,
     },
 }
 
@@ -98,7 +95,6 @@ mod tests {
             call: "c1".into(),
             duration_ms: 720_000,
             people: 5,
-            interrupted: false,
         };
         let value = serde_json::to_value(&ended).unwrap();
         assert_eq!(

@@ -423,9 +423,16 @@ export function setUpCalls() {
     if ((kind === 'mic' || kind === 'camera') && select instanceof HTMLSelectElement) pickDevice(kind, select.value);
   });
   onChange(() => {
-    // The connection went, and the server ended our part in the call with it.
-    if (calls.mine && state.connection !== 'connected') endCall('connection');
-    if (calls.ringing && state.connection !== 'connected') stopRinging();
+    if (state.connection === 'connected') return;
+    // The connection went, and the server ended our part in the call with
+    // it; what we knew of the calls going on is out of date until the next
+    // welcome tells us again.
+    if (calls.mine) endCall('connection');
+    if (calls.ringing) stopRinging();
+    if (calls.byRoom.size > 0) {
+      calls.byRoom.clear();
+      changed('call');
+    }
   });
   navigator.mediaDevices?.addEventListener?.('devicechange', () => {
     listDevices().then(() => changed('call'), () => {});

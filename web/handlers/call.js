@@ -20,7 +20,22 @@ export function call(frame) {
     for (const id of calls.received.keys()) if (!here.has(id)) calls.received.delete(id);
   }
   ringIfCalled(frame, before);
+  hungUp(frame, before);
   changed('call');
+}
+
+/**
+ * In a direct message the call is the two of you: when the other hangs up,
+ * it is over here too.
+ * @param {import('../calls/state.js').CallFrame} frame
+ * @param {import('../calls/state.js').CallFrame | undefined} before
+ */
+function hungUp(frame, before) {
+  if (!inCall(frame.room) || roomFor(frame.room).kind !== 'dm' || !before) return;
+  const left = before.participants.find((p) => p.id !== calls.mine?.id &&
+    !frame.participants.some((now) => now.id === p.id));
+  const alone = frame.participants.every((p) => p.id === calls.mine?.id);
+  if (left && alone) endCall('hung_up', left.username);
 }
 
 /**

@@ -74,7 +74,11 @@ function mount() {
   stage.id = 'call';
   const status = make('p', 'call-status');
   status.setAttribute('role', 'status');
+  // The shared screen (the presenter view), and a tile per person beside it.
+  const body = make('div', 'call-body');
+  const screens = make('ul', 'call-screens');
   const grid = make('ul', 'call-grid');
+  body.append(screens, grid);
   const notice = make('p', 'call-notice');
   notice.setAttribute('role', 'alert');
   const controls = make('div', 'call-controls');
@@ -112,7 +116,7 @@ function mount() {
   cardActions.append(again, joinHere, close);
   card.append(cardTitle, cardText, cardLink, cardActions);
 
-  stage.append(status, grid, notice, controls, phoneNote, picker, card);
+  stage.append(status, body, notice, controls, phoneNote, picker, card);
   els.messages.before(stage);
 
   const elsewhere = make('div', 'call-elsewhere');
@@ -141,7 +145,7 @@ function mount() {
   els.app.append(ring);
 
   return {
-    head, voice, video, join, joinText, stage, status, grid, notice, controls, mic, camera, screen,
+    head, voice, video, join, joinText, stage, status, body, screens, grid, notice, controls, mic, camera, screen,
     devices, leave, phoneNote, picker, micText, micSelect, cameraText, cameraSelect, card, cardTitle,
     cardText, cardLink, cardActions, again, joinHere, close, elsewhere, elsewhereText, back,
     elsewhereLeave, ring, ringAvatar, ringText, decline, declineText, accept, acceptText,
@@ -191,7 +195,7 @@ function renderStage(ui, room) {
   ui.stage.hidden = !here && !showCard;
   ui.stage.classList.toggle('in-call', here);
   ui.stage.setAttribute('aria-label', t('calls.stage_label', { room: roomLabel(room) }));
-  for (const part of [ui.status, ui.grid, ui.controls, ui.picker]) part.hidden = !here;
+  for (const part of [ui.status, ui.body, ui.controls, ui.picker]) part.hidden = !here;
   ui.card.hidden = here || !showCard;
   const notice = calls.notice && (here || ended) ? t(calls.notice.key, calls.notice.params) : '';
   ui.notice.hidden = notice === '';
@@ -275,23 +279,23 @@ function fillDevices(select, devices, chosen, fallbackKey) {
 }
 
 /**
- * One tile per participant; with a screen shared, its tile first and
- * large (the presenter view).
+ * One tile per participant; with a screen shared, it large, and the
+ * people beside it (the presenter view).
  * @param {NonNullable<typeof ui>} ui @param {Participant[]} participants
  */
 function renderTiles(ui, participants) {
   const mine = calls.mine;
   const sharing = participants.filter((p) => (p.id === mine?.id ? calls.local.screen : p.screen));
   ui.stage.classList.toggle('presenting', sharing.length > 0);
-  const keys = [
-    ...sharing.map((p) => `s${p.id}`),
-    ...participants.map((p) => `p${p.id}`),
-  ];
+  ui.screens.hidden = sharing.length === 0;
   const byId = new Map(participants.map((p) => [p.id, p]));
-  renderList(ui.grid, keys, makeTile, (tile, key) => {
+  /** @param {HTMLElement} tile @param {string} key */
+  const fill = (tile, key) => {
     const participant = byId.get(Number(key.slice(1)));
     if (participant) fillTile(tile, participant, key.startsWith('s'));
-  });
+  };
+  renderList(ui.screens, sharing.map((p) => `s${p.id}`), makeTile, fill);
+  renderList(ui.grid, participants.map((p) => `p${p.id}`), makeTile, fill);
 }
 
 /** @param {string} key */

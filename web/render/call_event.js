@@ -7,7 +7,7 @@ import { state } from '../state.js';
 import { currentLanguage, t } from '../i18n.js';
 import { isOwnName, setText, svgIcon, timeElement } from '../dom.js';
 
-/** @typedef {import('../protocol.js').MessageFrame & {event?: {kind: string, duration_ms?: number, people?: number, interrupted?: boolean}}} EventFrame */
+/** @typedef {import('../protocol.js').MessageFrame & {event?: {kind: string, duration_ms?: number, people?: number}}} EventFrame */
 
 const PHONE = 'M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1Z';
 
@@ -38,7 +38,6 @@ export function eventText(frame) {
   const event = frame.event;
   if (event?.kind === 'call_started') return t('calls.event.started', { name: frame.username });
   if (event?.kind !== 'call_ended') return t('calls.event.unknown');
-  if (event.interrupted) return t('calls.event.interrupted');
   const people = event.people || 0;
   const direct = state.rooms.get(frame.room)?.kind === 'dm';
   if (direct && people <= 1) {
