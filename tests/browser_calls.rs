@@ -17,7 +17,7 @@ mod common;
 mod webdriver;
 
 use browser_support::{
-    create_room, join, screenshot_dir, use_desktop, use_phone, use_scheme, wait_in_room,
+    create_room, join, retry_now, screenshot_dir, use_desktop, use_phone, use_scheme, wait_in_room,
 };
 use common::Server;
 use serde_json::{Value, json};
@@ -114,13 +114,22 @@ fn hears(page: &Page, name: &str) {
     }
 }
 
-/// Waits until the call panel lists exactly `names`.
+/// Waits until the call panel lists exactly `names` (sorted).
 fn wait_participants(page: &Page, names: &[&str]) {
     page.wait_eq(
         &format!("the call to hold {names:?}"),
-        "[...document.querySelectorAll('#call .tile:not(.screen)')].map(t => t.dataset.username)",
+        "[...document.querySelectorAll('#call .tile:not(.screen)')].map(t => t.dataset.username).sort()",
         json!(names),
     );
+}
+
+/// Waits for the ring, and answers it.
+fn answer(page: &Page) {
+    page.wait_for(
+        "the ring",
+        "(() => { const r = document.querySelector('.call-ring'); return r && !r.hidden; })()",
+    );
+    page.click(".call-ring [data-call=accept]");
 }
 
 /// Fails if the page threw anything.
@@ -153,7 +162,7 @@ fn a_direct_message_call_plays_both_ways() {
         bob.js("document.querySelector('.call-ring-text').textContent"),
         json!("alice is calling you")
     );
-    bob.click(".call-ring [data-call=accept]");
+    answer(&bob);
     wait_in_room(&bob, &dm);
     wait_participants(&alice, &["alice", "bob"]);
     wait_participants(&bob, &["alice", "bob"]);
@@ -180,6 +189,12 @@ fn a_direct_message_call_plays_both_ways() {
     use_desktop(&bob);
 
     alice.click("#call [data-call=leave]");
+    // The two of them: when alice hangs up, it is over for bob too.
+    bob.wait_eq(
+        "bob's page to say alice hung up",
+        "document.querySelector('#call .call-card-text')?.textContent",
+        json!("alice hung up."),
+    );
     for page in [&alice, &bob] {
         page.wait_for(
             "the call to be over",
@@ -196,6 +211,242 @@ fn a_direct_message_call_plays_both_ways() {
             .unwrap()
             .ends_with("2 people")
     );
+    assert_no_page_errors(&alice);
+    assert_no_page_errors(&bob);
+}
+
+/// Opens public room `room` by its address (which joins it).
+fn enter_room(page: &Page, server: &Server, room: &str) {
+    page.goto(&format!("{}#{room}", server.url));
+    wait_in_room(page, room);
+}
+
+/// The size of the screen `page` shares, as its capture reports it.
+fn shared_size(page: &Page) -> Value {
+    page.eval_async(
+        "const done = arguments[arguments.length - 1];
+         import('/calls/state.js').then(({ calls }) => {
+           const track = calls.local.screenStream?.getVideoTracks()[0];
+           const { width, height } = track ? track.getSettings() : {};
+           done([width, height]);
+         });",
+        json!([]),
+    )
+}
+
+/// A call of three in a room: each sees the other two's cameras; alice
+/// shares her screen, shown large at its size to both others with the
+/// people below (screenshots); carol leaves, and alice and bob go on.
+#[test]
+fn a_room_call_of_three_with_a_screen_share() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = start_server();
+    let alice = caller(&chrome);
+    let bob = caller(&chrome);
+    let carol = caller(&chrome);
+    join(&alice, &server, "alice");
+    join(&bob, &server, "bob");
+    join(&carol, &server, "carol");
+    create_room(&alice, "standup", false);
+    enter_room(&bob, &server, "standup");
+    enter_room(&carol, &server, "standup");
+
+    alice.click("#chat [data-call=video]");
+    for page in [&bob, &carol] {
+        page.wait_for(
+            "the card saying a call is going on",
+            "(() => { const b = document.querySelector('#call .call-card [data-call=join]');
+                      return b && !document.getElementById('call').hidden && !b.hidden && !b.disabled; })()",
+        );
+        page.click("#call .call-card [data-call=join]");
+    }
+    for page in [&alice, &bob, &carol] {
+        wait_participants(page, &["alice", "bob", "carol"]);
+    }
+    bob.click("#call [data-call=camera]");
+    carol.click("#call [data-call=camera]");
+    for (page, others) in [
+        (&alice, ["bob", "carol"]),
+        (&bob, ["alice", "carol"]),
+        (&carol, ["alice", "bob"]),
+    ] {
+        for other in others {
+            plays_video_of(page, other, false);
+        }
+    }
+
+    alice.click("#call [data-call=screen]");
+    alice.wait_for(
+        "alice's own screen tile",
+        &format!("document.querySelector('{}')", tile("alice", true)),
+    );
+    let size = shared_size(&alice);
+    assert!(size[0].as_u64().unwrap_or(0) > 0, "a shared screen: {size}");
+    for page in [&bob, &carol] {
+        assert_eq!(plays_video_of(page, "alice", true), size, "the viewer sees the screen's size");
+        assert_eq!(page.js("document.getElementById('call').classList.contains('presenting')"), json!(true));
+        // One screen at a time: the others' share button says who presents.
+        assert_eq!(page.js("document.querySelector('#call [data-call=screen]').disabled"), json!(true));
+    }
+    let dir = screenshot_dir();
+    use_scheme(&bob, "light");
+    bob.screenshot(&dir.join("calls-presenter-desktop-light.png"));
+    use_phone(&carol);
+    plays_video_of(&carol, "alice", true);
+    carol.screenshot(&dir.join("calls-presenter-phone-light.png"));
+
+    carol.click("#call [data-call=leave]");
+    wait_participants(&alice, &["alice", "bob"]);
+    wait_participants(&bob, &["alice", "bob"]);
+    plays_video_of(&alice, "bob", false);
+    plays_video_of(&bob, "alice", true);
+    hears(&bob, "alice");
+    carol.wait_for(
+        "carol's stage to show the call going on without her",
+        "!document.getElementById('call').hidden && document.querySelector('#call .call-card [data-call=join]')?.hidden === false",
+    );
+    for page in [&alice, &bob, &carol] {
+        assert_no_page_errors(page);
+    }
+}
+
+/// Records the frames a page receives in `window.callFrames`, from its
+/// first byte.
+fn record_frames(page: &Page) {
+    page.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "(() => {
+            window.callFrames = [];
+            window.liveSockets = [];
+            const Native = window.WebSocket;
+            window.WebSocket = class extends Native {
+                constructor(...args) {
+                    super(...args);
+                    window.liveSockets.push(this);
+                    this.addEventListener('message', e => {
+                        try { window.callFrames.push(JSON.parse(e.data)); } catch {}
+                    });
+                }
+            };
+        })();" }),
+    );
+}
+
+/// Dave, who is not in alice and bob's direct message, sends every call
+/// frame about it from his page: each is refused with `not_found`, as for a
+/// room that does not exist, and he hears nothing of the call and gets no
+/// answer to his offer, so no media.
+#[test]
+fn an_outsider_gets_not_found_and_no_media() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = start_server();
+    let alice = caller(&chrome);
+    let bob = caller(&chrome);
+    let dave = caller(&chrome);
+    record_frames(&dave);
+    join(&alice, &server, "alice");
+    join(&bob, &server, "bob");
+    join(&dave, &server, "dave");
+    let dm = open_dm(&alice, "bob");
+    alice.click("#chat [data-call=voice]");
+    answer(&bob);
+    wait_participants(&alice, &["alice", "bob"]);
+    hears(&alice, "bob");
+
+    // A real offer from dave's browser, for their room.
+    let sent = dave.eval_async(
+        "const [room, done] = [arguments[0], arguments[arguments.length - 1]];
+         (async () => {
+           const pc = new RTCPeerConnection();
+           pc.addTransceiver('audio', { direction: 'sendonly' });
+           await pc.setLocalDescription(await pc.createOffer());
+           const socket = window.liveSockets.at(-1);
+           const frames = [
+             { type: 'call_join', room },
+             { type: 'call_start', room },
+             { type: 'call_offer', room, sdp: pc.localDescription.sdp, tracks: { 0: 'mic' } },
+             { type: 'call_media', room, audio: true, video: true, screen: true },
+           ];
+           for (const frame of frames) socket.send(JSON.stringify(frame));
+           done(frames.length);
+         })();",
+        json!([dm]),
+    );
+    assert_eq!(sent, json!(4));
+    dave.wait_eq(
+        "four refusals",
+        &format!("window.callFrames.filter(f => f.type === 'error' && f.room === '{dm}').map(f => f.code)"),
+        json!(["not_found", "not_found", "not_found", "not_found"]),
+    );
+    let heard = dave.js(&format!(
+        "window.callFrames.filter(f => f.type.startsWith('call') || f.room === '{dm}' && f.type !== 'error').map(f => f.type)"
+    ));
+    assert_eq!(heard, json!([]), "dave heard of the call");
+    assert_eq!(dave.js("document.querySelector('.call-ring')?.hidden ?? true"), json!(true));
+}
+
+/// The server is killed in the middle of a call: both pages say the call
+/// ended with the connection, and once the server is back (same port), the
+/// call can be started again and is heard.
+#[test]
+fn the_server_killed_mid_call_ends_it_and_it_starts_again() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("lanchat.db");
+    let mut server = Server::start_on_db(&db, &["--rtc-address", "127.0.0.1"]);
+    let port = server.addr.port().to_string();
+    let alice = caller(&chrome);
+    let bob = caller(&chrome);
+    join(&alice, &server, "alice");
+    join(&bob, &server, "bob");
+    let dm = open_dm(&alice, "bob");
+    alice.click("#chat [data-call=voice]");
+    answer(&bob);
+    hears(&alice, "bob");
+    hears(&bob, "alice");
+
+    server.kill_hard();
+    for page in [&alice, &bob] {
+        page.wait_for(
+            "the call to say it ended with the connection",
+            "(() => { const c = document.querySelector('#call .call-card'); return c && !c.hidden && c.dataset.reason === 'connection'; })()",
+        );
+    }
+    alice.screenshot(&screenshot_dir().join("calls-ended-desktop-light.png"));
+    let _server = Server::spawn(
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--no-qr",
+            "--rate-limit",
+            "0",
+            "--rtc-address",
+            "127.0.0.1",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    retry_now(&alice);
+    retry_now(&bob);
+    wait_in_room(&bob, &dm);
+    alice.wait_for(
+        "Call again",
+        "(() => { const b = document.querySelector('#call [data-call=again]'); return b && !b.hidden; })()",
+    );
+    alice.click("#call [data-call=again]");
+    answer(&bob);
+    wait_participants(&alice, &["alice", "bob"]);
+    hears(&alice, "bob");
+    hears(&bob, "alice");
     assert_no_page_errors(&alice);
     assert_no_page_errors(&bob);
 }
