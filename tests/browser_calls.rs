@@ -138,19 +138,25 @@ fn assert_no_page_errors(page: &Page) {
 }
 
 /// A video call in a direct message: bob's page rings, he answers and turns
-/// his camera on, and each page plays the other's picture and sound. Then
-/// screenshots, and alice hangs up: the call ends for both, and the history
-/// says it ended, with how many took part.
+/// his camera on, and each page plays the other's picture and sound. Dave,
+/// who is not in their direct message, sends every call frame about it from
+/// his page: each is refused with `not_found`, as for a room that does not
+/// exist, he hears nothing of the call and gets no answer to his offer, so
+/// no media. Then screenshots, and alice hangs up: the call ends for both,
+/// and the history says it ended, with how many took part.
 #[test]
-fn a_direct_message_call_plays_both_ways() {
+fn a_direct_message_call_plays_both_ways_and_not_to_an_outsider() {
     let Some(chrome) = Chrome::start() else {
         return;
     };
     let server = start_server();
     let alice = caller(&chrome);
     let bob = caller(&chrome);
+    let dave = caller(&chrome);
+    record_frames(&dave);
     join(&alice, &server, "alice");
     join(&bob, &server, "bob");
+    join(&dave, &server, "dave");
     let dm = open_dm(&alice, "bob");
 
     alice.click("#chat [data-call=video]");
@@ -172,6 +178,7 @@ fn a_direct_message_call_plays_both_ways() {
     plays_video_of(&alice, "bob", false);
     hears(&bob, "alice");
     hears(&alice, "bob");
+    outsider_refused(&dave, &dm);
 
     let dir = screenshot_dir();
     for scheme in ["dark", "light"] {
@@ -312,6 +319,41 @@ fn a_room_call_of_three_with_a_screen_share() {
     }
 }
 
+/// From `page` (not a member of `room`): a real offer and every other call
+/// frame about the room are each refused with `not_found`, and nothing of
+/// its call reaches the page.
+fn outsider_refused(page: &Page, room: &str) {
+    let sent = page.eval_async(
+        "const [room, done] = [arguments[0], arguments[arguments.length - 1]];
+         (async () => {
+           const pc = new RTCPeerConnection();
+           pc.addTransceiver('audio', { direction: 'sendonly' });
+           await pc.setLocalDescription(await pc.createOffer());
+           const socket = window.liveSockets.at(-1);
+           const frames = [
+             { type: 'call_join', room },
+             { type: 'call_start', room },
+             { type: 'call_offer', room, sdp: pc.localDescription.sdp, tracks: { 0: 'mic' } },
+             { type: 'call_media', room, audio: true, video: true, screen: true },
+           ];
+           for (const frame of frames) socket.send(JSON.stringify(frame));
+           done(frames.length);
+         })();",
+        json!([room]),
+    );
+    assert_eq!(sent, json!(4));
+    page.wait_eq(
+        "four refusals",
+        &format!("window.callFrames.filter(f => f.type === 'error' && f.room === '{room}').map(f => f.code)"),
+        json!(["not_found", "not_found", "not_found", "not_found"]),
+    );
+    let heard = page.js(&format!(
+        "window.callFrames.filter(f => f.type.startsWith('call') || f.room === '{room}' && f.type !== 'error').map(f => f.type)"
+    ));
+    assert_eq!(heard, json!([]), "an outsider heard of the call");
+    assert_eq!(page.js("document.querySelector('.call-ring')?.hidden ?? true"), json!(true));
+}
+
 /// Records the frames a page receives in `window.callFrames`, from its
 /// first byte.
 fn record_frames(page: &Page) {
@@ -332,61 +374,6 @@ fn record_frames(page: &Page) {
             };
         })();" }),
     );
-}
-
-/// Dave, who is not in alice and bob's direct message, sends every call
-/// frame about it from his page: each is refused with `not_found`, as for a
-/// room that does not exist, and he hears nothing of the call and gets no
-/// answer to his offer, so no media.
-#[test]
-fn an_outsider_gets_not_found_and_no_media() {
-    let Some(chrome) = Chrome::start() else {
-        return;
-    };
-    let server = start_server();
-    let alice = caller(&chrome);
-    let bob = caller(&chrome);
-    let dave = caller(&chrome);
-    record_frames(&dave);
-    join(&alice, &server, "alice");
-    join(&bob, &server, "bob");
-    join(&dave, &server, "dave");
-    let dm = open_dm(&alice, "bob");
-    alice.click("#chat [data-call=voice]");
-    answer(&bob);
-    wait_participants(&alice, &["alice", "bob"]);
-    hears(&alice, "bob");
-
-    // A real offer from dave's browser, for their room.
-    let sent = dave.eval_async(
-        "const [room, done] = [arguments[0], arguments[arguments.length - 1]];
-         (async () => {
-           const pc = new RTCPeerConnection();
-           pc.addTransceiver('audio', { direction: 'sendonly' });
-           await pc.setLocalDescription(await pc.createOffer());
-           const socket = window.liveSockets.at(-1);
-           const frames = [
-             { type: 'call_join', room },
-             { type: 'call_start', room },
-             { type: 'call_offer', room, sdp: pc.localDescription.sdp, tracks: { 0: 'mic' } },
-             { type: 'call_media', room, audio: true, video: true, screen: true },
-           ];
-           for (const frame of frames) socket.send(JSON.stringify(frame));
-           done(frames.length);
-         })();",
-        json!([dm]),
-    );
-    assert_eq!(sent, json!(4));
-    dave.wait_eq(
-        "four refusals",
-        &format!("window.callFrames.filter(f => f.type === 'error' && f.room === '{dm}').map(f => f.code)"),
-        json!(["not_found", "not_found", "not_found", "not_found"]),
-    );
-    let heard = dave.js(&format!(
-        "window.callFrames.filter(f => f.type.startsWith('call') || f.room === '{dm}' && f.type !== 'error').map(f => f.type)"
-    ));
-    assert_eq!(heard, json!([]), "dave heard of the call");
-    assert_eq!(dave.js("document.querySelector('.call-ring')?.hidden ?? true"), json!(true));
 }
 
 /// The server is killed in the middle of a call: both pages say the call
