@@ -12,12 +12,14 @@
 //! - [`sfu`]: the thread that owns the WebRTC sessions and the RTC port's
 //!   sockets, and forwards media;
 //! - [`peer`]: one participant's session inside it;
-//! - [`net`]: the addresses advertised and the sockets bound.
+//! - [`net`]: the addresses advertised and the sockets bound;
+//! - [`crypto`]: DTLS, SRTP and the rest of WebRTC's crypto, in Rust.
 //!
 //! Media never touches the disk. What the history keeps is that a call
 //! started and that it ended, how long it lasted and how many took part,
 //! as typed events (see [`crate::protocol::Event`]).
 
+mod crypto;
 mod net;
 mod peer;
 mod sfu;

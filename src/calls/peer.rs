@@ -71,8 +71,10 @@ pub enum Gone {
     Unreachable,
 }
 
-/// What polling a peer brought up, for the SFU to act on.
+/// What polling a peer brought up, for the SFU to act on. Nearly every one
+/// is `Media`, so boxing it would only add an allocation per frame.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Happened {
     /// Media it sent, to forward to the others in its call.
     Media(TrackRole, MediaData),
@@ -145,6 +147,7 @@ impl Peer {
         // VP8 and Opus only: every browser and aiortc speaks them, and an
         // SFU can only forward a codec every receiver decodes.
         let mut rtc = Rtc::builder()
+            .set_crypto_provider(super::crypto::provider())
             .set_ice_lite(true)
             .clear_codecs()
             .enable_opus(true, false)
