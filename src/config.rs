@@ -199,7 +199,7 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_NO_CALLS")]
     pub no_calls: bool,
 
-    /// UDP port for calls' media (one port for every call) [default: the HTTP port]
+    /// UDP port for calls' media (one port for every call) [default: the chat's port, HTTPS's with --tls]
     #[arg(long, env = "LANCHAT_RTC_PORT")]
     pub rtc_port: Option<u16>,
 
@@ -519,7 +519,7 @@ impl Config {
             search: !args.no_search,
             tls,
             web_overlay: args.web_overlay.map(absolute),
-            calls: (!args.no_calls).then(|| calls::Settings {
+            calls: (!args.no_calls).then_some(calls::Settings {
                 port: args.rtc_port,
                 addresses: args.rtc_addresses,
                 limits: CallLimits {

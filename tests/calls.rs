@@ -162,12 +162,16 @@ async fn limits_late_comers_and_a_second_tab() {
     let limits = &alice.welcome["limits"]["calls"];
     assert_eq!(limits["cameras"], 1, "{limits}");
     assert_eq!(limits["screen_fps"], 15);
-    alice.send(json!({"type":"create_room","room":"class"})).await;
+    alice
+        .send(json!({"type":"create_room","room":"class"}))
+        .await;
     alice.client.recv_type("room").await;
     bob.send(json!({"type":"join_room","room":"class"})).await;
     bob.client.recv_type("room").await;
 
-    alice.send(json!({"type":"call_start","room":"class"})).await;
+    alice
+        .send(json!({"type":"call_start","room":"class"}))
+        .await;
     alice.client.recv_type("call_joined").await;
     bob.send(json!({"type":"call_join","room":"class"})).await;
     bob.client.recv_type("call_joined").await;
@@ -197,7 +201,10 @@ async fn limits_late_comers_and_a_second_tab() {
     call_with(&mut tab, "class", &["alice", "bob"]).await;
     tab.send(json!({"type":"call_join","room":"class"})).await;
     tab.client.recv_type("call_joined").await;
-    assert_eq!(bob.client.recv_type("call_left").await["reason"], "elsewhere");
+    assert_eq!(
+        bob.client.recv_type("call_left").await["reason"],
+        "elsewhere"
+    );
     // Bob moved: a new participant id, in the call once.
     let first_bob = call["participants"][1]["id"].clone();
     loop {
@@ -219,7 +226,10 @@ async fn limits_late_comers_and_a_second_tab() {
 async fn calls_need_a_room_and_can_be_turned_off() {
     let server = Server::start();
     assert!(
-        server.banner.contains(&format!("Calls:   UDP port {} on 127.0.0.1", server.addr.port())),
+        server.banner.contains(&format!(
+            "Calls:   UDP port {} on 127.0.0.1",
+            server.addr.port()
+        )),
         "{}",
         server.banner
     );
@@ -237,7 +247,9 @@ async fn calls_need_a_room_and_can_be_turned_off() {
     assert!(off.banner.contains("Calls:   off"), "{}", off.banner);
     let mut alice = Owner::claim(&off, "alice").await;
     assert!(alice.welcome["limits"].get("calls").is_none());
-    alice.send(json!({"type":"create_room","room":"class"})).await;
+    alice
+        .send(json!({"type":"create_room","room":"class"}))
+        .await;
     alice.client.recv_type("room").await;
     alice
         .expect_error(json!({"type":"call_start","room":"class"}), "unavailable")

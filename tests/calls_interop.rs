@@ -72,9 +72,16 @@ fn a_screen_share_reaches_thirty_viewers() {
     );
     let result: Value = serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
         .unwrap_or_else(|err| panic!("the peers printed {stdout:?}: {err}"));
-    assert_eq!(result["presenter_errors"], serde_json::json!([]), "{result}");
+    assert_eq!(
+        result["presenter_errors"],
+        serde_json::json!([]),
+        "{result}"
+    );
     let sent = result["sent"].as_u64().unwrap();
-    assert!(sent >= 60, "the presenter sent only {sent} frames: {result}");
+    assert!(
+        sent >= 60,
+        "the presenter sent only {sent} frames: {result}"
+    );
     let viewers = result["viewers"].as_array().unwrap();
     assert_eq!(viewers.len(), 30);
     for viewer in viewers {

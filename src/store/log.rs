@@ -438,8 +438,11 @@ pub fn not_the_author(sender: &Sender, message: &Stored, verb: &str) -> Option<O
     if message.message.event.is_some() {
         return Some(refuse(
             sender,
-            ErrorCode::Forbidden,
-            format!("you cannot {verb} an event: it is what happened"),
+            Refusal::new(
+                ErrorCode::Forbidden,
+                format!("you cannot {verb} an event: it is what happened"),
+            )
+            .detail("an_event"),
         ));
     }
     let theirs = sender.user_id.is_some() && message.author == sender.user_id;
