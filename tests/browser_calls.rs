@@ -6,20 +6,24 @@
 //! the middle of a call. Screenshots of a call go to
 //! `target/screenshots/calls-*.png`.
 //!
-//! The pages are on `http://127.0.0.1`, a secure context, so the browser
-//! gives them its devices. Chromium does not gather candidates on loopback
-//! unless told (`--allow-loopback-in-peer-connection`); the server is told
-//! to advertise loopback only (`--rtc-address 127.0.0.1`), so no packet
-//! leaves the machine.
+//! The server runs with `--tls` and the browser trusts its local CA (in its
+//! NSS database, as a person who installed it from the trust page), so the
+//! pages are on HTTPS, the secure context a browser gives its devices to
+//! on a LAN. Chromium does not gather candidates on loopback unless
+//! told (`--allow-loopback-in-peer-connection`); the server is told to
+//! advertise loopback only (`--rtc-address 127.0.0.1`), so no packet leaves
+//! the machine.
 
 mod browser_support;
 mod common;
 mod webdriver;
 
+use browser_support::tls::chrome_trusting;
 use browser_support::{
     create_room, join, retry_now, screenshot_dir, use_desktop, use_phone, use_scheme, wait_in_room,
 };
 use common::Server;
+use common::tls::fetch_ca;
 use serde_json::{Value, json};
 use webdriver::{Chrome, Page};
 
@@ -38,20 +42,31 @@ fn caller(chrome: &Chrome) -> Page {
     chrome.open_with(MEDIA_FLAGS)
 }
 
-fn start_server() -> Server {
-    Server::start_with(&["--rtc-address", "127.0.0.1"])
+/// A server on HTTPS from its local CA, and a chromedriver whose browsers
+/// trust that CA (keep the folder as long as the browser); `None` where
+/// Chromium is missing (see [`Chrome::start`]).
+fn start_server() -> Option<(Server, Chrome, tempfile::TempDir)> {
+    let server = Server::start_with(&["--tls", "--rtc-address", "127.0.0.1"]);
+    let (chrome, home) = chrome_trusting(&fetch_ca(&server))?;
+    Some((server, chrome, home))
 }
 
 /// Opens the direct message with `peer` from the people list; returns its id.
 fn open_dm(page: &Page, peer: &str) -> String {
     let button = format!("#people-list button[data-dm={peer}]");
-    page.wait_for(&format!("{peer} in the people list"), &format!("document.querySelector('{button}')"));
+    page.wait_for(
+        &format!("{peer} in the people list"),
+        &format!("document.querySelector('{button}')"),
+    );
     page.click(&button);
     page.wait_for(
         "the direct message on screen",
         "document.body.dataset.room.startsWith('dm:')",
     );
-    page.js("document.body.dataset.room").as_str().unwrap().to_owned()
+    page.js("document.body.dataset.room")
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The selector of `name`'s camera tile (or their screen's).
@@ -65,7 +80,10 @@ fn tile(name: &str, screen: bool) -> String {
 fn plays_video_of(page: &Page, name: &str, screen: bool) -> Value {
     let video = format!("document.querySelector('{} video')", tile(name, screen));
     page.wait_for(
-        &format!("{name}'s {} to have a picture", if screen { "screen" } else { "camera" }),
+        &format!(
+            "{name}'s {} to have a picture",
+            if screen { "screen" } else { "camera" }
+        ),
         &format!("(() => {{ const v = {video}; return v && !v.hidden && v.videoWidth > 0; }})()"),
     );
     let first = page.js(&format!("{video}.currentTime"));
@@ -73,7 +91,9 @@ fn plays_video_of(page: &Page, name: &str, screen: bool) -> Value {
         &format!("{name}'s video to play on"),
         &format!("{video}.currentTime > {first}"),
     );
-    page.js(&format!("(() => {{ const v = {video}; return [v.videoWidth, v.videoHeight]; }})()"))
+    page.js(&format!(
+        "(() => {{ const v = {video}; return [v.videoWidth, v.videoHeight]; }})()"
+    ))
 }
 
 /// Bytes of audio received so far, over every received microphone.
@@ -109,7 +129,10 @@ fn hears(page: &Page, name: &str) {
         if now > before {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "no audio bytes from {name}: {now}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audio bytes from {name}: {now}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
@@ -146,10 +169,9 @@ fn assert_no_page_errors(page: &Page) {
 /// and the history says it ended, with how many took part.
 #[test]
 fn a_direct_message_call_plays_both_ways_and_not_to_an_outsider() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((server, chrome, _home)) = start_server() else {
         return;
     };
-    let server = start_server();
     let alice = caller(&chrome);
     let bob = caller(&chrome);
     let dave = caller(&chrome);
@@ -246,10 +268,9 @@ fn shared_size(page: &Page) -> Value {
 /// people below (screenshots); carol leaves, and alice and bob go on.
 #[test]
 fn a_room_call_of_three_with_a_screen_share() {
-    let Some(chrome) = Chrome::start() else {
+    let Some((server, chrome, _home)) = start_server() else {
         return;
     };
-    let server = start_server();
     let alice = caller(&chrome);
     let bob = caller(&chrome);
     let carol = caller(&chrome);
@@ -292,10 +313,20 @@ fn a_room_call_of_three_with_a_screen_share() {
     let size = shared_size(&alice);
     assert!(size[0].as_u64().unwrap_or(0) > 0, "a shared screen: {size}");
     for page in [&bob, &carol] {
-        assert_eq!(plays_video_of(page, "alice", true), size, "the viewer sees the screen's size");
-        assert_eq!(page.js("document.getElementById('call').classList.contains('presenting')"), json!(true));
+        assert_eq!(
+            plays_video_of(page, "alice", true),
+            size,
+            "the viewer sees the screen's size"
+        );
+        assert_eq!(
+            page.js("document.getElementById('call').classList.contains('presenting')"),
+            json!(true)
+        );
         // One screen at a time: the others' share button says who presents.
-        assert_eq!(page.js("document.querySelector('#call [data-call=screen]').disabled"), json!(true));
+        assert_eq!(
+            page.js("document.querySelector('#call [data-call=screen]').disabled"),
+            json!(true)
+        );
     }
     let dir = screenshot_dir();
     use_scheme(&bob, "light");
@@ -351,7 +382,10 @@ fn outsider_refused(page: &Page, room: &str) {
         "window.callFrames.filter(f => f.type.startsWith('call') || f.room === '{room}' && f.type !== 'error').map(f => f.type)"
     ));
     assert_eq!(heard, json!([]), "an outsider heard of the call");
-    assert_eq!(page.js("document.querySelector('.call-ring')?.hidden ?? true"), json!(true));
+    assert_eq!(
+        page.js("document.querySelector('.call-ring')?.hidden ?? true"),
+        json!(true)
+    );
 }
 
 /// Records the frames a page receives in `window.callFrames`, from its
@@ -377,16 +411,17 @@ fn record_frames(page: &Page) {
 }
 
 /// The server is killed in the middle of a call: both pages say the call
-/// ended with the connection, and once the server is back (same port), the
-/// call can be started again and is heard.
+/// ended with the connection, and once the server is back (same HTTPS port,
+/// a new certificate from the same CA in its data folder), the call can be
+/// started again and is heard.
 #[test]
 fn the_server_killed_mid_call_ends_it_and_it_starts_again() {
-    let Some(chrome) = Chrome::start() else {
-        return;
-    };
     let dir = tempfile::TempDir::new().unwrap();
     let db = dir.path().join("lanchat.db");
-    let mut server = Server::start_on_db(&db, &["--rtc-address", "127.0.0.1"]);
+    let mut server = Server::start_on_db(&db, &["--tls", "--rtc-address", "127.0.0.1"]);
+    let Some((chrome, _home)) = chrome_trusting(&fetch_ca(&server)) else {
+        return;
+    };
     let port = server.addr.port().to_string();
     let alice = caller(&chrome);
     let bob = caller(&chrome);
@@ -409,6 +444,9 @@ fn the_server_killed_mid_call_ends_it_and_it_starts_again() {
     let _server = Server::spawn(
         &[
             "--port",
+            "0",
+            "--tls",
+            "--tls-port",
             &port,
             "--bind",
             "127.0.0.1",
