@@ -97,7 +97,19 @@ export async function listDevices() {
  */
 export function deviceError(error, what) {
   const name = error instanceof Error ? error.name : '';
-  if (name === 'NotAllowedError' || name === 'SecurityError') return `calls.errors.${what}_denied`;
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return `calls.errors.${what}_missing`;
-  return `calls.errors.${what}_failed`;
+  const keys = DEVICE_ERRORS[what];
+  if (name === 'NotAllowedError' || name === 'SecurityError') return keys.denied;
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return keys.missing;
+  return keys.failed;
 }
+
+/** The words for each device's refusals, spelled out so the catalogs' check finds them. */
+const DEVICE_ERRORS = {
+  mic: { denied: 'calls.errors.mic_denied', missing: 'calls.errors.mic_missing', failed: 'calls.errors.mic_failed' },
+  camera: {
+    denied: 'calls.errors.camera_denied', missing: 'calls.errors.camera_missing', failed: 'calls.errors.camera_failed',
+  },
+  screen: {
+    denied: 'calls.errors.screen_denied', missing: 'calls.errors.screen_missing', failed: 'calls.errors.screen_failed',
+  },
+};
