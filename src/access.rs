@@ -165,6 +165,15 @@ pub fn credential(headers: &HeaderMap) -> Credential {
     credential
 }
 
+/// The browser the page says it is, from its `browser.<id>` subprotocol
+/// (a random id it keeps in its storage), as the id's SHA-256 in hex: all a
+/// ban by browser needs, and all the server keeps.
+pub fn browser(headers: &HeaderMap) -> Option<String> {
+    let id = offered_protocols(headers).find_map(|p| p.strip_prefix("browser."))?;
+    let plausible = (16..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit());
+    plausible.then(|| crate::host::secret::hash_hex(&id.to_ascii_lowercase()))
+}
+
 /// Whether the request carries `key`: as `Authorization: Bearer <key>`, as
 /// the `key.<hex>` subprotocol, or (for the page's images and downloads,
 /// which cannot set headers) as the `lanchat_key` cookie.
@@ -355,6 +364,21 @@ mod tests {
         let cookie = headers(&[("cookie", "lanchat_key=pa55%20w%C3%B6rd")]);
         assert!(has_key(&cookie, "pa55 wörd"));
         assert!(!has_key(&cookie, "pa55"));
+    }
+
+    #[test]
+    fn the_browser_is_kept_as_a_hash_of_its_id() {
+        let offered = |value: &str| browser(&headers(&[("sec-websocket-protocol", value)]));
+        let id = "00112233445566778899aabbccddeeff";
+        let hashed = offered(&format!("lanchat, browser.{id}")).expect("a browser");
+        assert_eq!(hashed.len(), 64);
+        assert!(!hashed.contains(id));
+        assert_eq!(
+            offered(&format!("lanchat, browser.{}", id.to_uppercase())),
+            Some(hashed)
+        );
+        assert_eq!(offered("lanchat, browser.xyz"), None);
+        assert_eq!(offered("lanchat"), None);
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! What the server prints once it is listening: the URLs to open, where
-//! history is kept, and a QR code for phones; with `--tls`, the trust page
-//! and the local CA's fingerprint, and the trust page's QR code.
+//! What the server prints once it is listening: the URLs to open (by IP,
+//! and by the `.local` name), the host link, where history is kept, and a QR
+//! code for phones; with `--tls`, the trust page and the local CA's
+//! fingerprint, and the trust page's QR code. The QR code carries an IP URL:
+//! older Android does not resolve `.local` names.
 
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use qrcode::{Color, QrCode};
 
 use crate::calls::Listening;
+use crate::mdns::Announcement;
 
 /// What the banner shows.
 pub struct Banner<'a> {
@@ -20,6 +23,14 @@ pub struct Banner<'a> {
     /// Calls' UDP port; `None` with `--no-calls`.
     pub calls: Option<&'a Listening>,
     pub show_qr: bool,
+    /// The `.local` name announced over mDNS, if any.
+    pub name: Option<&'a Announcement>,
+    /// Where `/metrics` is served, when on an address of its own.
+    pub metrics: Option<SocketAddr>,
+    /// For the host link.
+    pub host_secret: &'a str,
+    /// The event's name and end, with `--event`.
+    pub event: Option<&'a str>,
 }
 
 /// What the banner says of HTTPS.
@@ -37,14 +48,7 @@ pub struct TlsBanner {
 fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
     let port = local.port();
     let ip = local.ip();
-    let this_machine = if ip.is_unspecified() || ip.is_loopback() {
-        match ip {
-            IpAddr::V6(_) => format!("{scheme}://[::1]:{port}/"),
-            IpAddr::V4(_) => format!("{scheme}://127.0.0.1:{port}/"),
-        }
-    } else {
-        url_for(scheme, ip, port)
-    };
+    let this_machine = url_for(scheme, this_machine(ip), port);
     let lan = if ip.is_unspecified() {
         interface_addresses(ip.is_ipv6())
             .into_iter()
@@ -56,6 +60,15 @@ fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
         vec![url_for(scheme, ip, port)]
     };
     (this_machine, lan)
+}
+
+/// The address this machine reaches a server bound to `ip` at.
+fn this_machine(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    }
 }
 
 fn url_for(scheme: &str, ip: IpAddr, port: u16) -> String {
@@ -108,7 +121,7 @@ pub fn local_url(addr: SocketAddr, https: bool, key: Option<&str>) -> String {
 /// Prints where to connect, now that the server listens: the URLs
 /// (carrying the access key, if any) and a QR code of the first LAN one;
 /// with `--tls`, the trust page and the CA's fingerprint, and a QR code of
-/// the trust page instead.
+/// the trust page instead; and the host link (carrying the host secret).
 pub fn print_banner(banner: &Banner) {
     let scheme = if banner.tls.is_some() {
         "https"
@@ -145,6 +158,16 @@ pub fn print_banner(banner: &Banner) {
             "  Network: none (listening on this machine only; use --bind 0.0.0.0 to share)\n",
         );
     }
+    if let Some(name) = banner.name {
+        let url = format!("{scheme}://{}:{}/", name.name(), banner.chat.port());
+        out.push_str(&format!("  Name:    {}\n", with_key(&url, banner.key)));
+        if let Some(taken) = name.taken() {
+            out.push_str(&format!(
+                "  Note:    {taken} is taken on this network, so this server is {}\n",
+                name.name()
+            ));
+        }
+    }
     // What a phone scans: the trust page with the local CA, else the chat.
     let mut scan = lan_urls
         .first()
@@ -162,6 +185,10 @@ pub fn print_banner(banner: &Banner) {
             out.push_str(&format!(
                 "  Trust:   {trust_url} (the certificate to install, and how)\n"
             ));
+            if let Some(name) = banner.name {
+                let url = format!("http://{}:{}/", name.name(), trust.port());
+                out.push_str(&format!("           {url}\n"));
+            }
             out.push_str(&format!(
                 "  CA:      SHA-256 {fingerprint}{}\n",
                 if *ephemeral {
@@ -185,6 +212,17 @@ pub fn print_banner(banner: &Banner) {
         }
     }
     out.push_str(&format!("  Calls:   {}\n", calls_line(banner.calls)));
+    if let Some(addr) = banner.metrics {
+        let url = url_for("http", this_machine(addr.ip()), addr.port());
+        out.push_str(&format!("  Metrics: {url}metrics\n"));
+    }
+    // The host's tools: a link for whoever runs lanchat, and nobody else.
+    let host_link =
+        crate::host::secret::link(&with_key(&local_url, banner.key), banner.host_secret);
+    out.push_str(&format!("  Host:    {host_link} (yours alone)\n"));
+    if let Some(event) = banner.event {
+        out.push_str(&format!("  Event:   {event}\n"));
+    }
     out.push_str(&format!("  History: {}\n", banner.history));
     let stdout = std::io::stdout();
     let colour = stdout.is_terminal();

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::Local;
 use crate::ids::UserId;
+use crate::metrics;
 use crate::session::Context;
 pub use crate::store::postgres::cluster::Listener;
 use crate::store::postgres::cluster::{self as db, NameChange};
@@ -305,6 +306,7 @@ impl Cluster {
         if from == self.instance {
             return;
         }
+        metrics::get().postgres_notices.inc();
         // A notice from nobody is for every instance, this one too.
         let known = from.is_empty()
             || self

@@ -1,6 +1,6 @@
 //! Command-line flags and the validated settings they become.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,12 +12,15 @@ use crate::calls;
 use crate::data::{self, Chosen, DataDir, Wanted};
 use crate::hub::BacklogLimit;
 use crate::limits::{Rate, default_max_connections};
+use crate::mdns;
 use crate::protocol::{CallLimits, MAX_MESSAGE_CHARS};
 use crate::store::Location;
 use crate::store::postgres::PgUrl;
 
 /// The port tried when none is given; if it is busy we take a free one.
 pub const DEFAULT_PORT: u16 = 8080;
+/// The shortest host secret one may give.
+const MIN_HOST_SECRET_CHARS: usize = 16;
 
 /// lanchat: a real-time chat for your local network, in one executable.
 ///
@@ -264,6 +267,52 @@ pub struct Args {
     #[arg(long, env = "LANCHAT_WEB_OVERLAY", hide = true)]
     pub web_overlay: Option<PathBuf>,
 
+    /// The name to announce on the network (mDNS), as NAME.local; if
+    /// another host has it, this one takes NAME-2.local
+    #[arg(long, env = "LANCHAT_NAME", default_value = mdns::DEFAULT_NAME,
+          value_parser = mdns::parse_name)]
+    pub name: String,
+
+    /// Don't announce a .local name (mDNS)
+    #[arg(long, env = "LANCHAT_NO_MDNS")]
+    pub no_mdns: bool,
+
+    /// Serve /metrics on this address instead of the chat's port, like
+    /// 127.0.0.1:9100 (the access key, if set, is still needed)
+    #[arg(long, env = "LANCHAT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    // The host's tools (see src/host/).
+    /// The host secret, fixed (at least 16 characters) instead of a new one
+    /// at every start; the host link printed at start carries it
+    #[arg(long, env = "LANCHAT_HOST_SECRET", hide_env_values = true)]
+    pub host_secret: Option<String>,
+
+    /// Event mode: the event's name, shown in the page and the banner. At
+    /// its end the chat turns read-only, every page is offered its archive,
+    /// and after a grace period the history and files are deleted
+    #[arg(long, env = "LANCHAT_EVENT")]
+    pub event: Option<String>,
+
+    /// How long the event lasts, like 3h or 90m [default: until the host ends it]
+    #[arg(long, env = "LANCHAT_EVENT_DURATION", value_parser = crate::event::parse_duration,
+          requires = "event")]
+    pub event_duration: Option<Duration>,
+
+    /// Seconds between the event's end and the deletion of its data
+    #[arg(long, env = "LANCHAT_EVENT_GRACE_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub event_grace_seconds: u64,
+
+    /// Keep the event's history and files at its end
+    #[arg(long, env = "LANCHAT_KEEP", requires = "event")]
+    pub keep: bool,
+
+    /// Seconds between two rounds of each room's retention (the host sets
+    /// how long a room keeps its messages; a round also runs at start)
+    #[arg(long, env = "LANCHAT_RETENTION_CHECK_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub retention_check_seconds: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -293,10 +342,30 @@ pub enum Command {
         #[arg(short, long, env = "LANCHAT_BIND", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
         bind: IpAddr,
     },
+    /// Export the lobby and public rooms (or one of them) to a file: one
+    /// self-contained HTML page, Markdown, or JSON lines. Private rooms and
+    /// direct messages are never exported by the host. Give the flags
+    /// lanchat was started with (--data, --db or --postgres, --files)
+    Export {
+        /// One room, like lobby [default: the lobby and every public room]
+        #[arg(long)]
+        room: Option<String>,
+        /// html, markdown or jsonl
+        #[arg(long, value_enum, default_value = "html")]
+        format: crate::export::Format,
+        /// Where to write it [default: a file named after the room and the
+        /// day, in exports/ in the data folder]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the trust page's address and QR code again, with the local
     /// CA's fingerprint (give the flags lanchat was started with: --port,
     /// --db)
     Trust,
+    /// Print a new host link, and retire the old one (within seconds on a
+    /// running server). Give the flags lanchat was started with (--data,
+    /// --db or --postgres, --port, --tls)
+    HostLink,
 }
 
 /// A size in bytes: a number, or one with KB/MB/GB (1000s) or K/M/G or
@@ -377,6 +446,17 @@ pub struct Config {
     pub tls: Option<TlsFlags>,
     /// How calls are set up; `None`: calls are off.
     pub calls: Option<calls::Settings>,
+    /// Where `/metrics` is served instead of the chat's port.
+    pub metrics_bind: Option<SocketAddr>,
+    /// The `.local` name to announce, as a DNS label; `None` with
+    /// `--no-mdns`.
+    pub mdns_name: Option<String>,
+    /// A fixed host secret; `None`: a new one at every start.
+    pub host_secret: Option<String>,
+    /// How often each room's retention is applied.
+    pub retention_check: Duration,
+    /// Event mode, if `--event`.
+    pub event: Option<crate::event::EventConfig>,
 }
 
 /// HTTPS as the flags ask for it.
@@ -422,6 +502,16 @@ impl Config {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let password = args.password.filter(|p| !p.is_empty());
+        let host_secret = args.host_secret.filter(|s| !s.is_empty());
+        if host_secret
+            .as_ref()
+            .is_some_and(|secret| secret.chars().count() < MIN_HOST_SECRET_CHARS)
+        {
+            anyhow::bail!(
+                "--host-secret must be at least {MIN_HOST_SECRET_CHARS} characters: \
+                 it is all that stands between anyone and the host's tools"
+            );
+        }
         let postgres = match (&args.postgres, &args.db, args.memory) {
             (Some(url), _, _) => Some(url.clone()),
             (None, None, false) => std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
@@ -474,6 +564,23 @@ impl Config {
                 "--tls-port and --port are both {port}; HTTPS and the trust page need a port each"
             );
         }
+        let event = match args.event.filter(|name| !name.trim().is_empty()) {
+            None => None,
+            Some(name) => {
+                if matches!(history_location, Location::Postgres(_)) && !args.keep {
+                    anyhow::bail!(
+                        "--event deletes the history at its end, and lanchat does not delete a \
+                         shared PostgreSQL database: add --keep"
+                    );
+                }
+                Some(crate::event::EventConfig {
+                    name: name.trim().to_owned(),
+                    duration: args.event_duration,
+                    grace: Duration::from_secs(args.event_grace_seconds),
+                    keep: args.keep,
+                })
+            }
+        };
         let files_dir = match (&history_location, args.files) {
             (_, Some(dir)) => Some(absolute(dir)),
             (Location::Memory, None) => None,
@@ -529,6 +636,11 @@ impl Config {
                     screen_fps: args.screen_fps,
                 },
             }),
+            metrics_bind: args.metrics_bind,
+            mdns_name: (!args.no_mdns).then_some(args.name),
+            host_secret,
+            retention_check: Duration::from_secs(args.retention_check_seconds),
+            event,
         })
     }
 
@@ -548,9 +660,15 @@ impl Config {
         })
     }
 
-    /// The mDNS names this server answers to, which its certificate covers.
+    /// The `.local` name asked for (`lanchat.local`, or `--name`'s), which
+    /// the certificate covers from its first handshake; none with
+    /// `--no-mdns`. The name mDNS settles on, if another host had this one
+    /// (`lanchat-2.local`), is added when it is known: [`crate::App::announce`].
     pub fn local_names(&self) -> Vec<String> {
-        vec!["lanchat.local".to_owned()]
+        self.mdns_name
+            .iter()
+            .map(|label| format!("{label}.local"))
+            .collect()
     }
 }
 
@@ -615,6 +733,7 @@ mod tests {
         assert_eq!(config.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(config.history, 100);
         assert_eq!(config.backlog.frames, 1000);
+        assert_eq!(config.mdns_name.as_deref(), Some("lanchat"));
         assert!(
             matches!(config.history_location, Location::File(ref p) if p.ends_with("lanchat.db"))
         );
@@ -708,6 +827,18 @@ mod tests {
     }
 
     #[test]
+    fn the_local_name_is_a_dns_label_or_off() {
+        let named = parse(&["--name", "Sala-3"]).unwrap();
+        assert_eq!(named.mdns_name.as_deref(), Some("sala-3"));
+        assert_eq!(named.local_names(), ["sala-3.local"]);
+        assert_eq!(parse(&[]).unwrap().local_names(), ["lanchat.local"]);
+        let off = parse(&["--no-mdns"]).unwrap();
+        assert_eq!(off.mdns_name, None);
+        assert!(off.local_names().is_empty());
+        assert!(parse(&["--name", "sala 3"]).is_err());
+    }
+
+    #[test]
     fn memory_and_db_conflict() {
         assert!(parse(&["--memory"]).is_ok());
         assert!(parse(&["--memory", "--db", "x.db"]).is_err());
@@ -727,6 +858,16 @@ mod tests {
             "too small for 4000 chars"
         );
         assert!(parse(&["--max-frame-size", "2048", "--max-message-chars", "200"]).is_ok());
+        assert!(parse(&["--host-secret", "short"]).is_err());
+        assert!(parse(&["--keep"]).is_err(), "--keep is for an event");
+        assert!(parse(&["--event", "x", "--postgres", "postgres://db/x"]).is_err());
+        assert!(parse(&["--event", "x", "--postgres", "postgres://db/x", "--keep"]).is_ok());
+        let event = parse(&["--event", "Night", "--event-duration", "2h"]).unwrap();
+        assert_eq!(
+            event.event.unwrap().duration,
+            Some(Duration::from_secs(7200))
+        );
+        assert!(parse(&["--host-secret", "a long enough secret"]).is_ok());
     }
 
     #[test]

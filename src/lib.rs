@@ -15,14 +15,20 @@ mod cluster;
 mod commands;
 mod config;
 mod data;
+mod event;
+mod export;
 mod fanout;
 mod files;
 mod healthcheck;
+mod host;
 mod hub;
 mod identity;
 mod ids;
 mod limits;
+mod mdns;
+mod metrics;
 mod protocol;
+mod retention;
 mod rooms;
 mod routes;
 mod search;
@@ -37,6 +43,7 @@ mod username;
 mod wire;
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +59,7 @@ pub use browser::open_in_browser;
 pub use calls::Listening;
 pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
+pub use mdns::Announcement;
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
@@ -104,6 +112,12 @@ pub struct App {
     tls: Option<Tls>,
     /// The address the HTTP listener was told to bind, for the RTC port's.
     bind: std::net::IpAddr,
+    /// The host secret, for the host link printed at start.
+    host_secret: String,
+    /// How often each room's retention is applied.
+    retention_check: Duration,
+    /// With `--event`, what its end deletes.
+    wipe: event::Leftovers,
 }
 
 impl App {
@@ -131,6 +145,8 @@ impl App {
             .map(|source| Tls::start(&source, &config.local_names()))
             .transpose()?;
         let files = open_files(config, store.clone(), opened.files)?;
+        let (host, host_secret) =
+            host::Host::load(store.clone(), opened.host, config.host_secret.as_deref());
         let settings = session::Settings {
             history: config.history,
             resume_cap,
@@ -162,6 +178,8 @@ impl App {
             rooms,
             files,
             calls,
+            host,
+            event: config.event.clone().map(event::Event::new),
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -190,7 +208,34 @@ impl App {
             notices,
             tls,
             bind: config.bind,
+            host_secret,
+            retention_check: config.retention_check,
+            wipe: event::Leftovers {
+                history: match &config.history_location {
+                    store::Location::File(path) => Some(path.clone()),
+                    _ => None,
+                },
+                files: config.files_dir.clone(),
+                // The local CA it made, never a certificate brought with
+                // --tls-cert.
+                certificates: match config.tls_source() {
+                    Some(tls::Source::LocalCa(Some(dir))) => {
+                        vec![dir.join(tls::CERT_FILE), dir.join(tls::KEY_FILE)]
+                    }
+                    _ => Vec::new(),
+                },
+            },
         })
+    }
+
+    /// What the banner says of the event, in event mode.
+    pub fn event(&self) -> Option<String> {
+        self.context.event.as_ref().map(event::Event::describe)
+    }
+
+    /// The host secret, for the host link the banner prints.
+    pub fn host_secret(&self) -> &str {
+        &self.host_secret
     }
 
     /// What the banner says of HTTPS, once `listeners` are bound: `None`
@@ -215,6 +260,32 @@ impl App {
             .start(self.bind, chat_port, self.context.shutdown.clone())
     }
 
+    /// Announces the configured `.local` name over mDNS, unless `--no-mdns`
+    /// or the server listens on loopback only, on the ports in `listeners`;
+    /// with `--tls`, the certificate then covers the name mDNS settled on
+    /// (`lanchat-2.local` when another host had `lanchat.local`). A failure
+    /// is logged: the chat goes on by its IP addresses.
+    pub async fn announce(&self, config: &Config, listeners: &Listeners) -> Option<Announcement> {
+        let label = config.mdns_name.as_deref()?;
+        let announced = match listeners.ports() {
+            Ok(ports) => Announcement::start(label, config.bind, ports).await,
+            Err(err) => Err(err.into()),
+        };
+        let announced = announced.unwrap_or_else(|err| {
+            log::warn!("{err:#}; the chat is reachable by its IP addresses only");
+            None
+        })?;
+        if let Some(tls) = &self.tls
+            && let Err(err) = tls.add_name(announced.name())
+        {
+            log::warn!(
+                "{err:#}; the certificate does not cover {}",
+                announced.name()
+            );
+        }
+        Some(announced)
+    }
+
     /// Serves on `listeners` until `shutdown` completes. Then it stops
     /// accepting, closes every WebSocket with 1001, and commits what is
     /// pending before returning.
@@ -234,8 +305,16 @@ impl App {
             notices,
             tls,
             bind: _,
+            host_secret: _,
+            retention_check,
+            wipe,
         } = self;
-        let Listeners { chat, trust, .. } = listeners;
+        let Listeners {
+            chat,
+            trust,
+            metrics: metrics_listener,
+            ..
+        } = listeners;
         let stop = context.shutdown.clone();
         // Before the first connection, so the others hear of every name.
         let cluster = match (context.store.location(), notices) {
@@ -260,12 +339,19 @@ impl App {
             }),
             _ => None,
         };
+        // What expired while the server was stopped goes before anyone
+        // connects.
+        retention::sweep(&context).await;
+        let postgres = matches!(context.store.location(), store::Location::Postgres(_));
+        let exporter = metrics::Exporter::new(context.hub.clone(), context.files.clone(), postgres);
+        let beside_chat = metrics_listener.is_none().then(|| exporter.clone());
         let routes = routes::routes(
             context.clone(),
-            policy,
+            policy.clone(),
             ws_config,
             trust_info.clone(),
             assets.clone(),
+            beside_chat,
         );
         let accepting = tokio::spawn(server::serve(
             chat,
@@ -287,6 +373,16 @@ impl App {
             }
             _ => None,
         };
+        let metrics_accepting = metrics_listener.map(|listener| {
+            let routes = routes::metrics_only(exporter, policy);
+            tokio::spawn(server::serve(
+                listener,
+                warp::service(routes),
+                header_timeout,
+                None,
+                stop.clone(),
+            ))
+        });
         tokio::spawn(context.hub.clone().flush_presence_until(stop.clone()));
         tokio::spawn(fanout::run(
             context.hub.clone(),
@@ -294,14 +390,39 @@ impl App {
             committed,
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
-
-        shutdown.await;
+        let host_rules = tokio::spawn(host::watch(context.host.clone()));
+        let retention = tokio::spawn(retention::run(context.clone(), retention_check));
+        // An event ends the server itself, after its grace.
+        let event = context.event.clone();
+        let event_over = async {
+            match &event {
+                Some(event) => {
+                    let hub = context.hub.clone();
+                    event
+                        .run(|frame| {
+                            let item = hub::Outbound::Event(protocol::Frame::from(frame));
+                            hub.send(&audience::Audience::Everyone, item);
+                        })
+                        .await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let over = tokio::select! {
+            () = shutdown => false,
+            () = event_over => true,
+        };
         log::info!("shutting down");
         sweeper.abort();
+        host_rules.abort();
+        retention.abort();
         stop.cancel();
         let _ = accepting.await;
         if let Some(trust_page) = trust_page {
             let _ = trust_page.await;
+        }
+        if let Some(metrics_accepting) = metrics_accepting {
+            let _ = metrics_accepting.await;
         }
         context.sessions.close();
         if tokio::time::timeout(SESSION_DRAIN, context.sessions.wait())
@@ -319,17 +440,53 @@ impl App {
         tokio::task::spawn_blocking(move || store.close())
             .await
             .context("the store did not close cleanly")?;
+        if over && let Some(event) = &context.event {
+            finish_event(event, wipe)?;
+        }
         Ok(())
     }
 }
 
+/// The event is over and the server has stopped: its data goes, unless
+/// kept; says so.
+fn finish_event(event: &event::Event, leftovers: event::Leftovers) -> anyhow::Result<()> {
+    let said = if !event.wipes() {
+        format!(
+            "The event {:?} is over. Its history and files are kept (--keep).",
+            event.name()
+        )
+    } else {
+        let deleted = event::wipe(&leftovers)
+            .context("the event is over, but its data could not all be deleted")?;
+        let list: Vec<String> = deleted
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        format!(
+            "The event {:?} is over. Deleted from this machine: {}.",
+            event.name(),
+            if list.is_empty() {
+                "nothing (it was kept in memory)".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )
+    };
+    log::info!("{said}");
+    // Whoever started it may have closed the terminal: never fail on that.
+    let _ = writeln!(std::io::stdout().lock(), "{said}");
+    Ok(())
+}
+
 /// Once an hour (and at start): releases names unused for the configured
-/// time, and collects expired uploads and files no message shares.
+/// time, collects expired uploads and files no message shares, and forgets
+/// mutes and bans that ran out.
 async fn sweep_hourly(context: session::Context) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         context.identity.release_expired();
+        context.host.sweep();
         context.files.sweep().await;
     }
 }
@@ -373,25 +530,114 @@ pub async fn migrate(from: &std::path::Path, to: &str) -> anyhow::Result<String>
     ))
 }
 
-/// The bound ports: the chat's (HTTPS with `--tls`) and, with `--tls`, the
-/// plain port of the trust page.
+/// `lanchat export`: writes the export of the server's history (as
+/// `config` locates it) to `out`, or to a file named after it in `exports/`
+/// in the data folder, beside everything else lanchat keeps; returns what
+/// to print.
+pub async fn export_history(
+    config: &Config,
+    room: Option<String>,
+    format: export::Format,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<String> {
+    let Some(files) = &config.files_dir else {
+        anyhow::bail!("with --memory there is no history to export");
+    };
+    let (bytes, name) =
+        export::offline::export(&config.history_location, files, room.as_deref(), format).await?;
+    let out = match out {
+        Some(out) => out,
+        None => {
+            let dir = config.data_dir().join("exports");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot make {}", dir.display()))?;
+            dir.join(name)
+        }
+    };
+    std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!("wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
+/// `lanchat host-link`: a new host secret for the server's history (as
+/// `config` locates it), stored as its hash, which retires the old one;
+/// returns what to print, with the link for a server started with the same
+/// flags (HTTPS with `--tls`).
+pub async fn new_host_link(config: &Config) -> anyhow::Result<String> {
+    if matches!(config.history_location, store::Location::Memory) {
+        anyhow::bail!(
+            "with --memory the host secret is new at every start: read it from the banner"
+        );
+    }
+    let secret = host::secret::new_secret();
+    let rule = host::Rule::Secret {
+        hash: host::secret::hash_hex(&secret),
+    };
+    store::offline::set_host_rule(&config.history_location, &rule.key(), &rule.to_json()).await?;
+    let port = config.port.unwrap_or(DEFAULT_PORT);
+    let url = match &config.tls {
+        Some(tls) => format!(
+            "https://127.0.0.1:{}/",
+            tls.port.unwrap_or(DEFAULT_PORT + 1)
+        ),
+        None => format!("http://127.0.0.1:{port}/"),
+    };
+    Ok(format!(
+        "{}\nThe old host link stops working within {} seconds.",
+        host::secret::link(&url, &secret),
+        host::REREAD.as_secs()
+    ))
+}
+
+/// The bound ports: the chat's (HTTPS with `--tls`), with `--tls` the
+/// plain port of the trust page, and `--metrics-bind`'s.
 pub struct Listeners {
+    /// The chat: the page, the WebSocket and the rest of the API.
     pub chat: TcpListener,
     pub trust: Option<TcpListener>,
+    /// `/metrics` on an address of its own (`--metrics-bind`); without
+    /// one, `/metrics` is served beside the chat.
+    pub metrics: Option<TcpListener>,
     /// What the banner should say about the ports taken (a busy default).
     pub notes: Vec<String>,
 }
 
-/// Binds the configured address. Without `--tls`, the chat's port: with no
-/// port given, 8080, or a free port if it is busy (with a note that says
-/// so). With `--tls`, that port serves the trust page, and HTTPS takes the
-/// next one (8081, or a free one).
+impl Listeners {
+    /// The ports announced over mDNS: plain HTTP's (with `--tls`, the trust
+    /// page's), and with `--tls` the chat's HTTPS port.
+    pub fn ports(&self) -> std::io::Result<mdns::Ports> {
+        let chat = self.chat.local_addr()?.port();
+        Ok(match &self.trust {
+            Some(trust) => mdns::Ports {
+                http: trust.local_addr()?.port(),
+                https: Some(chat),
+            },
+            None => mdns::Ports {
+                http: chat,
+                https: None,
+            },
+        })
+    }
+}
+
+/// Binds the configured addresses. Without `--tls`, the chat's port: with
+/// no port given, 8080, or a free port if it is busy (with a note that
+/// says so). With `--tls`, that port serves the trust page, and HTTPS
+/// takes the next one (8081, or a free one). And `--metrics-bind`'s.
 pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
     let (first, first_note) = bind_port(config.bind, config.port, DEFAULT_PORT, "--port").await?;
+    let metrics = match config.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for --metrics-bind on {addr}"))?,
+        ),
+        None => None,
+    };
     let Some(tls) = &config.tls else {
         return Ok(Listeners {
             chat: first,
             trust: None,
+            metrics,
             notes: first_note.into_iter().collect(),
         });
     };
@@ -400,6 +646,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
     Ok(Listeners {
         chat: https,
         trust: Some(first),
+        metrics,
         notes: first_note.into_iter().chain(https_note).collect(),
     })
 }

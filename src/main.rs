@@ -1,6 +1,7 @@
-//! The `lanchat` executable: parse flags, open history, bind, print where to
-//! connect, serve until Ctrl-C or SIGTERM. Or one of the subcommands:
-//! `migrate`, `healthcheck`.
+//! The `lanchat` executable: parse flags, open history, bind, announce the
+//! `.local` name, print where to connect, serve until Ctrl-C or SIGTERM,
+//! then withdraw the name. Or one of the subcommands: `migrate`,
+//! `healthcheck`.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -56,6 +57,17 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             let config = Config::from_args(args)?;
             return runtime.block_on(lanchat::print_trust(&config));
         }
+        Some(Command::Export { room, format, out }) => {
+            let config = Config::from_args(args)?;
+            let done = runtime.block_on(lanchat::export_history(&config, room, format, out))?;
+            println!("{done}");
+            return Ok(());
+        }
+        Some(Command::HostLink) => {
+            let config = Config::from_args(args)?;
+            println!("{}", runtime.block_on(lanchat::new_host_link(&config))?);
+            return Ok(());
+        }
         None => {}
     }
     let config = Config::from_args(args)?;
@@ -65,6 +77,12 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         let listeners = bind(&config).await?;
         let addr = listeners.chat.local_addr()?;
         let calls = app.start_calls(addr.port())?;
+        let metrics = listeners
+            .metrics
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
+        let name = app.announce(&config, &listeners).await;
         print_banner(&Banner {
             chat: addr,
             tls: app.tls_banner(&listeners)?,
@@ -73,6 +91,10 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             notes: &listeners.notes,
             calls: calls.as_ref(),
             show_qr: config.show_qr,
+            name: name.as_ref(),
+            metrics,
+            host_secret: app.host_secret(),
+            event: app.event().as_deref(),
         });
         if config.open_browser {
             open_in_browser(&local_url(
@@ -81,7 +103,11 @@ fn run(mut args: Args) -> anyhow::Result<()> {
                 config.password.as_deref(),
             ));
         }
-        app.serve(listeners, shutdown).await
+        let served = app.serve(listeners, shutdown).await;
+        if let Some(name) = name {
+            name.withdraw().await;
+        }
+        served
     })
 }
 

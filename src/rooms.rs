@@ -520,6 +520,15 @@ impl Rooms {
         self.rooms().get(id).map(|room| room.name.clone())
     }
 
+    /// How many members of `room` have read it up to `seq` or past, and
+    /// how many members it has: the read count of an announcement.
+    pub fn read_count(&self, name: &str, seq: u64) -> (usize, usize) {
+        self.rooms().get(name).map_or((0, 0), |room| {
+            let read = room.members.values().filter(|read| **read >= seq).count();
+            (read, room.members.len())
+        })
+    }
+
     /// Public rooms and how many belong to each, for browsing.
     pub fn public_rooms(&self) -> Vec<(String, usize)> {
         let rooms = self.rooms();
@@ -529,6 +538,40 @@ impl Rooms {
             .map(|(name, room)| (name.clone(), room.members.len()))
             .collect();
         list.sort();
+        list
+    }
+}
+
+/// A room as the host sees it: what it is and who belongs.
+#[derive(Debug, Clone)]
+pub struct RoomInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: Kind,
+    pub members: Vec<UserId>,
+}
+
+impl Rooms {
+    /// Every room: the lobby, then public and private rooms by name, then
+    /// direct messages.
+    pub fn every_room(&self) -> Vec<RoomInfo> {
+        let rooms = self.rooms();
+        let mut list: Vec<RoomInfo> = rooms
+            .iter()
+            .map(|(id, room)| RoomInfo {
+                id: id.clone(),
+                name: room.name.clone(),
+                kind: room.kind,
+                members: room.members.keys().cloned().collect(),
+            })
+            .collect();
+        let order = |room: &RoomInfo| match (room.id == LOBBY, room.kind) {
+            (true, _) => 0,
+            (false, Kind::Public) => 1,
+            (false, Kind::Private) => 2,
+            (false, Kind::Direct) => 3,
+        };
+        list.sort_by(|a, b| (order(a), &a.name, &a.id).cmp(&(order(b), &b.name, &b.id)));
         list
     }
 }

@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use crate::access::{self, Origin};
 use crate::assets::{Assets, Encoding};
+use crate::export;
 use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
 use crate::limits::{Admission, Gate};
+use crate::metrics::{self, Exporter};
 use crate::server::PeerAddr;
 use crate::session::{self, Context};
 use crate::text::emoji;
@@ -59,12 +61,14 @@ fn refused(status: StatusCode, reason: impl Into<String>) -> Rejection {
 }
 
 /// Every route, with rejections handled and security headers added.
+/// `/metrics` is among them when `metrics` is given (no `--metrics-bind`).
 pub fn routes(
     context: Context,
     policy: Policy,
     ws_config: WebSocketConfig,
     trust: Option<TrustInfo>,
     assets: Arc<Assets>,
+    metrics: Option<Exporter>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let started = Instant::now();
     let gate = FileAccess {
@@ -75,7 +79,10 @@ pub fn routes(
         allowed_origins: policy.allowed_origins.clone(),
     };
     healthz(context.clone(), policy.clone(), started)
+        .or(metrics_route(metrics, policy.clone()))
         .or(access_check(policy.clone()))
+        .or(export_host(context.clone(), policy.clone()))
+        .or(export_mine(context.clone(), policy.clone()))
         .or(websocket(context, policy, ws_config))
         .or(emoji())
         .or(trust_port::trust_info(trust))
@@ -125,6 +132,40 @@ fn healthz(
         })
 }
 
+/// `/metrics` alone, for `--metrics-bind`'s own address.
+pub fn metrics_only(
+    exporter: Exporter,
+    policy: Policy,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    metrics_route(Some(exporter), policy)
+        .recover(handle_rejection)
+        .map(with_security_headers)
+}
+
+/// GET /metrics: the Prometheus text format; 404 where it is not served.
+fn metrics_route(
+    exporter: Option<Exporter>,
+    policy: Policy,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and_then(move || {
+            let exporter = exporter.clone();
+            async move { exporter.ok_or_else(warp::reject::not_found) }
+        })
+        .and(with_key(policy))
+        .map(|exporter: Exporter| {
+            let mut response = warp::reply::Response::new(exporter.render().into());
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        })
+}
+
 /// GET /api/access: 204 if the request carries the access key (or none is
 /// set), 401 if not. The page asks before it connects, since a browser
 /// cannot see why a WebSocket was refused.
@@ -133,6 +174,60 @@ fn access_check(policy: Policy) -> impl Filter<Extract = (impl Reply,), Error = 
         .and(warp::get())
         .and(with_key(policy))
         .map(|| warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT))
+}
+
+/// GET /api/export?room=<id>&format=html|markdown|jsonl: the host's
+/// export, with the host secret in the `Lanchat-Host` header.
+fn export_host(
+    context: Context,
+    policy: Policy,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "export")
+        .and(warp::get())
+        .and(with_key(policy))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::optional::<String>(
+            export::routes::HOST_HEADER,
+        ))
+        .and_then(
+            move |query: HashMap<String, String>, secret: Option<String>| {
+                let context = context.clone();
+                async move {
+                    let format = match query.get("format") {
+                        None => export::Format::Html,
+                        Some(text) => export::Format::parse(text).ok_or_else(|| {
+                            refused(StatusCode::BAD_REQUEST, "format is html, markdown or jsonl")
+                        })?,
+                    };
+                    let room = query.get("room").map(String::as_str);
+                    export::routes::host(&context, secret.as_deref(), room, format)
+                        .await
+                        .map_err(|(status, reason)| refused(status, reason))
+                }
+            },
+        )
+}
+
+/// GET /api/export/mine?room=<id>: a participant's export, as HTML, with
+/// their name's token (the `Lanchat-Token` header or the page's cookie).
+fn export_mine(
+    context: Context,
+    policy: Policy,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "export" / "mine")
+        .and(warp::get())
+        .and(with_key(policy))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(warp::header::headers_cloned())
+        .and_then(move |query: HashMap<String, String>, headers: HeaderMap| {
+            let context = context.clone();
+            async move {
+                let room = query.get("room").map(String::as_str);
+                export::routes::mine(&context, access::token(&headers), room)
+                    .await
+                    .map_err(|(status, reason)| refused(status, reason))
+            }
+        })
 }
 
 /// GET /ws/:username?since=N
@@ -144,19 +239,28 @@ fn websocket(
     warp::path!("ws" / String)
         .and(since())
         .and(admit(policy))
-        .and(warp::header::headers_cloned().map(|headers: HeaderMap| access::credential(&headers)))
+        .and(
+            warp::header::headers_cloned().map(|headers: HeaderMap| {
+                (access::credential(&headers), access::browser(&headers))
+            }),
+        )
         .and(upgrade::websocket())
         .map(
             move |username: String,
                   since: Option<u64>,
                   admission: Admission,
-                  credential: Credential,
+                  (credential, browser): (Credential, Option<String>),
                   upgrade: Upgrade| {
                 let context = context.clone();
+                let arrival = session::Arrival {
+                    credential,
+                    browser,
+                    since,
+                };
                 upgrade.on_upgrade(ws_config, move |socket| async move {
                     // Holds the connection's place until the session ends.
                     let _admission = admission;
-                    session::run(socket, context, username, credential, since).await
+                    session::run(socket, context, username, arrival).await
                 })
             },
         )
@@ -200,10 +304,10 @@ fn admit(policy: Policy) -> impl Filter<Extract = (Admission,), Error = Rejectio
                 let client = peer.map(|PeerAddr(addr)| {
                     access::client_ip(addr.ip(), &headers, &policy.trusted_proxies)
                 });
-                policy
-                    .gate
-                    .admit(client)
-                    .map_err(|full| refused(full.status, full.reason))
+                policy.gate.admit(client).map_err(|full| {
+                    metrics::get().connections_refused.inc();
+                    refused(full.status, full.reason)
+                })
             }
         })
 }

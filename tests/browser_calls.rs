@@ -227,18 +227,20 @@ fn a_direct_message_call_plays_both_ways_and_not_to_an_outsider() {
     for page in [&alice, &bob] {
         page.wait_for(
             "the call to be over",
-            "[...document.querySelectorAll('#timeline .call-event-text')].some(e => e.textContent.startsWith('Call ended'))",
+            "[...document.querySelectorAll('#timeline .call-event .system-text')].some(e => e.textContent.startsWith('Call ended'))",
         );
     }
     assert_eq!(
-        bob.js("[...document.querySelectorAll('#timeline .call-event-text')].map(e => e.textContent)[0]"),
+        bob.js("[...document.querySelectorAll('#timeline .call-event .system-text')].map(e => e.textContent)[0]"),
         json!("alice started a call")
     );
     assert!(
-        bob.js("[...document.querySelectorAll('#timeline .call-event-text')].pop().textContent")
-            .as_str()
-            .unwrap()
-            .ends_with("2 people")
+        bob.js(
+            "[...document.querySelectorAll('#timeline .call-event .system-text')].pop().textContent"
+        )
+        .as_str()
+        .unwrap()
+        .ends_with("2 people")
     );
     assert_no_page_errors(&alice);
     assert_no_page_errors(&bob);

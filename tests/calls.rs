@@ -113,7 +113,7 @@ async fn a_call_is_announced_and_recorded() {
     // Members hear the events as they are stored, like messages.
     loop {
         let message = bob.client.recv_type("message").await;
-        if message["event"]["kind"] == "call_ended" {
+        if message["system"]["event"] == "call_ended" {
             break;
         }
     }
@@ -125,16 +125,20 @@ async fn a_call_is_announced_and_recorded() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|m| m.get("event"))
+        .filter_map(|m| m.get("system"))
         .collect();
     assert_eq!(events.len(), 2, "{history}");
-    assert_eq!(events[0]["kind"], "call_started");
-    assert_eq!(events[1]["kind"], "call_ended");
+    assert_eq!(events[0]["event"], "call_started");
+    assert_eq!(events[0]["username"], "alice", "who started it");
+    assert_eq!(events[1]["event"], "call_ended");
+    assert_eq!(events[1]["username"], "alice");
     assert_eq!(events[1]["people"], 2);
     assert_eq!(events[1]["call"], events[0]["call"]);
+    // Like a host action: from `system`, in English for clients that do
+    // not know `system` (the page words it in the reader's language).
     let first = &history["messages"][0];
-    assert_eq!(first["username"], "alice");
-    assert_eq!(first["message"], "", "the server sends no prose");
+    assert_eq!(first["username"], "system");
+    assert_eq!(first["message"], "alice started a call");
 
     let seq = first["seq"].clone();
     alice

@@ -17,7 +17,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use common::tls::{fetch_ca, https_get, sans, serial, server_certificate, wss_connect};
+use common::tls::{
+    client_config, connect, fetch_ca, https_get, sans, serial, server_certificate, wss_connect,
+};
 use common::{Server, WAIT, binary, http_get};
 
 fn start_tls(dir: &Path, extra: &[&str]) -> Server {
@@ -249,6 +251,44 @@ fn the_certificate_covers_this_machine_and_the_ca_survives_restarts() {
         serial(&second),
         serial(&first),
         "a new certificate at each start"
+    );
+}
+
+/// The certificate covers the `.local` name asked for: a client that
+/// trusts the CA and asks for `party.local` (`--name Party`, as SNI) gets
+/// through the handshake; `lanchat.local`, not asked for, is refused. With
+/// `--no-mdns` no `.local` name is asked for, and none is covered.
+#[test]
+fn the_certificate_covers_the_local_name_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls(dir.path(), &["--name", "Party"]);
+    let ca = fetch_ca(&server);
+    let runtime = runtime();
+    let cert = runtime.block_on(server_certificate(
+        server.addr,
+        "party.local",
+        std::slice::from_ref(&ca),
+    ));
+    let (_, names) = sans(&cert);
+    assert!(names.contains(&"party.local".into()), "{names:?}");
+    let other = runtime.block_on(connect(
+        server.addr,
+        "lanchat.local",
+        client_config(std::slice::from_ref(&ca)),
+    ));
+    assert!(other.is_err(), "lanchat.local is not this server's name");
+    drop(server);
+
+    let off = start_tls(dir.path(), &["--no-mdns"]);
+    let cert = runtime.block_on(server_certificate(off.addr, "localhost", &[ca]));
+    let (_, names) = sans(&cert);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim().to_ascii_lowercase();
+    assert!(
+        !names
+            .iter()
+            .any(|name| name.ends_with(".local") && *name != host),
+        "{names:?}"
     );
 }
 

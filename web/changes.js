@@ -77,6 +77,8 @@ export function applyDelete(frame) {
     message: TOMBSTONE,
     html: '',
     deleted: true,
+    // The host deletes under the reserved name `system`.
+    removed: frame.username === 'system',
     files: [],
     generated: false,
     reactions: [],

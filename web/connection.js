@@ -12,6 +12,7 @@ import { lobbyRoom, clearTyping } from './rooms.js';
 import { outboxDisconnected } from './outbox.js';
 import { searchDisconnected } from './search.js';
 import { showKeyGate } from './actions.js';
+import { browserId } from './host/state.js';
 
 /** Reconnect delays grow from about 1 s to 30 s, with jitter. */
 const BACKOFF_MIN_MS = 1000;
@@ -74,6 +75,8 @@ function subprotocols() {
   else if (token && /^[0-9a-f]+$/i.test(token)) protocols.push(`token.${token}`);
   else protocols.push('claim');
   if (state.key) protocols.push(`key.${hexOf(state.key)}`);
+  // What a ban by browser holds on to (the server keeps only its hash).
+  protocols.push(`browser.${browserId()}`);
   return protocols;
 }
 

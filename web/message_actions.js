@@ -13,13 +13,14 @@ import { openPicker } from './picker.js';
 import { cancelComposing, startEdit, startReply } from './composer/context.js';
 import { els } from './dom.js';
 import { QUICK_REACTION } from './render/message.js';
+import { hostDelete } from './host/actions.js';
 
 /** A touch held this long is a long press. */
 const LONG_PRESS_MS = 500;
 /** A finger that moves this far is scrolling, not pressing. */
 const PRESS_SLOP_PX = 10;
 
-/** The message the delete dialog asks about. @type {{room: string, seq: number} | null} */
+/** The message the delete dialog asks about, and whether the host deletes it. @type {{room: string, seq: number, asHost: boolean} | null} */
 let deleting = null;
 /** What gets the focus back when the dialog closes. @type {HTMLElement | null} */
 let deleteOpener = null;
@@ -31,14 +32,14 @@ function seqOf(element) {
 }
 
 /**
- * Asks before deleting message `seq` of `room`.
- * @param {string} room @param {number} seq
+ * Asks before deleting message `seq` of `room` (anyone's, `asHost`).
+ * @param {string} room @param {number} seq @param {boolean} [asHost]
  */
-export function askDelete(room, seq) {
+export function askDelete(room, seq, asHost = false) {
   const target = state.rooms.get(room);
   const entry = target ? findMessage(target, seq) : undefined;
   if (!entry) return;
-  deleting = { room, seq };
+  deleting = { room, seq, asHost };
   deleteOpener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   // A message of files alone: their names, not the server's English description of them.
   const { frame } = entry;
@@ -52,9 +53,10 @@ export function askDelete(room, seq) {
 
 function confirmDelete() {
   if (!deleting) return;
-  const { room, seq } = deleting;
+  const { room, seq, asHost } = deleting;
   if (state.composing.mode === 'edit' && state.composing.seq === seq) cancelComposing();
-  queueChange('delete', room, seq);
+  if (asHost) hostDelete(room, seq);
+  else queueChange('delete', room, seq);
   deleting = null;
   els.deleteDialog.close();
 }
@@ -79,6 +81,9 @@ function act(button) {
       break;
     case 'delete':
       askDelete(room, seq);
+      break;
+    case 'host-delete':
+      askDelete(room, seq, true);
       break;
     default:
       break;

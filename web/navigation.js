@@ -6,6 +6,7 @@ import { LOBBY, ROOM_NAME } from './protocol.js';
 import { changed, state } from './state.js';
 import { phrase } from './i18n.js';
 import { ACCESS_KEY, writeStorage } from './storage.js';
+import { keepHostSecret } from './host/state.js';
 import { isReady, send } from './connection.js';
 import { activeRoom, lobbyRoom, addNotice, markReadIfSeen, requestRoom } from './rooms.js';
 import { searchIfShown } from './people.js';
@@ -78,8 +79,8 @@ export function openRoom(name) {
 }
 
 /**
- * Reads the address on load: an access key (`#key=…`) is kept and taken out
- * of the address bar, an invite link (`#join=room:secret`) is accepted once
+ * Reads the address on load: an access key (`#key=…`) and the host secret
+ * (`#host=…`) are kept and taken out of the address bar, an invite link (`#join=room:secret`) is accepted once
  * connected, and anything else names the room to show.
  */
 export function readAddress() {
@@ -94,6 +95,8 @@ export function readAddress() {
     state.key = key;
     writeStorage(ACCESS_KEY, key);
   }
+  const secret = params.get('host');
+  if (secret) keepHostSecret(secret);
   const join = params.get('join');
   let room = LOBBY;
   if (join) {

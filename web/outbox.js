@@ -258,7 +258,8 @@ export function refuseOutbox(frame) {
   if (!entry) return false;
   if (frame.cid === inFlight) inFlight = '';
   if (REFUSED_FOR_NOW.has(frame.code)) {
-    const wait = frame.code === 'rate_limited' ? frame.retry_after_ms ?? 1000 : UNAVAILABLE_RETRY_MS;
+    // A room's slow mode says when, as a rate limit does.
+    const wait = frame.code === 'unavailable' ? UNAVAILABLE_RETRY_MS : frame.retry_after_ms ?? 1000;
     pausedUntil = Math.max(pausedUntil, Date.now() + wait);
     // The server's bucket is empty; ours refills from here, as its does.
     bucket.tokens = 0;

@@ -26,6 +26,9 @@ import { phrase } from './i18n.js';
  * @property {boolean} [here]    it says `@here`
  * @property {boolean} [big]     one to three emoji and nothing else: shown large
  * @property {Reaction[]} [reactions]
+ * @property {boolean} [removed] a tombstone the host made
+ * @property {{event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean, call?: string, duration_ms?: number, people?: number}} [system]
+ *   a host action or a call's start or end, from `system`: the page words it (render/system.js)
  *
  * One emoji on a message, and who put it there (each person once).
  * @typedef {{emoji: string, users: string[]}} Reaction
@@ -117,7 +120,7 @@ export const DEFAULT_LIMITS = Object.freeze({ rate: 5, burst: 10, message_chars:
  * Refusals that mean "later, not never": the page sends the message again
  * by itself, with the same cid. Anything else is a real refusal.
  */
-export const REFUSED_FOR_NOW = new Set(['rate_limited', 'unavailable']);
+export const REFUSED_FOR_NOW = new Set(['rate_limited', 'unavailable', 'slow_mode']);
 
 /** Refusals on connecting, after which the server closes with 1008. */
 export const NAME_REFUSALS = new Set(['name_taken', 'invalid_code', 'invalid_username']);

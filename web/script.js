@@ -53,6 +53,7 @@ import { languagePickers } from './render/language.js';
 import { checkTrust } from './trust_hint.js';
 import { keepPageOffline } from './offline.js';
 import { setUpCalls } from './calls/actions.js';
+import { setUpHost } from './host/actions.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
 const NEAR_TOP_PX = 160;
@@ -349,6 +350,7 @@ setUpSuggestions();
 setUpPicker();
 setUpMessageActions();
 setUpCalls();
+setUpHost();
 loadOutbox();
 loadUploads();
 readAddress();

@@ -17,7 +17,7 @@
 //!
 //! Media never touches the disk. What the history keeps is that a call
 //! started and that it ended, how long it lasted and how many took part,
-//! as typed events (see [`crate::protocol::Event`]).
+//! as system events (see [`crate::protocol::SystemEvent`]).
 
 mod crypto;
 mod net;
@@ -40,11 +40,11 @@ use crate::clock::now_millis;
 use crate::hub::{Hub, Outbound};
 use crate::ids::{ConnId, UserId};
 use crate::protocol::{
-    CallLimits, CallSummary, ErrorCode, Event, Frame, Participant, Refusal, ServerFrame, TrackRole,
-    encode,
+    CallLimits, CallSummary, ErrorCode, Frame, Participant, Refusal, ServerFrame, SystemEvent,
+    TrackRole, encode,
 };
 use crate::rooms::Rooms;
-use crate::store::{Entry, NewMessage, Sender, Store, Text};
+use crate::store::{Entry, NewMessage, SYSTEM, Sender, Store, Text};
 use crate::sync::lock;
 use peer::{Allowed, Gone, Pid};
 use sfu::{Command, Sfu, SfuEvent};
@@ -107,9 +107,8 @@ struct Call {
     name: String,
     started: i64,
     started_at: Instant,
+    /// Who started it: its events say so.
     started_by: String,
-    /// Who started it, whom its events are attributed to.
-    starter: UserId,
     members: Vec<Member>,
     /// Everyone who took part, for "5 people".
     people: HashSet<UserId>,
@@ -234,7 +233,6 @@ impl Calls {
                     started: now_millis(),
                     started_at: Instant::now(),
                     started_by: caller.username.to_string(),
-                    starter: caller.user.clone(),
                     members: Vec::new(),
                     people: HashSet::new(),
                 };
@@ -265,7 +263,11 @@ impl Calls {
             (pid, moved)
         };
         if let Some(name) = started {
-            self.record(room, caller, Event::CallStarted { call: name });
+            let event = SystemEvent::CallStarted {
+                call: name,
+                username: caller.username.to_string(),
+            };
+            self.record(room, caller.conn, event);
         }
         for member in moved {
             self.tell_sfu(Command::Leave { pid: member.pid });
@@ -486,12 +488,13 @@ impl Calls {
                     started_by: call.started_by.clone(),
                     participants: Vec::new(),
                 };
-                let event = Event::CallEnded {
+                let event = SystemEvent::CallEnded {
                     call: call.name,
+                    username: call.started_by,
                     duration_ms: duration.as_millis() as u64,
                     people: call.people.len() as u32,
                 };
-                (summary, call.starter, event)
+                (summary, event)
             });
             state.by_pid.remove(&member.pid);
             (room, member, ended)
@@ -509,15 +512,10 @@ impl Calls {
             }),
         );
         match ended {
-            Some((summary, starter, event)) => {
+            Some((summary, event)) => {
                 // Nobody in it: the call is over.
                 self.broadcast(&room, encode(&ServerFrame::Call(&summary)));
-                let caller = Caller {
-                    conn,
-                    user: &starter,
-                    username: &Arc::from(summary.started_by.as_str()),
-                };
-                self.record(&room, &caller, event);
+                self.record(&room, conn, event);
             }
             None => self.announce(&room),
         }
@@ -560,21 +558,29 @@ impl Calls {
         }
     }
 
-    /// Puts `event` in `room`'s history, as said by `caller`.
-    fn record(&self, room: &str, caller: &Caller<'_>, event: Event) {
+    /// Puts `event` in `room`'s history: a message from `system`, like a
+    /// host action's, with the event in English for clients that do not
+    /// know it.
+    fn record(&self, room: &str, conn: ConnId, event: SystemEvent) {
+        let source = event.describe();
+        let html = crate::text::render(&source, &|_| None).html;
         self.inner.store.append(Entry::Message(NewMessage {
             sender: Sender {
                 room: room.to_owned(),
-                username: caller.username.to_string(),
-                user_id: Some(caller.user.to_string()),
+                username: SYSTEM.to_owned(),
+                user_id: None,
                 cid: None,
-                conn: caller.conn,
+                conn,
             },
-            text: Text::default(),
+            text: Text {
+                source,
+                html,
+                ..Text::default()
+            },
             files: Vec::new(),
             generated: false,
             reply_to: None,
-            event: Some(event),
+            system: Some(event),
         }));
     }
 

@@ -7,6 +7,7 @@ use super::Reply;
 use crate::audience::Audience;
 use crate::files::human_size;
 use crate::hub::Outbound;
+use crate::metrics;
 use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
 use crate::session::{Session, page_frame};
 use crate::store::{Entry, FileRecord, NewMessage, Sender, Text};
@@ -33,6 +34,7 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
     let with_cid = |refusal: Refusal| refusal.with_cid(cid.clone());
     session.allow_message().map_err(with_cid)?;
     let room = session.room_for(room).map_err(with_cid)?;
+    session.check_post(&room, true).map_err(with_cid)?;
     let files = if files.is_empty() {
         Vec::new()
     } else {
@@ -58,13 +60,14 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
     };
     session.stop_typing();
     let sender = sender(session, room, cid);
+    metrics::get().messages_received.inc();
     session.context.store.append(Entry::Message(NewMessage {
         sender,
         text,
         files,
         generated,
         reply_to,
-        event: None,
+        system: None,
     }));
     Ok(None)
 }
@@ -183,10 +186,13 @@ pub async fn history(session: &mut Session, request: HistoryFrame) -> Reply {
     let limit = request.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
     let page = if let Some(since) = request.since {
         let cap = session.context.settings.resume_cap;
-        store
-            .replay(&room, Some(since), cap)
-            .await
-            .map(|(page, _)| page)
+        let replayed = store.replay(&room, Some(since), cap).await;
+        if let Ok((page, _)) = &replayed {
+            metrics::get()
+                .resume_messages
+                .observe(page.messages.len() as f64);
+        }
+        replayed.map(|(page, _)| page)
     } else if let Some(seq) = request.around {
         store.around(&room, seq, limit).await
     } else if let Some(at) = request.at {

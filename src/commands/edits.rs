@@ -23,6 +23,7 @@ pub fn edit(
     session.allow_message().map_err(with_cid)?;
     let room = session.room_for(room).map_err(with_cid)?;
     session.owner().map_err(with_cid)?;
+    session.check_post(&room, false).map_err(with_cid)?;
     let text = render(session, &room, &message);
     let window = session
         .context
@@ -51,10 +52,11 @@ pub fn delete(
     let room = session.room_for(room).map_err(with_cid)?;
     session.owner().map_err(with_cid)?;
     let sender = sender(session, room, cid);
-    session
-        .context
-        .store
-        .append(Entry::Delete(NewDelete { sender, target }));
+    session.context.store.append(Entry::Delete(NewDelete {
+        sender,
+        target,
+        by_host: false,
+    }));
     Ok(None)
 }
 
@@ -71,6 +73,16 @@ pub fn react(
     let with_cid = |refusal: Refusal| refusal.with_cid(cid.clone());
     session.allow_message().map_err(with_cid)?;
     let room = session.room_for(room).map_err(with_cid)?;
+    if let Some(event) = &session.context.event {
+        event.check_post().map_err(with_cid)?;
+    }
+    let host = &session.context.host;
+    host.check_mute(
+        session.user_id.as_ref(),
+        &session.username,
+        session.as_host(),
+    )
+    .map_err(with_cid)?;
     let emoji = emoji::as_emoji(emoji.trim()).ok_or_else(|| {
         with_cid(Refusal::new(
             ErrorCode::InvalidEmoji,

@@ -2,8 +2,9 @@
 //! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
 //! (rooms, invitations, direct messages, read marks), [`notify`] (what a
 //! member hears about a room, marking all read), [`names`] (renames, moving
-//! a name, finding people), [`search`] and [`calls`] (calls and their
-//! signalling).
+//! a name, finding people), [`search`], [`hands`] (raising a hand),
+//! [`host`] (the host's actions, each with the host secret) and [`calls`]
+//! (calls and their signalling).
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -14,6 +15,8 @@
 mod calls;
 mod chat;
 mod edits;
+mod hands;
+mod host;
 mod names;
 mod notify;
 mod rooms;
@@ -121,5 +124,13 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
             video,
             screen,
         } => calls::media(session, &room, audio, video, screen),
+        ClientFrame::Host {
+            secret,
+            cid,
+            action,
+        } => host::apply(session, secret, action)
+            .await
+            .map_err(|refusal| refusal.with_cid(cid)),
+        ClientFrame::Hand { up, room } => hands::hand(session, up, room),
     }
 }

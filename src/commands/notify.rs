@@ -53,6 +53,12 @@ pub fn read_all(session: &mut Session) -> Reply {
             .rooms
             .mark_read(&user, &membership.room, latest)
             .map_err(room_refusal)?;
+        super::host::read_moved(
+            &session.context,
+            &membership.room,
+            membership.last_read,
+            mark,
+        );
         let frame = read_frame(session, &user, &membership.room, mark);
         send_to(session, &user, frame);
     }

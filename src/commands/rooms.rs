@@ -21,9 +21,12 @@ pub fn create(session: &mut Session, room: &str, private: bool) -> Reply {
 }
 
 /// `join_room`: a public room, or a private one with an invitation or the
-/// invite link's secret.
+/// invite link's secret, unless the host locked or closed it.
 pub fn join(session: &mut Session, room: &str, invite: Option<&str>) -> Reply {
     let user = session.owner()?;
+    if !session.context.rooms.is_member(&user, room.trim()) {
+        session.context.host.check_join(room.trim())?;
+    }
     let joined = session.context.rooms.join(&user, room, invite);
     announce_members(session, joined.map_err(room_refusal)?)
 }
@@ -45,6 +48,9 @@ pub fn leave(session: &mut Session, room: &str) -> Reply {
 /// `invite`: the invitee hears `invited` (once, however often asked).
 pub fn invite(session: &mut Session, room: &str, username: &str) -> Reply {
     let user = session.owner()?;
+    if session.context.rooms.is_member(&user, room) {
+        session.context.host.check_join(room)?;
+    }
     let invitee = owned_user(session, username)?;
     let new = session
         .context
@@ -67,6 +73,9 @@ pub fn invite(session: &mut Session, room: &str, username: &str) -> Reply {
 /// working.
 pub fn invite_link(session: &mut Session, room: &str) -> Reply {
     let user = session.owner()?;
+    if session.context.rooms.is_member(&user, room) {
+        session.context.host.check_join(room)?;
+    }
     let secret = new_secret();
     session
         .context
@@ -101,10 +110,15 @@ pub fn read(session: &mut Session, room: &str, seq: u64) -> Reply {
     let user = session.owner()?;
     let context = &session.context;
     let latest = context.store.latest_seq(room);
+    let before = context
+        .rooms
+        .membership(room, &user)
+        .map_or(0, |mine| mine.last_read);
     let mark = context
         .rooms
         .mark_read(&user, room, seq.min(latest))
         .map_err(room_refusal)?;
+    super::host::read_moved(context, room, before, mark);
     send_to(session, &user, read_frame(session, &user, room, mark));
     Ok(None)
 }
@@ -124,9 +138,12 @@ pub(super) fn read_frame(session: &Session, user: &UserId, room: &str, mark: u64
     })
 }
 
-/// `list_rooms`: the public rooms and how many belong to each.
+/// `list_rooms`: the public rooms and how many belong to each; not those
+/// the host closed.
 pub fn list(session: &mut Session) -> Reply {
-    let rooms = session.context.rooms.public_rooms();
+    let host = &session.context.host;
+    let mut rooms = session.context.rooms.public_rooms();
+    rooms.retain(|(room, _)| !host.room_rules(room).closed);
     Ok(Some(encode(&ServerFrame::RoomList {
         rooms: rooms
             .iter()

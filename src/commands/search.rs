@@ -1,8 +1,11 @@
 //! Searching what one can read now: the lobby, and the rooms and direct
 //! messages one is a member of. Nothing else is searched, or counted.
 
+use std::time::Instant;
+
 use super::Reply;
 use crate::ids::UserId;
+use crate::metrics;
 use crate::protocol::{ErrorCode, LOBBY, Refusal, SearchResult, ServerFrame, encode};
 use crate::search::{Query, snippet};
 use crate::session::Session;
@@ -57,6 +60,7 @@ pub async fn search(
         before,
         limit: limit.unwrap_or(DEFAULT_RESULTS).clamp(1, MAX_RESULTS) as usize,
     };
+    let started = Instant::now();
     let found = context
         .store
         .search(request)
@@ -70,6 +74,9 @@ pub async fn search(
                 Refusal::new(ErrorCode::Unavailable, "search is unavailable right now")
             }
         })?;
+    metrics::get()
+        .search_seconds
+        .observe(metrics::seconds_since(started));
     let results = found
         .messages
         .iter()

@@ -96,6 +96,15 @@ impl Blobs for DirBlobs {
     }
 }
 
+/// The bytes of blob `sha256` in the files folder `dir`, read from outside
+/// a running server (`lanchat export`): nothing is created or changed.
+pub fn read_blob(dir: &Path, sha256: &str) -> io::Result<Vec<u8>> {
+    let blobs = DirBlobs {
+        root: dir.join("blobs"),
+    };
+    std::fs::read(blobs.path(sha256)?)
+}
+
 /// Makes a directory's entries (a rename, a new file) survive a crash.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

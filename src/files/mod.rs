@@ -36,6 +36,7 @@ use crate::ids::{UserId, hex, random_bytes};
 use crate::protocol::{ErrorCode, Refusal};
 use crate::store::{Change, FileRecord, Store};
 use crate::sync::lock;
+pub use blobs::read_blob;
 use blobs::{Blobs, DirBlobs};
 pub use gate::FileAccess;
 use upload::{Meta, Upload};
@@ -368,6 +369,12 @@ impl Files {
         Ok(upload)
     }
 
+    /// How many uploads are unfinished (not yet finished, cancelled or
+    /// collected at expiry).
+    pub fn uploads_in_progress(&self) -> usize {
+        self.state().uploads.len()
+    }
+
     /// `owner`'s unfinished upload `id`, if it has not expired. To anyone
     /// else it does not exist.
     pub fn upload(&self, id: &str, owner: &UserId) -> Option<Arc<Upload>> {
@@ -548,7 +555,13 @@ impl Files {
             Ok(ids) => ids,
             Err(err) => return log::warn!("cannot look for unshared files: {err:#}"),
         };
-        for id in unshared {
+        self.collect(&unshared).await;
+    }
+
+    /// Removes the stored files `ids`, which no message shares any more,
+    /// with their blobs once nothing uses them.
+    pub async fn collect(&self, ids: &[String]) {
+        for id in ids {
             if !self
                 .inner
                 .store
@@ -557,7 +570,7 @@ impl Files {
             {
                 continue;
             }
-            let Some(record) = self.state().records.remove(&id) else {
+            let Some(record) = self.state().records.remove(id) else {
                 continue;
             };
             log::info!(

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc};
 
 use super::blobs::sync_dir;
+use crate::metrics;
 
 /// Bytes handed to the disk writer at once.
 const WRITE_CHUNK: usize = 256 * 1024;
@@ -167,6 +168,9 @@ impl Upload {
         let written = writing
             .await
             .map_err(|err| AppendError::Disk(io::Error::other(err)))?;
+        metrics::get()
+            .upload_bytes
+            .inc_by(written.offset.saturating_sub(state.offset));
         state.offset = written.offset;
         state.hasher = Some(written.hasher.clone());
         written

@@ -23,6 +23,9 @@ pub enum Outbound {
     Event(Frame),
     /// Another tab renamed this user; the session now speaks as `to`.
     Renamed { to: Arc<str> },
+    /// The host removed this connection: it writes what came before, then
+    /// closes (1008) with this reason.
+    Close(&'static str),
 }
 
 impl Outbound {
@@ -32,6 +35,7 @@ impl Outbound {
             Outbound::Messages(run) => (run.bytes, run.messages.len()),
             Outbound::Event(frame) => (frame.len(), 1),
             Outbound::Renamed { to } => (to.len(), 0),
+            Outbound::Close(_) => (0, 0),
         }
     }
 }

@@ -130,8 +130,9 @@ impl Hub {
         let mut state = self.state();
         // A window that is over is sent before this change, or it would
         // list this name as it is after the change and the change's own
-        // frame would say it again.
-        self.end_presence_window(&mut state, Instant::now(), false);
+        // frame would say it again. One clock reading serves both.
+        let now = Instant::now();
+        self.end_presence_window(&mut state, now, false);
         let username: Arc<str> = match state.names.get_key_value(username) {
             Some((name, _)) => name.clone(),
             None => Arc::from(username),
@@ -155,7 +156,7 @@ impl Hub {
             },
         );
         if first {
-            self.came_online(&mut state, &username, neighbours);
+            self.came_online(&mut state, &username, neighbours, now);
         }
         if self.local_count(&state, &username) == 1 {
             self.tell(Local::Online {
@@ -185,7 +186,9 @@ impl Hub {
         let Some(client) = state.clients.remove(&id) else {
             return;
         };
-        self.end_presence_window(&mut state, Instant::now(), false);
+        // As in `join`: the window first, with the change's one clock reading.
+        let now = Instant::now();
+        self.end_presence_window(&mut state, now, false);
         if let Some(user) = &client.user_id
             && let Some(conns) = state.users.get_mut(user)
         {
@@ -203,7 +206,7 @@ impl Hub {
             });
         }
         if last && announce {
-            self.went_offline(&mut state, &client.username, neighbours);
+            self.went_offline(&mut state, &client.username, neighbours, now);
             self.update_roster_mode(&mut state);
         }
     }
@@ -334,6 +337,33 @@ impl Hub {
         let mut names = online_among(&state, users);
         sort_names(&mut names);
         names.into_iter().map(|name| name.to_string()).collect()
+    }
+
+    /// The connections under `name` here.
+    pub fn connections_named(&self, name: &str) -> Vec<ConnId> {
+        let state = self.state();
+        state
+            .clients
+            .iter()
+            .filter(|(_, client)| &*client.username == name)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Sends `frame` to every connection under `name` here, then closes
+    /// each (1008, `reason`): the host removing someone. Returns how many.
+    pub fn remove_name(&self, name: &str, frame: Frame, reason: &'static str) -> usize {
+        let state = self.state();
+        let mut removed = 0;
+        for client in state.clients.values() {
+            if &*client.username == name {
+                self.deliver(client, Outbound::Event(frame.clone()));
+                // Past any backlog limit: a connection closing anyway.
+                let _ = client.queue.send(Outbound::Close(reason));
+                removed += 1;
+            }
+        }
+        removed
     }
 
     pub fn connection_count(&self) -> usize {

@@ -49,13 +49,16 @@ pub struct PresenceWindow {
 }
 
 impl Hub {
-    /// Announces that `username` came online: to everyone, or past the
-    /// roster limit to its `neighbours` (the users it shares a room with).
+    /// Announces that `username` came online at `now`: to everyone, or past
+    /// the roster limit to its `neighbours` (the users it shares a room
+    /// with). The caller ended the window with the same `now` before it
+    /// counted the name in (see [`Hub::presence_changed`]).
     pub(super) fn came_online(
         &self,
         state: &mut State,
         username: &Arc<str>,
         neighbours: &[UserId],
+        now: Instant,
     ) {
         if state.large {
             let frame = encode(&ServerFrame::Join {
@@ -66,7 +69,7 @@ impl Hub {
             let to = Audience::Users(neighbours.to_vec());
             self.send_locked(state, &to, &event(frame), Some(username));
         } else {
-            self.presence_changed(state, username, true, Instant::now());
+            self.presence_changed(state, username, true, now);
         }
     }
 
@@ -76,6 +79,7 @@ impl Hub {
         state: &mut State,
         username: &Arc<str>,
         neighbours: &[UserId],
+        now: Instant,
     ) {
         if state.large {
             let frame = encode(&ServerFrame::Leave {
@@ -86,7 +90,7 @@ impl Hub {
             let to = Audience::Users(neighbours.to_vec());
             self.send_locked(state, &to, &event(frame), None);
         } else {
-            self.presence_changed(state, username, false, Instant::now());
+            self.presence_changed(state, username, false, now);
         }
     }
 
@@ -134,6 +138,12 @@ impl Hub {
 
     /// Sends `username`'s join or leave now, or holds it if this window's
     /// burst is spent.
+    ///
+    /// The window is not ended here: the caller ends it, if it is over, at
+    /// `now` and *before* it changes the name's count. Ending it here, after
+    /// the count changed, would list a held name in the window's `presence`
+    /// frame as it is after this change, and then tell the change again in
+    /// a frame of its own ("abrupt2 left twice").
     pub(super) fn presence_changed(
         &self,
         state: &mut State,
@@ -141,7 +151,6 @@ impl Hub {
         joined: bool,
         now: Instant,
     ) {
-        self.end_presence_window(state, now, false);
         let window = &mut state.presence;
         window.started.get_or_insert(now);
         if !window.held.is_empty() || window.sent >= PRESENCE_BURST {

@@ -124,10 +124,11 @@ impl Hub {
                 .or_insert_with(|| (name.clone(), 0));
             entry.1 += 1;
         }
-        self.end_presence_window(&mut state, Instant::now(), false);
+        let now = Instant::now();
+        self.end_presence_window(&mut state, now, false);
         if name_counted_in(&mut state, &name) {
             self.update_roster_mode(&mut state);
-            self.came_online(&mut state, &name, neighbours);
+            self.came_online(&mut state, &name, neighbours, now);
         }
     }
 
@@ -224,9 +225,10 @@ impl Hub {
                 state.remote_users.remove(&user);
             }
         }
-        self.end_presence_window(state, Instant::now(), false);
+        let now = Instant::now();
+        self.end_presence_window(state, now, false);
         if name_counted_out(state, &name) {
-            self.went_offline(state, &name, neighbours);
+            self.went_offline(state, &name, neighbours, now);
             self.update_roster_mode(state);
         }
     }

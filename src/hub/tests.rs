@@ -1,7 +1,7 @@
 //! The hub's own tests: presence, renames, large lobbies and backlogs.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::presence::{ONLINE_INTERVAL, PRESENCE_BURST, PRESENCE_WINDOW};
 use super::*;
@@ -25,6 +25,7 @@ fn drain(joined: &mut Joined) -> Vec<String> {
             }
             Outbound::Event(frame) => out.push(frame.to_string()),
             Outbound::Renamed { to } => out.push(format!("renamed:{to}")),
+            Outbound::Close(reason) => out.push(format!("close:{reason}")),
         }
     }
     out
@@ -89,6 +90,8 @@ fn a_connect_storm_sends_presence_in_one_frame_per_window() {
     // A fresh window, after the one the watcher's own join opened.
     let start = Instant::now() + PRESENCE_WINDOW;
     let mut state = hub.state();
+    // As `join` and `leave` do: the window that is over ends first.
+    hub.end_presence_window(&mut state, start, false);
     let users: Vec<Arc<str>> = (0..PRESENCE_BURST + 3)
         .map(|i| Arc::from(format!("u{i:02}")))
         .collect();
@@ -114,6 +117,54 @@ fn a_connect_storm_sends_presence_in_one_frame_per_window() {
     assert_eq!(frame["type"], "presence");
     assert_eq!(frame["joined"], serde_json::json!(["u16", "u17"]));
     assert_eq!(frame["left"], serde_json::json!(["u18"]));
+}
+
+/// A change that falls just as its window ends is told once. A name held
+/// in the window, whose last connection goes when the window is over but
+/// not yet sent, is listed in the window's `presence` frame as it is then;
+/// it must not also get a `leave` of its own ("abrupt2 left twice" in
+/// `tests/hostile.rs`'s churn test).
+#[test]
+fn a_change_as_the_window_ends_is_told_once() {
+    let hub = hub(1000);
+    let mut watcher = hub.join("watcher", None, &[]);
+    let start = Instant::now() + PRESENCE_WINDOW;
+    let mut state = hub.state();
+    hub.end_presence_window(&mut state, start, false);
+    for i in 0..=PRESENCE_BURST {
+        let name: Arc<str> = Arc::from(format!("u{i:02}"));
+        state.names.insert(name.clone(), 1);
+        hub.presence_changed(&mut state, &name, true, start);
+    }
+    // The last of them, held, goes as the window ends: its count first,
+    // then its announcement, as `leave` does.
+    let late: Arc<str> = Arc::from(format!("u{PRESENCE_BURST:02}"));
+    let end = start + PRESENCE_WINDOW;
+    hub.end_presence_window(&mut state, end - Duration::from_micros(1), false);
+    state.names.remove(&late);
+    hub.presence_changed(&mut state, &late, false, end);
+    hub.end_presence_window(&mut state, end + PRESENCE_WINDOW, true);
+    drop(state);
+
+    let mut online = std::collections::HashSet::new();
+    for frame in drain(&mut watcher) {
+        let frame: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        let name = frame["username"].as_str().unwrap_or_default().to_owned();
+        match frame["type"].as_str() {
+            Some("join") => assert!(online.insert(name.clone()), "{name} joined twice"),
+            Some("leave") => assert!(online.remove(&name), "{name} left twice"),
+            Some("presence") => {
+                for name in frame["joined"].as_array().unwrap() {
+                    online.insert(name.as_str().unwrap().to_owned());
+                }
+                for name in frame["left"].as_array().unwrap() {
+                    online.remove(name.as_str().unwrap());
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(!online.contains(&*late), "{late} still shown online");
 }
 
 #[test]

@@ -68,44 +68,9 @@ pub struct CallLimits {
     pub screen_fps: u32,
 }
 
-/// A typed event in a room's timeline, kept in the history like a message.
-/// The page says it in the reader's language; the server sends no prose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Event {
-    /// A call started; the message's `username` started it.
-    CallStarted { call: String },
-    /// A call ended after `duration_ms`, with `people` different people
-    /// in it at one time or another.
-    CallEnded {
-        call: String,
-        duration_ms: u64,
-        people: u32,
-    },
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn events_are_tagged_by_kind() {
-        let ended = Event::CallEnded {
-            call: "c1".into(),
-            duration_ms: 720_000,
-            people: 5,
-        };
-        let value = serde_json::to_value(&ended).unwrap();
-        assert_eq!(
-            value,
-            json!({"kind":"call_ended","call":"c1","duration_ms":720000,"people":5})
-        );
-        assert_eq!(serde_json::from_value::<Event>(value).unwrap(), ended);
-        let started: Event =
-            serde_json::from_value(json!({"kind":"call_started","call":"c1"})).unwrap();
-        assert_eq!(started, Event::CallStarted { call: "c1".into() });
-    }
 
     #[test]
     fn a_participant_s_camera_and_mic_share_a_stream() {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{ErrorCode, LOBBY, Refusal, TrackRole};
+use super::{ErrorCode, HostAction, HostSecret, LOBBY, Refusal, TrackRole};
 
 /// Longest client id we store; a uuid needs 36.
 pub const MAX_CID_CHARS: usize = 64;
@@ -202,6 +202,23 @@ pub enum ClientFrame {
         video: bool,
         screen: bool,
     },
+    /// Raise (`up`) or lower one's hand in a room (the lobby unless `room`
+    /// says).
+    Hand {
+        up: bool,
+        #[serde(default)]
+        room: Option<String>,
+    },
+    /// A host action; without the host secret it is `forbidden`. A
+    /// refusal carries `cid`, so the page knows which action it answers.
+    Host {
+        #[serde(default)]
+        secret: Option<HostSecret>,
+        #[serde(default)]
+        cid: Option<String>,
+        #[serde(flatten)]
+        action: HostAction,
+    },
 }
 
 impl ClientFrame {
@@ -214,7 +231,8 @@ impl ClientFrame {
             | ClientFrame::Delete { room, .. }
             | ClientFrame::React { room, .. }
             | ClientFrame::Typing { room, .. }
-            | ClientFrame::History { room, .. } => Some(room.as_deref().unwrap_or(LOBBY)),
+            | ClientFrame::History { room, .. }
+            | ClientFrame::Hand { room, .. } => Some(room.as_deref().unwrap_or(LOBBY)),
             ClientFrame::CreateRoom { room, .. }
             | ClientFrame::JoinRoom { room, .. }
             | ClientFrame::LeaveRoom { room }
@@ -256,7 +274,9 @@ pub fn parse_client_frame(text: &str, max_chars: usize) -> Result<ClientFrame, R
             check_message(message, cid.as_deref(), false, max_chars)
                 .map_err(|refusal| refusal.with_cid(cid.clone()))
         }
-        ClientFrame::Delete { cid, .. } | ClientFrame::React { cid, .. } => {
+        ClientFrame::Delete { cid, .. }
+        | ClientFrame::React { cid, .. }
+        | ClientFrame::Host { cid, .. } => {
             check_cid(cid.as_deref()).map_err(|refusal| refusal.with_cid(cid.clone()))
         }
         _ => Ok(()),
@@ -455,6 +475,31 @@ mod tests {
                 Err(refusal) => assert!(!refusal.message.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn host_frames_carry_their_action_and_hide_the_secret() {
+        let frame = parse(
+            r#"{"type":"host","secret":"s3cr3t","cid":"h1","action":"kick","username":"bob"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Host {
+                secret: Some(HostSecret("s3cr3t".into())),
+                cid: Some("h1".into()),
+                action: HostAction::Kick {
+                    username: "bob".into(),
+                    reason: String::new(),
+                },
+            }
+        );
+        assert!(!format!("{frame:?}").contains("s3cr3t"));
+        let bare = parse(r#"{"type":"host","action":"hello"}"#).unwrap();
+        assert!(matches!(bare, ClientFrame::Host { secret: None, .. }));
+        let refusal = parse(r#"{"type":"host","secret":"s3cr3t","action":"dance"}"#).unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::BadRequest);
+        assert!(!refusal.message.contains("s3cr3t"), "{}", refusal.message);
     }
 
     #[test]

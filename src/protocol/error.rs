@@ -21,6 +21,18 @@ pub enum ErrorCode {
     CamerasFull,
     /// Someone else is sharing their screen in this call.
     ScreenTaken,
+    /// The host muted this name: it may read, not post.
+    Muted,
+    /// Only the host posts in this room.
+    ReadOnly,
+    /// The host closed this room.
+    Closed,
+    /// The room's slow mode: `retry_after_ms` says when.
+    SlowMode,
+    /// The host locked this room: nobody new joins.
+    Locked,
+    /// The event is over: the chat is read-only.
+    EventOver,
 }
 
 impl ErrorCode {
@@ -42,6 +54,12 @@ impl ErrorCode {
             ErrorCode::InvalidEmoji => "invalid_emoji",
             ErrorCode::CamerasFull => "cameras_full",
             ErrorCode::ScreenTaken => "screen_taken",
+            ErrorCode::Muted => "muted",
+            ErrorCode::ReadOnly => "read_only",
+            ErrorCode::Closed => "closed",
+            ErrorCode::SlowMode => "slow_mode",
+            ErrorCode::Locked => "locked",
+            ErrorCode::EventOver => "event_over",
         }
     }
 }

@@ -2,18 +2,23 @@
 //!
 //! Pure types and encoding, no I/O: [`client`] frames and how they are
 //! parsed, [`server`] frames and the records they carry, [`call`], what
-//! calls add to both, and [`error`], the refusals. The reference below (this folder's `README.md`) documents
+//! calls add to both, [`error`], the refusals, and [`host`], the host's
+//! frames and the events shown in rooms. The reference below (this folder's `README.md`) documents
 //! the same frames; change both in one commit.
 #![doc = include_str!("README.md")]
 
 mod call;
 mod client;
 mod error;
+mod host;
 mod server;
 
-pub use call::{CallLimits, CallSummary, Event, Participant, TrackRole};
+pub use call::{CallLimits, CallSummary, Participant, TrackRole};
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
+pub use host::{
+    HostAction, HostBan, HostMute, HostPin, HostRoom, HostSecret, HostView, Keep, SystemEvent,
+};
 pub use server::{
     ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, SearchResult,
     ServerFrame, SnippetPart,

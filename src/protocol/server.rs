@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CallLimits, CallSummary, Event, Refusal};
+use super::{CallLimits, CallSummary, HostView, Refusal, SystemEvent};
 
 /// A stored chat message, as sent live and in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +52,13 @@ pub struct ChatMessage {
     /// that do not show them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generated: bool,
-    /// Not something written but something that happened (a call started
-    /// or ended): the text is empty and the page says it.
+    /// A host action shown in the room (from `system`): the page words it;
+    /// `message` describes it in English for clients that do not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event: Option<Event>,
+    pub system: Option<SystemEvent>,
+    /// A tombstone the host made, not the author.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// One run of a search result's snippet: matched or not. Data for the page
@@ -362,6 +365,69 @@ pub enum ServerFrame<'a> {
         room: &'a str,
         username: &'a str,
     },
+    /// What the host sees (see [`HostView`]): the answer to every host
+    /// action, and to every host connection when it changes.
+    HostState(&'a HostView),
+    /// A room's rules, set by the host: after `welcome` for each room one
+    /// can see that has any, and to its audience when they change.
+    Rules {
+        room: &'a str,
+        slow: u32,
+        read_only: bool,
+        locked: bool,
+        closed: bool,
+        keep: super::Keep,
+    },
+    /// Event mode: the event's name and when it ends (ms; left out: when
+    /// the host ends it); once over, when (`ended`) and when the data is
+    /// deleted (`wipe_at`; left out with `keep`). After `welcome`, and to
+    /// everyone at the end.
+    Event {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ends: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ended: Option<i64>,
+        keep: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        wipe_at: Option<i64>,
+        /// How long after the end the data is deleted.
+        grace_ms: u64,
+    },
+    /// The room's pinned announcement, shown until dismissed: after
+    /// `welcome` for each room one can see that has one, and to its
+    /// audience when the host pins one.
+    Pinned {
+        room: &'a str,
+        seq: u64,
+        /// The host's words (markdown), and as HTML, rendered and sanitized.
+        message: &'a str,
+        html: &'a str,
+        timestamp: i64,
+    },
+    /// The room's messages up to `through` expired (its retention): they
+    /// are gone from the server; a page drops what it shows of them.
+    Expired {
+        room: &'a str,
+        through: u64,
+    },
+    /// The host took down the room's pinned announcement.
+    Unpinned {
+        room: &'a str,
+    },
+    /// The room's raised hands, in the order they went up.
+    Hands {
+        room: &'a str,
+        queue: &'a [String],
+    },
+    /// The host removed this connection (a kick or a ban), which closes
+    /// next; `until` is when a ban ends (left out: for good, or a kick).
+    Removed {
+        reason: &'a str,
+        banned: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        until: Option<i64>,
+    },
     Error {
         code: &'static str,
         message: &'a str,
@@ -424,7 +490,8 @@ mod tests {
             reactions: Vec::new(),
             files: Vec::new(),
             generated: false,
-            event: None,
+            system: None,
+            removed: false,
         };
         let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
         assert_eq!(

@@ -31,10 +31,12 @@ pub use summary::announce as announce_room;
 use crate::audience::Audience;
 use crate::calls::Calls;
 use crate::files::Files;
+use crate::host::{Host, Proof};
 use crate::hub::{Backlog, Hub, Joined, Outbound};
 use crate::identity::{Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
 use crate::limits::RateLimiter;
+use crate::metrics;
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, Invitation, LOBBY, Limits, PROTOCOL_VERSION, Refusal,
     ServerFrame, encode, history_frame, parse_client_frame, with_users,
@@ -75,6 +77,10 @@ pub struct Context {
     pub files: Files,
     /// Who is in which room's call, and the SFU.
     pub calls: Calls,
+    /// The host's rules, and who is in host mode.
+    pub host: Host,
+    /// Event mode, if the server runs an event.
+    pub event: Option<crate::event::Event>,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -97,20 +103,41 @@ enum Stop {
     TooSlow,
 }
 
-/// Runs one connection for `raw_username` (still percent-encoded), resuming
-/// after `since` if given.
-pub async fn run(
-    socket: Socket,
-    context: Context,
-    raw_username: String,
-    credential: Credential,
-    since: Option<u64>,
-) {
+/// What a connection offers when it arrives, besides its name.
+pub struct Arrival {
+    /// Its proof of owning the name, if any.
+    pub credential: Credential,
+    /// The hash of the browser's id, if it offered one.
+    pub browser: Option<String>,
+    /// Resume after this seq.
+    pub since: Option<u64>,
+}
+
+/// Runs one connection for `raw_username` (still percent-encoded).
+pub async fn run(socket: Socket, context: Context, raw_username: String, arrival: Arrival) {
     let _alive = context.sessions.token();
+    let Arrival {
+        credential,
+        browser,
+        since,
+    } = arrival;
     let (username, standing) = match admit(&context, &raw_username, &credential) {
         Ok(admitted) => admitted,
         Err((refusal, reason)) => return socket::refuse_and_close(socket, &refusal, reason).await,
     };
+    let owner = match &standing {
+        Standing::Owner { user_id, .. } => Some(user_id),
+        Standing::Anonymous => None,
+    };
+    if let Some(ban) = context.host.ban_on(&username, owner, browser.as_deref()) {
+        log::info!("{username} was kept out: banned by the host");
+        let removed = encode(&ServerFrame::Removed {
+            reason: &ban.reason,
+            banned: true,
+            until: ban.until,
+        });
+        return socket::send_and_close(socket, removed, "banned by the host").await;
+    }
     if context.shutdown.is_cancelled() {
         let mut socket = socket;
         socket::close(&mut socket, CloseCode::Away, "server shutting down").await;
@@ -129,11 +156,13 @@ pub async fn run(
         user_id.clone(),
         &neighbours_of(&context, user_id.as_ref()),
     );
+    context.host.connected(joined.id, browser);
     let mut session = Session {
         socket,
         id: joined.id,
         username: Arc::from(username.as_str()),
         user_id,
+        host: None,
         backlog: joined.backlog.clone(),
         replayed_upto: 0,
         last_heard: Instant::now(),
@@ -162,6 +191,7 @@ pub async fn run(
     // At shutdown nobody is leaving; everyone is about to reconnect.
     let announce = !context.shutdown.is_cancelled();
     let neighbours = neighbours_of(context, session.user_id.as_ref());
+    context.host.disconnected(id);
     context.hub.leave(id, announce, &neighbours);
     log::debug!("conn {id}: {} disconnected", session.username);
 }
@@ -194,6 +224,8 @@ pub struct Session {
     pub username: Arc<str>,
     /// Set when this connection proved it owns its name.
     pub user_id: Option<UserId>,
+    /// Set once this connection gave the host secret: it is in host mode.
+    pub host: Option<Proof>,
     pub context: Context,
     backlog: Arc<Backlog>,
     /// The lobby's latest `seq` when history was replayed; live copies of
@@ -238,6 +270,11 @@ impl Session {
                 .collect(),
             None => Vec::new(),
         };
+        if since.is_some() {
+            metrics::get()
+                .resume_messages
+                .observe(page.messages.len() as f64);
+        }
         let (rooms, invitations) = match &self.user_id {
             Some(user) => (
                 summary::rooms_of(&self.context, user),
@@ -273,7 +310,38 @@ impl Session {
         for frame in calls {
             self.write_now(frame).await?;
         }
+        // What the host set in the rooms it can see: rules, pinned
+        // announcements, and the hands raised there.
+        let host = self.context.host.clone();
+        let mut frames = Vec::new();
+        for (room, rules) in host.ruled_rooms() {
+            frames.push((room.clone(), crate::host::rules_frame(&room, rules)));
+        }
+        for pin in host.pins() {
+            frames.push((pin.room.clone(), crate::host::pinned_frame(&pin)));
+        }
+        for (room, queue) in host.raised_hands() {
+            frames.push((room.clone(), crate::host::hands_frame(&room, &queue)));
+        }
+        for (room, frame) in frames {
+            if self.may_read(&room) {
+                self.write_now(frame).await?;
+            }
+        }
+        if let Some(event) = &self.context.event {
+            self.write_now(event.frame()).await?;
+        }
         Ok(())
+    }
+
+    /// Whether this connection may read `room`: the lobby, or a room its
+    /// owned name belongs to.
+    fn may_read(&self, room: &str) -> bool {
+        room == LOBBY
+            || self
+                .user_id
+                .as_ref()
+                .is_some_and(|user| self.context.rooms.is_member(user, room))
     }
 
     async fn serve(&mut self, mut outbound: tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> End {
@@ -333,6 +401,7 @@ impl Session {
         match stop {
             Stop::Shutdown => End::Close(CloseCode::Away, "server shutting down"),
             Stop::TooSlow => {
+                metrics::get().backlog_cutoffs.inc();
                 log::info!(
                     "conn {}: {} is not reading; closing",
                     self.id,
@@ -385,16 +454,20 @@ impl Session {
     /// Sends the client an `error`. Refusals for rate are counted, and a
     /// connection that keeps earning them is closed with 1008 instead.
     async fn refuse(&mut self, refusal: Refusal) -> Result<(), End> {
-        if refusal.code == ErrorCode::RateLimited && self.flood.strike(std::time::Instant::now()) {
-            log::info!(
-                "conn {}: {} keeps flooding; closing",
-                self.id,
-                self.username
-            );
-            return Err(End::Close(
-                CloseCode::Policy,
-                "rate limit exceeded repeatedly",
-            ));
+        if refusal.code == ErrorCode::RateLimited {
+            if self.flood.strike(std::time::Instant::now()) {
+                metrics::get().flood_closes.inc();
+                log::info!(
+                    "conn {}: {} keeps flooding; closing",
+                    self.id,
+                    self.username
+                );
+                return Err(End::Close(
+                    CloseCode::Policy,
+                    "rate limit exceeded repeatedly",
+                ));
+            }
+            metrics::get().rate_limited.inc();
         }
         self.write_now(encode(&ServerFrame::error(&refusal))).await
     }
@@ -422,6 +495,31 @@ impl Session {
         } else {
             Err(room_refusal(RoomError::NotFound(room)))
         }
+    }
+
+    /// Whether this connection is in host mode, with a secret that still
+    /// holds.
+    pub fn as_host(&self) -> bool {
+        self.host
+            .as_ref()
+            .is_some_and(|proof| self.context.host.holds(proof))
+    }
+
+    /// Refuses a post (a message, an edit) in `room` the host's rules do
+    /// not allow: a mute, a closed or read-only room; for a new message,
+    /// also slow mode.
+    pub fn check_post(&self, room: &str, new: bool) -> Result<(), Refusal> {
+        if let Some(event) = &self.context.event {
+            event.check_post()?;
+        }
+        let host = &self.context.host;
+        let as_host = self.as_host();
+        host.check_mute(self.user_id.as_ref(), &self.username, as_host)?;
+        host.check_room(room, as_host)?;
+        if new {
+            host.check_slow(room, self.user_id.as_ref(), &self.username, as_host)?;
+        }
+        Ok(())
     }
 
     /// This connection's user id, if it owns its name.

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::{End, Session, Stop};
 use crate::hub::Outbound;
+use crate::metrics;
 use crate::protocol::{Frame, LOBBY, Refusal, ServerFrame, encode};
 use crate::upgrade::Socket;
 use crate::wire;
@@ -44,19 +45,27 @@ impl Session {
         let write_timeout = self.context.settings.write_timeout;
         let mut items = Vec::new();
         let mut count = 0;
+        let mut closing = None;
         let mut next = Some(first);
         while let Some(item) = next.take() {
             let size = item.size();
             self.backlog.taken(size);
             count += size.1;
-            if let Outbound::Renamed { to } = &item {
-                self.username = to.clone();
+            match &item {
+                Outbound::Renamed { to } => self.username = to.clone(),
+                Outbound::Close(reason) => closing = Some(*reason),
+                _ => {}
             }
             items.push(item);
-            if count < MAX_FRAMES_PER_FLUSH {
+            if count < MAX_FRAMES_PER_FLUSH && closing.is_none() {
                 next = outbound.try_recv().ok();
             }
         }
+        // What came before a close goes out, then the close.
+        let closed = |written: Result<(), End>| match (written, closing) {
+            (Ok(()), Some(reason)) => Err(End::Close(CloseCode::Policy, reason)),
+            (written, _) => written,
+        };
         let mut frames: Vec<&Frame> = Vec::with_capacity(count);
         for item in &items {
             match item {
@@ -75,12 +84,16 @@ impl Session {
                     )
                 }
                 Outbound::Event(frame) => frames.push(frame),
-                Outbound::Renamed { .. } => {}
+                Outbound::Renamed { .. } | Outbound::Close(_) => {}
             }
         }
         if frames.is_empty() {
-            return Ok(());
+            return closed(Ok(()));
         }
+        let events = items
+            .iter()
+            .filter(|item| matches!(item, Outbound::Event(_)));
+        let deliveries = (frames.len() - events.count()) as u64;
         let id = self.id;
         let stopped = {
             let mut writing = pin!(self.write_frames(&frames));
@@ -88,9 +101,13 @@ impl Session {
             // limit, the write timeout and shutdown each end the wait.
             let stopped = tokio::select! {
                 result = within(write_timeout, writing.as_mut()) => return match result {
-                    Some(Ok(())) => Ok(()),
+                    Some(Ok(())) => {
+                        metrics::get().deliveries.inc_by(deliveries);
+                        closed(Ok(()))
+                    }
                     Some(Err(_)) => Err(End::Gone),
                     None => {
+                        metrics::get().write_stalls.inc();
                         log::info!("conn {id}: write stalled for {write_timeout:?}; closing");
                         Err(End::Gone)
                     }
@@ -156,8 +173,12 @@ async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
 }
 
 /// Sends `refusal` and closes with 1008.
-pub(super) async fn refuse_and_close(mut socket: Socket, refusal: &Refusal, reason: &'static str) {
-    let frame = encode(&ServerFrame::error(refusal));
+pub(super) async fn refuse_and_close(socket: Socket, refusal: &Refusal, reason: &'static str) {
+    send_and_close(socket, encode(&ServerFrame::error(refusal)), reason).await;
+}
+
+/// Sends `frame` and closes with 1008.
+pub(super) async fn send_and_close(mut socket: Socket, frame: String, reason: &'static str) {
     let _ = timeout(CLOSE_GRACE, socket.send(Message::text(frame))).await;
     close(&mut socket, CloseCode::Policy, reason).await;
 }

@@ -9,7 +9,7 @@
 //! logged through [`Backend::catch_up`].
 
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
+use super::records::{Change, Cutoff, Expired, Found, Page, Relay, SearchError, SearchRequest};
 
 pub trait Backend: Send + 'static {
     /// Applies changes to names and rooms in one transaction. Called before
@@ -53,9 +53,28 @@ pub trait Backend: Send + 'static {
     /// are gone.
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>>;
 
+    /// Deletes `room`'s messages past `cutoff` and everything about them
+    /// (reactions, files' links, log entries, search entries), in one
+    /// transaction, keeping the room's latest seq; says what went. `None`
+    /// if nothing had expired.
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>>;
+
+    /// Every host rule, as (key, JSON value): read again every few
+    /// seconds, so a rule changed elsewhere (another instance, `lanchat
+    /// host-link`) holds here too.
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>>;
+
     /// Runs a search on the writer's own connection (when the backend has
     /// no [`Searcher`] of its own).
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError>;
+
+    /// Makes sure text just deleted by the host is gone from the disk too,
+    /// not only from the tables: SQLite folds its write-ahead log into the
+    /// file and empties it. (PostgreSQL keeps old row versions until they
+    /// are vacuumed and reused.)
+    fn scrub(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     /// One short step of upkeep the backend put off while busy (SQLite
     /// merges its search index's segments); the writer calls it while

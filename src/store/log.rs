@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::records::FileRecord;
 use crate::ids::ConnId;
-use crate::protocol::{ChatMessage, ErrorCode, Event, Frame, Refusal, ServerFrame, encode};
+use crate::protocol::{ChatMessage, ErrorCode, Frame, Refusal, ServerFrame, encode};
 
 /// What a session asks to add to a room's log.
 #[derive(Debug)]
@@ -63,9 +63,8 @@ pub struct NewMessage {
     pub generated: bool,
     /// The seq of the message it answers, which must be in the room.
     pub reply_to: Option<u64>,
-    /// Something that happened rather than something written (then the
-    /// text is empty).
-    pub event: Option<Event>,
+    /// A host action to show in the room (sent as `system`).
+    pub system: Option<crate::protocol::SystemEvent>,
 }
 
 impl NewMessage {
@@ -94,7 +93,8 @@ impl NewMessage {
                 reactions: Vec::new(),
                 files: self.files.iter().map(|file| file.info()).collect(),
                 generated: self.generated,
-                event: self.event.clone(),
+                system: self.system.clone(),
+                removed: false,
             },
             sender.user_id.clone(),
             text.mentioned_users.clone(),
@@ -115,6 +115,8 @@ pub struct NewEdit {
 pub struct NewDelete {
     pub sender: Sender,
     pub target: u64,
+    /// The host deletes any message; an author only their own.
+    pub by_host: bool,
 }
 
 #[derive(Debug)]
@@ -260,17 +262,6 @@ impl Mentions {
             .and_then(|json| serde_json::from_str(json).ok())
             .unwrap_or_default()
     }
-}
-
-/// A message's event as a backend keeps it (JSON in one column).
-pub fn event_column(event: Option<&Event>) -> Option<String> {
-    event.map(|event| serde_json::to_string(event).expect("events serialize"))
-}
-
-/// Read back from the column. An event this build does not know (written
-/// by a newer one) reads as none, so the message still shows.
-pub fn parse_event(column: Option<&str>) -> Option<Event> {
-    serde_json::from_str(column?).ok()
 }
 
 /// Whether a message's rendered text links anywhere (for `has:link`).
@@ -432,19 +423,21 @@ pub fn too_many_reactions(
     })
 }
 
+/// The name a host action is sent under: reserved, so no one can take it.
+pub const SYSTEM: &str = "system";
+
+/// A system event's column value (JSON), if it is one.
+pub fn system_column(event: Option<&crate::protocol::SystemEvent>) -> Option<String> {
+    event.map(|event| serde_json::to_string(event).expect("events serialize"))
+}
+
+/// A system event read back from its column.
+pub fn parse_system(column: Option<&str>) -> Option<crate::protocol::SystemEvent> {
+    serde_json::from_str(column?).ok()
+}
+
 /// Refuses `verb` on `message` unless the sender's owned name wrote it.
-/// An event (a call started or ended) is nobody's to change.
 pub fn not_the_author(sender: &Sender, message: &Stored, verb: &str) -> Option<Outcome> {
-    if message.message.event.is_some() {
-        return Some(refuse(
-            sender,
-            Refusal::new(
-                ErrorCode::Forbidden,
-                format!("you cannot {verb} an event: it is what happened"),
-            )
-            .detail("an_event"),
-        ));
-    }
     let theirs = sender.user_id.is_some() && message.author == sender.user_id;
     (!theirs).then(|| {
         refuse(

@@ -1,7 +1,7 @@
 //! `lanchat migrate --from lanchat.db --to postgres://..`: moves a SQLite
 //! history into an empty PostgreSQL database, with its owned names, rooms,
-//! members and read marks, files' records, reactions and the change log,
-//! and checks that every table arrived whole.
+//! members and read marks, files' records, reactions, the change log and
+//! the host's rules, and checks that every table arrived whole.
 //!
 //! Both schemas hold the same tables with the same columns, so each table
 //! is copied as it is (with PostgreSQL's binary COPY: a long history moves
@@ -75,7 +75,8 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("search_id", Type::INT8),
             ("links", Type::BOOL),
             ("shares_files", Type::BOOL),
-            ("event", Type::TEXT),
+            ("system", Type::TEXT),
+            ("removed", Type::BOOL),
         ],
     ),
     (
@@ -127,6 +128,8 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("added", Type::BOOL),
         ],
     ),
+    ("host_state", &[("key", Type::TEXT), ("value", Type::TEXT)]),
+    ("expired", &[("room", Type::TEXT), ("through", Type::INT8)]),
 ];
 
 /// How many rows of each table moved, in [`TABLES`]' order.
@@ -209,6 +212,19 @@ pub async fn migrate(from: &Path, to: &PgUrl) -> anyhow::Result<Moved> {
          SELECT setval('search_order', coalesce((SELECT max(search_id) FROM messages), 0) + 1, false);",
     )
     .await?;
+    // Where retention cut a room's log, its seqs go on from its latest then.
+    let cut: Vec<(String, i64)> = source
+        .prepare("SELECT room, latest FROM expired")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (room, latest) in cut {
+        tx.execute(
+            "INSERT INTO room_seqs (room, latest) VALUES ($1, $2)
+             ON CONFLICT (room) DO UPDATE SET latest = greatest(room_seqs.latest, excluded.latest)",
+            &[&room, &latest],
+        )
+        .await?;
+    }
     for (table, expected) in &counts {
         let found: i64 = tx
             .query_one(&format!("SELECT count(*) FROM {table}"), &[])

@@ -13,6 +13,7 @@
 mod backend;
 mod log;
 pub mod migrate;
+pub mod offline;
 mod pending;
 pub mod postgres;
 mod records;
@@ -28,11 +29,11 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 pub use backend::{Backend, Searcher};
-pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, Sender, Text};
+pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, SYSTEM, Sender, Text};
 pub use pending::{Mark, Subject};
 pub use records::{
-    Change, ClaimRecord, Cursor, FileRecord, Found, Kind, Loaded, MemberSettings, Notify, Page,
-    Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
+    Change, ClaimRecord, Cursor, Cutoff, Expired, FileRecord, Found, Kind, Loaded, MemberSettings,
+    Notify, Page, Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
 };
 
 use crate::sync::lock;
@@ -67,6 +68,8 @@ pub struct Opened {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
+    /// The host's rules, as (key, JSON value).
+    pub host: Vec<(String, String)>,
     pub committed: Committed,
 }
 
@@ -130,6 +133,7 @@ impl Store {
             claims,
             rooms,
             files,
+            host,
             recent,
         } = loaded;
         let tail = Arc::new(Mutex::new(Tail::new(recent_capacity, recent)));
@@ -168,6 +172,7 @@ impl Store {
             claims,
             rooms,
             files,
+            host,
             committed,
         })
     }
@@ -230,6 +235,27 @@ impl Store {
         answer.await.context("the store has stopped")?
     }
 
+    /// Deletes `room`'s messages past `cutoff`, really: from the database
+    /// (with their reactions, files' links and every log entry about them),
+    /// the search index, the tail, and (SQLite) the write-ahead log.
+    /// `None` if nothing had expired.
+    pub async fn expire(&self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Expire {
+            room: room.to_owned(),
+            cutoff,
+            reply,
+        });
+        answer.await.context("the store has stopped")?
+    }
+
+    /// Every host rule as stored now, as (key, JSON value).
+    pub async fn host_state(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::HostState(reply));
+        answer.await.context("the store has stopped")?
+    }
+
     /// Waits until the changes queued before this call are committed (or
     /// failed): what another instance is told after it never overtakes the
     /// changes it follows.
@@ -255,6 +281,14 @@ impl Store {
     /// [`Committed`].
     pub fn append(&self, entry: Entry) {
         self.send(Request::Append(entry));
+    }
+
+    /// Queues an entry (which must have a cid) and waits until it is
+    /// committed: its seq, or `None` if it was not logged.
+    pub async fn append_and_wait(&self, entry: Entry) -> Option<u64> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::AppendAwaited { entry, reply });
+        answer.await.ok().flatten()
     }
 
     /// The room's latest `seq`, 0 when it is empty.

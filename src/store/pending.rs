@@ -22,6 +22,8 @@ pub enum Subject {
     Claim(String),
     Room(String),
     File(String),
+    /// The host's rules, all of them: they are read back together.
+    Host,
 }
 
 impl Change {
@@ -32,6 +34,7 @@ impl Change {
             Change::File(file) => Subject::File(file.id.clone()),
             Change::DeleteFile(id) => Subject::File(id.clone()),
             Change::Room(change) => Subject::Room(change.room().to_owned()),
+            Change::Host { .. } => Subject::Host,
         }
     }
 }

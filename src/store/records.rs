@@ -213,6 +213,12 @@ pub enum Change {
     File(FileRecord),
     /// An upload no message shared in time, or whose last message went.
     DeleteFile(String),
+    /// One of the host's rules (see [`crate::host`]): stored under `key`
+    /// as JSON, or removed when `value` is `None`.
+    Host {
+        key: String,
+        value: Option<String>,
+    },
 }
 
 /// A frame for the connections of `to` on other instances sharing the
@@ -235,6 +241,8 @@ pub struct Loaded {
     pub claims: Vec<ClaimRecord>,
     pub rooms: Vec<RoomRecord>,
     pub files: Vec<FileRecord>,
+    /// The host's rules, as (key, JSON value).
+    pub host: Vec<(String, String)>,
     /// The newest messages of each room, up to the tail's capacity.
     pub recent: Vec<RecentRoom>,
 }
@@ -298,6 +306,26 @@ pub struct Found {
     pub partial: bool,
     /// Where the next page starts, if there is one.
     pub next: Option<Cursor>,
+}
+
+/// Which of a room's messages have expired (see `crate::retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cutoff {
+    /// Those sent before this moment (ms since the epoch).
+    Before(i64),
+    /// All but the newest this many.
+    KeepLast(u32),
+}
+
+/// What expiring took from a room: its log up to `through` (every message,
+/// and every change of them), and the files no message shares any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub room: String,
+    pub through: u64,
+    /// How many messages went.
+    pub messages: u64,
+    pub files: Vec<String>,
 }
 
 /// Why a search found nothing to say.

@@ -75,6 +75,22 @@ impl Tail {
         }
     }
 
+    /// Forgets `room`'s messages up to `through`, which expired; returns
+    /// how many it held. If the tail held the room's oldest message that
+    /// stays, nothing is older on disk any more.
+    pub fn forget(&mut self, room: &str, through: u64) -> usize {
+        let Some(tail) = self.rooms.get_mut(room) else {
+            return 0;
+        };
+        let before = tail.messages.len();
+        let covered = tail.messages.front().is_some_and(|m| m.seq() <= through);
+        tail.messages.retain(|m| m.seq() > through);
+        if covered {
+            tail.older_on_disk = false;
+        }
+        before - tail.messages.len()
+    }
+
     /// The messages changed after `since` (new, edited, deleted, reacted
     /// to), in their current state, oldest first: the newest `limit` of
     /// them, and the room's latest seq. `None` when the answer is not all in

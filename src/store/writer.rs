@@ -11,8 +11,9 @@ use tokio::sync::oneshot;
 
 use super::backend::Backend;
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Page, Relay, SearchError, SearchRequest};
+use super::records::{Change, Cutoff, Expired, Found, Page, Relay, SearchError, SearchRequest};
 use super::tail::Tail;
+use crate::metrics;
 use crate::sync::lock;
 
 /// Most appends, and most bytes of text, committed in one transaction. A
@@ -25,6 +26,12 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the rest of the server asks of the writer.
 pub enum Request {
     Append(Entry),
+    /// An entry with a cid whose seq the asker waits for: `None` if it was
+    /// not logged (refused, a duplicate, a failure).
+    AppendAwaited {
+        entry: Entry,
+        reply: oneshot::Sender<Option<u64>>,
+    },
     /// Changes applied in one transaction; `committed` hears whether they
     /// are on disk.
     Changes {
@@ -58,6 +65,13 @@ pub enum Request {
         created_before: i64,
         reply: oneshot::Sender<anyhow::Result<Vec<String>>>,
     },
+    HostState(oneshot::Sender<anyhow::Result<Vec<(String, String)>>>),
+    /// A room's retention: delete what is past `cutoff`.
+    Expire {
+        room: String,
+        cutoff: Cutoff,
+        reply: oneshot::Sender<anyhow::Result<Option<Expired>>>,
+    },
     /// Answered once everything queued before it is committed.
     Barrier(oneshot::Sender<bool>),
     /// Another instance logged entries in this room: report them.
@@ -85,6 +99,35 @@ pub struct Writer {
     pub committed: Box<dyn Fn(Vec<Outcome>) + Send>,
 }
 
+/// What each of those waiting for entries of this batch hears: the seq it
+/// was logged as, or `None` (not logged). Answered once the batch is
+/// reported.
+fn answers(
+    outcomes: &[Outcome],
+    awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)>,
+) -> Vec<(oneshot::Sender<Option<u64>>, Option<u64>)> {
+    awaited
+        .into_iter()
+        .map(|(room, cid, reply)| {
+            let seq = outcomes.iter().find_map(|outcome| match outcome {
+                Outcome::Logged {
+                    room: r,
+                    seq,
+                    state,
+                    ..
+                } if *r == room
+                    && state.seq() == *seq
+                    && state.message.cid.as_deref() == Some(&cid) =>
+                {
+                    Some(*seq)
+                }
+                _ => None,
+            });
+            (reply, seq)
+        })
+        .collect()
+}
+
 impl Writer {
     pub fn run(mut self, requests: mpsc::Receiver<Request>) {
         let mut appends = Vec::new();
@@ -92,6 +135,7 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut catch_ups = std::collections::BTreeSet::new();
         let mut relays = Vec::new();
+        let mut awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         // Whether the backend may have upkeep to do once nothing is queued.
@@ -114,6 +158,14 @@ impl Writer {
             while let Some(request) = next {
                 match request {
                     Request::Append(entry) => {
+                        batch_bytes += entry.text_len();
+                        appends.push(entry);
+                    }
+                    Request::AppendAwaited { entry, reply } => {
+                        let sender = entry.sender();
+                        if let Some(cid) = &sender.cid {
+                            awaited.push((sender.room.clone(), cid.clone(), reply));
+                        }
                         batch_bytes += entry.text_len();
                         appends.push(entry);
                     }
@@ -164,6 +216,16 @@ impl Writer {
                         reply,
                     } => {
                         let _ = reply.send(self.backend.unshared_files(created_before));
+                    }
+                    Request::HostState(reply) => {
+                        let _ = reply.send(self.backend.host_state());
+                    }
+                    Request::Expire {
+                        room,
+                        cutoff,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.expire(&room, cutoff));
                     }
                     Request::Search { request, reply } => {
                         let _ = reply.send(self.backend.search(&request));
@@ -217,11 +279,32 @@ impl Writer {
             if !appends.is_empty() {
                 batch_bytes = 0;
                 let outcomes = self.commit(std::mem::take(&mut appends));
+                let answers = answers(&outcomes, std::mem::take(&mut awaited));
                 self.report(outcomes);
+                for (reply, seq) in answers {
+                    let _ = reply.send(seq);
+                }
                 untidy = true;
             }
         }
         log::debug!("store writer stopped");
+    }
+
+    /// Deletes what expired in `room`, from the backend and the tail, and
+    /// scrubs the disk.
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let Some(expired) = self.backend.expire(room, cutoff)? else {
+            return Ok(None);
+        };
+        let forgotten = lock(&self.tail).forget(room, expired.through);
+        if expired.messages == 0 && forgotten == 0 {
+            // Cut there before, by this instance or another.
+            return Ok(None);
+        }
+        if let Err(err) = self.backend.scrub() {
+            log::warn!("cannot fold the expired text out of the write-ahead log: {err:#}");
+        }
+        Ok(Some(expired))
     }
 
     /// One step of the backend's upkeep; whether there is more.
@@ -254,6 +337,21 @@ impl Writer {
     fn commit(&mut self, entries: Vec<Entry>) -> Vec<Outcome> {
         let started = std::time::Instant::now();
         let appended = self.backend.append(&entries);
+        metrics::get()
+            .commit_seconds
+            .observe(metrics::seconds_since(started));
+        metrics::get()
+            .commit_batch_size
+            .observe(entries.len() as f64);
+        let removed = entries
+            .iter()
+            .any(|entry| matches!(entry, Entry::Delete(delete) if delete.by_host));
+        if removed
+            && appended.is_ok()
+            && let Err(err) = self.backend.scrub()
+        {
+            log::warn!("cannot fold the deleted text out of the write-ahead log: {err:#}");
+        }
         log::trace!(
             "stored {} entries in {:?}",
             entries.len(),

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-pub use ca::{CERT_FILE, LocalCa, fingerprint};
+pub use ca::{CERT_FILE, KEY_FILE, LocalCa, fingerprint};
 pub use names::{ServerNames, host_name};
 
 use crate::sync::lock;
@@ -164,7 +164,6 @@ impl Tls {
     /// taken at run time, `lanchat-2.local`) and swaps it in: connections
     /// from then on get it. Does nothing for a brought certificate, or a
     /// name already covered.
-    #[allow(dead_code)] // the seam for mDNS, when it must take another name
     pub fn add_name(&self, name: &str) -> anyhow::Result<()> {
         let Issuing::LocalCa { state, .. } = &self.inner.issuing else {
             return Ok(());

@@ -2,6 +2,8 @@
 //! connect real WebSocket clients, and read JSON frames with a timeout.
 #![allow(dead_code)] // each test crate uses a different part of this file
 
+pub mod host;
+pub mod netns;
 pub mod nginx;
 pub mod owner;
 pub mod postgres;
@@ -113,17 +115,28 @@ impl Server {
         Server::launch(command, cwd)
     }
 
+    /// Like [`Server::spawn`], logging everything (`lanchat=debug`) to
+    /// the file `log`, for a test that reads what the server logs.
+    pub fn spawn_logged(args: &[&str], cwd: &Path, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the log file");
+        let mut command = Command::new(binary());
+        command.args(args).current_dir(cwd);
+        Server::launch_with(command, cwd, "warn,lanchat=debug", Stdio::from(file))
+    }
+
     /// Runs `command` (lanchat, however it is started: another build, in a
     /// chroot...) and waits for its "Local:" line. `dir` is its folder.
-    pub fn launch(mut command: Command, dir: &Path) -> Server {
+    pub fn launch(command: Command, dir: &Path) -> Server {
+        let log = std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        Server::launch_with(command, dir, &log, Stdio::inherit())
+    }
+
+    fn launch_with(mut command: Command, dir: &Path, rust_log: &str, stderr: Stdio) -> Server {
         let mut child = command
-            .env(
-                "RUST_LOG",
-                std::env::var("LANCHAT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start lanchat");
         let stdout = child.stdout.take().expect("stdout");

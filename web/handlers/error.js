@@ -13,9 +13,15 @@ import { refuseName } from '../actions.js';
 import { searchRefused } from '../search.js';
 import { settingsRefused } from '../notify.js';
 import { callRefused } from '../calls/actions.js';
+import { hostRefused } from '../host/state.js';
 
 /** @param {import('../protocol.js').ErrorFrame} frame */
 export function error(frame) {
+  if (hostRefused(frame)) {
+    // The server printed a new host link: this page is no longer the host's.
+    if (frame.code === 'forbidden') noticeHere(phrase('host.link_gone'));
+    return;
+  }
   if (frame.cid) {
     // Ours, or one this browser no longer has (sent by another tab, or a
     // raw frame): either way nothing to show.

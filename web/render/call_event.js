@@ -1,20 +1,26 @@
 // A call's events in a room's timeline: "alice started a call", "Call
 // ended · 12 min · 5 people", and in a direct message "Missed call from
-// alice" or "No answer". The server sends what happened; the words are the
-// reader's, with durations formatted by `Intl`.
+// alice" or "No answer". They are system events (see system.js, which
+// draws them through here); the words are the reader's, with durations
+// formatted by `Intl`.
 
 import { state } from '../state.js';
 import { currentLanguage, t } from '../i18n.js';
-import { isOwnName, setText, svgIcon, timeElement } from '../dom.js';
+import { isOwnName, svgIcon, timeElement } from '../dom.js';
 
-/** @typedef {import('../protocol.js').MessageFrame & {event?: {kind: string, duration_ms?: number, people?: number}}} EventFrame */
+/** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, duration_ms?: number, people?: number}}} EventFrame */
 
 const PHONE = 'M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1Z';
 
-/** A new row for an event; `fillCallEvent` fills it. @param {EventFrame} frame */
+/** Whether a system event is a call's. @param {{event: string}} event */
+export function isCallEvent(event) {
+  return event.event === 'call_started' || event.event === 'call_ended';
+}
+
+/** A new row for a call's event; system.js fills its `.system-text`. @param {EventFrame} frame */
 export function callEventRow(frame) {
   const row = document.createElement('li');
-  row.className = 'notice call-event';
+  row.className = 'notice system call-event';
   row.dataset.seq = String(frame.seq);
   const mark = document.createElement('span');
   mark.className = 'call-event-icon';
@@ -22,27 +28,21 @@ export function callEventRow(frame) {
   phone.setAttribute('aria-hidden', 'true');
   mark.append(phone);
   const text = document.createElement('span');
-  text.className = 'call-event-text';
+  text.className = 'system-text';
   row.append(mark, text, ' ', timeElement(frame.timestamp));
   return row;
 }
 
-/** @param {HTMLElement} row @param {EventFrame} frame */
-export function fillCallEvent(row, frame) {
-  const text = /** @type {HTMLElement} */ (row.querySelector('.call-event-text'));
-  setText(text, eventText(frame));
-}
-
 /** What happened, in the reader's words. @param {EventFrame} frame */
-export function eventText(frame) {
-  const event = frame.event;
-  if (event?.kind === 'call_started') return t('calls.event.started', { name: frame.username });
-  if (event?.kind !== 'call_ended') return t('calls.event.unknown');
+export function callEventText(frame) {
+  const event = frame.system;
+  const name = event?.username || '';
+  if (event?.event === 'call_started') return t('calls.event.started', { name });
+  if (event?.event !== 'call_ended') return t('calls.event.unknown');
   const people = event.people || 0;
   const direct = state.rooms.get(frame.room)?.kind === 'dm';
   if (direct && people <= 1) {
-    return isOwnName(frame.username) ? t('calls.event.no_answer')
-      : t('calls.event.missed', { name: frame.username });
+    return isOwnName(name) ? t('calls.event.no_answer') : t('calls.event.missed', { name });
   }
   return t('calls.event.ended', {
     duration: duration(event.duration_ms || 0),

@@ -13,6 +13,7 @@ import { emojiName, loadEmoji } from '../emoji.js';
 import { appendLinkified, hiddenText, nameHue, timeElement } from '../dom.js';
 import { setServerHtml } from './html.js';
 import { attachmentList } from './attachments.js';
+import { isHost } from '../host/state.js';
 
 /** @typedef {import('../protocol.js').MessageFrame} MessageFrame */
 /** @typedef {import('../state.js').Room} Room */
@@ -83,14 +84,14 @@ export function fillMessage(row, frame, room, lookup) {
     part.closest('.bubble')?.classList.toggle('with-files', part.childElementCount > 0);
   });
   // Its text changes only with an edit or a deletion (and a resume brings those too).
-  update(row, 'body', [frame.edited, frame.deleted, frame.big, state.me], (part) => fillBody(part, frame));
+  update(row, 'body', [frame.edited, frame.deleted, frame.removed, frame.big, state.me], (part) => fillBody(part, frame));
   const shown = shownReactions(frame, changes);
   update(row, 'reactions', [JSON.stringify(shown), state.me, emojiName('😀') !== ''],
     (part) => fillReactions(part, shown));
   update(row, 'changes', changes.map((entry) => `${entry.kind}:${entry.status}:${JSON.stringify(entry.reason)}`),
     (part) => fillChanges(part, changes));
   const editable = own && canEdit(frame);
-  update(row, 'actions', [frame.deleted, own, editable, canDelete(frame), frame.username],
+  update(row, 'actions', [frame.deleted, own, editable, canDelete(frame), frame.username, isHost()],
     (part) => fillActions(part, frame, editable));
 }
 
@@ -120,7 +121,7 @@ function fillBody(part, frame) {
   if (frame.deleted) {
     const text = document.createElement('p');
     text.className = 'text';
-    text.textContent = t('message.deleted');
+    text.textContent = frame.removed ? t('host.event.removed_message') : t('message.deleted');
     part.append(text);
     return;
   }
@@ -308,6 +309,7 @@ function fillActions(part, frame, editable) {
   );
   if (editable) bar.append(actionButton('edit', t('actions.edit'), 'edit', '', ICONS.edit));
   if (canDelete(frame)) bar.append(actionButton('delete', t('actions.delete'), 'delete', '', ICONS.delete));
+  else if (isHost()) bar.append(actionButton('host-delete', t('host.remove_message'), 'host-delete', '', ICONS.delete));
   bar.querySelectorAll('button').forEach((button, index) => { button.tabIndex = index === 0 ? 0 : -1; });
   part.append(bar);
 }

@@ -17,7 +17,7 @@ import {
 import { fillUploadList } from './uploads.js';
 import { revealJump } from './jump.js';
 import { fillMessage, messageRowFor, quoteButton } from './message.js';
-import { callEventRow, fillCallEvent } from './call_event.js';
+import { fillSystem, systemRowFor } from './system.js';
 
 /** Within this many pixels of the end counts as being at it. */
 const NEAR_BOTTOM_PX = 48;
@@ -131,9 +131,7 @@ function renderRows(room) {
     used.add(item.key);
     let row;
     let author = null;
-    if (item.kind === 'message' && item.frame.event) {
-      row = eventRow(item.key, item.frame);
-    } else if (item.kind === 'message') {
+    if (item.kind === 'message') {
       row = messageRow(item.key, item.frame, room, lookup);
       author = item.frame.username;
     } else if (item.kind === 'outbox') {
@@ -179,8 +177,13 @@ function dayRow(key, timestamp) {
 function messageRow(key, frame, room, lookup) {
   let row = rows.get(key);
   if (!row) {
-    row = messageRowFor(frame);
+    row = frame.system ? systemRowFor(frame) : messageRowFor(frame);
     rows.set(key, row);
+  }
+  // A host action or a call's start or end: a line of its own, worded by the page.
+  if (frame.system) {
+    fillSystem(row, frame);
+    return row;
   }
   // Our name can change, so whose message it is is decided on every render.
   const own = isOwnName(frame.username);
@@ -274,17 +277,6 @@ function bubble(username, text, timestamp) {
   }
   wrap.append(meta, body);
   row.append(wrap);
-  return row;
-}
-
-/** Something that happened, such as a call ending. @param {string} key @param {import('../protocol.js').MessageFrame} frame */
-function eventRow(key, frame) {
-  let row = rows.get(key);
-  if (!row) {
-    row = callEventRow(frame);
-    rows.set(key, row);
-  }
-  fillCallEvent(row, frame);
   return row;
 }
 

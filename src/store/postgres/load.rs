@@ -35,6 +35,9 @@ pub async fn load(client: &impl GenericClient, capacity: usize) -> anyhow::Resul
         files: files(client, None)
             .await
             .context("cannot read the list of files")?,
+        host: host_state(client)
+            .await
+            .context("cannot read the host's rules")?,
         recent: recent(client, capacity)
             .await
             .context("cannot read history")?,
@@ -130,6 +133,15 @@ pub async fn rooms(
         }
     }
     Ok(rooms)
+}
+
+/// Every host rule, as (key, JSON value).
+pub async fn host_state(client: &impl GenericClient) -> Result<Vec<(String, String)>> {
+    Ok(rows(client, "SELECT key, value FROM host_state", &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect())
 }
 
 /// The files in `only`, or all of them.

@@ -54,11 +54,21 @@ pub async fn delete(
     if let Some(duplicate) = duplicate(client, sender).await? {
         return Ok(duplicate);
     }
-    if let Err(refused) = authored(client, sender, entry.target, "delete").await? {
+    let allowed = if entry.by_host {
+        live_message(client, &sender.room, entry.target)
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| refused_not_found(sender, entry.target))
+    } else {
+        authored(client, sender, entry.target, "delete")
+            .await?
+            .map(|_| ())
+    };
+    if let Err(refused) = allowed {
         return Ok(refused);
     }
     let seq = next_seq();
-    clear(client, &sender.room, entry.target, seq).await?;
+    clear(client, &sender.room, entry.target, seq, entry.by_host).await?;
     record(client, sender, seq, DELETE, entry.target, None).await?;
     let state = load(client, &sender.room, entry.target)
         .await?

@@ -11,13 +11,11 @@ use tokio_postgres::Row;
 use super::sql::{Params, big, exec, one, opt, rows};
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
 use crate::store::log::add_reaction;
-use crate::store::log::{
-    Mentions, NewMessage, Stored, TOMBSTONE, Text, event_column, has_links, parse_event,
-};
+use crate::store::log::{Mentions, NewMessage, Stored, TOMBSTONE, Text, has_links};
 use crate::store::records::{FileRecord, Page};
 
 pub const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, \
-     version, edited, deleted, reply_to, mentions, big, user_id, event";
+     version, edited, deleted, reply_to, mentions, big, user_id, system, removed";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 
@@ -46,7 +44,8 @@ fn message_from_row(row: &Row) -> Stored_ {
             big: row.get(14),
             reactions: Vec::new(),
             files: Vec::new(),
-            event: parse_event(row.get::<_, Option<&str>>(16)),
+            system: crate::store::log::parse_system(row.get::<_, Option<&str>>(16)),
+            removed: row.get(17),
         },
         author: row.get(15),
         mentioned_users: mentions.users,
@@ -104,10 +103,10 @@ pub struct Inserts {
     mentions: Vec<Option<String>>,
     big: Vec<bool>,
     user_id: Vec<Option<String>>,
+    system: Vec<Option<String>>,
     words: Vec<Option<String>>,
     links: Vec<bool>,
     shares_files: Vec<bool>,
-    event: Vec<Option<String>>,
     /// (room, seq, position, file id) of the files they share.
     files: (Vec<String>, Vec<i64>, Vec<i32>, Vec<String>),
 }
@@ -135,15 +134,18 @@ impl Inserts {
         self.mentions.push(Mentions::of(text));
         self.big.push(text.big);
         self.user_id.push(sender.user_id.clone());
-        self.words.push(index.then(|| {
-            words(
-                &text.source,
-                message.files.iter().map(|file| file.name.as_str()),
-            )
-        }));
+        self.system
+            .push(crate::store::log::system_column(message.system.as_ref()));
+        // A host action is not something anyone said: not searched for.
+        self.words
+            .push((index && message.system.is_none()).then(|| {
+                words(
+                    &text.source,
+                    message.files.iter().map(|file| file.name.as_str()),
+                )
+            }));
         self.links.push(has_links(text));
         self.shares_files.push(!message.files.is_empty());
-        self.event.push(event_column(message.event.as_ref()));
         for (position, file) in message.files.iter().enumerate() {
             self.files.0.push(sender.room.clone());
             self.files.1.push(big(seq));
@@ -165,16 +167,16 @@ impl Inserts {
         exec(
             client,
             "INSERT INTO messages (room, seq, id, username, body, ts, cid, generated, html,
-                 version, reply_to, mentions, big, user_id, words, links, shares_files, event,
-                 search_id)
+                 version, reply_to, mentions, big, user_id, words, links, shares_files, search_id,
+                 system)
              SELECT room, seq, id, username, body, ts, cid, generated, html, seq, reply_to,
-                 mentions, big, user_id, words, links, shares_files, event,
-                 CASE WHEN words IS NULL THEN NULL ELSE nextval('search_order') END
+                 mentions, big, user_id, words, links, shares_files,
+                 CASE WHEN words IS NULL THEN NULL ELSE nextval('search_order') END, system
              FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
                  $7::text[], $8::bool[], $9::text[], $10::int8[], $11::text[], $12::bool[],
                  $13::text[], $14::text[], $15::bool[], $16::bool[], $17::text[])
                  WITH ORDINALITY AS new (room, seq, id, username, body, ts, cid, generated, html,
-                     reply_to, mentions, big, user_id, words, links, shares_files, event,
+                     reply_to, mentions, big, user_id, words, links, shares_files, system,
                      position)
              ORDER BY position",
             &[
@@ -194,7 +196,7 @@ impl Inserts {
                 &batch.words,
                 &batch.links,
                 &batch.shares_files,
-                &batch.event,
+                &batch.system,
             ],
         )
         .await?;
@@ -497,19 +499,21 @@ pub async fn set_text(
 }
 
 /// Forgets message `target`'s text, files and reactions after a deletion
-/// logged as `seq`: a tombstone stays, and searches no longer find it.
+/// logged as `seq` (by the host: `removed`): a tombstone stays, and
+/// searches no longer find it.
 pub async fn clear(
     client: &impl GenericClient,
     room: &str,
     target: u64,
     seq: u64,
+    removed: bool,
 ) -> Result<(), tokio_postgres::Error> {
     exec(
         client,
         "UPDATE messages SET body = '', html = '', mentions = NULL, big = false,
          generated = false, deleted = true, version = $3, links = false, shares_files = false,
-         words = NULL, search_id = NULL WHERE room = $1 AND seq = $2",
-        &[&room, &big(target), &big(seq)],
+         words = NULL, search_id = NULL, removed = $4 WHERE room = $1 AND seq = $2",
+        &[&room, &big(target), &big(seq), &removed],
     )
     .await?;
     for table in ["message_files", "reactions"] {

@@ -21,16 +21,17 @@
 pub mod cluster;
 pub mod load;
 mod log;
-mod messages;
+pub(super) mod messages;
 pub mod notice;
 pub mod records;
+mod retention;
 mod schema;
 mod search;
 mod sql;
 mod url;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use deadpool_postgres::{
@@ -44,9 +45,12 @@ pub use url::PgUrl;
 
 use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome, refused_not_found};
-use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
+use super::records::{
+    Change, Cutoff, Expired, Found, Loaded, Page, Relay, SearchError, SearchRequest,
+};
 use crate::audience::Audience;
 use crate::clock::now_millis;
+use crate::metrics;
 use messages::Inserts;
 use sql::{big, exec, one, rows};
 
@@ -73,6 +77,16 @@ pub fn pool(url: &PgUrl, size: usize) -> anyhow::Result<Pool> {
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .context("cannot set up the PostgreSQL connections")
+}
+
+/// A connection from the store's `pool`, its wait counted for `/metrics`.
+async fn take(pool: &Pool) -> Result<deadpool_postgres::Client, PoolError> {
+    let started = Instant::now();
+    let client = pool.get().await;
+    metrics::get()
+        .postgres_pool_wait_seconds
+        .observe(metrics::seconds_since(started));
+    client
 }
 
 /// Brings the database to the newest schema, as [`Postgres::open`] does.
@@ -158,8 +172,7 @@ impl Postgres {
     }
 
     async fn client(&self) -> anyhow::Result<deadpool_postgres::Client> {
-        self.pool
-            .get()
+        take(&self.pool)
             .await
             .map_err(|err| anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
     }
@@ -502,6 +515,23 @@ impl Backend for Postgres {
         })
     }
 
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        self.block_on(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let expired = retention::expire(&tx, room, cutoff).await?;
+            tx.commit().await?;
+            Ok(expired)
+        })
+    }
+
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>> {
+        self.block_on(async {
+            let client = self.client().await?;
+            Ok(load::host_state(&client).await?)
+        })
+    }
+
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         if !self.search {
             return Err(SearchError::Off);
@@ -532,7 +562,7 @@ struct PgSearcher {
 impl Searcher for PgSearcher {
     fn search(&mut self, request: &SearchRequest) -> Result<Found, SearchError> {
         self.runtime.block_on(async {
-            let mut client = self.pool.get().await.map_err(|err| {
+            let mut client = take(&self.pool).await.map_err(|err| {
                 SearchError::Store(anyhow::anyhow!("cannot reach PostgreSQL: {}", why(&err)))
             })?;
             search::search(&mut client, request).await

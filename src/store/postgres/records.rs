@@ -47,6 +47,21 @@ pub async fn apply(
         Change::DeleteFile(id) => {
             exec(client, "DELETE FROM files WHERE id = $1", &[id]).await?;
         }
+        Change::Host {
+            key,
+            value: Some(value),
+        } => {
+            exec(
+                client,
+                "INSERT INTO host_state (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[key, value],
+            )
+            .await?;
+        }
+        Change::Host { key, value: None } => {
+            exec(client, "DELETE FROM host_state WHERE key = $1", &[key]).await?;
+        }
     }
     Ok(true)
 }
@@ -202,6 +217,9 @@ impl Touched {
             Subject::Claim(name) => self.claims.push(name.clone()),
             Subject::Room(room) => self.rooms.push(room.clone()),
             Subject::File(id) => self.files.push(id.clone()),
+            // Every instance reads the host's rules again every few
+            // seconds (see `crate::host`): no notice needed.
+            Subject::Host => {}
         }
     }
 

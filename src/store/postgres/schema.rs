@@ -14,7 +14,7 @@ const MIGRATION_LOCK: i64 = 0x4C4E_4348;
 /// Each migration: its number, what it does, and its SQL.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "the tables", VERSION_1),
-    (2, "events in the history", VERSION_2),
+    (2, "the host's rules", VERSION_2),
 ];
 
 /// Version 1: everything the SQLite schema holds at its version 7, plus
@@ -154,9 +154,23 @@ CREATE TABLE relays (
 );
 ";
 
-/// Version 2 (SQLite's 8): a message may be an event (a call started or
-/// ended), kept as JSON; its text is empty and the page says it.
-const VERSION_2: &str = "ALTER TABLE messages ADD COLUMN event text;";
+/// Version 2: what the SQLite schema's version 8 adds: the host's rules,
+/// one row each, their value as JSON (see `crate::host`); host actions
+/// shown in rooms (a message's `system` event), tombstones the host made,
+/// and where each room's log was cut by its retention (its latest seq stays
+/// in `room_seqs`).
+const VERSION_2: &str = "
+CREATE TABLE host_state (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+ALTER TABLE messages ADD COLUMN system text;
+ALTER TABLE messages ADD COLUMN removed boolean NOT NULL DEFAULT false;
+CREATE TABLE expired (
+    room    text   PRIMARY KEY,
+    through bigint NOT NULL
+);
+";
 
 /// Brings the database to the newest schema this build knows, waiting for
 /// any other instance that is migrating it. Refuses a database with tables

@@ -25,6 +25,7 @@ pub fn load(conn: &Connection, capacity: usize) -> anyhow::Result<Loaded> {
         claims: load_claims(conn).context("cannot read name claims")?,
         rooms: load_rooms(conn).context("cannot read rooms")?,
         files: load_files(conn).context("cannot read the list of files")?,
+        host: host_state(conn).context("cannot read the host's rules")?,
         recent: load_recent(conn, capacity).context("cannot read history")?,
     })
 }
@@ -43,7 +44,7 @@ fn load_claims(conn: &Connection) -> rusqlite::Result<Vec<ClaimRecord>> {
         .collect()
 }
 
-fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
+pub fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
     let mut rooms: Vec<RoomRecord> = conn
         .prepare("SELECT room, kind, invite_hash, name FROM rooms ORDER BY room")?
         .query_map([], |row| {
@@ -100,7 +101,14 @@ fn load_rooms(conn: &Connection) -> rusqlite::Result<Vec<RoomRecord>> {
     Ok(rooms)
 }
 
-fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
+/// Every host rule, as (key, JSON value).
+pub fn host_state(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare_cached("SELECT key, value FROM host_state")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
+}
+
+pub fn load_files(conn: &Connection) -> rusqlite::Result<Vec<FileRecord>> {
     conn.prepare(&format!("SELECT {FILE_COLUMNS} FROM files"))?
         .query_map([], |row| file_from_row(row, 0))?
         .collect()
@@ -111,6 +119,7 @@ fn load_recent(conn: &Connection, capacity: usize) -> rusqlite::Result<Vec<Recen
         .prepare(
             "SELECT room, max(seq) FROM (
                  SELECT room, seq FROM messages UNION ALL SELECT room, seq FROM changes
+                 UNION ALL SELECT room, latest FROM expired
              ) GROUP BY room",
         )?
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?

@@ -51,11 +51,18 @@ pub fn delete(
     if let Some(duplicate) = duplicate(conn, sender)? {
         return Ok(duplicate);
     }
-    if let Err(refused) = authored(conn, sender, entry.target, "delete")? {
+    let allowed = if entry.by_host {
+        live_message(conn, &sender.room, entry.target)?
+            .map(|_| ())
+            .ok_or_else(|| refused_not_found(sender, entry.target))
+    } else {
+        authored(conn, sender, entry.target, "delete")?.map(|_| ())
+    };
+    if let Err(refused) = allowed {
         return Ok(refused);
     }
     let seq = next_seq();
-    clear(conn, &sender.room, entry.target, seq)?;
+    clear(conn, &sender.room, entry.target, seq, entry.by_host)?;
     record(conn, sender, seq, DELETE, entry.target, None)?;
     let state = load(conn, &sender.room, entry.target)?.expect("the tombstone stays");
     let frame = delete_frame(

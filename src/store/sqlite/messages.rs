@@ -9,13 +9,11 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use super::search;
 use crate::protocol::{ChatMessage, FileInfo, Reaction};
 use crate::store::log::add_reaction;
-use crate::store::log::{
-    Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, event_column, has_links, parse_event,
-};
+use crate::store::log::{Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, has_links};
 use crate::store::records::{FileRecord, Page};
 
 const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, version, \
-     edited, deleted, reply_to, mentions, big, user_id, event";
+     edited, deleted, reply_to, mentions, big, user_id, system, removed";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 /// A message row, before its files and reactions are attached.
@@ -51,7 +49,8 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Row_> {
             big: row.get(14)?,
             reactions: Vec::new(),
             files: Vec::new(),
-            event: parse_event(row.get::<_, Option<String>>(16)?.as_deref()),
+            system: crate::store::log::parse_system(row.get::<_, Option<String>>(16)?.as_deref()),
+            removed: row.get(17)?,
         },
         author: row.get(15)?,
         mentioned_users: mentions.users,
@@ -108,7 +107,8 @@ pub fn insert(
     }
     let seq = next_seq();
     let text = &message.text;
-    let search_id = if index {
+    // A host action is not something anyone said: not searched for.
+    let search_id = if index && message.system.is_none() {
         let names = message.files.iter().map(|file| file.name.as_str());
         Some(search::add(
             conn,
@@ -119,7 +119,7 @@ pub fn insert(
     };
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id, links, shares_files)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15, 0,
                  ?16, ?17, ?18)"
     ))?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -138,7 +138,7 @@ pub fn insert(
         Mentions::of(text),
         text.big,
         sender.user_id,
-        event_column(message.event.as_ref()),
+        crate::store::log::system_column(message.system.as_ref()),
         search_id,
         has_links(text),
         !message.files.is_empty(),
@@ -397,14 +397,21 @@ pub fn set_text(
 }
 
 /// Forgets message `target`'s text, files and reactions after a deletion
-/// logged as `seq`: a tombstone stays.
-pub fn clear(conn: &Connection, room: &str, target: u64, seq: u64) -> rusqlite::Result<()> {
+/// logged as `seq` (by the host: `removed`): a tombstone stays.
+pub fn clear(
+    conn: &Connection,
+    room: &str,
+    target: u64,
+    seq: u64,
+    removed: bool,
+) -> rusqlite::Result<()> {
     search::remove(conn, room, target)?;
     conn.prepare_cached(
         "UPDATE messages SET body = '', html = '', mentions = NULL, big = 0, generated = 0,
-         deleted = 1, version = ?3, links = 0, shares_files = 0 WHERE room = ?1 AND seq = ?2",
+         deleted = 1, version = ?3, links = 0, shares_files = 0, removed = ?4
+         WHERE room = ?1 AND seq = ?2",
     )?
-    .execute(params![room, target as i64, seq as i64])?;
+    .execute(params![room, target as i64, seq as i64, removed])?;
     for table in ["message_files", "reactions"] {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE room = ?1 AND seq = ?2"))?
             .execute(params![room, target as i64])?;

@@ -5,10 +5,11 @@
 //! [`messages`] and [`log`] (the rooms' logs: new messages, edits,
 //! deletions, reactions), and [`records`] (names, rooms, files).
 
-mod load;
+pub(super) mod load;
 mod log;
-mod messages;
+pub(super) mod messages;
 mod records;
+mod retention;
 pub(super) mod schema;
 mod search;
 
@@ -20,7 +21,9 @@ use rusqlite::Connection;
 use super::Location;
 use super::backend::{Backend, Searcher};
 use super::log::{Entry, Outcome};
-use super::records::{Change, Found, Loaded, Page, Relay, SearchError, SearchRequest};
+use super::records::{
+    Change, Cutoff, Expired, Found, Loaded, Page, Relay, SearchError, SearchRequest,
+};
 use crate::clock::now_millis;
 
 pub struct Sqlite {
@@ -123,6 +126,14 @@ impl Backend for Sqlite {
         Ok(messages::read_page(&self.conn, room, before, limit)?)
     }
 
+    fn scrub(&mut self) -> anyhow::Result<()> {
+        // TRUNCATE: the log is folded in and cut to nothing, so the deleted
+        // text is in neither (secure_delete zeroes the freed pages).
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn tidy(&mut self) -> anyhow::Result<bool> {
         if !self.search {
             return Ok(false);
@@ -163,6 +174,18 @@ impl Backend for Sqlite {
 
     fn unshared_files(&mut self, created_before: i64) -> anyhow::Result<Vec<String>> {
         Ok(messages::unshared_files(&self.conn, created_before)?)
+    }
+
+    fn host_state(&mut self) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(load::host_state(&self.conn)?)
+    }
+
+    fn expire(&mut self, room: &str, cutoff: Cutoff) -> anyhow::Result<Option<Expired>> {
+        let latest = self.latest.get(room).copied().unwrap_or(0);
+        let tx = self.conn.transaction()?;
+        let expired = retention::expire(&tx, room, cutoff, latest)?;
+        tx.commit()?;
+        Ok(expired)
     }
 }
 

@@ -33,6 +33,17 @@ pub fn apply(tx: &Transaction<'_>, change: &Change) -> rusqlite::Result<()> {
             tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
                 .execute(params![id])?;
         }
+        Change::Host {
+            key,
+            value: Some(value),
+        } => {
+            tx.prepare_cached("INSERT OR REPLACE INTO host_state (key, value) VALUES (?1, ?2)")?
+                .execute(params![key, value])?;
+        }
+        Change::Host { key, value: None } => {
+            tx.prepare_cached("DELETE FROM host_state WHERE key = ?1")?
+                .execute(params![key])?;
+        }
     }
     Ok(())
 }

@@ -89,7 +89,7 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
         add_search(conn)?;
     }
     if version < 8 {
-        add_events(conn)?;
+        add_host_state(conn)?;
     }
     Ok(())
 }
@@ -301,13 +301,27 @@ fn add_search(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Version 8: a message may be an event (a call started or ended), kept as
-/// JSON; its text is empty and the page says it.
-fn add_events(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!(
-        "BEGIN;
-         ALTER TABLE messages ADD COLUMN event TEXT;
-         PRAGMA user_version = {SCHEMA_VERSION};
-         COMMIT;"
-    ))
+/// Version 8: the host's rules (the host secret's hash, mutes, bans, each
+/// room's rules), one row each, keyed by what they are about, with their
+/// value as JSON (see `crate::host`); host actions shown in rooms (a
+/// message's `system` event, as JSON), tombstones the host made, and where
+/// each room's log was cut by its retention (with its latest seq then, so
+/// seqs go on from there however little is left).
+fn add_host_state(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE host_state (
+             key   TEXT PRIMARY KEY,
+             value TEXT NOT NULL
+         ) WITHOUT ROWID;
+         ALTER TABLE messages ADD COLUMN system TEXT;
+         ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+         CREATE TABLE expired (
+             room    TEXT    PRIMARY KEY,
+             through INTEGER NOT NULL,
+             latest  INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
 }
