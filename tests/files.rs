@@ -324,13 +324,20 @@ async fn html_and_svg_are_served_as_attachments() {
 /// The same bytes uploaded twice are stored once.
 #[tokio::test]
 async fn identical_uploads_share_one_blob() {
-    let server = Server::start();
+    // Named, so the files are in one place on both backends (with
+    // --postgres and no --db the data folder is ./lanchat-data).
+    let dir = tempfile::TempDir::new().unwrap();
+    let files = dir.path().join("lanchat-files");
+    let server = Server::start_on_db(
+        &dir.path().join("lanchat.db"),
+        &["--files", files.to_str().unwrap()],
+    );
     let (_alice, uploader) = owner(&server, "alice").await;
     let content = vec![7u8; 300_000];
     let first = uploader.upload("a.bin", "lobby", &content);
     let second = uploader.upload("copy of a.bin", "lobby", &content);
     assert_ne!(first, second, "two files");
-    let blobs = server.dir.join("lanchat-files").join("blobs");
+    let blobs = files.join("blobs");
     let stored: Vec<_> = walk(&blobs);
     assert_eq!(stored.len(), 1, "{stored:?}");
     assert_eq!(std::fs::metadata(&stored[0]).unwrap().len(), 300_000);

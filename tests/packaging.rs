@@ -44,7 +44,12 @@ fn the_crate_holds_what_the_build_needs_and_nothing_else() {
         .iter()
         .map(String::as_str)
         .chain(["Cargo.toml", "Cargo.lock", "README.md", "LICENSE"])
-        .chain(["src/main.rs", "src/README.md", "src/protocol/README.md"])
+        .chain([
+            "src/main.rs",
+            "src/assets/build.rs",
+            "src/README.md",
+            "src/protocol/README.md",
+        ])
     {
         assert!(
             files.iter().any(|f| f == file),

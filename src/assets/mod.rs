@@ -1,6 +1,6 @@
 //! The web page: every file under `web/` but its documentation, embedded in
 //! the binary (debug builds too, so the tests run the same self-contained
-//! binary people download), with brotli and gzip copies that `build.rs`
+//! binary people download), with brotli and gzip copies that `build.rs` (beside it)
 //! made at build time. Cargo rebuilds when a file in `web/` changes.
 //!
 //! At start the files become one table, [`Assets`]: each file as it is and

@@ -13,7 +13,7 @@ use super::{Archive, Format, RoomArchive, render};
 use crate::clock::now_millis;
 use crate::protocol::{ChatMessage, FileInfo, LOBBY};
 use crate::session::Context;
-use crate::store::Kind;
+use crate::store::{Backwards, Kind};
 
 /// The header the host's export carries the host secret in.
 pub const HOST_HEADER: &str = "lanchat-host";
@@ -150,12 +150,11 @@ pub async fn mine(
 
 /// Every message of `room`, oldest first, in its current state.
 async fn all_messages(context: &Context, room: &str) -> Result<Vec<ChatMessage>, Refused> {
-    let mut pages = Vec::new();
-    let mut before = u64::MAX;
+    let mut walk = Backwards::new();
     loop {
         let page = context
             .store
-            .page(room, before, PAGE)
+            .page(room, walk.before(), PAGE)
             .await
             .map_err(|err| {
                 log::warn!("cannot read {room} to export it: {err:#}");
@@ -164,22 +163,10 @@ async fn all_messages(context: &Context, room: &str) -> Result<Vec<ChatMessage>,
                     "the history cannot be read right now; try again".to_owned(),
                 )
             })?;
-        let Some(first) = page.messages.first() else {
-            break;
-        };
-        before = first.seq();
-        let more = page.has_more;
-        pages.push(page.messages);
-        if !more {
-            break;
+        if !walk.take(page) {
+            return Ok(walk.messages());
         }
     }
-    Ok(pages
-        .into_iter()
-        .rev()
-        .flatten()
-        .map(|stored| stored.message.clone())
-        .collect())
 }
 
 /// The archive as a download. Made on a blocking thread: it reads the

@@ -32,8 +32,8 @@ pub use backend::{Backend, Searcher};
 pub use log::{Entry, NewDelete, NewEdit, NewMessage, NewReaction, Outcome, SYSTEM, Sender, Text};
 pub use pending::{Mark, Subject};
 pub use records::{
-    Change, ClaimRecord, Cursor, Cutoff, Expired, FileRecord, Found, Kind, Loaded, MemberSettings,
-    Notify, Page, Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
+    Backwards, Change, ClaimRecord, Cursor, Cutoff, Expired, FileRecord, Found, Kind, Loaded,
+    MemberSettings, Notify, Page, Relay, RoomChange, RoomRecord, SearchError, SearchRequest,
 };
 
 use crate::sync::lock;

@@ -104,9 +104,9 @@ impl Reader {
 
     /// Every message of `room`, oldest first, in its current state.
     pub async fn messages(&self, room: &str) -> anyhow::Result<Vec<crate::protocol::ChatMessage>> {
-        let mut pages = Vec::new();
-        let mut before = u64::MAX;
+        let mut walk = super::records::Backwards::new();
         loop {
+            let before = walk.before();
             let page = match self {
                 Reader::Sqlite(conn) => {
                     super::sqlite::messages::read_page(conn, room, before, 500)?
@@ -115,21 +115,9 @@ impl Reader {
                     postgres::messages::read_page(&**client, room, before, 500).await?
                 }
             };
-            let Some(first) = page.messages.first() else {
-                break;
-            };
-            before = first.seq();
-            let more = page.has_more;
-            pages.push(page.messages);
-            if !more {
-                break;
+            if !walk.take(page) {
+                return Ok(walk.messages());
             }
         }
-        Ok(pages
-            .into_iter()
-            .rev()
-            .flatten()
-            .map(|stored| stored.message.clone())
-            .collect())
     }
 }

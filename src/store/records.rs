@@ -18,6 +18,47 @@ pub struct Page {
     pub has_newer: Option<bool>,
 }
 
+/// A room read back to its first message, a page at a time (each page
+/// before the previous one's first message), then handed out oldest first.
+pub struct Backwards {
+    pages: Vec<Vec<Arc<Stored>>>,
+    before: u64,
+}
+
+impl Backwards {
+    pub fn new() -> Self {
+        Backwards {
+            pages: Vec::new(),
+            before: u64::MAX,
+        }
+    }
+
+    /// The seq the next page must end before.
+    pub fn before(&self) -> u64 {
+        self.before
+    }
+
+    /// Keeps `page`; whether older messages remain to be read.
+    pub fn take(&mut self, page: Page) -> bool {
+        let Some(first) = page.messages.first() else {
+            return false;
+        };
+        self.before = first.seq();
+        self.pages.push(page.messages);
+        page.has_more
+    }
+
+    /// Every message read, oldest first, in its current state.
+    pub fn messages(self) -> Vec<crate::protocol::ChatMessage> {
+        self.pages
+            .into_iter()
+            .rev()
+            .flatten()
+            .map(|stored| stored.message.clone())
+            .collect()
+    }
+}
+
 /// A claimed name as stored: only a hash of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRecord {

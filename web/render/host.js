@@ -147,7 +147,9 @@ function renderHands() {
   });
   const mine = queue.includes(state.me);
   hostEls.handToggle.setAttribute('aria-pressed', String(mine));
-  setText(hostEls.handToggleText, mine ? t('host.hands.lower') : t('host.hands.raise'));
+  const label = mine ? t('host.hands.lower') : t('host.hands.raise');
+  setText(hostEls.handToggleText, label);
+  hostEls.handToggle.title = label;
 }
 
 /** Why the host removed this page, and what happens next. */

@@ -1,7 +1,7 @@
 //! Compresses the page once, at build time: every file under `web/` that
 //! gets smaller is written to `$OUT_DIR/compressed/br/` (brotli, quality 11)
 //! and `$OUT_DIR/compressed/gzip/` (gzip, level 9), under its own path.
-//! `src/assets.rs` embeds both folders beside `web/` and serves whichever
+//! `src/assets/mod.rs` embeds both folders beside `web/` and serves whichever
 //! the browser accepts.
 //!
 //! Why at build time: brotli's best quality takes about a second for the
@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Documentation lives beside the page but is neither embedded nor served
-/// (`src/assets.rs` excludes the same files).
+/// (`src/assets/mod.rs` excludes the same files).
 const DOCS_EXTENSION: &str = "md";
 /// A compressed copy is kept only when it is at most this share of the file.
 const WORTH_IT: f64 = 0.9;
