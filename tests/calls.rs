@@ -259,3 +259,152 @@ async fn calls_need_a_room_and_can_be_turned_off() {
         .expect_error(json!({"type":"call_start","room":"class"}), "unavailable")
         .await;
 }
+
+/// A browser's first offer as str0m accepts it: one audio m-line to
+/// receive on (what a viewer offers), its own ICE credentials.
+fn offer_sdp(n: usize) -> String {
+    let fingerprint = (0..32)
+        .map(|i| format!("{:02X}", (i * 7 + n) % 256))
+        .collect::<Vec<_>>()
+        .join(":");
+    [
+        "v=0",
+        &format!("o=- {} 2 IN IP4 127.0.0.1", 1000 + n),
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0",
+        "a=msid-semantic: WMS",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "c=IN IP4 0.0.0.0",
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        &format!("a=ice-ufrag:v{n:03}"),
+        &format!("a=ice-pwd:viewer{n:03}passwordpassword"),
+        "a=ice-options:trickle",
+        &format!("a=fingerprint:sha-256 {fingerprint}"),
+        "a=setup:actpass",
+        "a=mid:0",
+        "a=recvonly",
+        "a=rtcp-mux",
+        "a=rtpmap:111 opus/48000/2",
+        "a=fmtp:111 minptime=10;useinbandfec=1",
+        "",
+    ]
+    .join("\r\n")
+}
+
+/// Thirty people join a call at once, each offering and trickling its
+/// candidates without waiting, as thirty pages opening a shared screen do:
+/// every one is answered and none refused. (Once, the last of thirty
+/// viewers was refused `unavailable`: the SFU, busy with the others,
+/// had not answered its offer within a fixed wait.) Then one page floods
+/// candidates, and the call goes on answering.
+#[tokio::test]
+async fn thirty_joining_at_once_all_get_in() {
+    const VIEWERS: usize = 30;
+    const CANDIDATES: usize = 20;
+    let server = Server::start();
+    let mut teacher = Owner::claim(&server, "teacher").await;
+    teacher
+        .send(json!({"type":"create_room","room":"class"}))
+        .await;
+    teacher.client.recv_type("room").await;
+    teacher
+        .send(json!({"type":"call_start","room":"class"}))
+        .await;
+    teacher.client.recv_type("call_joined").await;
+    let mut viewers = Vec::new();
+    for n in 0..VIEWERS {
+        let mut viewer = Owner::claim(&server, &format!("viewer{n}")).await;
+        viewer
+            .send(json!({"type":"join_room","room":"class"}))
+            .await;
+        viewer.client.recv_type("room").await;
+        viewers.push(viewer);
+    }
+
+    // All at once: nobody waits for anything before sending everything.
+    let joining = viewers.into_iter().enumerate().map(|(n, mut viewer)| {
+        tokio::spawn(async move {
+            viewer
+                .send(json!({"type":"call_join","room":"class"}))
+                .await;
+            viewer
+                .send(json!({"type":"call_offer","room":"class","sdp":offer_sdp(n),"tracks":{}}))
+                .await;
+            for c in 0..CANDIDATES {
+                let candidate = format!(
+                    "candidate:{c} 1 udp 2122260223 10.{}.{}.{} {} typ host generation 0",
+                    n / 250,
+                    n % 250,
+                    c + 1,
+                    50_000 + c
+                );
+                viewer
+                    .send(json!({"type":"call_candidate","room":"class","candidate":candidate}))
+                    .await;
+            }
+            viewer.send(json!({"type":"ping"})).await;
+            // Joined, answered, and every candidate taken (the pong answers
+            // the frame after them), with no error on the way. `call_joined`
+            // comes through the hub, so it may pass the direct replies.
+            let (mut joined, mut answered, mut ponged) = (false, false, false);
+            while !(joined && answered && ponged) {
+                let frame = viewer.client.recv().await;
+                match frame["type"].as_str().unwrap_or_default() {
+                    "error" => panic!("viewer{n}: {frame}"),
+                    "call_joined" => joined = true,
+                    "call_answer" => {
+                        assert!(!ponged, "viewer{n}: the answer came after the pong");
+                        let sdp = frame["sdp"].as_str().unwrap();
+                        assert!(sdp.contains("a=ice-lite"), "viewer{n}: {sdp}");
+                        answered = true;
+                    }
+                    "pong" => ponged = true,
+                    _ => {}
+                }
+            }
+            viewer
+        })
+    });
+    let mut viewers = Vec::new();
+    for joined in futures_util::future::join_all(joining).await {
+        viewers.push(joined.expect("a viewer's task"));
+    }
+    let call = loop {
+        let call = teacher.client.recv_type("call").await;
+        if call["participants"].as_array().unwrap().len() == VIEWERS + 1 {
+            break call;
+        }
+    };
+    assert_eq!(names(&call)[0], "teacher");
+
+    // One page floods candidates: it is not refused, and the call still
+    // answers a newcomer's offer.
+    let flooder = &mut viewers[0];
+    for c in 0..2_000 {
+        let candidate = format!(
+            "candidate:{c} 1 udp 2122260223 10.9.{}.{} 9 typ host",
+            c / 250,
+            c % 250 + 1
+        );
+        flooder
+            .send(json!({"type":"call_candidate","room":"class","candidate":candidate}))
+            .await;
+    }
+    flooder.send(json!({"type":"ping"})).await;
+    loop {
+        let frame = flooder.client.recv().await;
+        assert_ne!(frame["type"], "error", "{frame}");
+        if frame["type"] == "pong" {
+            break;
+        }
+    }
+    let mut late = Owner::claim(&server, "late").await;
+    late.send(json!({"type":"join_room","room":"class"})).await;
+    late.client.recv_type("room").await;
+    late.send(json!({"type":"call_join","room":"class"})).await;
+    late.client.recv_type("call_joined").await;
+    late.send(json!({"type":"call_offer","room":"class","sdp":offer_sdp(VIEWERS),"tracks":{}}))
+        .await;
+    late.client.recv_type("call_answer").await;
+}

@@ -27,9 +27,8 @@ mod sfu;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use str0m::Candidate;
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::Mid;
 use tokio::sync::{mpsc, oneshot};
@@ -48,9 +47,6 @@ use crate::store::{Entry, NewMessage, SYSTEM, Sender, Store, Text};
 use crate::sync::lock;
 use peer::{Allowed, Gone, Pid};
 use sfu::{Command, Sfu, SfuEvent};
-
-/// How long a page's offer may wait for the SFU's answer.
-const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 /// How calls are set up, from the flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +77,8 @@ struct Inner {
     /// across `.await` or a send to the SFU.
     state: Mutex<State>,
     /// Signalling for the SFU thread; unset until it started (and forever
-    /// with calls off). Bounded, see [`sfu::COMMAND_QUEUE`].
+    /// with calls off). Bounded, see [`sfu::COMMAND_QUEUE`]: a sender finding
+    /// it full waits for room (see [`Calls::tell_sfu`]).
     sfu: OnceLock<mpsc::Sender<Command>>,
     settings: Option<Settings>,
     hub: Hub,
@@ -202,21 +199,21 @@ impl Calls {
     }
 
     /// Starts a call in `room`, or joins the one going on.
-    pub fn start_call(&self, caller: &Caller<'_>, room: &str) -> Result<(), Refusal> {
+    pub async fn start_call(&self, caller: &Caller<'_>, room: &str) -> Result<(), Refusal> {
         self.sfu()?;
-        self.enter(caller, room, true)
+        self.enter(caller, room, true).await
     }
 
     /// Joins the call going on in `room`.
-    pub fn join(&self, caller: &Caller<'_>, room: &str) -> Result<(), Refusal> {
+    pub async fn join(&self, caller: &Caller<'_>, room: &str) -> Result<(), Refusal> {
         self.sfu()?;
-        self.enter(caller, room, false)
+        self.enter(caller, room, false).await
     }
 
-    fn enter(&self, caller: &Caller<'_>, room: &str, may_start: bool) -> Result<(), Refusal> {
+    async fn enter(&self, caller: &Caller<'_>, room: &str, may_start: bool) -> Result<(), Refusal> {
         // Out of whatever call this connection was in first.
-        if self.state().by_conn.contains_key(&caller.conn) {
-            self.remove_conn(caller.conn, "left");
+        if let Some(pid) = self.take_out(caller.conn, "left") {
+            self.tell_sfu(Command::Leave { pid }).await;
         }
         let mut started = None;
         let (pid, moved) = {
@@ -270,7 +267,7 @@ impl Calls {
             self.record(room, caller.conn, event);
         }
         for member in moved {
-            self.tell_sfu(Command::Leave { pid: member.pid });
+            self.tell_sfu(Command::Leave { pid: member.pid }).await;
             self.send_to(
                 member.conn,
                 encode(&ServerFrame::CallLeft {
@@ -288,11 +285,13 @@ impl Calls {
     }
 
     /// This connection leaves `room`'s call.
-    pub fn leave(&self, conn: ConnId, room: &str) -> Result<(), Refusal> {
+    pub async fn leave(&self, conn: ConnId, room: &str) -> Result<(), Refusal> {
         if self.state().by_conn.get(&conn).map(String::as_str) != Some(room) {
             return Err(not_in_call(room));
         }
-        self.remove_conn(conn, "left");
+        if let Some(pid) = self.take_out(conn, "left") {
+            self.tell_sfu(Command::Leave { pid }).await;
+        }
         Ok(())
     }
 
@@ -311,7 +310,11 @@ impl Calls {
         Ok(())
     }
 
-    /// A page's offer: answered by the SFU.
+    /// A page's offer: answered by the SFU, however long that takes. (A
+    /// deadline here refused the last of thirty viewers joining at once on
+    /// a loaded machine, while the SFU was busy with the others' DTLS
+    /// handshakes.) The SFU answers every offer it takes; only a stopped
+    /// SFU leaves one unanswered.
     pub async fn offer(
         &self,
         conn: ConnId,
@@ -333,7 +336,7 @@ impl Calls {
             .collect();
         let (reply, answer) = oneshot::channel();
         self.sfu()?
-            .try_send(Command::Offer {
+            .send(Command::Offer {
                 pid,
                 call,
                 offer,
@@ -341,11 +344,9 @@ impl Calls {
                 allowed,
                 reply,
             })
-            .map_err(|_| busy())?;
-        let answer = tokio::time::timeout(ANSWER_WAIT, answer)
             .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+            .map_err(|_| stopped())?;
+        let answer = answer.await.map_err(|_| stopped())?;
         answer.map(|answer| answer.to_sdp_string()).map_err(|err| {
             Refusal::new(
                 ErrorCode::BadRequest,
@@ -355,32 +356,30 @@ impl Calls {
     }
 
     /// A page's answer to the server's offer.
-    pub fn answer(&self, conn: ConnId, room: &str, sdp: &str) -> Result<(), Refusal> {
+    pub async fn answer(&self, conn: ConnId, room: &str, sdp: &str) -> Result<(), Refusal> {
         let pid = self.pid_of(conn, room)?;
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|err| {
             Refusal::new(ErrorCode::BadRequest, format!("not an SDP answer: {err}"))
         })?;
         self.sfu()?
-            .try_send(Command::Answer { pid, answer })
-            .map_err(|_| busy())
+            .send(Command::Answer { pid, answer })
+            .await
+            .map_err(|_| stopped())
     }
 
-    /// One of a page's ICE candidates. The server is ICE-lite and learns
-    /// a browser's address from its checks anyway, so one it cannot read
-    /// (a `.local` name) is simply not needed.
-    pub fn candidate(&self, conn: ConnId, room: &str, candidate: &str) -> Result<(), Refusal> {
-        let pid = self.pid_of(conn, room)?;
-        let Ok(candidate) = Candidate::from_sdp_string(candidate.trim()) else {
-            return Ok(());
-        };
-        self.sfu()?
-            .try_send(Command::Candidate { pid, candidate })
-            .map_err(|_| busy())
+    /// One of a page's trickled ICE candidates: checked, and not needed.
+    /// The server is ICE-lite: it never checks towards a browser, and
+    /// learns each browser's address from the browser's own checks (a
+    /// peer-reflexive candidate, in str0m). So candidates never reach the
+    /// SFU: thirty pages trickling half a dozen each add nothing to its
+    /// queue, and a page sending thousands grows nothing.
+    pub fn candidate(&self, conn: ConnId, room: &str) -> Result<(), Refusal> {
+        self.pid_of(conn, room).map(|_| ())
     }
 
     /// What a participant sends now. A camera past the call's limit, or a
     /// second screen, is refused, and its media not forwarded.
-    pub fn media(
+    pub async fn media(
         &self,
         conn: ConnId,
         room: &str,
@@ -416,17 +415,21 @@ impl Calls {
             member.screen = screen;
             (member.pid, member.allowed())
         };
-        self.tell_sfu(Command::Allow { pid, allowed });
+        self.tell_sfu(Command::Allow { pid, allowed }).await;
         self.announce(room);
         Ok(())
     }
 
     /// The connection closed: out of its call.
-    pub fn connection_closed(&self, conn: ConnId) {
-        self.remove_conn(conn, "left");
+    pub async fn connection_closed(&self, conn: ConnId) {
+        if let Some(pid) = self.take_out(conn, "left") {
+            self.tell_sfu(Command::Leave { pid }).await;
+        }
     }
 
-    /// `user` left `room`: out of its call, on every connection.
+    /// `user` left `room`: out of its call, on every connection. The SFU
+    /// hears it from a task of its own, as the room's command does not
+    /// wait on it.
     pub fn member_left(&self, room: &str, user: &UserId) {
         let conns: Vec<ConnId> = self
             .state()
@@ -440,9 +443,19 @@ impl Calls {
                     .collect()
             })
             .unwrap_or_default();
-        for conn in conns {
-            self.remove_conn(conn, "removed");
+        let pids: Vec<Pid> = conns
+            .into_iter()
+            .filter_map(|conn| self.take_out(conn, "removed"))
+            .collect();
+        if pids.is_empty() {
+            return;
         }
+        let calls = self.clone();
+        tokio::spawn(async move {
+            for pid in pids {
+                calls.tell_sfu(Command::Leave { pid }).await;
+            }
+        });
     }
 
     /// The `call` frames of the calls going on in `rooms`, for a page that
@@ -464,19 +477,13 @@ impl Calls {
     }
 
     /// Takes `conn` out of its call, telling it why; the last one out ends
-    /// the call.
-    fn remove_conn(&self, conn: ConnId, reason: &'static str) {
+    /// the call. Returns the participant the SFU must drop.
+    fn take_out(&self, conn: ConnId, reason: &'static str) -> Option<Pid> {
         let (room, member, ended) = {
             let mut state = self.state();
-            let Some(room) = state.by_conn.remove(&conn) else {
-                return;
-            };
-            let Some(call) = state.calls.get_mut(&room) else {
-                return;
-            };
-            let Some(at) = call.members.iter().position(|m| m.conn == conn) else {
-                return;
-            };
+            let room = state.by_conn.remove(&conn)?;
+            let call = state.calls.get_mut(&room)?;
+            let at = call.members.iter().position(|m| m.conn == conn)?;
             let member = call.members.remove(at);
             let ended = call.members.is_empty().then(|| {
                 let call = state.calls.remove(&room).expect("just looked");
@@ -503,7 +510,6 @@ impl Calls {
             "conn {conn}: {} left the call in {room} ({reason})",
             member.username
         );
-        self.tell_sfu(Command::Leave { pid: member.pid });
         self.send_to(
             conn,
             encode(&ServerFrame::CallLeft {
@@ -519,6 +525,7 @@ impl Calls {
             }
             None => self.announce(&room),
         }
+        Some(member.pid)
     }
 
     /// Tells everyone in `room` how its call stands now.
@@ -547,14 +554,17 @@ impl Calls {
         );
     }
 
-    /// Signalling the SFU need not answer. A full queue drops it: the page
-    /// sees its call not work and leaves, which is better than the chat
-    /// waiting on media.
-    fn tell_sfu(&self, command: Command) {
+    /// Signalling the SFU need not answer. A full queue makes the sender
+    /// wait for room, never drops it: a burst of joins gets in, a `leave`
+    /// is never lost (the SFU would go on forwarding to a gone peer), and
+    /// a page flooding signalling only slows its own connection, whose
+    /// next frame is not read until this one is queued. So the queue plus
+    /// one command per connection is all signalling can hold.
+    async fn tell_sfu(&self, command: Command) {
         if let Some(sfu) = self.inner.sfu.get()
-            && sfu.try_send(command).is_err()
+            && sfu.send(command).await.is_err()
         {
-            log::warn!("the SFU is not keeping up with signalling");
+            log::debug!("the SFU has stopped");
         }
     }
 
@@ -613,7 +623,8 @@ impl Calls {
                             Gone::Lost => "lost",
                             Gone::Unreachable => "unreachable",
                         };
-                        self.remove_conn(conn, reason);
+                        // The SFU dropped the peer itself.
+                        self.take_out(conn, reason);
                     }
                 }
             }
@@ -681,11 +692,9 @@ fn not_in_call(room: &str) -> Refusal {
     )
 }
 
-fn busy() -> Refusal {
-    Refusal::new(
-        ErrorCode::Unavailable,
-        "calls are busy right now; try again in a moment",
-    )
+/// The SFU thread ended (the server is stopping, or it could not start).
+fn stopped() -> Refusal {
+    Refusal::new(ErrorCode::Unavailable, "calls have stopped on this server")
 }
 
 /// The SFU thread: its own single-threaded runtime, until the server stops.

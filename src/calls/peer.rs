@@ -175,10 +175,6 @@ impl Peer {
         Ok((peer, answer))
     }
 
-    pub fn add_candidate(&mut self, candidate: Candidate) {
-        self.rtc.add_remote_candidate(candidate);
-    }
-
     pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), RtcError> {
         self.rtc.handle_input(input)
     }

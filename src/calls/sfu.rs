@@ -5,7 +5,7 @@
 //! It runs on a thread of its own with its own single-threaded runtime, so
 //! media never competes with the chat's tasks for a worker, and it shares
 //! nothing with them but two channels: [`Command`]s in (bounded: a flood of
-//! signalling is refused, not queued without end) and [`SfuEvent`]s out
+//! signalling waits at its sender, it is not queued without end) and [`SfuEvent`]s out
 //! (rare: an offer for a page, a participant gone). str0m is sans-I/O: this
 //! loop reads datagrams, hands each to the session it belongs to, writes
 //! what the sessions want sent, and wakes them when their timers are due.
@@ -29,8 +29,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::peer::{Allowed, CallId, Gone, Happened, Peer, Pid, Source};
 use crate::protocol::TrackRole;
 
-/// Signalling waiting for the SFU. A page sends a handful of frames per
-/// call, so this is only ever full when something floods it.
+/// Signalling waiting for the SFU. A page sends a handful of commands per
+/// call (an offer, an answer per change, what it sends, its leaving; its
+/// trickled candidates never come here), so thirty joining at once queue
+/// about a hundred. When it is full, senders wait for room.
 pub const COMMAND_QUEUE: usize = 1024;
 /// Largest datagram read: WebRTC keeps under the usual 1500-byte MTU.
 const DATAGRAM: usize = 2048;
@@ -54,10 +56,6 @@ pub enum Command {
     Answer {
         pid: Pid,
         answer: SdpAnswer,
-    },
-    Candidate {
-        pid: Pid,
-        candidate: Candidate,
     },
     /// What of the peer's media may be forwarded now.
     Allow {
@@ -182,11 +180,6 @@ impl Sfu {
                     Err(err) => log::debug!("call peer {pid}: bad answer: {err}"),
                 }
                 self.poll(&[pid], now);
-            }
-            Command::Candidate { pid, candidate } => {
-                if let Some(peer) = self.peers.get_mut(&pid) {
-                    peer.add_candidate(candidate);
-                }
             }
             Command::Allow { pid, allowed } => {
                 if let Some(peer) = self.peers.get_mut(&pid) {

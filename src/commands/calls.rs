@@ -36,23 +36,23 @@ fn caller<'a>(session: &'a Session, room: &str) -> Result<Caller<'a>, Refusal> {
 }
 
 /// `call_start`: a new call, or the one going on.
-pub fn start(session: &mut Session, room: &str) -> Reply {
+pub async fn start(session: &mut Session, room: &str) -> Reply {
     let caller = caller(session, room)?;
-    session.context.calls.start_call(&caller, room)?;
+    session.context.calls.start_call(&caller, room).await?;
     Ok(None)
 }
 
 /// `call_join`: the call going on.
-pub fn join(session: &mut Session, room: &str) -> Reply {
+pub async fn join(session: &mut Session, room: &str) -> Reply {
     let caller = caller(session, room)?;
-    session.context.calls.join(&caller, room)?;
+    session.context.calls.join(&caller, room).await?;
     Ok(None)
 }
 
 /// `call_leave`.
-pub fn leave(session: &mut Session, room: &str) -> Reply {
+pub async fn leave(session: &mut Session, room: &str) -> Reply {
     caller(session, room)?;
-    session.context.calls.leave(session.id, room)?;
+    session.context.calls.leave(session.id, room).await?;
     Ok(None)
 }
 
@@ -80,28 +80,29 @@ pub async fn offer(
 }
 
 /// `call_answer`: the page's answer to the server's offer.
-pub fn answer(session: &mut Session, room: &str, sdp: &str) -> Reply {
+pub async fn answer(session: &mut Session, room: &str, sdp: &str) -> Reply {
     caller(session, room)?;
-    session.context.calls.answer(session.id, room, sdp)?;
+    session.context.calls.answer(session.id, room, sdp).await?;
     Ok(None)
 }
 
-/// `call_candidate`.
-pub fn candidate(session: &mut Session, room: &str, candidate: &str) -> Reply {
+/// `call_candidate`: checked, and not needed (see [`crate::calls::Calls::candidate`]).
+pub fn candidate(session: &mut Session, room: &str) -> Reply {
     caller(session, room)?;
-    session
-        .context
-        .calls
-        .candidate(session.id, room, candidate)?;
+    session.context.calls.candidate(session.id, room)?;
     Ok(None)
 }
 
 /// `call_media`: what this participant sends now.
-pub fn media(session: &mut Session, room: &str, audio: bool, video: bool, screen: bool) -> Reply {
+pub async fn media(
+    session: &mut Session,
+    room: &str,
+    audio: bool,
+    video: bool,
+    screen: bool,
+) -> Reply {
     caller(session, room)?;
-    session
-        .context
-        .calls
-        .media(session.id, room, audio, video, screen)?;
+    let calls = session.context.calls.clone();
+    calls.media(session.id, room, audio, video, screen).await?;
     Ok(None)
 }

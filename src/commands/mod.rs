@@ -107,23 +107,21 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),
         ClientFrame::Who { prefix } => names::who(session, prefix),
-        ClientFrame::CallStart { room } => calls::start(session, &room),
-        ClientFrame::CallJoin { room } => calls::join(session, &room),
-        ClientFrame::CallLeave { room } => calls::leave(session, &room),
+        ClientFrame::CallStart { room } => calls::start(session, &room).await,
+        ClientFrame::CallJoin { room } => calls::join(session, &room).await,
+        ClientFrame::CallLeave { room } => calls::leave(session, &room).await,
         ClientFrame::CallDecline { room } => calls::decline(session, &room),
         ClientFrame::CallOffer { room, sdp, tracks } => {
             calls::offer(session, &room, &sdp, tracks).await
         }
-        ClientFrame::CallAnswer { room, sdp } => calls::answer(session, &room, &sdp),
-        ClientFrame::CallCandidate { room, candidate } => {
-            calls::candidate(session, &room, &candidate)
-        }
+        ClientFrame::CallAnswer { room, sdp } => calls::answer(session, &room, &sdp).await,
+        ClientFrame::CallCandidate { room, .. } => calls::candidate(session, &room),
         ClientFrame::CallMedia {
             room,
             audio,
             video,
             screen,
-        } => calls::media(session, &room, audio, video, screen),
+        } => calls::media(session, &room, audio, video, screen).await,
         ClientFrame::Host {
             secret,
             cid,

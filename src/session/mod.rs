@@ -184,7 +184,7 @@ pub async fn run(socket: Socket, context: Context, raw_username: String, arrival
     }
     session.stop_typing();
     let context = &session.context;
-    context.calls.connection_closed(id);
+    context.calls.connection_closed(id).await;
     if session.user_id.is_some() {
         context.identity.touch(&session.username);
     }
