@@ -11,6 +11,10 @@ decodes what arrives, until every viewer has decoded FRAMES frames or
 DEADLINE seconds have passed. One asyncio loop holds them all, so 30
 viewers cost one Python process. It prints one JSON line: what each viewer
 received.
+
+The presenter paints each frame's number on it (BITS stripes, black or
+white), and each viewer reads the numbers back from what it decodes, so
+the test knows the pictures are the presenter's, in order.
 """
 
 import asyncio
@@ -25,10 +29,38 @@ from aiortc.mediastreams import VIDEO_TIME_BASE
 
 # The shared "screen": small enough that 30 decoders fit on two cores.
 WIDTH, HEIGHT, FPS = 640, 360, 15
+# A frame's number, in stripes as wide as VP8's blocks are many, so lossy
+# coding cannot blur one bit into the next.
+BITS = 16
+STRIPE = WIDTH // BITS
+DARK, LIGHT = 16, 235
+
+
+def paint(frame, number):
+    """Writes `number` on a yuv420p frame: bit i is stripe i, left first."""
+    luma = b"".join(
+        bytes([LIGHT if number >> (BITS - 1 - i) & 1 else DARK]) * STRIPE
+        for i in range(BITS)
+    )
+    y = frame.planes[0]
+    y.update((luma + bytes(y.line_size - WIDTH)) * HEIGHT)
+    for plane in frame.planes[1:]:
+        plane.update(bytes([128]) * plane.buffer_size)
+
+
+def read(frame):
+    """The number painted on a decoded frame (its middle row's stripes)."""
+    y = frame.planes[0]
+    row = bytes(y)[(frame.height // 2) * y.line_size :][: frame.width]
+    stripe = frame.width // BITS
+    number = 0
+    for i in range(BITS):
+        number = number << 1 | (row[i * stripe + stripe // 2] > 128)
+    return number
 
 
 class Screen(VideoStreamTrack):
-    """A moving grey ramp at WIDTH x HEIGHT, FPS frames a second."""
+    """Numbered frames at WIDTH x HEIGHT, FPS frames a second."""
 
     kind = "video"
 
@@ -44,9 +76,7 @@ class Screen(VideoStreamTrack):
         due = self.start + self.count / FPS
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         frame = av.VideoFrame(width=WIDTH, height=HEIGHT, format="yuv420p")
-        shade = (self.count * 4) % 256
-        for plane in frame.planes:
-            plane.update(bytes([shade]) * plane.buffer_size)
+        paint(frame, self.count)
         frame.pts = int(self.count * VIDEO_TIME_BASE.denominator / FPS)
         frame.time_base = VIDEO_TIME_BASE
         return frame
@@ -55,7 +85,7 @@ class Screen(VideoStreamTrack):
 class Peer:
     """One lanchat user in the room's call."""
 
-    def __init__(self, base, name, room):
+    def __init__(self, base, name, room, enough=None):
         self.url = f"{base}/ws/{name}"
         self.name = name
         self.room = room
@@ -63,6 +93,14 @@ class Peer:
         self.pc = RTCPeerConnection()
         self.frames = 0
         self.size = None
+        # The numbers painted on the frames decoded: first, last, and
+        # whether each was above the one before.
+        self.first = None
+        self.last = None
+        self.ordered = True
+        # Set once FRAMES frames are decoded.
+        self.enough = enough
+        self.decoded = asyncio.Event()
         self.joined = asyncio.Event()
         self.answered = asyncio.Event()
         self.signalling = asyncio.Lock()
@@ -150,15 +188,27 @@ class Peer:
                 return
             self.frames += 1
             self.size = [frame.width, frame.height]
+            number = read(frame)
+            if self.last is not None and number <= self.last:
+                self.ordered = False
+            if self.first is None:
+                self.first = number
+            self.last = number
+            if self.frames >= self.enough:
+                self.decoded.set()
 
 
 async def main(base, room, viewers, frames, deadline):
     give_up = time.monotonic() + deadline
+
+    def left():
+        return max(0.0, give_up - time.monotonic())
+
     presenter = Peer(base, f"{room}-presenter", room)
     await presenter.connect()
     await presenter.send({"type": "create_room", "room": room})
     await presenter.expect("room")
-    audience = [Peer(base, f"{room}-viewer{i}", room) for i in range(viewers)]
+    audience = [Peer(base, f"{room}-viewer{i}", room, frames) for i in range(viewers)]
     for viewer in audience:
         await viewer.connect()
         await viewer.send({"type": "join_room", "room": room})
@@ -167,10 +217,10 @@ async def main(base, room, viewers, frames, deadline):
     listeners = [asyncio.ensure_future(peer.listen()) for peer in everyone]
 
     await presenter.send({"type": "call_start", "room": room})
-    await asyncio.wait_for(presenter.joined.wait(), 10)
+    await asyncio.wait_for(presenter.joined.wait(), left())
     screen = presenter.pc.addTransceiver(Screen(), direction="sendonly")
     await presenter.offer({id(screen): "screen"})
-    await asyncio.wait_for(presenter.answered.wait(), 10)
+    await asyncio.wait_for(presenter.answered.wait(), left())
     await presenter.send(
         {"type": "call_media", "room": room, "audio": False, "video": False, "screen": True}
     )
@@ -178,17 +228,28 @@ async def main(base, room, viewers, frames, deadline):
     for viewer in audience:
         viewer.watch()
         await viewer.send({"type": "call_join", "room": room})
-        await asyncio.wait_for(viewer.joined.wait(), 10)
+        await asyncio.wait_for(viewer.joined.wait(), left())
         # Something to offer: the server's tracks come in its own offers.
         viewer.pc.addTransceiver("audio", direction="recvonly")
         await viewer.offer({})
-    while time.monotonic() < give_up and any(v.frames < frames for v in audience):
-        await asyncio.sleep(0.2)
+    # Until every viewer has decoded enough; what falls short shows in the
+    # result.
+    await asyncio.wait(
+        [asyncio.ensure_future(v.decoded.wait()) for v in audience], timeout=left()
+    )
 
     result = {
         "sent": presenter.pc.getTransceivers()[0].sender.track.count,
         "viewers": [
-            {"name": v.name, "frames": v.frames, "size": v.size, "errors": v.errors}
+            {
+                "name": v.name,
+                "frames": v.frames,
+                "size": v.size,
+                "first": v.first,
+                "last": v.last,
+                "ordered": v.ordered,
+                "errors": v.errors,
+            }
             for v in audience
         ],
         "presenter_errors": presenter.errors,
