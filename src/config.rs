@@ -362,6 +362,30 @@ pub enum Command {
     /// CA's fingerprint (give the flags lanchat was started with: --port,
     /// --db)
     Trust,
+    /// Post a message as a bot, from a shell: a build machine, a sensor
+    /// (the host makes the bot and its token in the page's host dialog).
+    /// Exits non-zero, with the server's reason, if it is refused
+    Send {
+        /// The server, like http://192.168.1.23:8080 (https:// with --tls)
+        #[arg(long, env = "LANCHAT_URL")]
+        url: String,
+        /// The bot's token
+        #[arg(long, env = "LANCHAT_BOT_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The room, one of the bot's: lobby, or a public room's name
+        #[arg(long, default_value = "lobby")]
+        room: String,
+        /// Stored once however often it is sent again with the same key
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// For https://: the server's CA certificate (its trust page offers
+        /// it) [default: lanchat-ca.pem in the data folder, as with
+        /// lanchat --data DIR send ..]
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// The message (markdown) [default: standard input, as with -]
+        text: Option<String>,
+    },
     /// Print a new host link, and retire the old one (within seconds on a
     /// running server). Give the flags lanchat was started with (--data,
     /// --db or --postgres, --port, --tls)

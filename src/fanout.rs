@@ -9,16 +9,20 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::audience::Audience;
 use crate::hub::{Hub, MessageRun, Outbound};
 use crate::protocol::{ErrorCode, Frame, Refusal, ServerFrame, encode};
 use crate::rooms::Rooms;
 use crate::store::{Committed, Outcome};
 
-/// Delivers every batch from `committed` until the store stops.
-pub async fn run(hub: Hub, rooms: Rooms, mut committed: Committed) {
+/// Delivers every batch from `committed` until the store stops, waking
+/// whoever waits on `logged` (bots' long polls) after each.
+pub async fn run(hub: Hub, rooms: Rooms, mut committed: Committed, logged: Arc<Notify>) {
     while let Some(outcomes) = committed.recv().await {
         deliver(&hub, &rooms, outcomes);
+        logged.notify_waiters();
     }
 }
 
@@ -49,7 +53,7 @@ fn deliver(hub: &Hub, rooms: &Rooms, outcomes: Vec<Outcome>) {
         // What came before goes first, so every connection hears the batch
         // in order.
         send_run(hub, rooms, &run_room, std::mem::take(&mut run));
-        hub.send(&Audience::Connection(conn), Outbound::Event(frame));
+        hub.send(&Audience::Connection(conn), Outbound::event(frame));
     }
     send_run(hub, rooms, &run_room, run);
 }

@@ -8,6 +8,7 @@ mod access;
 mod assets;
 mod audience;
 mod banner;
+mod bots;
 mod browser;
 mod calls;
 mod clock;
@@ -32,6 +33,7 @@ mod retention;
 mod rooms;
 mod routes;
 mod search;
+mod send;
 mod server;
 mod session;
 mod store;
@@ -61,9 +63,13 @@ pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
 pub use mdns::Announcement;
 pub use protocol::{ClientFrame, MAX_CID_CHARS, MAX_MESSAGE_CHARS, parse_client_frame};
+pub use send::{BotMessage, send_as_bot};
 /// How a message's markdown becomes its HTML at ingest; public for the
 /// fan-out bench, which times it alone.
 pub use text::render;
+/// The local CA's certificate file in the data folder (`lanchat send`
+/// trusts it for `https://`).
+pub use tls::ca::CERT_FILE as CA_FILE;
 pub use username::{MAX_USERNAME_CHARS, parse_username};
 
 use crate::assets::Assets;
@@ -78,12 +84,15 @@ use crate::store::{Committed, Store};
 use crate::tls::Tls;
 use crate::tls::trust_port::{self, TrustInfo};
 
-/// Each connection's read buffer. Clients send short chat frames, so 1 KiB
-/// is plenty; tungstenite's default is 128 KiB per connection. tungstenite
+/// Each connection's read buffer, allocated for the connection's whole
+/// life. Clients send short chat frames (a message of a couple of hundred
+/// characters is about 300 bytes of JSON), so 512 bytes is enough for most
+/// in one read; tungstenite's default is 128 KiB per connection. tungstenite
 /// zero-fills the whole buffer every time the session polls for input (each
 /// wake-up, even with nothing to read), so small also saves CPU. Larger
-/// frames still arrive: the buffer grows to fit one when it comes.
-const WS_READ_BUFFER_BYTES: usize = 1024;
+/// frames still arrive, the buffer growing to fit one, in reads of this
+/// size. At 1 KiB it was a sixth of an idle connection's memory.
+const WS_READ_BUFFER_BYTES: usize = 512;
 /// tungstenite writes only control frames (ping, pong, close: at most 131
 /// bytes); sessions write text frames themselves (see [`wire`]). So it
 /// buffers nothing and writes each at once.
@@ -180,6 +189,7 @@ impl App {
             calls,
             host,
             event: config.event.clone().map(event::Event::new),
+            logged: Arc::new(tokio::sync::Notify::new()),
             store,
             settings: Arc::new(settings),
             rate_limiter: Arc::new(RateLimiter::new(config.rate)),
@@ -388,6 +398,7 @@ impl App {
             context.hub.clone(),
             context.rooms.clone(),
             committed,
+            context.logged.clone(),
         ));
         let sweeper = tokio::spawn(sweep_hourly(context.clone()));
         let host_rules = tokio::spawn(host::watch(context.host.clone()));
@@ -400,7 +411,7 @@ impl App {
                     let hub = context.hub.clone();
                     event
                         .run(|frame| {
-                            let item = hub::Outbound::Event(protocol::Frame::from(frame));
+                            let item = hub::Outbound::event(frame);
                             hub.send(&audience::Audience::Everyone, item);
                         })
                         .await

@@ -1,7 +1,7 @@
 //! The `lanchat` executable: parse flags, open history, bind, announce the
 //! `.local` name, print where to connect, serve until Ctrl-C or SIGTERM,
 //! then withdraw the name. Or one of the subcommands: `migrate`,
-//! `healthcheck`.
+//! `healthcheck`, `trust`, `export`, `send`, `host-link`.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -61,6 +61,29 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             let config = Config::from_args(args)?;
             let done = runtime.block_on(lanchat::export_history(&config, room, format, out))?;
             println!("{done}");
+            return Ok(());
+        }
+        Some(Command::Send {
+            url,
+            token,
+            room,
+            idempotency_key,
+            ca,
+            text,
+        }) => {
+            let ca = match ca {
+                Some(ca) => ca,
+                None => Config::from_args(args)?.data_dir().join(lanchat::CA_FILE),
+            };
+            let message = lanchat::BotMessage {
+                url,
+                token,
+                room,
+                text,
+                idempotency_key,
+                ca,
+            };
+            println!("{}", runtime.block_on(lanchat::send_as_bot(message))?);
             return Ok(());
         }
         Some(Command::HostLink) => {

@@ -27,6 +27,9 @@ pub const DEFAULT_NAME: &str = "lanchat";
 /// delay), and a second more for each name found taken; a busy machine
 /// takes longer. Past this, the name is reported as asked.
 const SETTLE: Duration = Duration::from_secs(10);
+/// How often the daemon is woken while the name settles (see
+/// [`settled_name`]); probes go out 250 ms apart.
+const NUDGE: Duration = Duration::from_millis(100);
 /// How long shutdown waits for each goodbye to go out.
 const GOODBYE: Duration = Duration::from_secs(1);
 
@@ -85,7 +88,7 @@ impl Announcement {
                 .with_context(|| format!("cannot announce {wanted}"))?;
         }
         let name = if has_lan_address(bind) {
-            settled_name(&monitor, &wanted).await
+            settled_name(&daemon, &monitor, &wanted).await
         } else {
             log::info!(
                 "mDNS: no interface has a LAN address yet; \
@@ -159,10 +162,28 @@ fn has_lan_address(bind: IpAddr) -> bool {
 /// The host name the daemon announces once probing is over: `wanted`, or
 /// the name it took because another host had `wanted`. If nothing is
 /// announced within [`SETTLE`], `wanted`.
-async fn settled_name(monitor: &mdns_sd::Receiver<DaemonEvent>, wanted: &str) -> String {
+async fn settled_name(
+    daemon: &ServiceDaemon,
+    monitor: &mdns_sd::Receiver<DaemonEvent>,
+    wanted: &str,
+) -> String {
+    // mdns-sd (0.21.7) schedules no wake-up for a probe it starts while
+    // announcing a service whose records were renamed apart (the SRV
+    // first, the TXT a moment later): that probe waited for the daemon's
+    // next interface check, 5 s on, and the name settled after 5-10 s
+    // instead of about 2. Any command wakes the daemon, and each wake runs
+    // the probes that are due; a metrics snapshot changes nothing.
+    let mut nudge = tokio::time::interval(NUDGE);
     let waiting = async {
         loop {
-            match monitor.recv_async().await {
+            let event = tokio::select! {
+                event = monitor.recv_async() => event,
+                _ = nudge.tick() => {
+                    let _ = daemon.get_metrics();
+                    continue;
+                }
+            };
+            match event {
                 // After probing, the second part is "host.local.:interface".
                 Ok(DaemonEvent::Announce(_, host_and_interface)) => {
                     if let Some((host, _)) = host_and_interface.split_once(".local.:") {

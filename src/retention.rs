@@ -58,6 +58,6 @@ pub async fn sweep(context: &Context) {
         }));
         context
             .hub
-            .send(&context.rooms.audience(&room), Outbound::Event(frame));
+            .send(&context.rooms.audience(&room), Outbound::event(frame));
     }
 }

@@ -520,6 +520,11 @@ impl Rooms {
         self.rooms().get(id).map(|room| room.name.clone())
     }
 
+    /// What kind of room `id` is, if it exists.
+    pub fn kind_of(&self, id: &str) -> Option<Kind> {
+        self.rooms().get(id).map(|room| room.kind)
+    }
+
     /// How many members of `room` have read it up to `seq` or past, and
     /// how many members it has: the read count of an announcement.
     pub fn read_count(&self, name: &str, seq: u64) -> (usize, usize) {

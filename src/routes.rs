@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::access::{self, Origin};
 use crate::assets::{Assets, Encoding};
+use crate::bots;
 use crate::export;
 use crate::files::{FileAccess, serve, tus};
 use crate::identity::Credential;
@@ -83,6 +84,8 @@ pub fn routes(
         .or(access_check(policy.clone()))
         .or(export_host(context.clone(), policy.clone()))
         .or(export_mine(context.clone(), policy.clone()))
+        .or(bot_post(context.clone()))
+        .or(bot_read(context.clone()))
         .or(websocket(context, policy, ws_config))
         .or(emoji())
         .or(trust_port::trust_info(trust))
@@ -230,6 +233,56 @@ fn export_mine(
         })
 }
 
+/// POST /api/rooms/:room/messages: a bot posts, with its token. The token
+/// is the host's own credential, so the access key is not asked for.
+fn bot_post(
+    context: Context,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "rooms" / String / "messages")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(move |room: String, headers: HeaderMap, body| {
+            let context = context.clone();
+            async move {
+                let limit = bots::body_limit(context.settings.max_message_chars);
+                let body = bots::read_body(Box::pin(body), limit).await;
+                bots::post(&context, &room_segment(&room), &headers, body)
+                    .await
+                    .unwrap_or_else(bots::refusal_response)
+            }
+        })
+}
+
+/// GET /api/rooms/:room/messages?since=N&timeout=S: a bot reads, waiting up
+/// to `timeout` seconds for something new.
+fn bot_read(
+    context: Context,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "rooms" / String / "messages")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::<HashMap<String, String>>())
+        .then(
+            move |room: String, headers: HeaderMap, query: HashMap<String, String>| {
+                let context = context.clone();
+                async move {
+                    bots::read(&context, &room_segment(&room), &headers, &query)
+                        .await
+                        .unwrap_or_else(bots::refusal_response)
+                }
+            },
+        )
+}
+
+/// A room's id from its path segment, percent-decoded (`p%3A1f0c` is
+/// `p:1f0c`).
+fn room_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// GET /ws/:username?since=N
 fn websocket(
     context: Context,
@@ -257,10 +310,8 @@ fn websocket(
                     browser,
                     since,
                 };
-                upgrade.on_upgrade(ws_config, move |socket| async move {
-                    // Holds the connection's place until the session ends.
-                    let _admission = admission;
-                    session::run(socket, context, username, arrival).await
+                upgrade.on_upgrade(ws_config, move |socket| {
+                    session::run(socket, context, username, arrival, admission)
                 })
             },
         )

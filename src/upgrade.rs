@@ -117,7 +117,10 @@ impl Upgrade {
                     let io = TokioIo::new(upgraded);
                     let socket =
                         WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                    session(socket).await;
+                    // A task of its own, so what the upgrade needed is not
+                    // kept for the session's life (part of each idle
+                    // connection's memory).
+                    tokio::spawn(session(socket));
                 }
                 Err(err) => log::debug!("websocket upgrade failed: {err}"),
             }

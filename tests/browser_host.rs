@@ -217,6 +217,18 @@ fn the_host_runs_the_room_from_the_page() {
         json!("Herramientas del anfitrión"),
     );
     ana.screenshot(&dir.join("host-dialog-phone-dark-es.png"));
+    // Nothing in it is wider than the dialog: a phone would scroll it
+    // sideways. Names what sticks out, if anything does.
+    assert_eq!(
+        ana.js("((dialog) => [...dialog.querySelectorAll('*')]
+               .filter((e) => e.getClientRects().length
+                 && e.getBoundingClientRect().right
+                   > dialog.getBoundingClientRect().left + dialog.clientWidth + 1)
+               .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)
+             )(document.getElementById('host-dialog'))"),
+        json!([]),
+        "the host's dialog scrolls sideways on a phone"
+    );
     ana.click("#host-dialog [data-close]");
     let lines = system_lines(&ana);
     assert!(
@@ -594,4 +606,123 @@ fn an_event_in_the_page() {
     use_desktop(&bob);
     use_scheme(&bob, "dark");
     bob.screenshot(&screenshot_dir().join("host-event-over-desktop-dark.png"));
+}
+
+/// The host makes a bot in the dialog: it needs a room; its token shows
+/// once, with a `curl` to try; a script posts with it and other pages show
+/// the message with a "bot" badge; revoked in the dialog, the token stops.
+/// Screenshots: the dialog on a desktop (light) and on a phone (dark, in
+/// Spanish), the bot's message on a desktop (dark) and a phone (light, in
+/// Brazilian Portuguese).
+#[test]
+fn bots_in_the_page() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&flags());
+    let dir = screenshot_dir();
+    let ana = chrome.open();
+    let bob = chrome.open();
+    use_desktop(&ana);
+    join_at(&ana, &host_link(&server), "ana");
+    wait_host_mode(&ana);
+    join(&bob, &server, "bob");
+    open_host_dialog(&ana);
+    ana.type_into("#host-bot-name", "printer");
+    // No room: the dialog says one is needed, and asks nothing of the server.
+    ana.click("#host-bot-rooms input[value='lobby']");
+    ana.click("#host-bots button[type='submit']");
+    ana.wait_eq(
+        "a bot needs a room",
+        "document.getElementById('host-bot-status').textContent",
+        json!("Pick at least one room for the bot."),
+    );
+    ana.click("#host-bot-rooms input[value='lobby']");
+    ana.click("#host-bots button[type='submit']");
+    ana.wait_for(
+        "the token, once",
+        "!document.getElementById('host-bot-made').hidden",
+    );
+    let token = ana.js("document.getElementById('host-bot-token').value");
+    let token = token.as_str().unwrap().to_owned();
+    assert!(token.starts_with("bot_"), "{token}");
+    let curl = ana.js("document.getElementById('host-bot-curl').value");
+    let curl = curl.as_str().unwrap();
+    assert!(curl.contains(&format!("Bearer {token}")), "{curl}");
+    assert!(
+        curl.contains(&format!("http://{}/api/rooms/lobby/messages", server.addr)),
+        "{curl}"
+    );
+    ana.wait_eq(
+        "its status line clears",
+        "document.getElementById('host-bot-status').textContent",
+        json!("Done."),
+    );
+    ana.wait_eq(
+        "the bot listed",
+        "document.getElementById('host-bot-list').textContent.includes('printer')",
+        json!(true),
+    );
+    use_scheme(&ana, "light");
+    ana.js("document.getElementById('host-bots').scrollIntoView()");
+    ana.screenshot(&dir.join("host-bots-desktop-light.png"));
+
+    let post = |token: &str| {
+        let body = "Paper is low in the **second** tray";
+        let head = format!(
+            "POST /api/rooms/lobby/messages HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\nContent-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n",
+            server.addr,
+            body.len()
+        );
+        common::http_send(server.addr, &head, body.as_bytes()).status
+    };
+    assert_eq!(post(&token), 201);
+    let marked = "[...document.querySelectorAll('#timeline .msg')].some(r =>
+        r.querySelector('.author')?.textContent === 'printer'
+        && r.querySelector('.bot-badge')?.textContent === 'bot'
+        && r.querySelector('.text strong')?.textContent === 'second')";
+    bob.wait_for("the bot's message, marked", marked);
+    let person = "[...document.querySelectorAll('#timeline .msg')].some(r =>
+        r.querySelector('.author')?.textContent === 'ana' && r.querySelector('.bot-badge'))";
+    assert_eq!(bob.js(person), json!(false), "a person's has no badge");
+    use_desktop(&bob);
+    use_scheme(&bob, "dark");
+    bob.screenshot(&dir.join("host-bot-message-desktop-dark.png"));
+    bob.goto(&format!("{}?lang=pt-BR", server.url));
+    wait_connected(&bob);
+    bob.wait_for("the bot's message after a reload", marked);
+    use_phone(&bob);
+    use_scheme(&bob, "light");
+    bob.screenshot(&dir.join("host-bot-message-phone-light-pt.png"));
+
+    // The dialog on a phone, in Spanish: the token is gone (shown once),
+    // the bot is listed with its room.
+    ana.goto(&format!("{}?lang=es", server.url));
+    wait_connected(&ana);
+    wait_host_mode(&ana);
+    use_phone(&ana);
+    use_scheme(&ana, "dark");
+    open_host_dialog(&ana);
+    ana.wait_eq(
+        "the bot listed in Spanish",
+        "document.querySelector('#host-bot-list button[data-revoke]')?.textContent",
+        json!("Revocar printer"),
+    );
+    assert_eq!(
+        ana.js("document.getElementById('host-bot-made').hidden"),
+        json!(true),
+        "the token shows once"
+    );
+    ana.js("document.getElementById('host-bots').scrollIntoView()");
+    ana.screenshot(&dir.join("host-bots-phone-dark-es.png"));
+
+    ana.click("#host-bot-list button[data-revoke]");
+    ana.wait_eq(
+        "no bots left",
+        "document.getElementById('host-bot-list').textContent",
+        json!("Aún no hay bots."),
+    );
+    assert_eq!(post(&token), 401, "revoked: the token stops at once");
 }

@@ -83,6 +83,26 @@ fn with_a_key_it_needs_the_key() {
     assert_unhealthy(server.addr, &[("LANCHAT_PASSWORD", "wrong")], "401");
 }
 
+/// With HTTPS on, a container asks the plain port (its `LANCHAT_PORT`),
+/// which answers the check itself rather than redirecting it to a
+/// certificate the check does not trust; it needs no key and tells no
+/// figures there.
+#[test]
+fn with_tls_the_plain_port_answers_the_check() {
+    let server = Server::start_with(&["--memory", "--tls", "--password", "sesame"]);
+    let trust = server.trust_addr.expect("a plain port beside HTTPS");
+    let (code, stdout, stderr) = healthcheck(trust, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("is serving"), "{stdout}");
+    let answer = common::http_get(trust, "/healthz");
+    assert_eq!(answer.status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
+}
+
 /// A wrong port: another program's HTTP server answering 200 is not a
 /// healthy lanchat, and neither is one that speaks no HTTP.
 #[test]

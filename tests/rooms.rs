@@ -296,10 +296,10 @@ async fn an_older_history_keeps_its_private_rooms() {
         .unwrap();
     }
     // Without what later versions added: room names (4), files (5), the
-    // log (6), search and notification settings (7), the host's rules (8).
+    // log (6), search and notification settings (7), the host's rules (8), bots' messages (9).
     conn.execute_batch(
         "DROP TABLE host_state; DROP TABLE expired; ALTER TABLE messages DROP COLUMN system;
-         ALTER TABLE messages DROP COLUMN removed;
+         ALTER TABLE messages DROP COLUMN removed; ALTER TABLE messages DROP COLUMN bot;
          DROP TABLE search; DROP INDEX messages_by_ts; DROP INDEX messages_by_search;
          DROP INDEX messages_by_author; DROP INDEX messages_with_links;
          DROP INDEX messages_with_files; DROP INDEX messages_with_mentions;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use common::netns::Lan;
 use common::tls::{
     client_config, connect, fetch_ca, https_get, sans, serial, server_certificate, wss_connect,
 };
@@ -163,7 +164,7 @@ fn the_plain_port_offers_the_ca_and_sends_everything_else_to_https() {
         assert!(!response.text().contains("PRIVATE KEY"));
     }
 
-    for path in ["/index.html", "/ws/ana?since=3", "/healthz", "/nowhere"] {
+    for path in ["/index.html", "/ws/ana?since=3", "/metrics", "/nowhere"] {
         let response = http_get(trust, path);
         assert_eq!(response.status, 307, "{path}");
         assert_eq!(
@@ -583,181 +584,53 @@ fn the_plain_banner_says_how_to_turn_tls_on() {
     assert!(server.trust_addr.is_none());
 }
 
-/// A network namespace with a veth pair to it, made for one test and
-/// removed after (root and iproute2 needed).
-struct Netns {
-    name: String,
-    /// The address inside, reachable from here.
-    inside: IpAddr,
-    veth_inside: String,
-}
-
-impl Netns {
-    /// `None` (after a loud note) where namespaces cannot be made, unless
-    /// `LANCHAT_REQUIRE_NETNS=1`, which makes that a failure.
-    fn create(subnet: u8) -> Option<Netns> {
-        let id = std::process::id() % 100_000;
-        let name = format!("lanchat-tls-{id}");
-        let (outside, inside) = (format!("lct{id}o"), format!("lct{id}i"));
-        let ns = Netns {
-            name: name.clone(),
-            inside: format!("10.{subnet}.{}.1", id % 250).parse().unwrap(),
-            veth_inside: inside.clone(),
-        };
-        let steps: Vec<Vec<String>> = vec![
-            vec!["netns".into(), "add".into(), name.clone()],
-            vec![
-                "link".into(),
-                "add".into(),
-                outside.clone(),
-                "type".into(),
-                "veth".into(),
-                "peer".into(),
-                "name".into(),
-                inside.clone(),
-            ],
-            vec![
-                "link".into(),
-                "set".into(),
-                inside.clone(),
-                "netns".into(),
-                name.clone(),
-            ],
-            vec![
-                "addr".into(),
-                "add".into(),
-                format!("10.{subnet}.{}.2/24", id % 250),
-                "dev".into(),
-                outside.clone(),
-            ],
-            vec!["link".into(), "set".into(), outside.clone(), "up".into()],
-            vec![
-                "-n".into(),
-                name.clone(),
-                "addr".into(),
-                "add".into(),
-                format!("{}/24", ns.inside),
-                "dev".into(),
-                inside.clone(),
-            ],
-            vec![
-                "-n".into(),
-                name.clone(),
-                "link".into(),
-                "set".into(),
-                inside.clone(),
-                "up".into(),
-            ],
-            vec![
-                "-n".into(),
-                name.clone(),
-                "link".into(),
-                "set".into(),
-                "lo".into(),
-                "up".into(),
-            ],
-        ];
-        for step in steps {
-            let output = Command::new("ip").args(&step).output();
-            let failed = match &output {
-                Ok(output) if output.status.success() => None,
-                Ok(output) => Some(String::from_utf8_lossy(&output.stderr).into_owned()),
-                Err(err) => Some(err.to_string()),
-            };
-            if let Some(why) = failed {
-                let message = format!(
-                    "cannot make a network namespace (ip {}: {why})",
-                    step.join(" ")
-                );
-                if std::env::var("LANCHAT_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
-                    panic!("LANCHAT_REQUIRE_NETNS=1: {message}");
-                }
-                eprintln!("SKIPPING: {message}; run as root with iproute2");
-                return None;
-            }
-        }
-        Some(ns)
-    }
-
-    fn add_address(&self, cidr: &str) {
-        let status = Command::new("ip")
-            .args([
-                "-n",
-                &self.name,
-                "addr",
-                "add",
-                cidr,
-                "dev",
-                &self.veth_inside,
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Removing the namespace removes the veth pair with it.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
 /// A machine whose addresses changed gets a certificate for the new set at
-/// its next start, from the same CA: lanchat runs in a network namespace
-/// with a veth pair, and an address is added between two starts.
+/// its next start, from the same CA: lanchat runs on one host of a LAN of
+/// two network namespaces (`common/netns.rs`), the other host checks the
+/// certificate, and an address is added between two starts.
 #[test]
 fn a_new_address_gets_a_new_certificate_at_the_next_start() {
-    let Some(ns) = Netns::create(231) else { return };
+    let Some(lan) = Lan::create("a_new_address_gets_a_new_certificate_at_the_next_start") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lanchat.db");
     let start = || {
-        let args = [
-            "netns",
-            "exec",
-            &ns.name,
-            binary(),
-            "--tls",
-            "--port",
-            "0",
-            "--no-qr",
-            "--db",
-            db.to_str().unwrap(),
-        ];
-        Server::spawn_program("ip", &args, dir.path())
+        let mut command = lan.b.command(binary());
+        command
+            .args(["--tls", "--port", "0", "--no-qr", "--no-mdns", "--db"])
+            .arg(&db)
+            .current_dir(dir.path());
+        Server::launch(command, dir.path())
     };
-    let added: IpAddr = format!("10.232.{}.1", std::process::id() % 100_000 % 250)
-        .parse()
-        .unwrap();
+    let server_ip = IpAddr::V4(lan.b.addr);
+    let added = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 20));
+    // The certificate the server on host b shows to host a, asked for `name`.
+    let certificate = |port: u16, name: IpAddr, ca: &CertificateDer<'static>| {
+        lan.a.run(|| {
+            runtime().block_on(server_certificate(
+                SocketAddr::new(name, port),
+                &name.to_string(),
+                std::slice::from_ref(ca),
+            ))
+        })
+    };
 
     let mut server = start();
     let ca =
         CertificateDer::from_pem_slice(&std::fs::read(dir.path().join("lanchat-ca.pem")).unwrap())
             .unwrap();
-    let port = server.addr.port();
-    let at = std::net::SocketAddr::new(ns.inside, port);
-    let first = runtime().block_on(server_certificate(
-        at,
-        &ns.inside.to_string(),
-        std::slice::from_ref(&ca),
-    ));
+    let first = certificate(server.addr.port(), server_ip, &ca);
     let (ips, _) = sans(&first);
-    assert!(ips.contains(&ns.inside), "{ips:?}");
+    assert!(ips.contains(&server_ip), "{ips:?}");
     assert!(!ips.contains(&added));
     assert!(server.terminate().success());
 
-    ns.add_address(&format!("{added}/24"));
+    lan.b.add_address(&format!("{added}/24"));
     let server = start();
-    let at = std::net::SocketAddr::new(ns.inside, server.addr.port());
-    let second = runtime().block_on(server_certificate(
-        at,
-        &added.to_string(),
-        std::slice::from_ref(&ca),
-    ));
+    let second = certificate(server.addr.port(), added, &ca);
     let (ips, _) = sans(&second);
-    assert!(ips.contains(&ns.inside) && ips.contains(&added), "{ips:?}");
+    assert!(ips.contains(&server_ip) && ips.contains(&added), "{ips:?}");
     assert_eq!(
         CertificateDer::from_pem_slice(&std::fs::read(dir.path().join("lanchat-ca.pem")).unwrap())
             .unwrap(),

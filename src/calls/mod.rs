@@ -39,8 +39,8 @@ use crate::clock::now_millis;
 use crate::hub::{Hub, Outbound};
 use crate::ids::{ConnId, UserId};
 use crate::protocol::{
-    CallLimits, CallSummary, ErrorCode, Frame, Participant, Refusal, ServerFrame, SystemEvent,
-    TrackRole, encode,
+    CallLimits, CallSummary, ErrorCode, Participant, Refusal, ServerFrame, SystemEvent, TrackRole,
+    encode,
 };
 use crate::rooms::Rooms;
 use crate::store::{Entry, NewMessage, SYSTEM, Sender, Store, Text};
@@ -303,10 +303,9 @@ impl Calls {
             return Err(no_call(room));
         }
         let frame = encode(&ServerFrame::CallDeclined { room, username });
-        self.inner.hub.send(
-            &self.inner.rooms.audience(room),
-            Outbound::Event(Frame::from(frame)),
-        );
+        self.inner
+            .hub
+            .send(&self.inner.rooms.audience(room), Outbound::event(frame));
         Ok(())
     }
 
@@ -542,16 +541,13 @@ impl Calls {
 
     fn broadcast(&self, room: &str, frame: String) {
         let audience = self.inner.rooms.audience(room);
-        self.inner
-            .hub
-            .send(&audience, Outbound::Event(Frame::from(frame)));
+        self.inner.hub.send(&audience, Outbound::event(frame));
     }
 
     fn send_to(&self, conn: ConnId, frame: String) {
-        self.inner.hub.send(
-            &Audience::Connection(conn),
-            Outbound::Event(Frame::from(frame)),
-        );
+        self.inner
+            .hub
+            .send(&Audience::Connection(conn), Outbound::event(frame));
     }
 
     /// Signalling the SFU need not answer. A full queue makes the sender
@@ -591,6 +587,7 @@ impl Calls {
             generated: false,
             reply_to: None,
             system: Some(event),
+            bot: false,
         }));
     }
 

@@ -8,8 +8,8 @@ use crate::audience::Audience;
 use crate::files::human_size;
 use crate::hub::Outbound;
 use crate::metrics;
-use crate::protocol::{ErrorCode, Frame, LOBBY, Refusal, ServerFrame, encode};
-use crate::session::{Session, page_frame};
+use crate::protocol::{ErrorCode, LOBBY, Refusal, ServerFrame, encode};
+use crate::session::{Context, Session, page_frame};
 use crate::store::{Entry, FileRecord, NewMessage, Sender, Text};
 
 /// Most online members an `@here` counts as mentioned, for their badges.
@@ -49,14 +49,14 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
         let described = describe(&files);
         (
             Text {
-                html: render(session, &room, &described).html,
+                html: render(&session.context, &room, &described).html,
                 source: described,
                 ..Text::default()
             },
             true,
         )
     } else {
-        (render(session, &room, &message), false)
+        (render(&session.context, &room, &message), false)
     };
     session.stop_typing();
     let sender = sender(session, room, cid);
@@ -68,6 +68,7 @@ pub fn message(session: &mut Session, frame: NewFrame) -> Reply {
         generated,
         reply_to,
         system: None,
+        bot: false,
     }));
     Ok(None)
 }
@@ -107,8 +108,7 @@ pub fn sender(session: &Session, room: String, cid: Option<String>) -> Sender {
 
 /// `source` rendered for `room`: its HTML, and whom it mentions (by name,
 /// and the owners whose badges count it).
-pub fn render(session: &Session, room: &str, source: &str) -> Text {
-    let context = &session.context;
+pub fn render(context: &Context, room: &str, source: &str) -> Text {
     let members = (room != LOBBY).then(|| context.rooms.members(room));
     let member_names = members
         .as_ref()
@@ -220,7 +220,7 @@ pub async fn history(session: &mut Session, request: HistoryFrame) -> Reply {
 /// It goes through this connection's queue, behind everything queued for it
 /// before the ping was read: so a `pong` also says "you have caught up".
 pub fn ping(session: &mut Session) -> Reply {
-    let pong = Outbound::Event(Frame::from(encode(&ServerFrame::Pong)));
+    let pong = Outbound::event(encode(&ServerFrame::Pong));
     session
         .context
         .hub

@@ -24,7 +24,7 @@ pub fn edit(
     let room = session.room_for(room).map_err(with_cid)?;
     session.owner().map_err(with_cid)?;
     session.check_post(&room, false).map_err(with_cid)?;
-    let text = render(session, &room, &message);
+    let text = render(&session.context, &room, &message);
     let window = session
         .context
         .settings

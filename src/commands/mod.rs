@@ -22,6 +22,8 @@ mod notify;
 mod rooms;
 mod search;
 
+pub use chat::render;
+
 use crate::protocol::{ClientFrame, Refusal};
 use crate::session::Session;
 

@@ -20,6 +20,12 @@ pub fn rename(session: &mut Session, username: &str) -> Reply {
 
 fn rename_to(session: &Session, name: &str) -> Result<Arc<str>, Refusal> {
     let context = &session.context;
+    if context.host.is_bot_name(name) {
+        return Err(Refusal::new(
+            ErrorCode::NameTaken,
+            format!("\"{name}\" is a bot's name; pick another name"),
+        ));
+    }
     let from = &session.username;
     context
         .identity

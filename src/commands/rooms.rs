@@ -9,7 +9,7 @@ use crate::audience::Audience;
 use crate::hub::Outbound;
 use crate::identity::new_secret;
 use crate::ids::UserId;
-use crate::protocol::{ErrorCode, Frame, PublicRoom, Refusal, ServerFrame, encode};
+use crate::protocol::{ErrorCode, PublicRoom, Refusal, ServerFrame, encode};
 use crate::rooms::Membership;
 use crate::session::{Session, announce_room, room_refusal};
 
@@ -178,6 +178,6 @@ fn owned_user(session: &Session, name: &str) -> Result<UserId, Refusal> {
 
 /// Sends `frame` to every tab of `user`.
 pub(super) fn send_to(session: &Session, user: &UserId, frame: String) {
-    let item = Outbound::Event(Frame::from(frame));
+    let item = Outbound::event(frame);
     session.context.hub.send(&Audience::user(user), item);
 }

@@ -237,6 +237,7 @@ mod tests {
             generated: false,
             system: None,
             removed: false,
+            bot: false,
         };
         let archive = Archive {
             title: "lobby".into(),

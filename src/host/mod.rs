@@ -26,7 +26,7 @@ use crate::ids::{ConnId, UserId, hex, random_bytes};
 use crate::protocol::{ErrorCode, LOBBY, Refusal};
 use crate::store::{Change, Store, Subject};
 use crate::sync::lock;
-pub use rules::{Ban, Mute, Pin, RoomRules, Rule, Target};
+pub use rules::{Ban, Bot, Mute, Pin, RoomRules, Rule, Target};
 
 /// How often the rules are read back from the store.
 pub const REREAD: Duration = Duration::from_secs(2);
@@ -341,6 +341,54 @@ impl Host {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Makes a bot named `name` that may post in `rooms`; returns it and its
+    /// token, which is shown once and kept only as its hash.
+    pub fn create_bot(&self, name: &str, rooms: Vec<String>) -> (Bot, String) {
+        let token = format!("bot_{}", hex(&random_bytes::<24>()));
+        let bot = Bot {
+            id: hex(&random_bytes::<8>()),
+            name: name.to_owned(),
+            hash: secret::hash_hex(&token),
+            rooms,
+            created: now_millis(),
+        };
+        self.set(Rule::Bot(bot.clone()));
+        (bot, token)
+    }
+
+    /// Revokes bot `id`: its token stops working at once.
+    pub fn revoke_bot(&self, id: &str) -> Option<Bot> {
+        match self.remove(&format!("bot:{id}"))? {
+            Rule::Bot(bot) => Some(bot),
+            _ => None,
+        }
+    }
+
+    /// The bot whose token this is.
+    pub fn bot_by_token(&self, token: &str) -> Option<Bot> {
+        let hash = secret::hash_hex(token);
+        self.bots().into_iter().find(|bot| bot.hash == hash)
+    }
+
+    /// Every bot.
+    pub fn bots(&self) -> Vec<Bot> {
+        self.rules()
+            .values()
+            .filter_map(|rule| match rule {
+                Rule::Bot(bot) => Some(bot.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether `name` is a bot's (in any letter case): nobody else may use
+    /// it.
+    pub fn is_bot_name(&self, name: &str) -> bool {
+        self.bots()
+            .iter()
+            .any(|bot| bot.name.eq_ignore_ascii_case(name))
     }
 
     /// Raises (`up`) or lowers `name`'s hand in `room`; the queue after, if

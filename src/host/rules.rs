@@ -23,6 +23,23 @@ pub enum Rule {
     },
     /// A room's pinned announcement.
     Pin(Pin),
+    /// A bot: a name and a token (kept as its hash) that may post in rooms.
+    Bot(Bot),
+}
+
+/// A bot the host made: scripts and devices on the LAN post under its
+/// name, with its token, in its rooms only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bot {
+    /// Random: how the host revokes it.
+    pub id: String,
+    pub name: String,
+    /// The token's SHA-256, in hex.
+    pub hash: String,
+    /// The rooms it may post in and read.
+    pub rooms: Vec<String>,
+    /// When it was made (ms).
+    pub created: i64,
 }
 
 /// An announcement pinned in a room: its message's seq, and what it says,
@@ -111,6 +128,7 @@ impl Rule {
             Rule::Ban(ban) => format!("ban:{}", ban.id),
             Rule::Room { room, .. } => room_key(room),
             Rule::Pin(pin) => pin_key(&pin.room),
+            Rule::Bot(bot) => format!("bot:{}", bot.id),
         }
     }
 

@@ -269,7 +269,8 @@ impl Hub {
         }
         for (&conn, client) in &state.clients {
             if Some(conn) != renamer && client.username == *to {
-                self.deliver(client, Outbound::Renamed { to: to.clone() });
+                let to = Arc::new(to.to_string());
+                self.deliver(client, Outbound::Renamed { to });
             }
         }
         let frame = encode(&ServerFrame::Rename {
@@ -278,7 +279,7 @@ impl Hub {
             to,
             timestamp: now_millis(),
         });
-        let item = Outbound::Event(Frame::from(frame));
+        let item = Outbound::event(frame);
         self.send_locked(state, &Audience::Everyone, &item, None);
     }
 
@@ -352,8 +353,9 @@ impl Hub {
 
     /// Sends `frame` to every connection under `name` here, then closes
     /// each (1008, `reason`): the host removing someone. Returns how many.
-    pub fn remove_name(&self, name: &str, frame: Frame, reason: &'static str) -> usize {
+    pub fn remove_name(&self, name: &str, frame: Frame, reason: &'static &'static str) -> usize {
         let state = self.state();
+        let frame = Arc::new(frame);
         let mut removed = 0;
         for client in state.clients.values() {
             if &*client.username == name {
@@ -387,7 +389,7 @@ impl Hub {
     /// `name` (every tab of whoever caused it), here and elsewhere.
     pub fn send_except(&self, to: &Audience, frame: Frame, name: &str) {
         self.relay(to, &frame, Some(name));
-        self.send_locked(&self.state(), to, &Outbound::Event(frame), Some(name));
+        self.send_locked(&self.state(), to, &Outbound::event(frame), Some(name));
     }
 
     fn send_locked(&self, state: &State, to: &Audience, item: &Outbound, except: Option<&str>) {

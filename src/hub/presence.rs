@@ -25,7 +25,7 @@ use super::{Hub, Outbound, State};
 use crate::audience::Audience;
 use crate::clock::now_millis;
 use crate::ids::UserId;
-use crate::protocol::{Frame, LOBBY, ServerFrame, encode, with_users};
+use crate::protocol::{LOBBY, ServerFrame, encode, with_users};
 
 /// How long presence changes may be held in a storm.
 pub const PRESENCE_WINDOW: Duration = Duration::from_millis(250);
@@ -227,5 +227,5 @@ impl Hub {
 }
 
 fn event(frame: String) -> Outbound {
-    Outbound::Event(Frame::from(frame))
+    Outbound::event(frame)
 }

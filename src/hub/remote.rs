@@ -207,7 +207,7 @@ impl Hub {
             Some(users) => Audience::Users(users),
             None => Audience::Everyone,
         };
-        self.send_locked(&self.state(), &audience, &Outbound::Event(frame), except);
+        self.send_locked(&self.state(), &audience, &Outbound::event(frame), except);
     }
 
     fn drop_remote(&self, state: &mut State, instance: &str, name: &str, neighbours: &[UserId]) {

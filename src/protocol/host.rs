@@ -86,6 +86,16 @@ pub enum HostAction {
     },
     /// End the event now (event mode only).
     EndEvent,
+    /// Make a bot that may post in `rooms`; its token comes back once, in
+    /// `bot_token`.
+    CreateBot {
+        name: String,
+        rooms: Vec<String>,
+    },
+    /// Revoke bot `bot` (its id in `host_state`): its token stops at once.
+    RevokeBot {
+        bot: String,
+    },
     /// Change a room's rules; what is left out stays as it was.
     Rules {
         room: String,
@@ -117,6 +127,8 @@ impl HostAction {
             HostAction::Unpin { .. } => "unpin",
             HostAction::LowerHand { .. } => "lower_hand",
             HostAction::EndEvent => "end_event",
+            HostAction::CreateBot { .. } => "create_bot",
+            HostAction::RevokeBot { .. } => "revoke_bot",
             HostAction::Rules { .. } => "rules",
         }
     }
@@ -130,6 +142,15 @@ pub struct HostView {
     pub rooms: Vec<HostRoom>,
     pub mutes: Vec<HostMute>,
     pub bans: Vec<HostBan>,
+    pub bots: Vec<HostBot>,
+}
+
+/// A bot, as the host sees it (never its token).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostBot {
+    pub id: String,
+    pub name: String,
+    pub rooms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -17,7 +17,8 @@ pub use call::{CallLimits, CallSummary, Participant, TrackRole};
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
 pub use host::{
-    HostAction, HostBan, HostMute, HostPin, HostRoom, HostSecret, HostView, Keep, SystemEvent,
+    HostAction, HostBan, HostBot, HostMute, HostPin, HostRoom, HostSecret, HostView, Keep,
+    SystemEvent,
 };
 pub use server::{
     ChatMessage, FileInfo, Invitation, Limits, PublicRoom, Reaction, RoomSummary, SearchResult,

@@ -59,6 +59,9 @@ pub struct ChatMessage {
     /// A tombstone the host made, not the author.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+    /// Posted by a bot (`POST /api/rooms/<room>/messages`), under its name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
 }
 
 /// One run of a search result's snippet: matched or not. Data for the page
@@ -405,6 +408,13 @@ pub enum ServerFrame<'a> {
         html: &'a str,
         timestamp: i64,
     },
+    /// The answer to the host's `create_bot`: the bot's token, shown this
+    /// once (the server keeps only its hash).
+    BotToken {
+        id: &'a str,
+        name: &'a str,
+        token: &'a str,
+    },
     /// The room's messages up to `through` expired (its retention): they
     /// are gone from the server; a page drops what it shows of them.
     Expired {
@@ -492,6 +502,7 @@ mod tests {
             generated: false,
             system: None,
             removed: false,
+            bot: false,
         };
         let value: Value = serde_json::from_str(&encode(&ServerFrame::Message(&message))).unwrap();
         assert_eq!(

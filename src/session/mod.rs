@@ -20,11 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 pub use summary::announce as announce_room;
 
@@ -35,7 +37,7 @@ use crate::host::{Host, Proof};
 use crate::hub::{Backlog, Hub, Joined, Outbound};
 use crate::identity::{Credential, Identity, Standing};
 use crate::ids::{ConnId, UserId};
-use crate::limits::RateLimiter;
+use crate::limits::{Admission, RateLimiter};
 use crate::metrics;
 use crate::protocol::{
     ClientFrame, ErrorCode, Frame, Invitation, LOBBY, Limits, PROTOCOL_VERSION, Refusal,
@@ -81,6 +83,9 @@ pub struct Context {
     pub host: Host,
     /// Event mode, if the server runs an event.
     pub event: Option<crate::event::Event>,
+    /// Woken after each batch of the rooms' logs reaches the hub: what a
+    /// bot's long poll waits on.
+    pub logged: Arc<tokio::sync::Notify>,
     pub settings: Arc<Settings>,
     /// Message rate per username, shared so reconnecting does not reset it.
     pub rate_limiter: Arc<RateLimiter>,
@@ -113,9 +118,22 @@ pub struct Arrival {
     pub since: Option<u64>,
 }
 
-/// Runs one connection for `raw_username` (still percent-encoded).
-pub async fn run(socket: Socket, context: Context, raw_username: String, arrival: Arrival) {
-    let _alive = context.sessions.token();
+/// Runs one connection for `raw_username` (still percent-encoded), or turns
+/// it away. The connection holds its `admission` (its place in the
+/// connection limits) until it ends.
+///
+/// The connection is admitted and joins the hub here, before the future
+/// is made, so the future holds the session alone: an `async fn` would keep
+/// the arguments the session is made from beside it for the session's whole
+/// life, part of every idle connection's memory.
+pub fn run(
+    socket: Socket,
+    context: Context,
+    raw_username: String,
+    arrival: Arrival,
+    admission: Admission,
+) -> impl Future<Output = ()> + Send + 'static {
+    let alive = context.sessions.token();
     let Arrival {
         credential,
         browser,
@@ -123,7 +141,16 @@ pub async fn run(socket: Socket, context: Context, raw_username: String, arrival
     } = arrival;
     let (username, standing) = match admit(&context, &raw_username, &credential) {
         Ok(admitted) => admitted,
-        Err((refusal, reason)) => return socket::refuse_and_close(socket, &refusal, reason).await,
+        Err((refusal, reason)) => {
+            let away = TurnedAway {
+                socket,
+                first: Some(encode(&ServerFrame::error(&refusal))),
+                code: CloseCode::Policy,
+                reason,
+                _held: (admission, alive),
+            };
+            return Either::Right(Box::pin(away.close()));
+        }
     };
     let owner = match &standing {
         Standing::Owner { user_id, .. } => Some(user_id),
@@ -136,12 +163,24 @@ pub async fn run(socket: Socket, context: Context, raw_username: String, arrival
             banned: true,
             until: ban.until,
         });
-        return socket::send_and_close(socket, removed, "banned by the host").await;
+        let away = TurnedAway {
+            socket,
+            first: Some(removed),
+            code: CloseCode::Policy,
+            reason: "banned by the host",
+            _held: (admission, alive),
+        };
+        return Either::Right(Box::pin(away.close()));
     }
     if context.shutdown.is_cancelled() {
-        let mut socket = socket;
-        socket::close(&mut socket, CloseCode::Away, "server shutting down").await;
-        return;
+        let away = TurnedAway {
+            socket,
+            first: None,
+            code: CloseCode::Away,
+            reason: "server shutting down",
+            _held: (admission, alive),
+        };
+        return Either::Right(Box::pin(away.close()));
     }
     let (user_id, issued) = match standing {
         Standing::Owner { user_id, issued } => (Some(user_id), issued),
@@ -157,7 +196,8 @@ pub async fn run(socket: Socket, context: Context, raw_username: String, arrival
         &neighbours_of(&context, user_id.as_ref()),
     );
     context.host.connected(joined.id, browser);
-    let mut session = Session {
+    log::debug!("conn {}: {username} connected", joined.id);
+    let session = Session {
         socket,
         id: joined.id,
         username: Arc::from(username.as_str()),
@@ -170,30 +210,30 @@ pub async fn run(socket: Socket, context: Context, raw_username: String, arrival
         typing: Typing::new(),
         torn: false,
         context,
+        _held: (admission, alive),
     };
-    let id = session.id;
-    log::debug!("conn {id}: {username} connected");
-    let end = match session.welcome(&joined, issued.as_deref(), since).await {
-        Ok(()) => session.serve(joined.outbound).await,
-        Err(end) => end,
-    };
-    if let End::Close(code, reason) = end
-        && !session.torn
-    {
-        socket::close(&mut session.socket, code, reason).await;
+    Either::Left(session.live(joined, issued, since))
+}
+
+/// A connection refused, banned or come as the server stops, with what it
+/// holds until it is closed. Its future is boxed: it is rare, and inline it
+/// would set the size of every session's.
+struct TurnedAway {
+    socket: Socket,
+    /// Sent before the close, if any: an `error` or `removed` frame.
+    first: Option<String>,
+    code: CloseCode,
+    reason: &'static str,
+    _held: (Admission, TaskTrackerToken),
+}
+
+impl TurnedAway {
+    async fn close(mut self) {
+        match self.first.take() {
+            Some(frame) => socket::send_and_close(self.socket, frame, self.code, self.reason).await,
+            None => socket::close(&mut self.socket, self.code, self.reason).await,
+        }
     }
-    session.stop_typing();
-    let context = &session.context;
-    context.calls.connection_closed(id).await;
-    if session.user_id.is_some() {
-        context.identity.touch(&session.username);
-    }
-    // At shutdown nobody is leaving; everyone is about to reconnect.
-    let announce = !context.shutdown.is_cancelled();
-    let neighbours = neighbours_of(context, session.user_id.as_ref());
-    context.host.disconnected(id);
-    context.hub.leave(id, announce, &neighbours);
-    log::debug!("conn {id}: {} disconnected", session.username);
 }
 
 /// Checks the name and the claim on it; a refusal comes with the reason for
@@ -209,6 +249,13 @@ fn admit(
         .hub
         .check_look_alike(&username)
         .map_err(|refusal| (refusal, "name not available"))?;
+    if context.host.is_bot_name(&username) {
+        let refusal = Refusal::new(
+            ErrorCode::NameTaken,
+            format!("\"{username}\" is a bot's name; pick another name"),
+        );
+        return Err((refusal, "name not available"));
+    }
     let standing = context
         .identity
         .check(&username, credential)
@@ -236,9 +283,59 @@ pub struct Session {
     pub typing: Typing,
     /// A write of ours stopped part way through a frame.
     torn: bool,
+    /// The connection's place in the limits, and the token shutdown waits
+    /// for, both held until the session ends.
+    _held: (Admission, TaskTrackerToken),
 }
 
 impl Session {
+    /// The session's life: `welcome` and the history replay, then serving
+    /// until it ends, then leaving the hub.
+    ///
+    /// An `async` block rather than an `async fn`: an `async fn` moves its
+    /// arguments into locals and keeps both copies, the session twice
+    /// (rust-lang/rust#62958).
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn holds the session twice"
+    )]
+    fn live(
+        mut self,
+        joined: Joined,
+        issued: Option<String>,
+        since: Option<u64>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            // The welcome runs once, boxed, so its state is not part of the
+            // session's future for the rest of its life; nor is the roster
+            // it sent.
+            let welcomed = Box::pin(self.welcome(&joined, issued.as_deref(), since)).await;
+            let outbound = joined.outbound;
+            drop(joined.users);
+            let end = match welcomed {
+                Ok(()) => self.serve(outbound).await,
+                Err(end) => end,
+            };
+            if let End::Close(code, reason) = end
+                && !self.torn
+            {
+                socket::close(&mut self.socket, code, reason).await;
+            }
+            self.stop_typing();
+            let context = &self.context;
+            context.calls.connection_closed(self.id).await;
+            if self.user_id.is_some() {
+                context.identity.touch(&self.username);
+            }
+            // At shutdown nobody is leaving; everyone is about to reconnect.
+            let announce = !context.shutdown.is_cancelled();
+            let neighbours = neighbours_of(context, self.user_id.as_ref());
+            context.host.disconnected(self.id);
+            context.hub.leave(self.id, announce, &neighbours);
+            log::debug!("conn {}: {} disconnected", self.id, self.username);
+        }
+    }
+
     /// Sends `welcome` and the history replay. Runs after joining the hub, so
     /// anything committed from here on is in the queue: no gap, and the
     /// overlap is dropped by `replayed_upto`.
@@ -377,7 +474,9 @@ impl Session {
                         None => return End::Gone,
                     };
                     self.last_heard = Instant::now();
-                    if let Err(end) = self.handle(message).await {
+                    // Boxed: the commands' futures are large, and inline
+                    // they would be part of every idle session's memory.
+                    if let Err(end) = Box::pin(self.handle(message)).await {
                         return end;
                     }
                 }

@@ -7,6 +7,7 @@
 
 use std::future::poll_fn;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use super::{End, Session, Stop};
 use crate::hub::Outbound;
 use crate::metrics;
-use crate::protocol::{Frame, LOBBY, Refusal, ServerFrame, encode};
+use crate::protocol::{Frame, LOBBY};
 use crate::upgrade::Socket;
 use crate::wire;
 
@@ -52,8 +53,8 @@ impl Session {
             self.backlog.taken(size);
             count += size.1;
             match &item {
-                Outbound::Renamed { to } => self.username = to.clone(),
-                Outbound::Close(reason) => closing = Some(*reason),
+                Outbound::Renamed { to } => self.username = Arc::from(to.as_str()),
+                Outbound::Close(reason) => closing = Some(**reason),
                 _ => {}
             }
             items.push(item);
@@ -83,7 +84,7 @@ impl Session {
                             .map(|(_, frame)| frame),
                     )
                 }
-                Outbound::Event(frame) => frames.push(frame),
+                Outbound::Event(frame) => frames.push(&**frame),
                 Outbound::Renamed { .. } | Outbound::Close(_) => {}
             }
         }
@@ -172,15 +173,15 @@ async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
     }
 }
 
-/// Sends `refusal` and closes with 1008.
-pub(super) async fn refuse_and_close(socket: Socket, refusal: &Refusal, reason: &'static str) {
-    send_and_close(socket, encode(&ServerFrame::error(refusal)), reason).await;
-}
-
-/// Sends `frame` and closes with 1008.
-pub(super) async fn send_and_close(mut socket: Socket, frame: String, reason: &'static str) {
+/// Sends `frame`, then closes with `code`.
+pub(super) async fn send_and_close(
+    mut socket: Socket,
+    frame: String,
+    code: CloseCode,
+    reason: &'static str,
+) {
     let _ = timeout(CLOSE_GRACE, socket.send(Message::text(frame))).await;
-    close(&mut socket, CloseCode::Policy, reason).await;
+    close(&mut socket, code, reason).await;
 }
 
 /// Sends a close frame, then ends the connection without a reset.
@@ -213,6 +214,8 @@ pub(super) async fn close(socket: &mut Socket, code: CloseCode, reason: &'static
 
 /// Reads and drops bytes until the peer closes its side.
 async fn discard_until_eof(io: &mut (impl AsyncRead + Unpin)) {
-    let mut sink = [0u8; 4096];
+    // On the heap, only while closing: an array here would be part of every
+    // session's future, idle or not (4 KiB of each connection's memory).
+    let mut sink = vec![0u8; 4096];
     while let Ok(1..) = io.read(&mut sink).await {}
 }

@@ -77,6 +77,6 @@ pub fn announce(context: &Context, room: &str, user: &UserId) {
         let frame = Frame::from(encode(&ServerFrame::Room(&summary)));
         context
             .hub
-            .send(&Audience::user(user), Outbound::Event(frame));
+            .send(&Audience::user(user), Outbound::event(frame));
     }
 }

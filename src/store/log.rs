@@ -65,6 +65,8 @@ pub struct NewMessage {
     pub reply_to: Option<u64>,
     /// A host action to show in the room (sent as `system`).
     pub system: Option<crate::protocol::SystemEvent>,
+    /// Posted by a bot.
+    pub bot: bool,
 }
 
 impl NewMessage {
@@ -95,6 +97,7 @@ impl NewMessage {
                 generated: self.generated,
                 system: self.system.clone(),
                 removed: false,
+                bot: self.bot,
             },
             sender.user_id.clone(),
             text.mentioned_users.clone(),

@@ -77,6 +77,7 @@ const TABLES: &[(&str, &[(&str, Type)])] = &[
             ("shares_files", Type::BOOL),
             ("system", Type::TEXT),
             ("removed", Type::BOOL),
+            ("bot", Type::BOOL),
         ],
     ),
     (

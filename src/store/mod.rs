@@ -38,6 +38,7 @@ pub use records::{
 
 use crate::sync::lock;
 use tail::Tail;
+pub use writer::Logged;
 use writer::{Request, Writer};
 
 /// Where history lives.
@@ -284,8 +285,9 @@ impl Store {
     }
 
     /// Queues an entry (which must have a cid) and waits until it is
-    /// committed: its seq, or `None` if it was not logged.
-    pub async fn append_and_wait(&self, entry: Entry) -> Option<u64> {
+    /// committed: where it is in its room's log (or, for a cid its user
+    /// used before, where that one is); `None` if it was refused or failed.
+    pub async fn append_and_wait(&self, entry: Entry) -> Option<Logged> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::AppendAwaited { entry, reply });
         answer.await.ok().flatten()

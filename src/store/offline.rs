@@ -71,7 +71,7 @@ impl Reader {
                     .with_context(|| format!("cannot open {shown}"))?;
                 conn.pragma_update(None, "busy_timeout", 5000)?;
                 let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-                if version < 8 {
+                if version < super::sqlite::schema::SCHEMA_VERSION {
                     bail!("{shown} is from an older lanchat: start the server on it once first");
                 }
                 Ok(Reader::Sqlite(conn))

@@ -26,11 +26,12 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the rest of the server asks of the writer.
 pub enum Request {
     Append(Entry),
-    /// An entry with a cid whose seq the asker waits for: `None` if it was
-    /// not logged (refused, a duplicate, a failure).
+    /// An entry with a cid the asker waits for: where it was logged, or
+    /// where its user logged the same cid before; `None` if it was refused
+    /// or failed.
     AppendAwaited {
         entry: Entry,
-        reply: oneshot::Sender<Option<u64>>,
+        reply: oneshot::Sender<Option<Logged>>,
     },
     /// Changes applied in one transaction; `committed` hears whether they
     /// are on disk.
@@ -99,17 +100,27 @@ pub struct Writer {
     pub committed: Box<dyn Fn(Vec<Outcome>) + Send>,
 }
 
-/// What each of those waiting for entries of this batch hears: the seq it
-/// was logged as, or `None` (not logged). Answered once the batch is
-/// reported.
+/// Where an awaited entry is in its room's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub seq: u64,
+    /// The message's id.
+    pub id: String,
+    /// Its user had stored the same cid before: this is that message.
+    pub duplicate: bool,
+}
+
+/// What each of those waiting for entries of this batch hears: where it
+/// was logged (or its duplicate was), or `None` (refused, failed).
+/// Answered once the batch is reported.
 fn answers(
     outcomes: &[Outcome],
-    awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)>,
-) -> Vec<(oneshot::Sender<Option<u64>>, Option<u64>)> {
+    awaited: Vec<(String, String, oneshot::Sender<Option<Logged>>)>,
+) -> Vec<(oneshot::Sender<Option<Logged>>, Option<Logged>)> {
     awaited
         .into_iter()
         .map(|(room, cid, reply)| {
-            let seq = outcomes.iter().find_map(|outcome| match outcome {
+            let logged = outcomes.iter().find_map(|outcome| match outcome {
                 Outcome::Logged {
                     room: r,
                     seq,
@@ -119,11 +130,25 @@ fn answers(
                     && state.seq() == *seq
                     && state.message.cid.as_deref() == Some(&cid) =>
                 {
-                    Some(*seq)
+                    Some(Logged {
+                        seq: *seq,
+                        id: state.message.id.clone(),
+                        duplicate: false,
+                    })
+                }
+                Outcome::Duplicate { frame, .. } => {
+                    let earlier: crate::protocol::ChatMessage = serde_json::from_str(frame).ok()?;
+                    (earlier.room == room && earlier.cid.as_deref() == Some(&cid)).then_some(
+                        Logged {
+                            seq: earlier.seq,
+                            id: earlier.id,
+                            duplicate: true,
+                        },
+                    )
                 }
                 _ => None,
             });
-            (reply, seq)
+            (reply, logged)
         })
         .collect()
 }
@@ -135,7 +160,7 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
         let mut catch_ups = std::collections::BTreeSet::new();
         let mut relays = Vec::new();
-        let mut awaited: Vec<(String, String, oneshot::Sender<Option<u64>>)> = Vec::new();
+        let mut awaited: Vec<(String, String, oneshot::Sender<Option<Logged>>)> = Vec::new();
         let mut batch_bytes = 0;
         let mut closing = false;
         // Whether the backend may have upkeep to do once nothing is queued.

@@ -6,7 +6,7 @@
 //!
 //! rustls on ring, with no OpenSSL anywhere, so the binary stays static.
 
-mod ca;
+pub mod ca;
 mod names;
 mod own;
 pub mod trust_port;

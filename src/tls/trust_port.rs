@@ -1,9 +1,10 @@
 //! The plain-HTTP port when HTTPS is on: the trust page (`web/trust.html`,
 //! with its script, style and words), the local CA's certificate to install
 //! (`/ca.crt`, `/ca.pem`, `/lanchat.mobileconfig`) and its fingerprint
-//! (`/api/trust`). Every other request is redirected to the same path on
+//! (`/api/trust`), and `/healthz` for a container's health check, which
+//! asks this port. Every other request is redirected to the same path on
 //! the HTTPS port. With a brought certificate there is nothing to install,
-//! so everything is redirected.
+//! so everything else is redirected.
 //!
 //! The redirect is temporary (307) and there is no HSTS: whoever turns TLS
 //! off again finds plain HTTP working as before.
@@ -56,8 +57,22 @@ pub fn routes(
     );
     // Whatever the page does not serve goes to HTTPS, so nothing is refused.
     offered
+        .or(alive())
         .or(to_https(info.https_port))
         .map(with_security_headers)
+}
+
+/// GET /healthz: that the server is up, for `lanchat healthcheck`, which
+/// asks the plain port (a container's HEALTHCHECK cannot follow a redirect
+/// to a certificate it does not trust). No figures and no key: those stay
+/// on HTTPS.
+fn alive() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("healthz").and(warp::get()).map(|| {
+        warp::reply::json(&serde_json::json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+        }))
+    })
 }
 
 /// Passes when there is a local CA to offer (not with a brought

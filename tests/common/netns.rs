@@ -27,6 +27,13 @@ impl Host {
         command
     }
 
+    /// Gives this host one more address on `eth0` (`cidr`, like
+    /// `10.77.0.20/24`).
+    pub fn add_address(&self, cidr: &str) {
+        ip(&["-n", &self.namespace, "addr", "add", cidr, "dev", "eth0"])
+            .unwrap_or_else(|why| panic!("{why}"));
+    }
+
     /// Runs `work` on a thread of its own inside this host's namespace:
     /// the sockets it opens, and the threads it starts, are this host's.
     pub fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> T {

@@ -7,7 +7,7 @@ import { host } from '../host/state.js';
 /** @param {import('../host/state.js').HostView & {type: 'host_state'}} frame */
 export function host_state(frame) {
   host.mode = 'on';
-  host.view = { rooms: frame.rooms, mutes: frame.mutes, bans: frame.bans };
+  host.view = { rooms: frame.rooms, mutes: frame.mutes, bans: frame.bans, bots: frame.bots || [] };
   if (host.pending) {
     host.pending = '';
     host.status = 'done';

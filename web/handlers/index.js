@@ -36,11 +36,12 @@ import { unpinned } from './unpinned.js';
 import { hands } from './hands.js';
 import { expired } from './expired.js';
 import { event } from './event.js';
+import { bot_token } from './bot_token.js';
 
 /** @type {Record<string, (frame: any) => void>} */
 export const handlers = {
   welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
   room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
-  search_results, host_state, rules, removed, pinned, unpinned, hands, expired, event,
+  search_results, host_state, rules, removed, pinned, unpinned, hands, expired, event, bot_token,
   call, call_joined, call_left, call_offer, call_answer, call_declined,
 };

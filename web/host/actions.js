@@ -22,6 +22,8 @@ export function sendHost(fields, { quiet = false } = {}) {
   sent += 1;
   const cid = `host-${sent}-${Date.now().toString(36)}`;
   if (!quiet) host.pending = cid;
+  // The answer shows beside what was asked: the bots' own line, or the dialog's.
+  host.statusAt = fields.action === 'create_bot' || fields.action === 'revoke_bot' ? 'bots' : '';
   send({ type: 'host', secret: host.secret, cid, ...fields });
   changed('host');
 }
@@ -39,6 +41,7 @@ async function downloadExport() {
   const params = new URLSearchParams({ format: hostEls.exportFormat.value });
   if (hostEls.exportRoom.value) params.set('room', hostEls.exportRoom.value);
   host.status = '';
+  host.statusAt = '';
   changed('host');
   try {
     const response = await fetch(`api/export?${params}`, {
@@ -78,6 +81,7 @@ function actOnName(what) {
   const username = hostEls.name.value.trim();
   if (!username) {
     host.status = 'need_name';
+    host.statusAt = '';
     host.statusError = true;
     changed('host');
     hostEls.name.focus();
@@ -154,6 +158,33 @@ export function setUpHost() {
     host.eventOverSeen = true;
     changed('host');
   });
+  hostEls.bots.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = hostEls.botName.value.trim();
+    const rooms = [...hostEls.botRooms.querySelectorAll('input:checked')]
+      .map((box) => /** @type {HTMLInputElement} */ (box).value);
+    if (!name) {
+      hostEls.botName.focus();
+      return;
+    }
+    if (rooms.length === 0) {
+      host.status = 'need_room';
+      host.statusAt = 'bots';
+      host.statusError = true;
+      changed('host');
+      return;
+    }
+    host.botToken = null;
+    sendHost({ action: 'create_bot', name, rooms });
+    hostEls.botName.value = '';
+  });
+  hostEls.botList.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button[data-revoke]');
+    if (button instanceof HTMLElement) sendHost({ action: 'revoke_bot', bot: button.dataset.revoke });
+  });
+  for (const field of [hostEls.botToken, hostEls.botCurl]) {
+    field.addEventListener('focus', () => field.select());
+  }
   hostEls.exportForm.addEventListener('submit', (event) => {
     event.preventDefault();
     downloadExport();
@@ -195,6 +226,8 @@ export function setUpHost() {
   hostEls.dialog.addEventListener('close', () => {
     host.dialogOpen = false;
     host.confirmEnd = false;
+    // A token is shown once.
+    host.botToken = null;
     changed('host');
     hostEls.open.focus();
   });

@@ -36,4 +36,13 @@ export const hostEls = {
   endEvent: byId('host-end-event'),
   eventOver: /** @type {HTMLDialogElement} */ (byId('event-over')),
   eventOverText: byId('event-over-text'),
+  bots: /** @type {HTMLFormElement} */ (byId('host-bots')),
+  botName: /** @type {HTMLInputElement} */ (byId('host-bot-name')),
+  botRooms: byId('host-bot-rooms'),
+  botStatus: byId('host-bot-status'),
+  botMade: byId('host-bot-made'),
+  botMadeText: byId('host-bot-made-text'),
+  botToken: /** @type {HTMLInputElement} */ (byId('host-bot-token')),
+  botCurl: /** @type {HTMLTextAreaElement} */ (byId('host-bot-curl')),
+  botList: byId('host-bot-list'),
 };

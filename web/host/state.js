@@ -15,7 +15,7 @@ import { readStorage, removeStorage, writeStorage } from '../storage.js';
  *
  * What the host sees (a `host_state` frame).
  * @typedef {{room: string, name: string, kind: 'public' | 'private' | 'dm', members: string[], online: string[]} & Rules} HostRoom
- * @typedef {{rooms: HostRoom[], mutes: {username: string, until?: number}[], bans: {id: string, username: string, until?: number, reason: string, browsers: number}[]}} HostView
+ * @typedef {{rooms: HostRoom[], mutes: {username: string, until?: number}[], bans: {id: string, username: string, until?: number, reason: string, browsers: number}[], bots: {id: string, name: string, rooms: string[]}[]}} HostView
  *
  * The host removed this page's connection (a `removed` frame).
  * @typedef {{reason: string, banned: boolean, until?: number}} Removal
@@ -73,6 +73,10 @@ export const host = {
   eventOverSeen: false,
   /** The host pressed "End the event now" once: the next press ends it. */
   confirmEnd: false,
+  /** Where the dialog says `status`: '' its own line, 'bots' the bots' section. */
+  statusAt: '',
+  /** A bot just made, with its token: shown once. @type {{id: string, name: string, token: string} | null} */
+  botToken: null,
   /** The host's dialog: open, the last answer to show, and what was asked. */
   dialogOpen: false,
   status: '',

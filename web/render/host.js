@@ -211,11 +211,14 @@ function renderDialog() {
   if (!open) return;
   const status = host.status === '' ? '' : host.status === 'done' ? t('host.done')
     : host.status === 'need_name' ? t('host.people.need_name')
+    : host.status === 'need_room' ? t('host.bots.need_room')
       : host.status === 'export_failed' ? t('host.export.failed')
         : hasKey(`host.refused.${host.status}`) ? t(`host.refused.${host.status}`)
           : hasKey(`errors.${host.status}`) ? t(`errors.${host.status}`) : t('errors.unknown', { code: host.status });
-  setText(hostEls.status, status);
-  hostEls.status.classList.toggle('error', host.statusError && status !== '');
+  const [line, other] = host.statusAt === 'bots' ? [hostEls.botStatus, hostEls.status] : [hostEls.status, hostEls.botStatus];
+  setText(line, status);
+  line.classList.toggle('error', host.statusError && status !== '');
+  setText(other, '');
   const names = state.users.filter((name) => name !== state.me);
   renderList(hostEls.names, names, (name) => {
     const option = document.createElement('option');
@@ -232,6 +235,7 @@ function renderDialog() {
     const room = places.find((each) => each.room === key);
     setText(option, key === LOBBY ? t('host.announce.everyone') : `#${room?.name || key}`);
   });
+  renderBots(view);
   const exportable = view.rooms.filter((room) => room.kind === 'public');
   renderList(hostEls.exportRoom, ['', ...exportable.map((room) => room.room)], (key) => {
     const option = document.createElement('option');
@@ -260,6 +264,49 @@ function renderDialog() {
     const room = rooms.get(key);
     if (room) fillRoom(row, room);
   });
+}
+
+/**
+ * The bots: the rooms a new one may post in, the one just made with its
+ * token (once) and a `curl` to try it, and every bot with Revoke.
+ * @param {import('../host/state.js').HostView} view
+ */
+function renderBots(view) {
+  // The lobby and public rooms: a bot never reads a private room or a direct message.
+  const places = view.rooms.filter((room) => room.room === LOBBY || room.kind === 'public');
+  const rooms = [...hostEls.botRooms.querySelectorAll('label')];
+  const shown = JSON.stringify(places.map((room) => [room.room, room.name]));
+  if (hostEls.botRooms.dataset.shown !== shown) {
+    hostEls.botRooms.dataset.shown = shown;
+    const checked = new Set([...hostEls.botRooms.querySelectorAll('input:checked')]
+      .map((box) => /** @type {HTMLInputElement} */ (box).value));
+    for (const label of rooms) label.remove();
+    for (const room of places) {
+      const label = document.createElement('label');
+      label.className = 'check';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.value = room.room;
+      box.checked = checked.has(room.room) || (checked.size === 0 && room.room === LOBBY);
+      label.append(box, ' ', room.room === LOBBY ? '#lobby' : `#${room.name}`);
+      hostEls.botRooms.append(label);
+    }
+  }
+  const made = host.botToken;
+  hostEls.botMade.hidden = !made;
+  if (made) {
+    setText(hostEls.botMadeText, t('host.bots.made', { name: made.name }));
+    hostEls.botToken.value = made.token;
+    const room = view.bots.find((bot) => bot.id === made.id)?.rooms[0] || LOBBY;
+    hostEls.botCurl.value = `curl -H "Authorization: Bearer ${made.token}" --data-binary "${t('host.bots.example_text')}" ${location.origin}/api/rooms/${encodeURIComponent(room)}/messages`;
+  }
+  renderLifts(hostEls.botList, view.bots.map((bot) => ({
+    key: `bot:${bot.id}`,
+    name: bot.name,
+    detail: bot.rooms.map((room) => `#${view.rooms.find((each) => each.room === room)?.name || room}`).join(' '),
+    label: t('host.bots.revoke', { name: bot.name }),
+    data: { revoke: bot.id },
+  })), t('host.bots.none'));
 }
 
 /**

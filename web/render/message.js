@@ -43,7 +43,15 @@ export function messageRowFor(frame) {
   const author = document.createElement('bdi');
   author.className = 'author';
   author.textContent = frame.username;
-  meta.append(author, ' ', timeElement(frame.timestamp));
+  meta.append(author, ' ');
+  // A script's or a device's, posted with a bot's token.
+  if (frame.bot) {
+    const badge = document.createElement('span');
+    badge.className = 'bot-badge';
+    badge.textContent = t('host.bots.badge');
+    meta.append(badge, ' ');
+  }
+  meta.append(timeElement(frame.timestamp));
   const quote = slot('quote');
   const bubble = document.createElement('div');
   bubble.className = 'bubble';

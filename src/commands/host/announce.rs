@@ -35,7 +35,7 @@ pub async fn announce(
             format!("the announcement is {chars} characters; the limit is {limit}"),
         ));
     }
-    let text = crate::commands::chat::render(session, &room, message);
+    let text = crate::commands::chat::render(&session.context, &room, message);
     let html = text.html.clone();
     let sender = Sender {
         room: room.clone(),
@@ -52,8 +52,14 @@ pub async fn announce(
         generated: false,
         reply_to: None,
         system: Some(SystemEvent::Announcement),
+        bot: false,
     });
-    let Some(seq) = context.store.append_and_wait(entry).await else {
+    let Some(seq) = context
+        .store
+        .append_and_wait(entry)
+        .await
+        .map(|logged| logged.seq)
+    else {
         return Err(Refusal::new(
             ErrorCode::Unavailable,
             "the server cannot save the announcement right now; try again",
@@ -71,7 +77,7 @@ pub async fn announce(
     let frame = Frame::from(pinned_frame(&pin));
     context
         .hub
-        .send(&context.rooms.audience(&room), Outbound::Event(frame));
+        .send(&context.rooms.audience(&room), Outbound::event(frame));
     Ok(())
 }
 
@@ -88,7 +94,7 @@ pub fn unpin(session: &Session, room: &str) -> Result<(), Refusal> {
     let frame = Frame::from(encode(&ServerFrame::Unpinned { room }));
     context
         .hub
-        .send(&context.rooms.audience(room), Outbound::Event(frame));
+        .send(&context.rooms.audience(room), Outbound::event(frame));
     Ok(())
 }
 
@@ -111,5 +117,5 @@ pub fn send_hands(session: &Session, room: &str, queue: &[String]) {
     let context = &session.context;
     let frame = Frame::from(hands_frame(room, queue));
     let audience: Audience = context.rooms.audience(room);
-    context.hub.send(&audience, Outbound::Event(frame));
+    context.hub.send(&audience, Outbound::event(frame));
 }

@@ -5,10 +5,11 @@
 //! the host's view again. Actions are logged by name and target, never
 //! with the secret. One file per kind: [`moderation`] (kick, mute, ban),
 //! [`rooms`] (deleting any message, a room's rules), [`announce`]
-//! (announcements, raised hands), [`view`] (what the host sees, and how
-//! host actions show in rooms).
+//! (announcements, raised hands), [`bots`] (bot tokens), [`view`] (what the
+//! host sees, and how host actions show in rooms).
 
 mod announce;
+mod bots;
 mod moderation;
 mod rooms;
 mod view;
@@ -54,6 +55,7 @@ pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: Ho
     }
     session.host = Some(proof);
     host.enter_host_mode(session.id);
+    let mut reply = None;
     match action {
         HostAction::Hello => {}
         HostAction::Kick { username, reason } => moderation::kick(session, &username, &reason)?,
@@ -71,6 +73,8 @@ pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: Ho
         }
         HostAction::Unpin { room } => announce::unpin(session, &room)?,
         HostAction::EndEvent => end_event(session)?,
+        HostAction::CreateBot { name, rooms } => reply = Some(bots::create(session, &name, rooms)?),
+        HostAction::RevokeBot { bot } => bots::revoke(session, &bot)?,
         HostAction::LowerHand { room, username } => {
             announce::lower_hand(session, &room, &username)?
         }
@@ -100,5 +104,5 @@ pub async fn apply(session: &mut Session, secret: Option<HostSecret>, action: Ho
         }
     }
     view::show_hosts(&session.context);
-    Ok(None)
+    Ok(reply)
 }

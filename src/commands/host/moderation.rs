@@ -131,9 +131,9 @@ fn remove(session: &Session, name: &str, reason: &str, banned: bool, until: Opti
         until,
     });
     let close = if banned {
-        "banned by the host"
+        &"banned by the host"
     } else {
-        "removed by the host"
+        &"removed by the host"
     };
     session.context.hub.remove_name(name, frame.into(), close)
 }

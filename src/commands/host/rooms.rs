@@ -81,7 +81,7 @@ pub fn rules(session: &Session, room: &str, change: RuleChange) -> Result<(), Re
     let frame = Frame::from(rules_frame(&room, new));
     context
         .hub
-        .send(&context.rooms.audience(&room), Outbound::Event(frame));
+        .send(&context.rooms.audience(&room), Outbound::event(frame));
     let event = SystemEvent::Rules {
         slow: new.slow,
         read_only: new.read_only,

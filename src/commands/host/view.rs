@@ -4,7 +4,8 @@
 use crate::audience::Audience;
 use crate::hub::Outbound;
 use crate::protocol::{
-    Frame, HostBan, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent, encode,
+    HostBan, HostBot, HostMute, HostPin, HostRoom, HostView, LOBBY, ServerFrame, SystemEvent,
+    encode,
 };
 use crate::session::{Context, Session};
 use crate::store::{Entry, Kind, NewMessage, SYSTEM, Sender, Text};
@@ -77,6 +78,15 @@ pub fn host_view(context: &Context) -> HostView {
                 browsers: ban.browsers.len(),
             })
             .collect(),
+        bots: host
+            .bots()
+            .into_iter()
+            .map(|bot| HostBot {
+                id: bot.id,
+                name: bot.name,
+                rooms: bot.rooms,
+            })
+            .collect(),
     }
 }
 
@@ -99,10 +109,9 @@ pub fn show_hosts(context: &Context) {
         return;
     }
     let view = host_view(context);
-    let frame = Frame::from(encode(&ServerFrame::HostState(&view)));
+    let item = Outbound::event(encode(&ServerFrame::HostState(&view)));
     for conn in hosts {
-        let item = Outbound::Event(frame.clone());
-        context.hub.send(&Audience::Connection(conn), item);
+        context.hub.send(&Audience::Connection(conn), item.clone());
     }
 }
 
@@ -129,5 +138,6 @@ pub fn post_event(session: &Session, room: &str, event: SystemEvent) {
         generated: false,
         reply_to: None,
         system: Some(event),
+        bot: false,
     }));
 }

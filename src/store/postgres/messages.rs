@@ -15,7 +15,7 @@ use crate::store::log::{Mentions, NewMessage, Stored, TOMBSTONE, Text, has_links
 use crate::store::records::{FileRecord, Page};
 
 pub const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, \
-     version, edited, deleted, reply_to, mentions, big, user_id, system, removed";
+     version, edited, deleted, reply_to, mentions, big, user_id, system, removed, bot";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 
@@ -46,6 +46,7 @@ fn message_from_row(row: &Row) -> Stored_ {
             files: Vec::new(),
             system: crate::store::log::parse_system(row.get::<_, Option<&str>>(16)),
             removed: row.get(17),
+            bot: row.get(18),
         },
         author: row.get(15),
         mentioned_users: mentions.users,
@@ -104,6 +105,7 @@ pub struct Inserts {
     big: Vec<bool>,
     user_id: Vec<Option<String>>,
     system: Vec<Option<String>>,
+    bot: Vec<bool>,
     words: Vec<Option<String>>,
     links: Vec<bool>,
     shares_files: Vec<bool>,
@@ -136,6 +138,7 @@ impl Inserts {
         self.user_id.push(sender.user_id.clone());
         self.system
             .push(crate::store::log::system_column(message.system.as_ref()));
+        self.bot.push(message.bot);
         // A host action is not something anyone said: not searched for.
         self.words
             .push((index && message.system.is_none()).then(|| {
@@ -168,15 +171,15 @@ impl Inserts {
             client,
             "INSERT INTO messages (room, seq, id, username, body, ts, cid, generated, html,
                  version, reply_to, mentions, big, user_id, words, links, shares_files, search_id,
-                 system)
+                 system, bot)
              SELECT room, seq, id, username, body, ts, cid, generated, html, seq, reply_to,
                  mentions, big, user_id, words, links, shares_files,
-                 CASE WHEN words IS NULL THEN NULL ELSE nextval('search_order') END, system
+                 CASE WHEN words IS NULL THEN NULL ELSE nextval('search_order') END, system, bot
              FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
                  $7::text[], $8::bool[], $9::text[], $10::int8[], $11::text[], $12::bool[],
-                 $13::text[], $14::text[], $15::bool[], $16::bool[], $17::text[])
+                 $13::text[], $14::text[], $15::bool[], $16::bool[], $17::text[], $18::bool[])
                  WITH ORDINALITY AS new (room, seq, id, username, body, ts, cid, generated, html,
-                     reply_to, mentions, big, user_id, words, links, shares_files, system,
+                     reply_to, mentions, big, user_id, words, links, shares_files, system, bot,
                      position)
              ORDER BY position",
             &[
@@ -197,6 +200,7 @@ impl Inserts {
                 &batch.links,
                 &batch.shares_files,
                 &batch.system,
+                &batch.bot,
             ],
         )
         .await?;

@@ -15,6 +15,7 @@ const MIGRATION_LOCK: i64 = 0x4C4E_4348;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "the tables", VERSION_1),
     (2, "the host's rules", VERSION_2),
+    (3, "bots' messages", VERSION_3),
 ];
 
 /// Version 1: everything the SQLite schema holds at its version 7, plus
@@ -170,6 +171,12 @@ CREATE TABLE expired (
     room    text   PRIMARY KEY,
     through bigint NOT NULL
 );
+";
+
+/// Version 3: what the SQLite schema's version 9 adds: messages bots
+/// posted are marked (the bots are host rules in `host_state`).
+const VERSION_3: &str = "
+ALTER TABLE messages ADD COLUMN bot boolean NOT NULL DEFAULT false;
 ";
 
 /// Brings the database to the newest schema this build knows, waiting for

@@ -13,7 +13,7 @@ use crate::store::log::{Mentions, NewMessage, Outcome, Stored, TOMBSTONE, Text, 
 use crate::store::records::{FileRecord, Page};
 
 const MESSAGE_COLUMNS: &str = "room, seq, id, username, body, ts, cid, generated, html, version, \
-     edited, deleted, reply_to, mentions, big, user_id, system, removed";
+     edited, deleted, reply_to, mentions, big, user_id, system, removed, bot";
 pub const FILE_COLUMNS: &str =
     "id, sha256, name, size, mime, width, height, thumb, room, uploader, created";
 /// A message row, before its files and reactions are attached.
@@ -51,6 +51,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Row_> {
             files: Vec::new(),
             system: crate::store::log::parse_system(row.get::<_, Option<String>>(16)?.as_deref()),
             removed: row.get(17)?,
+            bot: row.get(18)?,
         },
         author: row.get(15)?,
         mentioned_users: mentions.users,
@@ -120,7 +121,7 @@ pub fn insert(
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}, search_id, links, shares_files)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, 0, ?11, ?12, ?13, ?14, ?15, 0,
-                 ?16, ?17, ?18)"
+                 ?16, ?17, ?18, ?19)"
     ))?;
     let id = uuid::Uuid::new_v4().to_string();
     insert.execute(params![
@@ -139,6 +140,7 @@ pub fn insert(
         text.big,
         sender.user_id,
         crate::store::log::system_column(message.system.as_ref()),
+        message.bot,
         search_id,
         has_links(text),
         !message.files.is_empty(),

@@ -12,7 +12,7 @@ use crate::ids::private_room_id;
 const APPLICATION_ID: i64 = 0x4C4E_4348;
 /// The schema this build writes; each step in [`init_schema`] takes a file
 /// one version further.
-const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Opens the history file at `path`, refusing a file that is not ours, is
 /// corrupt, or cannot take WAL mode. Nothing is written to an existing file
@@ -90,6 +90,9 @@ pub fn init_schema(conn: &Connection) -> rusqlite::Result<()> {
     }
     if version < 8 {
         add_host_state(conn)?;
+    }
+    if version < 9 {
+        add_bots(conn)?;
     }
     Ok(())
 }
@@ -322,6 +325,16 @@ fn add_host_state(conn: &Connection) -> rusqlite::Result<()> {
              latest  INTEGER NOT NULL
          ) WITHOUT ROWID;",
     )?;
+    tx.pragma_update(None, "user_version", 8)?;
+    tx.commit()
+}
+
+/// Version 9: messages bots posted (`POST /api/rooms/<room>/messages`) are
+/// marked, so every page shows them as a bot's. The bots themselves are host
+/// rules (`host_state`), kept with their token's hash only.
+fn add_bots(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch("ALTER TABLE messages ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;")?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
