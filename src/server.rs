@@ -15,10 +15,11 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
+
+use crate::tls::Acceptor;
 
 /// How long shutdown waits for plain HTTP requests in flight.
 const HTTP_DRAIN: Duration = Duration::from_millis(500);
@@ -36,7 +37,7 @@ pub async fn serve<S>(
     listener: TcpListener,
     service: S,
     header_timeout: Duration,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Acceptor>,
     shutdown: CancellationToken,
 ) where
     S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible>

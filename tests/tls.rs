@@ -91,6 +91,106 @@ fn a_client_that_pins_the_ca_chats_and_one_without_it_is_refused() {
     });
 }
 
+/// Frames larger than a TLS record cross intact both ways: a 64 KiB frame
+/// in (a message padded with JSON whitespace, so it spans four records and
+/// more reads), and a history frame of over 100 KB out to a client that
+/// joins later.
+/// The server keeps no buffer between reads, so every one of these is
+/// put back together from pieces.
+#[test]
+fn frames_larger_than_a_record_cross_tls_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls(dir.path(), &[]);
+    let ca = fetch_ca(&server);
+    runtime().block_on(async {
+        let mut ana = wss_connect(&server, "ana", std::slice::from_ref(&ca))
+            .await
+            .expect("wss with the CA");
+        ana.recv_type("history").await;
+        let long = "€".repeat(4000);
+        for i in 0..5 {
+            let frame = json!({"type": "message", "message": long, "cid": format!("big{i}")});
+            let frame = frame.to_string();
+            // The limit exactly: JSON whitespace before the closing brace.
+            let pad = " ".repeat(64 * 1024 - frame.len());
+            let padded = format!("{}{pad}}}", &frame[..frame.len() - 1]);
+            assert_eq!(padded.len(), 64 * 1024);
+            ana.send_raw(tokio_tungstenite::tungstenite::Message::text(padded))
+                .await;
+            let echoed = ana.recv_type("message").await;
+            assert_eq!(echoed["message"], long.as_str());
+        }
+        let mut bob = wss_connect(&server, "bob", std::slice::from_ref(&ca))
+            .await
+            .expect("wss with the CA");
+        let history = bob.recv_type("history").await;
+        let said: Vec<_> = history["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|m| m["message"] == long.as_str())
+            .collect();
+        assert_eq!(said.len(), 5, "the five long messages in the history");
+    });
+}
+
+/// A client that only answers the server's pings stays connected through
+/// several idle timeouts over TLS: each ping goes out while the connection
+/// is otherwise idle (no buffer held), and each pong is read and counts as
+/// heard from.
+#[test]
+fn an_idle_client_answering_pings_outlives_the_idle_timeout() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls(dir.path(), &["--ping-interval", "1", "--idle-timeout", "2"]);
+    let ca = fetch_ca(&server);
+    runtime().block_on(async {
+        let mut ana = wss_connect(&server, "ana", std::slice::from_ref(&ca))
+            .await
+            .expect("wss with the CA");
+        ana.recv_type("history").await;
+        // Five pings: over two idle timeouts in which ana sent only pongs
+        // (tungstenite answers each as it reads the next frame).
+        let mut pings = 0;
+        while pings < 5 {
+            let next = tokio::time::timeout(WAIT, ana.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame after {pings} pings"));
+            match next {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Close(frame))) => panic!("closed after {pings} pings: {frame:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("connection ended after {pings} pings: {other:?}"),
+            }
+        }
+        ana.say("still here", "c1").await;
+        assert_eq!(ana.recv_type("message").await["message"], "still here");
+    });
+}
+
+/// Plain HTTP sent to the HTTPS port is answered with a fatal TLS alert,
+/// not a silent close, and the port goes on serving TLS.
+#[test]
+fn plain_http_to_the_https_port_gets_a_tls_alert() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_tls(dir.path(), &[]);
+    let ca = fetch_ca(&server);
+    let mut tcp = std::net::TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: lanchat\r\n\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    tcp.read_to_end(&mut reply).expect("the server closes");
+    // A record of type alert (21), two bytes long, level fatal (2).
+    assert!(reply.len() >= 7, "an alert record, got {reply:?}");
+    assert_eq!(reply[0], 21, "an alert record, got {reply:?}");
+    assert_eq!(&reply[3..6], &[0, 2, 2], "one fatal alert, got {reply:?}");
+    let page = runtime().block_on(https_get(server.addr, "/", std::slice::from_ref(&ca)));
+    assert_eq!(page.status, 200);
+}
+
 /// The plain port serves the trust page, the CA as DER, PEM and an Apple
 /// profile, and its fingerprint; every other path is a temporary redirect
 /// to the same path on HTTPS. No response on either port sets HSTS.

@@ -1,14 +1,15 @@
 //! HTTPS (`--tls`): the local CA (`ca.rs`), the names a server certificate
 //! is for (`names.rs`), a brought certificate (`own.rs`), the certificate
 //! every handshake gets, swapped without a restart, and the acceptor the
-//! accept loop wraps connections in. The plain port's trust page is
-//! `trust_port.rs`.
+//! accept loop wraps connections in (`stream.rs`: one connection, holding
+//! no buffer while idle). The plain port's trust page is `trust_port.rs`.
 //!
 //! rustls on ring, with no OpenSSL anywhere, so the binary stays static.
 
 pub mod ca;
 mod names;
 mod own;
+mod stream;
 pub mod trust_port;
 
 use std::path::{Path, PathBuf};
@@ -20,11 +21,11 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use time::OffsetDateTime;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub use ca::{CERT_FILE, KEY_FILE, LocalCa, fingerprint};
 pub use names::{ServerNames, host_name};
+pub use stream::Acceptor;
 
 use crate::sync::lock;
 
@@ -50,7 +51,7 @@ pub struct Tls {
 }
 
 struct Inner {
-    acceptor: TlsAcceptor,
+    acceptor: Acceptor,
     current: Arc<CurrentCert>,
     provider: Arc<CryptoProvider>,
     issuing: Issuing,
@@ -129,7 +130,7 @@ impl Tls {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Tls {
             inner: Arc::new(Inner {
-                acceptor: TlsAcceptor::from(Arc::new(config)),
+                acceptor: Acceptor::new(Arc::new(config)),
                 current,
                 provider,
                 issuing,
@@ -137,7 +138,7 @@ impl Tls {
         })
     }
 
-    pub fn acceptor(&self) -> TlsAcceptor {
+    pub fn acceptor(&self) -> Acceptor {
         self.inner.acceptor.clone()
     }
 
