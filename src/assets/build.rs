@@ -1,20 +1,22 @@
-//! Compresses the page once, at build time: every file under `web/` that
-//! gets smaller is written to `$OUT_DIR/compressed/br/` (brotli, quality 11)
-//! and `$OUT_DIR/compressed/gzip/` (gzip, level 9), under its own path.
-//! `src/assets/mod.rs` embeds both folders beside `web/` and serves whichever
-//! the browser accepts.
+//! Compresses the page once, at build time, into `$OUT_DIR/page/`: every
+//! file under `web/` that gzip makes smaller is written to `gzip/` (level 9)
+//! and, if brotli makes it smaller too, to `br/` (quality 11), under its own
+//! path; a file that does not get smaller (a PNG) is copied as it is to
+//! `identity/`. `src/assets/mod.rs` embeds that folder alone and serves
+//! whichever copy the browser accepts.
 //!
 //! Why at build time: brotli's best quality takes about a second for the
 //! whole page, too slow for every start, and the binary then carries no
-//! compressor. A file that compresses to more than 90 % of itself (a PNG) is
-//! left out and always sent as it is.
+//! compressor. Why not the file as it is beside its copies: every browser
+//! takes gzip, so it would be sent only to the rare client that takes
+//! neither encoding; for that one the server inflates the gzip copy at
+//! start, and the binary is the page's size smaller.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Documentation lives beside the page but is neither embedded nor served
-/// (`src/assets/mod.rs` excludes the same files).
+/// Documentation lives beside the page but is neither embedded nor served.
 const DOCS_EXTENSION: &str = "md";
 /// A compressed copy is kept only when it is at most this share of the file.
 const WORTH_IT: f64 = 0.9;
@@ -22,13 +24,10 @@ const WORTH_IT: f64 = 0.9;
 fn main() {
     println!("cargo::rerun-if-changed=web");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let compressed = out.join("compressed");
+    let page = out.join("page");
     // Start empty, so a file removed from web/ leaves no copy behind.
-    if compressed.exists() {
-        fs::remove_dir_all(&compressed).expect("clear the old compressed copies");
-    }
-    for encoding in ["br", "gzip"] {
-        fs::create_dir_all(compressed.join(encoding)).expect("make the compressed folders");
+    if page.exists() {
+        fs::remove_dir_all(&page).expect("clear the old page");
     }
     let web = Path::new("web");
     let mut files = Vec::new();
@@ -37,16 +36,22 @@ fn main() {
         let relative = file.strip_prefix(web).expect("under web/");
         let data = fs::read(&file).unwrap_or_else(|err| panic!("read {}: {err}", file.display()));
         let limit = (data.len() as f64 * WORTH_IT) as usize;
-        for (encoding, bytes) in [("br", brotli(&data)), ("gzip", gzip(&data))] {
-            if bytes.len() <= limit {
-                let target = compressed.join(encoding).join(relative);
-                fs::create_dir_all(target.parent().expect("a folder"))
-                    .expect("make a compressed folder");
-                fs::write(&target, bytes)
-                    .unwrap_or_else(|err| panic!("write {}: {err}", target.display()));
-            }
+        let gzipped = gzip(&data);
+        if gzipped.len() > limit {
+            write(&page.join("identity").join(relative), &data);
+            continue;
+        }
+        write(&page.join("gzip").join(relative), &gzipped);
+        let brotli = brotli(&data);
+        if brotli.len() <= limit {
+            write(&page.join("br").join(relative), &brotli);
         }
     }
+}
+
+fn write(target: &Path, bytes: &[u8]) {
+    fs::create_dir_all(target.parent().expect("a folder")).expect("make a folder of the page");
+    fs::write(target, bytes).unwrap_or_else(|err| panic!("write {}: {err}", target.display()));
 }
 
 /// Every file under `dir` but documentation.

@@ -1,10 +1,13 @@
 //! The web page: every file under `web/` but its documentation, embedded in
 //! the binary (debug builds too, so the tests run the same self-contained
-//! binary people download), with brotli and gzip copies that `build.rs` (beside it)
-//! made at build time. Cargo rebuilds when a file in `web/` changes.
+//! binary people download) as `build.rs` (beside it) left it at build time:
+//! a gzip and a brotli copy of each file they make smaller, the file as it
+//! is of the others. Cargo rebuilds when a file in `web/` changes.
 //!
-//! At start the files become one table, [`Assets`]: each file as it is and
-//! its compressed copies, each copy with its own ETag. `sw.js`, the service
+//! At start the files become one table, [`Assets`]: each file's copies, each
+//! with its own ETag, and the file as it is, inflated from its gzip copy for
+//! the rare client that takes neither encoding (every browser takes gzip, so
+//! embedding it too would only make the binary larger). `sw.js`, the service
 //! worker, goes out stamped with the version of the whole set and the list
 //! of files to keep: a binary with other files has another worker, so the
 //! browser fetches the new set and drops the old one by itself.
@@ -16,6 +19,7 @@ mod encoding;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -26,16 +30,12 @@ use warp::http::HeaderValue;
 
 pub use encoding::Encoding;
 
+/// What `build.rs` made of `web/`: `gzip/<path>` and `br/<path>` for the
+/// files they make smaller, `identity/<path>` for the others. Each file
+/// has a gzip copy or an identity one, never both.
 #[derive(RustEmbed)]
-#[folder = "web/"]
-#[exclude = "*.md"]
-struct Web;
-
-/// What `build.rs` compressed: `br/<path>` and `gzip/<path>`, for the
-/// files it made smaller.
-#[derive(RustEmbed)]
-#[folder = "$OUT_DIR/compressed/"]
-struct Compressed;
+#[folder = "$OUT_DIR/page/"]
+struct Page;
 
 /// The service worker, which is served stamped (see [`stamp_worker`]).
 const SERVICE_WORKER: &str = "sw.js";
@@ -72,21 +72,16 @@ impl Assets {
     pub fn load(overlay: Option<&Path>) -> anyhow::Result<Assets> {
         let started = std::time::Instant::now();
         let mut files = HashMap::new();
-        for path in Web::iter() {
-            let Some(file) = Web::get(&path) else {
+        for name in Page::iter() {
+            let Some((kept, path)) = name.split_once('/') else {
                 continue;
             };
-            let mut copies = Vec::with_capacity(3);
-            for encoding in [Encoding::Brotli, Encoding::Gzip] {
-                let name = format!("{}/{path}", encoding.token());
-                if let Some(compressed) = Compressed::get(&name) {
-                    let hash = compressed.metadata.sha256_hash();
-                    copies.push(Encoded::new(encoding, compressed.data, hash));
-                }
-            }
-            let hash = file.metadata.sha256_hash();
-            copies.push(Encoded::new(Encoding::Identity, file.data, hash));
-            files.insert(path.to_string(), Asset::new(&path, copies));
+            let kept = match kept {
+                "gzip" => Encoding::Gzip,
+                "identity" => Encoding::Identity,
+                _ => continue,
+            };
+            files.insert(path.to_owned(), Asset::new(path, embedded(kept, path)));
         }
         if let Some(dir) = overlay {
             for (path, data) in read_overlay(dir)? {
@@ -158,6 +153,29 @@ impl Encoded {
         let sha256 = Sha256::digest(&data).into();
         Encoded::new(Encoding::Identity, data, sha256)
     }
+}
+
+/// The copies of the file at `path` that `build.rs` kept in the encoding
+/// `kept` (gzip or identity), in order of preference: brotli if it made
+/// one, then `kept`, then (after gzip) the file as it is, inflated here.
+fn embedded(kept: Encoding, path: &str) -> Vec<Encoded> {
+    let copy = |encoding: Encoding| {
+        let file = Page::get(&format!("{}/{path}", encoding.token()))?;
+        let hash = file.metadata.sha256_hash();
+        Some(Encoded::new(encoding, file.data, hash))
+    };
+    let mut copies = Vec::with_capacity(3);
+    copies.extend(copy(Encoding::Brotli));
+    copies.extend(copy(kept));
+    if kept == Encoding::Gzip {
+        let mut plain = Vec::new();
+        let gzip = &copies[copies.len() - 1].body;
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_end(&mut plain)
+            .expect("build.rs's gzip copies inflate");
+        copies.push(Encoded::hashed(Cow::Owned(plain)));
+    }
+    copies
 }
 
 /// Names a set of files: each file's path and hash as it is, in order,
