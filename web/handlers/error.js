@@ -12,7 +12,6 @@ import { navigate } from '../navigation.js';
 import { refuseName } from '../actions.js';
 import { searchRefused } from '../search.js';
 import { settingsRefused } from '../notify.js';
-import { callRefused } from '../calls/actions.js';
 import { hostRefused } from '../host/state.js';
 
 /** @param {import('../protocol.js').ErrorFrame} frame */
@@ -28,7 +27,7 @@ export function error(frame) {
     refuseOutbox(frame);
     return;
   }
-  if (searchRefused(frame) || settingsRefused(frame) || callRefused(frame)) return;
+  if (searchRefused(frame) || settingsRefused(frame)) return;
   if (state.me === '' && NAME_REFUSALS.has(frame.code)) {
     refuseName(frame);
     return;
