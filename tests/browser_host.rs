@@ -37,6 +37,17 @@ fn open_host_dialog(page: &Page) {
     );
 }
 
+/// Reloads `page` in Spanish on a phone in the dark, in host mode, and opens
+/// the host's dialog.
+fn open_host_dialog_on_a_dark_phone_in_spanish(page: &Page, server: &Server) {
+    page.goto(&format!("{}?lang=es", server.url));
+    wait_connected(page);
+    wait_host_mode(page);
+    use_phone(page);
+    use_scheme(page, "dark");
+    open_host_dialog(page);
+}
+
 /// Picks `name` and presses the dialog's `act` button (kick, mute, ban).
 fn act_on(page: &Page, name: &str, reason: &str, minutes: &str, act: &str) {
     page.eval(
@@ -205,12 +216,7 @@ fn the_host_runs_the_room_from_the_page() {
     wait_system_line(&ana, "The host removed bob from the chat.");
 
     // The host's dialog on a phone, in the dark and in Spanish.
-    ana.goto(&format!("{}?lang=es", server.url));
-    wait_connected(&ana);
-    wait_host_mode(&ana);
-    use_phone(&ana);
-    use_scheme(&ana, "dark");
-    open_host_dialog(&ana);
+    open_host_dialog_on_a_dark_phone_in_spanish(&ana, &server);
     ana.wait_eq(
         "the dialog in Spanish",
         "document.getElementById('host-title').textContent",
@@ -699,12 +705,7 @@ fn bots_in_the_page() {
 
     // The dialog on a phone, in Spanish: the token is gone (shown once),
     // the bot is listed with its room.
-    ana.goto(&format!("{}?lang=es", server.url));
-    wait_connected(&ana);
-    wait_host_mode(&ana);
-    use_phone(&ana);
-    use_scheme(&ana, "dark");
-    open_host_dialog(&ana);
+    open_host_dialog_on_a_dark_phone_in_spanish(&ana, &server);
     ana.wait_eq(
         "the bot listed in Spanish",
         "document.querySelector('#host-bot-list button[data-revoke]')?.textContent",
