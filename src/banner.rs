@@ -98,7 +98,7 @@ fn url_for(scheme: &str, host: &str, port: u16) -> String {
 /// on a device that trusts the CA.
 struct Offered {
     /// What this machine opens: its address, or `localhost` when only that
-    /// is covered; its address all the same when neither is (`covered`
+    /// is covered; its address all the same when neither is (`local_covered`
     /// false), since the host link and `--open` need one.
     local: String,
     local_covered: bool,
