@@ -2,7 +2,10 @@
 //! and by the `.local` name), the host link, where history is kept, and a QR
 //! code for phones; with `--tls`, the trust page and the local CA's
 //! fingerprint, and the trust page's QR code. The QR code carries an IP URL:
-//! older Android does not resolve `.local` names.
+//! older Android does not resolve `.local` names. Over HTTPS it offers only
+//! hosts the served certificate covers, and names in a note those it left
+//! out: a URL the certificate does not cover gets a name warning even on a
+//! device that trusts the CA.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -10,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use qrcode::{Color, QrCode};
 
 use crate::mdns::Announcement;
+use crate::tls::ServerNames;
 
 /// What the banner shows.
 pub struct Banner<'a> {
@@ -38,25 +42,34 @@ pub struct TlsBanner {
     pub fingerprint: Option<String>,
     /// The CA is new at every start (`--memory`).
     pub ephemeral: bool,
+    /// What the served certificate vouches for: the banner offers no
+    /// HTTPS URL outside it.
+    pub names: ServerNames,
 }
 
-/// URLs for `local` (the bound address): one to open on this machine, then
+/// The hosts of a server bound to `ip`: the one this machine opens, then
 /// one per non-loopback interface address reachable through the bind address.
-fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
-    let port = local.port();
-    let ip = local.ip();
-    let this_machine = url_for(scheme, this_machine(ip), port);
+fn hosts(ip: IpAddr) -> (IpAddr, Vec<IpAddr>) {
     let lan = if ip.is_unspecified() {
         interface_addresses(ip.is_ipv6())
-            .into_iter()
-            .map(|addr| url_for(scheme, addr, port))
-            .collect()
     } else if ip.is_loopback() {
         Vec::new()
     } else {
-        vec![url_for(scheme, ip, port)]
+        vec![ip]
     };
-    (this_machine, lan)
+    (this_machine(ip), lan)
+}
+
+/// URLs for `local` (the bound address): one to open on this machine, then
+/// one per LAN address (see [`hosts`]).
+fn urls(local: SocketAddr, scheme: &str) -> (String, Vec<String>) {
+    let port = local.port();
+    let (this_machine, lan) = hosts(local.ip());
+    let lan = lan
+        .into_iter()
+        .map(|ip| url_for(scheme, &host_of(ip), port))
+        .collect();
+    (url_for(scheme, &host_of(this_machine), port), lan)
 }
 
 /// The address this machine reaches a server bound to `ip` at.
@@ -68,10 +81,86 @@ fn this_machine(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn url_for(scheme: &str, ip: IpAddr, port: u16) -> String {
+/// `ip` as a URL's host: IPv6 in brackets.
+fn host_of(ip: IpAddr) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}/"),
-        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}/"),
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+fn url_for(scheme: &str, host: &str, port: u16) -> String {
+    format!("{scheme}://{host}:{port}/")
+}
+
+/// What the banner offers over HTTPS: only hosts the served certificate
+/// covers, since a URL it does not cover gets a name-mismatch warning even
+/// on a device that trusts the CA.
+struct Offered {
+    /// What this machine opens: its address, or `localhost` when only that
+    /// is covered; its address all the same when neither is (`local_covered`
+    /// false), since the host link and `--open` need one.
+    local: String,
+    local_covered: bool,
+    /// The LAN addresses covered.
+    lan: Vec<String>,
+    /// Names to offer: the `.local` name if covered, and a brought
+    /// certificate's own names (not wildcards: they name no host).
+    names: Vec<String>,
+    /// Addresses and names left out: not covered.
+    left_out: Vec<String>,
+    /// Whether there was any LAN address before leaving some out.
+    any_lan: bool,
+}
+
+impl Offered {
+    /// For a server bound to `ip`, announced as `local_name`; with `tls`,
+    /// only what its certificate covers.
+    fn of(ip: IpAddr, local_name: Option<&str>, tls: Option<&TlsBanner>) -> Offered {
+        let (this_machine, lan) = hosts(ip);
+        let covers = |host: &str| tls.is_none_or(|tls| tls.names.covers(host));
+        let mut offered = Offered {
+            local: host_of(this_machine),
+            local_covered: true,
+            lan: Vec::new(),
+            names: Vec::new(),
+            left_out: Vec::new(),
+            any_lan: !lan.is_empty(),
+        };
+        if !covers(&offered.local) {
+            if this_machine.is_loopback() && covers("localhost") {
+                offered.local = "localhost".to_owned();
+            } else {
+                offered.local_covered = false;
+            }
+        }
+        for host in lan.into_iter().map(host_of) {
+            if covers(&host) {
+                offered.lan.push(host);
+            } else {
+                offered.left_out.push(host);
+            }
+        }
+        if let Some(name) = local_name {
+            if covers(name) {
+                offered.names.push(name.to_owned());
+            } else {
+                offered.left_out.push(name.to_owned());
+            }
+        }
+        if let Some(tls) = tls.filter(|tls| tls.fingerprint.is_none()) {
+            let own: Vec<String> = tls
+                .names
+                .dns
+                .iter()
+                .filter(|name| {
+                    !name.starts_with("*.") && *name != "localhost" && !offered.names.contains(name)
+                })
+                .cloned()
+                .collect();
+            offered.names.extend(own);
+        }
+        offered
     }
 }
 
@@ -109,26 +198,37 @@ fn with_key(url: &str, key: Option<&str>) -> String {
 }
 
 /// The URL to open on this machine, for a server listening on `addr`
-/// (over HTTPS with `https`), with the access key if any (what `--open`
-/// opens).
-pub fn local_url(addr: SocketAddr, https: bool, key: Option<&str>) -> String {
-    with_key(&urls(addr, if https { "https" } else { "http" }).0, key)
+/// (over HTTPS with `tls`, by a host its certificate covers if it can),
+/// with the access key if any (what `--open` opens and the host link uses).
+pub fn local_url(addr: SocketAddr, tls: Option<&TlsBanner>, key: Option<&str>) -> String {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let local = Offered::of(addr.ip(), None, tls).local;
+    with_key(&url_for(scheme, &local, addr.port()), key)
 }
 
 /// Prints where to connect, now that the server listens: the URLs
 /// (carrying the access key, if any) and a QR code of the first LAN one;
 /// with `--tls`, the trust page and the CA's fingerprint, and a QR code of
 /// the trust page instead; and the host link (carrying the host secret).
+/// With `--tls` it offers only hosts the certificate covers, and says in
+/// one line which it left out.
 pub fn print_banner(banner: &Banner) {
     let scheme = if banner.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    let (local_url, lan_urls) = urls(banner.chat, scheme);
-    let lan_urls: Vec<String> = lan_urls
+    let port = banner.chat.port();
+    let offered = Offered::of(
+        banner.chat.ip(),
+        banner.name.map(Announcement::name),
+        banner.tls.as_ref(),
+    );
+    let local_url = local_url(banner.chat, banner.tls.as_ref(), banner.key);
+    let lan_urls: Vec<String> = offered
+        .lan
         .iter()
-        .map(|url| with_key(url, banner.key))
+        .map(|host| with_key(&url_for(scheme, host, port), banner.key))
         .collect();
     let mut out = String::new();
     out.push_str(&format!(
@@ -144,30 +244,54 @@ pub fn print_banner(banner: &Banner) {
         out.push_str(&format!("  Note:    {note}\n"));
     }
     out.push_str(&format!(
-        "  Local:   {}\n",
-        with_key(&local_url, banner.key)
+        "  Local:   {local_url}{}\n",
+        if offered.local_covered {
+            ""
+        } else {
+            " (not in the certificate: the browser will warn)"
+        }
     ));
     for url in &lan_urls {
         out.push_str(&format!("  Network: {url}\n"));
     }
-    if lan_urls.is_empty() {
+    if !offered.any_lan {
         out.push_str(
             "  Network: none (listening on this machine only; use --bind 0.0.0.0 to share)\n",
         );
     }
-    if let Some(name) = banner.name {
-        let url = format!("{scheme}://{}:{}/", name.name(), banner.chat.port());
-        out.push_str(&format!("  Name:    {}\n", with_key(&url, banner.key)));
-        if let Some(taken) = name.taken() {
-            out.push_str(&format!(
-                "  Note:    {taken} is taken on this network, so this server is {}\n",
-                name.name()
-            ));
-        }
+    let name_urls: Vec<String> = offered
+        .names
+        .iter()
+        .map(|name| with_key(&url_for(scheme, name, port), banner.key))
+        .collect();
+    for url in &name_urls {
+        out.push_str(&format!("  Name:    {url}\n"));
+    }
+    if let Some(name) = banner.name
+        && let Some(taken) = name.taken()
+    {
+        out.push_str(&format!(
+            "  Note:    {taken} is taken on this network, so this server is {}\n",
+            name.name()
+        ));
+    }
+    if let Some(tls) = &banner.tls
+        && !offered.left_out.is_empty()
+    {
+        out.push_str(&format!(
+            "  Note:    not in the certificate, so not offered: {} ({})\n",
+            offered.left_out.join(", "),
+            if tls.fingerprint.is_some() {
+                "the local CA covers the private addresses it saw at start-up"
+            } else {
+                "--tls-cert does not name them"
+            }
+        ));
     }
     // What a phone scans: the trust page with the local CA, else the chat.
     let mut scan = lan_urls
         .first()
+        .or(name_urls.first())
         .map(|url| (url.clone(), "open", url.clone()));
     match &banner.tls {
         None => out.push_str(
@@ -177,13 +301,19 @@ pub fn print_banner(banner: &Banner) {
             trust,
             fingerprint: Some(fingerprint),
             ephemeral,
+            ..
         }) => {
-            let trust_url = trust_url(*trust);
+            // The trust page sends on to HTTPS at the same host, so it is
+            // offered at a host the certificate covers too.
+            let trust_host = offered.lan.first().unwrap_or(&offered.local);
+            let trust_url = url_for("http", trust_host, trust.port());
             out.push_str(&format!(
                 "  Trust:   {trust_url} (the certificate to install, and how)\n"
             ));
-            if let Some(name) = banner.name {
-                let url = format!("http://{}:{}/", name.name(), trust.port());
+            if let Some(name) = banner.name
+                && offered.names.iter().any(|offered| offered == name.name())
+            {
+                let url = url_for("http", name.name(), trust.port());
                 out.push_str(&format!("           {url}\n"));
             }
             out.push_str(&format!(
@@ -209,12 +339,11 @@ pub fn print_banner(banner: &Banner) {
         }
     }
     if let Some(addr) = banner.metrics {
-        let url = url_for("http", this_machine(addr.ip()), addr.port());
+        let url = url_for("http", &host_of(this_machine(addr.ip())), addr.port());
         out.push_str(&format!("  Metrics: {url}metrics\n"));
     }
     // The host's tools: a link for whoever runs lanchat, and nobody else.
-    let host_link =
-        crate::host::secret::link(&with_key(&local_url, banner.key), banner.host_secret);
+    let host_link = crate::host::secret::link(&local_url, banner.host_secret);
     out.push_str(&format!("  Host:    {host_link} (yours alone)\n"));
     if let Some(event) = banner.event {
         out.push_str(&format!("  Event:   {event}\n"));
@@ -234,17 +363,28 @@ pub fn print_banner(banner: &Banner) {
     let _ = stdout.flush();
 }
 
-/// The trust page's address for other devices: the first LAN address, or
+/// The trust page's address for other devices: the first LAN address
+/// `covers` allows (the trust page sends on to HTTPS at the same host), or
 /// this machine's when there is none.
-fn trust_url(trust: SocketAddr) -> String {
-    let (local, lan) = urls(trust, "http");
-    lan.into_iter().next().unwrap_or(local)
+fn trust_url(trust: SocketAddr, covers: impl Fn(IpAddr) -> bool) -> String {
+    let (this_machine, lan) = hosts(trust.ip());
+    let host = lan
+        .into_iter()
+        .find(|ip| covers(*ip))
+        .unwrap_or(this_machine);
+    url_for("http", &host_of(host), trust.port())
 }
 
-/// `lanchat trust`: the trust page's address, the fingerprint and the QR
-/// code, and `note` if something is off.
-pub fn print_trust(trust: SocketAddr, key: Option<&str>, fingerprint: &str, note: Option<String>) {
-    let url = trust_url(trust);
+/// `lanchat trust`: the trust page's address (one `covers` allows), the
+/// fingerprint and the QR code, and `note` if something is off.
+pub fn print_trust(
+    trust: SocketAddr,
+    covers: impl Fn(IpAddr) -> bool,
+    key: Option<&str>,
+    fingerprint: &str,
+    note: Option<String>,
+) {
+    let url = trust_url(trust, covers);
     let mut out = String::new();
     if let Some(note) = note {
         out.push_str(&format!("Note:  {note}\n"));
@@ -327,6 +467,73 @@ mod tests {
         assert_eq!(lan, vec!["http://192.168.1.5:80/"]);
         let (_, lan) = urls("[fd00::1]:443".parse().unwrap(), "https");
         assert_eq!(lan, vec!["https://[fd00::1]:443/"]);
+    }
+
+    fn tls(fingerprint: Option<&str>, ips: &[&str], dns: &[&str]) -> TlsBanner {
+        TlsBanner {
+            trust: "0.0.0.0:8080".parse().unwrap(),
+            fingerprint: fingerprint.map(str::to_owned),
+            ephemeral: false,
+            names: ServerNames {
+                ips: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
+                dns: dns.iter().map(|name| name.to_string()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn offers_over_https_only_what_the_certificate_covers() {
+        let ca = tls(
+            Some("AB"),
+            &["127.0.0.1", "192.168.1.5"],
+            &["lanchat.local"],
+        );
+        let offered = Offered::of(
+            "192.168.1.5".parse().unwrap(),
+            Some("party.local"),
+            Some(&ca),
+        );
+        assert_eq!(offered.lan, ["192.168.1.5"]);
+        assert_eq!(offered.left_out, ["party.local"]);
+        assert!(offered.names.is_empty());
+
+        let offered = Offered::of(
+            "10.0.0.9".parse().unwrap(),
+            Some("lanchat.local"),
+            Some(&ca),
+        );
+        assert!(offered.lan.is_empty() && offered.any_lan);
+        assert_eq!(offered.left_out, ["10.0.0.9"]);
+        assert_eq!(offered.names, ["lanchat.local"]);
+        assert!(!offered.local_covered, "10.0.0.9 is this machine's too");
+
+        let plain = Offered::of("10.0.0.9".parse().unwrap(), Some("lanchat.local"), None);
+        assert_eq!(
+            (plain.lan, plain.names),
+            (vec!["10.0.0.9".into()], vec!["lanchat.local".into()])
+        );
+    }
+
+    #[test]
+    fn a_brought_certificate_offers_its_names_and_localhost_for_loopback() {
+        let own = tls(
+            None,
+            &[],
+            &["localhost", "chat.example.org", "*.example.net"],
+        );
+        let offered = Offered::of("127.0.0.1".parse().unwrap(), None, Some(&own));
+        assert_eq!(
+            (offered.local.as_str(), offered.local_covered),
+            ("localhost", true)
+        );
+        assert_eq!(offered.names, ["chat.example.org"]);
+        let offered = Offered::of(
+            "[fd00::1]".trim_matches(['[', ']']).parse().unwrap(),
+            None,
+            Some(&own),
+        );
+        assert_eq!(offered.left_out, ["[fd00::1]"]);
+        assert!(!offered.local_covered);
     }
 
     #[test]

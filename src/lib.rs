@@ -242,6 +242,7 @@ impl App {
             trust: trust.local_addr()?,
             fingerprint: tls.local_ca().map(|ca| ca.fingerprint()),
             ephemeral: tls.ca_is_ephemeral(),
+            names: tls.names(),
         }))
     }
 
@@ -701,6 +702,7 @@ pub async fn print_trust(config: &Config) -> anyhow::Result<()> {
     let answering = trust_page_answers(probe, &fingerprint).await;
     banner::print_trust(
         SocketAddr::new(config.bind, port),
+        |ip| tls::ca::may_vouch_for(&der, ip),
         config.password.as_deref(),
         &fingerprint,
         (!answering).then(|| {

@@ -105,8 +105,10 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             .map(|l| l.local_addr())
             .transpose()?;
         let name = app.announce(&config, &listeners).await;
-        print_banner(&Banner {
+        let event = app.event();
+        let banner = Banner {
             chat: addr,
+            // Read once the name is announced: the certificate then covers it.
             tls: app.tls_banner(&listeners)?,
             key: config.password.as_deref(),
             history: &config.describe_history(),
@@ -115,12 +117,13 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             name: name.as_ref(),
             metrics,
             host_secret: app.host_secret(),
-            event: app.event().as_deref(),
-        });
+            event: event.as_deref(),
+        };
+        print_banner(&banner);
         if config.open_browser {
             open_in_browser(&local_url(
                 addr,
-                config.tls.is_some(),
+                banner.tls.as_ref(),
                 config.password.as_deref(),
             ));
         }

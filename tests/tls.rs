@@ -738,3 +738,146 @@ fn a_new_address_gets_a_new_certificate_at_the_next_start() {
         "the same CA"
     );
 }
+
+/// The URLs a banner offers to other devices: its Network and Name lines,
+/// the trust page (which sends on to HTTPS at the same host), and what the
+/// QR code carries.
+fn offered_urls(banner: &str) -> Vec<String> {
+    banner
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = ["Network:", "Name:", "Trust:"]
+                .iter()
+                .find_map(|label| line.strip_prefix(label))
+                .or_else(|| {
+                    let scan = line.strip_prefix("Scan on a phone to ")?;
+                    scan.split_once(": ").map(|(_, url)| url)
+                })?;
+            let url = rest.split_whitespace().next()?;
+            url.contains("://").then(|| url.to_owned())
+        })
+        .collect()
+}
+
+/// A URL's host, without brackets.
+fn url_host(url: &str) -> &str {
+    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+    let host = authority.rsplit_once(':').unwrap().0;
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The banner offers only URLs the certificate covers, and the QR code
+/// carries one of them: on a LAN host that also has a public address (the
+/// local CA vouches only for private ones), and with a brought certificate
+/// that names one of the host's two private addresses and a domain. Each
+/// offered URL passes a handshake from the other host that trusts the CA
+/// and asks for the URL's host; what is left out is named in the note.
+#[test]
+fn the_banner_offers_only_what_the_certificate_covers() {
+    let Some(lan) = Lan::create("the_banner_offers_only_what_the_certificate_covers") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lanchat.db");
+    let start = |extra: &[&str]| {
+        let mut command = lan.b.command(binary());
+        command
+            .args(["--tls", "--port", "0", "--no-mdns", "--db"])
+            .arg(&db)
+            .args(extra)
+            .current_dir(dir.path());
+        Server::launch(command, dir.path())
+    };
+    // Whether host a, trusting `root`, gets through a handshake with the
+    // server on host b when it asks for `host`, as a browser would.
+    let handshake = |port: u16, host: &str, root: &CertificateDer<'static>| {
+        lan.a.run(|| {
+            runtime()
+                .block_on(connect(
+                    SocketAddr::new(IpAddr::V4(lan.b.addr), port),
+                    host,
+                    client_config(std::slice::from_ref(root)),
+                ))
+                .map(drop)
+        })
+    };
+    let public = "198.51.100.7";
+    lan.b.add_address(&format!("{public}/24"));
+
+    let server = start(&[]);
+    let ca =
+        CertificateDer::from_pem_slice(&std::fs::read(dir.path().join("lanchat-ca.pem")).unwrap())
+            .unwrap();
+    let port = server.addr.port();
+    let offered = offered_urls(&server.banner);
+    let network = format!("https://{}:{port}/", lan.b.addr);
+    assert!(offered.contains(&network), "{}", server.banner);
+    assert!(
+        offered
+            .iter()
+            .any(|url| url.starts_with("http://10.77.0.2:")),
+        "the QR code carries the trust page: {}",
+        server.banner
+    );
+    for url in &offered {
+        let host = url_host(url);
+        assert!(
+            handshake(port, host, &ca).is_ok(),
+            "{url} is offered but the certificate does not cover {host}:\n{}",
+            server.banner
+        );
+    }
+    assert!(!offered.iter().any(|url| url.contains(public)));
+    let note = server.banner.lines().find(|line| line.contains(public));
+    assert!(
+        note.is_some_and(|line| line.trim().starts_with("Note:")),
+        "the note names what is left out: {}",
+        server.banner
+    );
+    drop(server);
+
+    let (org_ca, issuer) = test_ca();
+    let (cert, key) = own_pair(
+        &issuer,
+        &["10.77.0.20", "chat.example.org", "*.example.net"],
+        -1,
+        90,
+    );
+    std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    lan.b.add_address("10.77.0.20/24");
+    let server = start(&["--tls-cert", "cert.pem", "--tls-key", "key.pem"]);
+    let port = server.addr.port();
+    let offered = offered_urls(&server.banner);
+    let covered = format!("https://10.77.0.20:{port}/");
+    assert_eq!(
+        offered,
+        [
+            covered.clone(),
+            format!("https://chat.example.org:{port}/"),
+            covered
+        ],
+        "{}",
+        server.banner
+    );
+    for url in &offered {
+        assert!(handshake(port, url_host(url), &org_ca).is_ok(), "{url}");
+    }
+    assert!(
+        handshake(port, &lan.b.addr.to_string(), &org_ca).is_err(),
+        "the address left out is indeed not covered"
+    );
+    let local = server.banner.lines().find(|line| line.contains("Local:"));
+    assert!(
+        local.is_some_and(|line| line.contains("not in the certificate")),
+        "{}",
+        server.banner
+    );
+    let note = server.banner.lines().find(|line| line.contains(public));
+    assert!(
+        note.is_some_and(|line| line.contains(&lan.b.addr.to_string())),
+        "{}",
+        server.banner
+    );
+}

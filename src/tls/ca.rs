@@ -283,6 +283,12 @@ impl LocalCa {
     }
 }
 
+/// Whether the CA `der` may vouch for `ip` (its name constraints allow
+/// it): what `lanchat trust`, with no server certificate at hand, offers.
+pub fn may_vouch_for(der: &CertificateDer<'_>, ip: IpAddr) -> bool {
+    Permitted::of(der).is_ok_and(|permitted| permitted.ip(ip))
+}
+
 /// What a CA's name constraints permit.
 struct Permitted {
     nets: Vec<(IpAddr, u8)>,

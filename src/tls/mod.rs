@@ -1,5 +1,5 @@
 //! HTTPS (`--tls`): the local CA (`ca.rs`), the names a server certificate
-//! is for (`names.rs`), a brought certificate (`own.rs`), the certificate
+//! is for and whether it covers a URL's host (`names.rs`), a brought certificate (`own.rs`), the certificate
 //! every handshake gets, swapped without a restart, and the acceptor the
 //! accept loop wraps connections in (`stream.rs`: one connection, holding
 //! no buffer while idle). The plain port's trust page is `trust_port.rs`.
@@ -153,6 +153,16 @@ impl Tls {
     /// Whether the local CA is new at every start (`--memory`).
     pub fn ca_is_ephemeral(&self) -> bool {
         matches!(&self.inner.issuing, Issuing::LocalCa { kept: false, .. })
+    }
+
+    /// What the certificate handshakes get now vouches for: a URL whose
+    /// host it does not [cover](ServerNames::covers) gets a browser warning.
+    pub fn names(&self) -> ServerNames {
+        let current = lock(&self.inner.current.0).clone();
+        current
+            .end_entity_cert()
+            .map(|der| ServerNames::of_certificate(der))
+            .unwrap_or_default()
     }
 
     /// The certificate handshakes get now (its first is the server's).

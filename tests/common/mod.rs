@@ -163,14 +163,17 @@ impl Server {
             banner.push_str(&line);
             banner.push('\n');
             if let Some(url) = line.trim().strip_prefix("Local:") {
-                break url.trim().split('#').next().unwrap_or_default().to_owned();
+                // The URL, without the key's fragment or a remark after it.
+                let url = url.split_whitespace().next().unwrap_or_default();
+                break url.split('#').next().unwrap_or_default().to_owned();
             }
         };
-        // Keep the banner's remaining lines (Network, History) too.
+        // Keep the banner's remaining lines (Network, History, the QR code
+        // and what it carries) too.
         while let Ok(line) = lines_rx.recv_timeout(Duration::from_millis(100)) {
             banner.push_str(&line);
             banner.push('\n');
-            if line.trim().starts_with("History:") {
+            if line.trim().starts_with("Press Ctrl-C") {
                 break;
             }
         }
