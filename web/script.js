@@ -53,6 +53,7 @@ import { languagePickers } from './render/language.js';
 import { checkTrust } from './trust_hint.js';
 import { keepPageOffline } from './offline.js';
 import { setUpCalls } from './calls/actions.js';
+import { touchOnly } from './calls/state.js';
 import { setUpHost } from './host/actions.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
@@ -339,6 +340,8 @@ document.addEventListener('visibilitychange', () => {
 });
 window.addEventListener('online', retryNow);
 window.addEventListener('offline', () => changed('offline'));
+// A laptop folded into a tablet loses (or gets back) sharing its screen.
+touchOnly.addEventListener('change', () => changed('call'));
 window.addEventListener('storage', onStorage);
 window.addEventListener('online', runUploads);
 window.addEventListener('pagehide', releaseLease);

@@ -96,10 +96,12 @@ export function myParticipant() {
   return callIn(mine.room)?.participants.find((p) => p.id === mine.id);
 }
 
+/** A touch screen without a mouse: a phone or a tablet. */
+export const touchOnly = window.matchMedia('(pointer: coarse) and (hover: none)');
+
 /** Whether this browser can share a screen: computers can, phones cannot. */
 export function canShareScreen() {
-  return typeof navigator.mediaDevices?.getDisplayMedia === 'function' &&
-    !window.matchMedia('(pointer: coarse) and (hover: none)').matches;
+  return typeof navigator.mediaDevices?.getDisplayMedia === 'function' && !touchOnly.matches;
 }
 
 /** Whether this page may use the camera and microphone at all. */
