@@ -20,7 +20,8 @@ mod webdriver;
 
 use browser_support::tls::chrome_trusting;
 use browser_support::{
-    create_room, join, retry_now, screenshot_dir, use_desktop, use_phone, use_scheme, wait_in_room,
+    create_room, join, join_at, record_sent_frames, retry_now, screenshot_dir, sent_frames,
+    use_desktop, use_phone, use_scheme, wait_in_room,
 };
 use common::Server;
 use common::tls::fetch_ca;
@@ -495,4 +496,41 @@ fn the_server_killed_mid_call_ends_it_and_it_starts_again() {
     hears(&bob, "alice");
     assert_no_page_errors(&alice);
     assert_no_page_errors(&bob);
+}
+
+/// On plain HTTP under a name that is not loopback (as a phone opening
+/// `http://192.168.…` sees it), the browser gives no camera or microphone:
+/// the call button says calls need the secure address, and without `--tls`
+/// there is no trust page to link, so it says the host can turn it on.
+#[test]
+fn on_plain_http_the_call_button_says_calls_need_the_secure_address() {
+    let Some(chrome) = Chrome::start() else {
+        return;
+    };
+    let server = Server::start_with(&["--rtc-address", "127.0.0.1"]);
+    let page = chrome.open_with(&["--host-resolver-rules=MAP lanchat.test 127.0.0.1"]);
+    record_sent_frames(&page);
+    let url = format!("http://lanchat.test:{}/", server.addr.port());
+    join_at(&page, &url, "alice");
+    assert_eq!(page.js("window.isSecureContext"), json!(false));
+    // The lobby has no calls: a room of her own.
+    create_room(&page, "class", false);
+    page.click("#chat [data-call=voice]");
+    page.wait_for(
+        "the card saying calls need the secure address",
+        "(() => { const c = document.querySelector('#call .call-card'); return c && !c.hidden && c.dataset.reason === 'insecure'; })()",
+    );
+    let said = page
+        .js("[...document.querySelectorAll('#call .call-card :is(p, a)')].filter(e => !e.hidden).map(e => e.textContent)")
+        .to_string();
+    assert!(said.contains("Calls need the secure address"), "{said}");
+    assert!(said.contains("--tls"), "{said}");
+    assert_eq!(
+        sent_frames(&page, "call_start"),
+        Vec::<Value>::new(),
+        "nothing asked of the server"
+    );
+    use_phone(&page);
+    page.screenshot(&screenshot_dir().join("calls-insecure-phone-light.png"));
+    assert_no_page_errors(&page);
 }
