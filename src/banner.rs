@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use qrcode::{Color, QrCode};
 
+use crate::calls::Listening;
 use crate::mdns::Announcement;
 use crate::tls::ServerNames;
 
@@ -23,6 +24,8 @@ pub struct Banner<'a> {
     pub key: Option<&'a str>,
     pub history: &'a str,
     pub notes: &'a [String],
+    /// Calls' UDP port; `None` with `--no-calls`.
+    pub calls: Option<&'a Listening>,
     pub show_qr: bool,
     /// The `.local` name announced over mDNS, if any.
     pub name: Option<&'a Announcement>,
@@ -338,6 +341,7 @@ pub fn print_banner(banner: &Banner) {
             ));
         }
     }
+    out.push_str(&format!("  Calls:   {}\n", calls_line(banner.calls)));
     if let Some(addr) = banner.metrics {
         let url = url_for("http", &host_of(this_machine(addr.ip())), addr.port());
         out.push_str(&format!("  Metrics: {url}metrics\n"));
@@ -361,6 +365,19 @@ pub fn print_banner(banner: &Banner) {
     let mut stdout = stdout.lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Where calls' media goes, so whoever runs a firewall knows what to open.
+fn calls_line(calls: Option<&Listening>) -> String {
+    let Some(calls) = calls else {
+        return "off (--no-calls)".to_owned();
+    };
+    let addresses: Vec<String> = calls.addresses.iter().map(IpAddr::to_string).collect();
+    let mut line = format!("UDP port {} on {}", calls.port, addresses.join(", "));
+    if let Some(note) = &calls.note {
+        line.push_str(&format!(" ({note})"));
+    }
+    line
 }
 
 /// The trust page's address for other devices: the first LAN address

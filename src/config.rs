@@ -8,11 +8,12 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use crate::access::Origin;
+use crate::calls;
 use crate::data::{self, Chosen, DataDir, Wanted};
 use crate::hub::BacklogLimit;
 use crate::limits::{Rate, default_max_connections};
 use crate::mdns;
-use crate::protocol::MAX_MESSAGE_CHARS;
+use crate::protocol::{CallLimits, MAX_MESSAGE_CHARS};
 use crate::store::Location;
 use crate::store::postgres::PgUrl;
 
@@ -196,6 +197,44 @@ pub struct Args {
     /// at start.
     #[arg(long, env = "LANCHAT_NO_SEARCH")]
     pub no_search: bool,
+
+    /// Turn calls off: no call button, no UDP port
+    #[arg(long, env = "LANCHAT_NO_CALLS")]
+    pub no_calls: bool,
+
+    /// UDP port for calls' media (one port for every call) [default: the chat's port, HTTPS's with --tls]
+    #[arg(long, env = "LANCHAT_RTC_PORT")]
+    pub rtc_port: Option<u16>,
+
+    /// Address calls advertise to browsers for their media, like
+    /// 192.168.1.23 (repeatable) [default: every address of this machine,
+    /// or the --bind address]
+    #[arg(
+        long = "rtc-address",
+        env = "LANCHAT_RTC_ADDRESSES",
+        value_delimiter = ','
+    )]
+    pub rtc_addresses: Vec<IpAddr>,
+
+    /// Most cameras on at once in one call; others join with audio, or watch
+    #[arg(long, env = "LANCHAT_MAX_CAMERAS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub max_cameras: u32,
+
+    /// Most a camera may send, in kbit/s
+    #[arg(long, env = "LANCHAT_CAMERA_KBPS", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(50..=20_000))]
+    pub camera_kbps: u32,
+
+    /// Most a screen share may send, in kbit/s
+    #[arg(long, env = "LANCHAT_SCREEN_KBPS", default_value_t = 1500,
+          value_parser = clap::value_parser!(u32).range(100..=50_000))]
+    pub screen_kbps: u32,
+
+    /// Most frames a second a screen share sends
+    #[arg(long, env = "LANCHAT_SCREEN_FPS", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub screen_fps: u32,
 
     /// Hours an unfinished upload, or a file no message shares, is kept
     #[arg(long, env = "LANCHAT_UPLOAD_EXPIRY_HOURS", default_value_t = 24,
@@ -429,6 +468,8 @@ pub struct Config {
     pub web_overlay: Option<PathBuf>,
     /// `--tls`: `None` serves plain HTTP.
     pub tls: Option<TlsFlags>,
+    /// How calls are set up; `None`: calls are off.
+    pub calls: Option<calls::Settings>,
     /// Where `/metrics` is served instead of the chat's port.
     pub metrics_bind: Option<SocketAddr>,
     /// The `.local` name to announce, as a DNS label; `None` with
@@ -609,6 +650,16 @@ impl Config {
             search: !args.no_search,
             tls,
             web_overlay: args.web_overlay.map(absolute),
+            calls: (!args.no_calls).then_some(calls::Settings {
+                port: args.rtc_port,
+                addresses: args.rtc_addresses,
+                limits: CallLimits {
+                    cameras: args.max_cameras,
+                    camera_kbps: args.camera_kbps,
+                    screen_kbps: args.screen_kbps,
+                    screen_fps: args.screen_fps,
+                },
+            }),
             metrics_bind: args.metrics_bind,
             mdns_name: (!args.no_mdns).then_some(args.name),
             host_secret,
@@ -780,6 +831,23 @@ mod tests {
             shared.files_dir,
             Some(PathBuf::from("/srv/c/lanchat-files"))
         );
+    }
+
+    #[test]
+    fn calls_are_on_with_wifi_friendly_caps_unless_turned_off() {
+        let calls = parse(&[]).unwrap().calls.unwrap();
+        assert_eq!(calls.port, None, "the HTTP port");
+        assert_eq!(calls.limits.cameras, 8);
+        assert_eq!(calls.limits.screen_fps, 15);
+        let calls = parse(&["--rtc-port", "9000", "--rtc-address", "10.0.0.2,10.0.0.3"])
+            .unwrap()
+            .calls
+            .unwrap();
+        assert_eq!(calls.port, Some(9000));
+        assert_eq!(calls.addresses.len(), 2);
+        assert!(parse(&["--no-calls"]).unwrap().calls.is_none());
+        assert!(parse(&["--screen-fps", "0"]).is_err());
+        assert!(parse(&["--rtc-address", "lanchat.local"]).is_err());
     }
 
     #[test]

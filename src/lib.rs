@@ -10,6 +10,7 @@ mod audience;
 mod banner;
 mod bots;
 mod browser;
+mod calls;
 mod clock;
 mod cluster;
 mod commands;
@@ -57,6 +58,7 @@ use tokio_util::task::TaskTracker;
 
 pub use banner::{Banner, TlsBanner, local_url, print_banner};
 pub use browser::open_in_browser;
+pub use calls::Listening;
 pub use config::{Args, Command, Config};
 pub use healthcheck::healthcheck;
 pub use mdns::Announcement;
@@ -71,6 +73,7 @@ pub use tls::ca::CERT_FILE as CA_FILE;
 pub use username::{MAX_USERNAME_CHARS, parse_username};
 
 use crate::assets::Assets;
+use crate::calls::Calls;
 use crate::config::DEFAULT_PORT;
 use crate::hub::Hub;
 use crate::identity::Identity;
@@ -116,6 +119,8 @@ pub struct App {
     notices: Option<cluster::Listener>,
     /// With `--tls`: the certificate and the acceptor.
     tls: Option<Tls>,
+    /// The address the HTTP listener was told to bind, for the RTC port's.
+    bind: std::net::IpAddr,
     /// The host secret, for the host link printed at start.
     host_secret: String,
     /// How often each room's retention is applied.
@@ -165,13 +170,23 @@ impl App {
                 message_chars: config.max_message_chars,
                 frame_bytes: config.max_frame_size,
                 edit_window_ms: config.edit_window.map(|window| window.as_millis() as u64),
+                calls: config.calls.as_ref().map(|calls| calls.limits),
             },
         };
+        let hub = Hub::new(config.backlog, config.roster_limit);
+        let rooms = Rooms::load(store.clone(), opened.rooms);
+        let calls = Calls::new(
+            config.calls.clone(),
+            hub.clone(),
+            rooms.clone(),
+            store.clone(),
+        );
         let context = session::Context {
-            hub: Hub::new(config.backlog, config.roster_limit),
+            hub,
             identity: Identity::load(store.clone(), opened.claims, config.claim_ttl),
-            rooms: Rooms::load(store.clone(), opened.rooms),
+            rooms,
             files,
+            calls,
             host,
             event: config.event.clone().map(event::Event::new),
             logged: Arc::new(tokio::sync::Notify::new()),
@@ -202,6 +217,7 @@ impl App {
             instance,
             notices,
             tls,
+            bind: config.bind,
             host_secret,
             retention_check: config.retention_check,
             wipe: event::Leftovers {
@@ -244,6 +260,15 @@ impl App {
             ephemeral: tls.ca_is_ephemeral(),
             names: tls.names(),
         }))
+    }
+
+    /// Starts calls' media on the RTC port (by default the chat's port, now
+    /// that it is known): binds it on the advertised addresses and starts
+    /// the SFU. `None` with calls off.
+    pub fn start_calls(&self, chat_port: u16) -> anyhow::Result<Option<Listening>> {
+        self.context
+            .calls
+            .start(self.bind, chat_port, self.context.shutdown.clone())
     }
 
     /// Announces the configured `.local` name over mDNS, unless `--no-mdns`
@@ -290,6 +315,7 @@ impl App {
             instance,
             notices,
             tls,
+            bind: _,
             host_secret: _,
             retention_check,
             wipe,

@@ -99,6 +99,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         let app = App::open(&config).await?;
         let listeners = bind(&config).await?;
         let addr = listeners.chat.local_addr()?;
+        let calls = app.start_calls(addr.port())?;
         let metrics = listeners
             .metrics
             .as_ref()
@@ -113,6 +114,7 @@ fn run(mut args: Args) -> anyhow::Result<()> {
             key: config.password.as_deref(),
             history: &config.describe_history(),
             notes: &listeners.notes,
+            calls: calls.as_ref(),
             show_qr: config.show_qr,
             name: name.as_ref(),
             metrics,

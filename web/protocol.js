@@ -27,8 +27,8 @@ import { phrase } from './i18n.js';
  * @property {boolean} [big]     one to three emoji and nothing else: shown large
  * @property {Reaction[]} [reactions]
  * @property {boolean} [removed] a tombstone the host made
- * @property {{event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean}} [system]
- *   a host action, from `system`: the page words it (render/system.js)
+ * @property {{event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean, call?: string, duration_ms?: number, people?: number}} [system]
+ *   a host action or a call's start or end, from `system`: the page words it (render/system.js)
  *
  * One emoji on a message, and who put it there (each person once).
  * @typedef {{emoji: string, users: string[]}} Reaction

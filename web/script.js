@@ -21,6 +21,8 @@
 //   message_actions.js  a message's action bar, reactions, quote, delete dialog
 //   emoji.js, picker.js  the server's emoji, and the picker
 //   composer/    replying and editing, `@name` and `:shortcode:` suggestions
+//   calls/       calls: their part of the store, the media this tab sends,
+//                its WebRTC session with the server's SFU, what the person does
 //   dom.js       element refs and builders
 //   render/      one render per part of the page, once per animation frame
 //                (html.js: the one place a message's server-made HTML goes in)
@@ -50,6 +52,8 @@ import { phrase } from './i18n.js';
 import { languagePickers } from './render/language.js';
 import { checkTrust } from './trust_hint.js';
 import { keepPageOffline } from './offline.js';
+import { setUpCalls } from './calls/actions.js';
+import { touchOnly } from './calls/state.js';
 import { setUpHost } from './host/actions.js';
 
 /** Within this many pixels of the top, older messages are fetched. */
@@ -336,6 +340,8 @@ document.addEventListener('visibilitychange', () => {
 });
 window.addEventListener('online', retryNow);
 window.addEventListener('offline', () => changed('offline'));
+// A laptop folded into a tablet loses (or gets back) sharing its screen.
+touchOnly.addEventListener('change', () => changed('call'));
 window.addEventListener('storage', onStorage);
 window.addEventListener('online', runUploads);
 window.addEventListener('pagehide', releaseLease);
@@ -346,6 +352,7 @@ setUpNotify();
 setUpSuggestions();
 setUpPicker();
 setUpMessageActions();
+setUpCalls();
 setUpHost();
 loadOutbox();
 loadUploads();

@@ -2,8 +2,9 @@
 //! typing, history), [`edits`] (editing, deleting, reactions), [`rooms`]
 //! (rooms, invitations, direct messages, read marks), [`notify`] (what a
 //! member hears about a room, marking all read), [`names`] (renames, moving
-//! a name, finding people), [`search`], [`hands`] (raising a hand) and
-//! [`host`] (the host's actions, each with the host secret).
+//! a name, finding people), [`search`], [`hands`] (raising a hand),
+//! [`host`] (the host's actions, each with the host secret) and [`calls`]
+//! (calls and their signalling).
 //!
 //! A command acts on its [`Session`] and the shared state, sends whatever
 //! others should hear through the hub, and answers the connection that
@@ -11,6 +12,7 @@
 //! answer; a new kind of frame is a new function here, not a new arm in the
 //! session.
 
+mod calls;
 mod chat;
 mod edits;
 mod hands;
@@ -107,6 +109,21 @@ pub async fn apply(frame: ClientFrame, session: &mut Session) -> Reply {
         ClientFrame::Rename { username } => names::rename(session, &username),
         ClientFrame::TransferCode => names::transfer_code(session),
         ClientFrame::Who { prefix } => names::who(session, prefix),
+        ClientFrame::CallStart { room } => calls::start(session, &room).await,
+        ClientFrame::CallJoin { room } => calls::join(session, &room).await,
+        ClientFrame::CallLeave { room } => calls::leave(session, &room).await,
+        ClientFrame::CallDecline { room } => calls::decline(session, &room),
+        ClientFrame::CallOffer { room, sdp, tracks } => {
+            calls::offer(session, &room, &sdp, tracks).await
+        }
+        ClientFrame::CallAnswer { room, sdp } => calls::answer(session, &room, &sdp).await,
+        ClientFrame::CallCandidate { room, .. } => calls::candidate(session, &room),
+        ClientFrame::CallMedia {
+            room,
+            audio,
+            video,
+            screen,
+        } => calls::media(session, &room, audio, video, screen).await,
         ClientFrame::Host {
             secret,
             cid,

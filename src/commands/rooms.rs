@@ -37,6 +37,7 @@ pub fn leave(session: &mut Session, room: &str) -> Reply {
     let user = session.owner()?;
     let context = &session.context;
     context.rooms.leave(&user, room).map_err(room_refusal)?;
+    context.calls.member_left(room, &user);
     send_to(session, &user, encode(&ServerFrame::RoomLeft { room }));
     for member in context.rooms.members(room) {
         announce_room(context, room, &member);

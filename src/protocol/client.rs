@@ -1,8 +1,10 @@
 //! Frames from a client, and how raw text becomes one.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
-use super::{ErrorCode, HostAction, HostSecret, LOBBY, Refusal};
+use super::{ErrorCode, HostAction, HostSecret, LOBBY, Refusal, TrackRole};
 
 /// Longest client id we store; a uuid needs 36.
 pub const MAX_CID_CHARS: usize = 64;
@@ -160,6 +162,46 @@ pub enum ClientFrame {
         #[serde(default)]
         prefix: Option<String>,
     },
+    /// Start a call in a room or direct message, or join the one going on.
+    CallStart {
+        room: String,
+    },
+    /// Join the call going on in a room.
+    CallJoin {
+        room: String,
+    },
+    CallLeave {
+        room: String,
+    },
+    /// Not answering a call: the others hear who declined.
+    CallDecline {
+        room: String,
+    },
+    /// This connection's WebRTC offer (SDP), and what each of its m-lines
+    /// sends, by mid.
+    CallOffer {
+        room: String,
+        sdp: String,
+        #[serde(default)]
+        tracks: BTreeMap<String, TrackRole>,
+    },
+    /// The answer to the server's offer.
+    CallAnswer {
+        room: String,
+        sdp: String,
+    },
+    /// One of this connection's ICE candidates (`candidate:...`).
+    CallCandidate {
+        room: String,
+        candidate: String,
+    },
+    /// What this participant sends now: microphone, camera, screen.
+    CallMedia {
+        room: String,
+        audio: bool,
+        video: bool,
+        screen: bool,
+    },
     /// Raise (`up`) or lower one's hand in a room (the lobby unless `room`
     /// says).
     Hand {
@@ -197,7 +239,15 @@ impl ClientFrame {
             | ClientFrame::Invite { room, .. }
             | ClientFrame::InviteLink { room }
             | ClientFrame::Read { room, .. }
-            | ClientFrame::RoomSettings { room, .. } => Some(room),
+            | ClientFrame::RoomSettings { room, .. }
+            | ClientFrame::CallStart { room }
+            | ClientFrame::CallJoin { room }
+            | ClientFrame::CallLeave { room }
+            | ClientFrame::CallDecline { room }
+            | ClientFrame::CallOffer { room, .. }
+            | ClientFrame::CallAnswer { room, .. }
+            | ClientFrame::CallCandidate { room, .. }
+            | ClientFrame::CallMedia { room, .. } => Some(room),
             _ => None,
         }
     }
@@ -329,6 +379,34 @@ mod tests {
                 around: None,
                 at: None,
             })
+        );
+    }
+
+    #[test]
+    fn parses_call_frames() {
+        let offer = parse(
+            r#"{"type":"call_offer","room":"dm:ab","sdp":"v=0","tracks":{"0":"mic","1":"camera","2":"screen","3":"screen_audio"}}"#,
+        )
+        .unwrap();
+        let ClientFrame::CallOffer { room, sdp, tracks } = offer else {
+            panic!("not an offer");
+        };
+        assert_eq!((room.as_str(), sdp.as_str()), ("dm:ab", "v=0"));
+        assert_eq!(tracks["1"], TrackRole::Camera);
+        assert_eq!(tracks["3"], TrackRole::ScreenAudio);
+        assert_eq!(
+            parse(r#"{"type":"call_media","room":"x","audio":true,"video":false,"screen":true}"#)
+                .unwrap()
+                .room(),
+            Some("x")
+        );
+        let refusal =
+            parse(r#"{"type":"call_offer","room":"x","sdp":"v=0","tracks":{"0":"webcam"}}"#)
+                .unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::BadRequest);
+        assert!(
+            parse(r#"{"type":"call_join"}"#).is_err(),
+            "a call is in a room"
         );
     }
 

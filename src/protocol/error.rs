@@ -17,6 +17,10 @@ pub enum ErrorCode {
     Forbidden,
     Unavailable,
     InvalidEmoji,
+    /// A call already has as many cameras on as the server allows.
+    CamerasFull,
+    /// Someone else is sharing their screen in this call.
+    ScreenTaken,
     /// The host muted this name: it may read, not post.
     Muted,
     /// Only the host posts in this room.
@@ -48,6 +52,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::InvalidEmoji => "invalid_emoji",
+            ErrorCode::CamerasFull => "cameras_full",
+            ErrorCode::ScreenTaken => "screen_taken",
             ErrorCode::Muted => "muted",
             ErrorCode::ReadOnly => "read_only",
             ErrorCode::Closed => "closed",

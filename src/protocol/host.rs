@@ -207,9 +207,10 @@ pub struct HostBan {
     pub browsers: usize,
 }
 
-/// A host action as it shows in a room: a message from `system` carrying
-/// one of these, which the page words in the reader's language. Its
-/// `message` says the same in English for clients that do not know it.
+/// Something that happened in a room, not something written: a host
+/// action, or a call's start or end. It shows as a message from `system`
+/// carrying one of these, which the page words in the reader's language.
+/// Its `message` says the same in English for clients that do not know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
@@ -243,6 +244,20 @@ pub enum SystemEvent {
         closed: bool,
         #[serde(default)]
         keep: Keep,
+    },
+    /// `username` started a call in the room.
+    CallStarted {
+        call: String,
+        username: String,
+    },
+    /// The call `username` started ended after `duration_ms`, with `people`
+    /// different people in it at one time or another (in a direct message,
+    /// one means nobody answered).
+    CallEnded {
+        call: String,
+        username: String,
+        duration_ms: u64,
+        people: u32,
     },
 }
 
@@ -298,6 +313,19 @@ impl SystemEvent {
                     format!("the host set this room: {}", rules.join(", "))
                 }
             }
+            SystemEvent::CallStarted { username, .. } => format!("{username} started a call"),
+            SystemEvent::CallEnded {
+                duration_ms,
+                people,
+                ..
+            } => {
+                let minutes = duration_ms.div_ceil(60_000);
+                let people = match people {
+                    1 => "1 person".to_owned(),
+                    n => format!("{n} people"),
+                };
+                format!("a call ended after {minutes} min, with {people} in it")
+            }
         }
     }
 }
@@ -327,5 +355,30 @@ mod tests {
             event
         );
         assert_eq!(event.describe(), "the host muted bob for a while");
+    }
+
+    #[test]
+    fn a_call_s_events_are_system_events() {
+        let ended = SystemEvent::CallEnded {
+            call: "c1".into(),
+            username: "alice".into(),
+            duration_ms: 720_000,
+            people: 5,
+        };
+        let value = serde_json::to_value(&ended).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"event":"call_ended","call":"c1","username":"alice","duration_ms":720000,"people":5})
+        );
+        assert_eq!(serde_json::from_value::<SystemEvent>(value).unwrap(), ended);
+        assert_eq!(
+            ended.describe(),
+            "a call ended after 12 min, with 5 people in it"
+        );
+        let started: SystemEvent = serde_json::from_value(
+            serde_json::json!({"event":"call_started","call":"c1","username":"alice"}),
+        )
+        .unwrap();
+        assert_eq!(started.describe(), "alice started a call");
     }
 }

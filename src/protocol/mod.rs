@@ -1,16 +1,19 @@
 //! The wire protocol: every JSON frame a client and the server exchange.
 //!
 //! Pure types and encoding, no I/O: [`client`] frames and how they are
-//! parsed, [`server`] frames and the records they carry, [`error`], the
-//! refusals, and [`host`], the host's frames. The reference below (this folder's `README.md`) documents
+//! parsed, [`server`] frames and the records they carry, [`call`], what
+//! calls add to both, [`error`], the refusals, and [`host`], the host's
+//! frames and the events shown in rooms. The reference below (this folder's `README.md`) documents
 //! the same frames; change both in one commit.
 #![doc = include_str!("README.md")]
 
+mod call;
 mod client;
 mod error;
 mod host;
 mod server;
 
+pub use call::{CallLimits, CallSummary, Participant, TrackRole};
 pub use client::{ClientFrame, MAX_CID_CHARS, parse_client_frame};
 pub use error::{ErrorCode, Refusal};
 pub use host::{

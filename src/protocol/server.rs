@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{HostView, Refusal, SystemEvent};
+use super::{CallLimits, CallSummary, HostView, Refusal, SystemEvent};
 
 /// A stored chat message, as sent live and in history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +161,9 @@ pub struct Limits {
     /// there is no limit (`--edit-window-minutes 0`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_window_ms: Option<u64>,
+    /// What calls allow; left out when this server has calls off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<CallLimits>,
 }
 
 /// A public room in a listing.
@@ -333,6 +336,37 @@ pub enum ServerFrame<'a> {
         room: &'a str,
         username: &'a str,
         active: bool,
+    },
+    /// A room's call: who is in it and what they send; with nobody in it,
+    /// it is over.
+    Call(&'a CallSummary),
+    /// This connection is in the room's call as participant `id`.
+    CallJoined {
+        room: &'a str,
+        id: u64,
+    },
+    /// This connection is no longer in the room's call, and why: `left`,
+    /// `elsewhere` (the same person joined from another tab or device),
+    /// `lost` (its media stopped arriving), `unreachable` (its media never
+    /// reached the server), `removed` (it left the room).
+    CallLeft {
+        room: &'a str,
+        reason: &'static str,
+    },
+    /// The server's offer: more (or fewer) tracks to receive.
+    CallOffer {
+        room: &'a str,
+        sdp: &'a str,
+    },
+    /// The answer to this connection's `call_offer`.
+    CallAnswer {
+        room: &'a str,
+        sdp: &'a str,
+    },
+    /// `username` declined the call.
+    CallDeclined {
+        room: &'a str,
+        username: &'a str,
     },
     /// What the host sees (see [`HostView`]): the answer to every host
     /// action, and to every host connection when it changes.
@@ -518,6 +552,7 @@ mod tests {
                 message_chars: 4000,
                 frame_bytes: 65536,
                 edit_window_ms: None,
+                calls: None,
             },
             rooms: Vec::new(),
             invitations: Vec::new(),

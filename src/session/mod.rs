@@ -31,6 +31,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 pub use summary::announce as announce_room;
 
 use crate::audience::Audience;
+use crate::calls::Calls;
 use crate::files::Files;
 use crate::host::{Host, Proof};
 use crate::hub::{Backlog, Hub, Joined, Outbound};
@@ -76,6 +77,8 @@ pub struct Context {
     pub identity: Identity,
     pub rooms: Rooms,
     pub files: Files,
+    /// Who is in which room's call, and the SFU.
+    pub calls: Calls,
     /// The host's rules, and who is in host mode.
     pub host: Host,
     /// Event mode, if the server runs an event.
@@ -320,6 +323,7 @@ impl Session {
             }
             self.stop_typing();
             let context = &self.context;
+            context.calls.connection_closed(self.id).await;
             if self.user_id.is_some() {
                 context.identity.touch(&self.username);
             }
@@ -353,6 +357,16 @@ impl Session {
             End::Close(CloseCode::Error, "history is unavailable right now")
         })?;
         self.replayed_upto = latest;
+        let welcome_rooms: Vec<String> = match &self.user_id {
+            Some(user) => self
+                .context
+                .rooms
+                .memberships(user)
+                .into_iter()
+                .map(|membership| membership.room)
+                .collect(),
+            None => Vec::new(),
+        };
         if since.is_some() {
             metrics::get()
                 .resume_messages
@@ -385,6 +399,14 @@ impl Session {
         let welcome = with_users(&welcome, &joined.users);
         self.write_now(welcome).await?;
         self.write_now(page_frame(LOBBY, &page)).await?;
+        // The calls going on in its rooms, so its page can offer to join.
+        let calls = self
+            .context
+            .calls
+            .frames_for(welcome_rooms.iter().map(String::as_str));
+        for frame in calls {
+            self.write_now(frame).await?;
+        }
         // What the host set in the rooms it can see: rules, pinned
         // announcements, and the hands raised there.
         let host = self.context.host.clone();

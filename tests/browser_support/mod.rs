@@ -333,18 +333,25 @@ pub fn use_scheme(page: &Page, scheme: &str) {
 /// A 1280×800 desktop window, once the layout has followed.
 pub fn use_desktop(page: &Page) {
     page.set_viewport(1280, 800, false);
-    page.wait_for(
-        "desktop layout",
-        "document.documentElement.clientWidth === 1280",
-    );
+    settle_at_width(page, 1280);
 }
 
 /// A 360×740 phone screen, once the layout has followed.
 pub fn use_phone(page: &Page) {
     page.set_viewport(360, 740, true);
+    settle_at_width(page, 360);
+}
+
+/// Waits for the page to be `width` wide and for the transitions the new
+/// width started (the drawers sliding away) to end, so a screenshot shows
+/// the layout rather than the way to it.
+fn settle_at_width(page: &Page, width: u32) {
     page.wait_for(
-        "phone layout",
-        "document.documentElement.clientWidth === 360",
+        &format!("the layout at {width} px"),
+        &format!(
+            "document.documentElement.clientWidth === {width}
+             && document.getAnimations().every(a => !(a instanceof CSSTransition) || a.playState !== 'running')"
+        ),
     );
 }
 

@@ -12,6 +12,7 @@ import { navigate } from '../navigation.js';
 import { refuseName } from '../actions.js';
 import { searchRefused } from '../search.js';
 import { settingsRefused } from '../notify.js';
+import { callRefused } from '../calls/actions.js';
 import { hostRefused } from '../host/state.js';
 
 /** @param {import('../protocol.js').ErrorFrame} frame */
@@ -27,7 +28,7 @@ export function error(frame) {
     refuseOutbox(frame);
     return;
   }
-  if (searchRefused(frame) || settingsRefused(frame)) return;
+  if (searchRefused(frame) || settingsRefused(frame) || callRefused(frame)) return;
   if (state.me === '' && NAME_REFUSALS.has(frame.code)) {
     refuseName(frame);
     return;

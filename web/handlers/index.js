@@ -27,6 +27,7 @@ import { transfer_code } from './transfer_code.js';
 import { pong } from './pong.js';
 import { error } from './error.js';
 import { search_results } from './search_results.js';
+import { call, call_joined, call_left, call_offer, call_answer, call_declined } from './call.js';
 import { host_state } from './host_state.js';
 import { rules } from './rules.js';
 import { removed } from './removed.js';
@@ -42,4 +43,5 @@ export const handlers = {
   welcome, history, message, edit, delete: delete_, react, join, leave, presence, rename, typing,
   room, room_left, invited, invite_link, read, room_list, roster, online, who, transfer_code, pong, error,
   search_results, host_state, rules, removed, pinned, unpinned, hands, expired, event, bot_token,
+  call, call_joined, call_left, call_offer, call_answer, call_declined,
 };

@@ -31,7 +31,8 @@ export function message(frame) {
     markRead(room, frame.seq);
   }
   if (active && own) state.view.toEnd = true;
-  if (fresh && !own) {
+  // A call's events ring (or not) through the call frames, not as messages.
+  if (fresh && !own && !frame.system?.event.startsWith('call_')) {
     // A message with no words of its own says which files it shares; one with a caption says how many.
     const count = frame.files?.length || 0;
     const names = (frame.files || []).map((file) => file.name).join(', ');

@@ -9,6 +9,7 @@ import { setFileCookies } from '../cookies.js';
 import { dropConnection, welcomed } from '../connection.js';
 import { clearTyping, historyWasReset, resetRooms, syncRooms } from '../rooms.js';
 import { setComplete } from '../people.js';
+import { callsWelcomed } from './call.js';
 
 /** @param {import('../protocol.js').WelcomeFrame} frame */
 export function welcome(frame) {
@@ -29,6 +30,7 @@ export function welcome(frame) {
   state.name = frame.username;
   state.claimed = frame.claimed;
   state.limits = { ...frame.limits };
+  callsWelcomed(frame);
   // Before the replay, whose pictures the page fetches with them.
   setFileCookies(frame.claimed ? readToken(frame.username) || '' : '', state.key);
   writeStorage(NAME_KEY, frame.username);

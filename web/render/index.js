@@ -19,6 +19,7 @@ import { renderComposer } from './composer.js';
 import { renderPicker } from '../picker.js';
 import { renderLanguage } from './language.js';
 import { renderTrustHint } from './trust_hint.js';
+import { renderCall } from './call.js';
 import { renderHost } from './host.js';
 
 /** How long a render waits for an animation frame before it runs anyway. */
@@ -27,7 +28,8 @@ const FRAME_FALLBACK_MS = 100;
 /** In page order: the timeline measures the layout the others leave. */
 const renderers = [
   renderLanguage, renderDialogs, renderHeader, renderSidebar, renderPeople, renderUploads, renderSearch, renderNotify,
-  renderBadges, renderJump, renderComposer, renderPicker, renderTrustHint, renderHost, renderTimeline,
+  renderBadges, renderJump, renderComposer, renderPicker, renderTrustHint, renderHost, renderCall,
+  renderTimeline,
 ];
 /** @type {(() => void)[]} run after every render (checks that read the drawn page) */
 const everyRender = [];

@@ -1,11 +1,13 @@
-// Host actions in the timeline: a message from `system` carrying a typed
-// event (see src/protocol/README.md, "The host's tools"), drawn as a line
-// in the middle, worded here in the reader's language; never the server's
-// English `message`.
+// Host actions and a call's start and end in the timeline: a message from
+// `system` carrying a typed event (see src/protocol/README.md, "The host's
+// tools"), drawn as a line in the middle, worded here (a call's in
+// call_event.js) in the reader's language; never the server's English
+// `message`.
 
 import { currentLanguage, t } from '../i18n.js';
 import { timeElement } from '../dom.js';
 import { setServerHtml } from './html.js';
+import { callEventRow, callEventText, isCallEvent } from './call_event.js';
 
 /** @typedef {import('../protocol.js').MessageFrame & {system?: {event: string, username?: string, until?: number, slow?: number, read_only?: boolean, locked?: boolean, closed?: boolean, keep?: import('../host/state.js').Keep}}} SystemMessage */
 
@@ -54,9 +56,11 @@ export function systemText(event) {
  * @param {SystemMessage} frame
  */
 export function systemRowFor(frame) {
+  if (frame.system && isCallEvent(frame.system)) return callEventRow(frame);
   const row = document.createElement('li');
   row.dataset.seq = String(frame.seq);
   const text = document.createElement('span');
+  text.className = 'system-text';
   if (frame.system?.event === 'announcement') {
     // The host's own words, under a label, as the server rendered them.
     row.className = 'announcement';
@@ -78,7 +82,8 @@ export function systemRowFor(frame) {
 export function fillSystem(row, frame) {
   const event = frame.system;
   const words = event?.event === 'announcement' ? t('host.pin.label')
+    : event && isCallEvent(event) ? callEventText(frame)
     : (event && systemText(event)) || frame.message;
-  const text = /** @type {HTMLElement} */ (row.querySelector('span'));
+  const text = /** @type {HTMLElement} */ (row.querySelector('.system-text'));
   if (text.textContent !== words) text.textContent = words;
 }

@@ -180,7 +180,7 @@ function messageRow(key, frame, room, lookup) {
     row = frame.system ? systemRowFor(frame) : messageRowFor(frame);
     rows.set(key, row);
   }
-  // A host action: a line of its own, worded by the page.
+  // A host action or a call's start or end: a line of its own, worded by the page.
   if (frame.system) {
     fillSystem(row, frame);
     return row;
