@@ -11,43 +11,17 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::Server;
+use common::interop::{python_with, repo};
 use serde_json::Value;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// A Python (`LANCHAT_PYTHON`, else the venv `.ci/run` makes) with aiortc,
-/// or `None` (skipping) when there is none and none is required.
+/// A Python with aiortc, or `None` (skipping) when there is none and none
+/// is required.
 fn aiortc() -> Option<PathBuf> {
-    let python = std::env::var_os("LANCHAT_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("target/interop-venv/bin/python"));
-    let has_it = Command::new(&python)
-        .args(["-c", "import aiortc, websockets"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if has_it {
-        return Some(python);
-    }
-    let message = "aiortc was not found. Install it with `python3 -m venv target/interop-venv && \
-                   target/interop-venv/bin/pip install -r tests/python/requirements.txt` \
-                   (as .ci/run does), or set LANCHAT_PYTHON.";
-    if std::env::var("LANCHAT_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!("LANCHAT_REQUIRE_INTEROP=1: {message}");
-    }
-    let line = "=".repeat(72);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n{line}\nSKIPPING an interop test. {message}\n{line}"
-    );
-    None
+    python_with("aiortc, websockets", "aiortc")
 }
 
 /// The presenter shares a 640×360 "screen" at 15 frames a second, each

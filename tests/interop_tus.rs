@@ -11,35 +11,16 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::Server;
+use common::interop::{missing, python_with, repo};
 use common::owner::Owner;
 use common::tus::Tus;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// Prints why a client is missing and skips, or fails under
-/// `LANCHAT_REQUIRE_INTEROP=1`.
-fn missing(what: &str, how: &str) -> Option<()> {
-    let message = format!("{what} was not found. {how}");
-    if std::env::var("LANCHAT_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!("LANCHAT_REQUIRE_INTEROP=1: {message}");
-    }
-    let line = "=".repeat(72);
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n{line}\nSKIPPING an interop test. {message}\n{line}"
-    );
-    None
-}
 
 /// `node` (or `LANCHAT_NODE`) and the tus-js-client package folder.
 fn tus_js_client() -> Option<(PathBuf, PathBuf)> {
@@ -67,25 +48,9 @@ fn tus_js_client() -> Option<(PathBuf, PathBuf)> {
     Some((node, package))
 }
 
-/// A Python (`LANCHAT_PYTHON`, else the venv `.ci/run` makes) that has tuspy.
+/// A Python with tuspy.
 fn tuspy() -> Option<PathBuf> {
-    let python = std::env::var_os("LANCHAT_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("target/interop-venv/bin/python"));
-    let has_it = Command::new(&python)
-        .args(["-c", "import tusclient"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_it {
-        missing(
-            "tuspy",
-            "Install it with `python3 -m venv target/interop-venv && \
-             target/interop-venv/bin/pip install -r tests/python/requirements.txt` \
-             (as .ci/run does), or set LANCHAT_PYTHON.",
-        )?;
-    }
-    Some(python)
+    python_with("tusclient", "tuspy")
 }
 
 /// Runs a client to the end and returns the JSON line it printed.

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use socket2::{Domain, Socket, Type};
 
+use common::interop::{python_with, repo};
 use common::owner::Owner;
 use common::postgres::Cluster;
 use common::raw::RawSocket;
@@ -146,33 +147,9 @@ impl Scrape {
     }
 }
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// A Python with `prometheus_client` (`LANCHAT_PYTHON`, else the venv
-/// `.ci/run` makes), or `None` after a loud notice.
+/// A Python with `prometheus_client`, or `None` after a loud notice.
 fn parser() -> Option<PathBuf> {
-    let python = std::env::var_os("LANCHAT_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo("target/interop-venv/bin/python"));
-    let has_it = Command::new(&python)
-        .args(["-c", "import prometheus_client.parser"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if has_it {
-        return Some(python);
-    }
-    let message = "Python's prometheus_client was not found. Install it with \
-        `python3 -m venv target/interop-venv && target/interop-venv/bin/pip install \
-        -r tests/python/requirements.txt`, or set LANCHAT_PYTHON.";
-    if std::env::var("LANCHAT_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
-        panic!("LANCHAT_REQUIRE_INTEROP=1: {message}");
-    }
-    let line = "=".repeat(72);
-    let _ = writeln!(std::io::stderr(), "\n{line}\nSKIPPING: {message}\n{line}");
-    None
+    python_with("prometheus_client.parser", "Python's prometheus_client")
 }
 
 /// Scrapes until `done` holds for the scrape (what a session counts after

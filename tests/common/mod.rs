@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different part of this file
 
 pub mod host;
+pub mod interop;
 pub mod netns;
 pub mod nginx;
 pub mod owner;
