@@ -6,24 +6,16 @@
 //! parses it; on the way to HTML we turn raw HTML into text, images into
 //! their alt text, headings back into the line as written, and link texts
 //! that pretend to be another URL into the real target; in text we make
-//! bare URLs links, `:shortcode:`s emoji, and `@names` mentions. ammonia
-//! then keeps only an allowlist of tags and attributes, http(s) and mailto
-//! links, with `rel="noopener noreferrer nofollow"`: whatever we missed is
-//! still inert. Nothing here fetches a URL.
-
-use std::collections::HashSet;
-use std::sync::LazyLock;
+//! bare URLs links, `:shortcode:`s emoji, and `@names` mentions. The HTML
+//! is written by [`super::html`], in which only an allowlist of tags and
+//! attributes, http(s) and mailto links with `rel="noopener noreferrer
+//! nofollow"`, and escaped text can appear: whatever we missed is still
+//! inert. Nothing here fetches a URL.
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use super::emoji;
-
-/// Characters that reorder text, which could make a link's text show
-/// something other than where it goes. Dropped from what is shown.
-const BIDI_CONTROLS: &[char] = &[
-    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-    '\u{2069}',
-];
+use super::html::{self, BIDI_CONTROLS, MENTION_CLOSE, MENTION_OPEN};
 
 /// A message rendered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,6 +75,19 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
         big: emoji::is_big(&emoji::replace_shortcodes(source)),
         ..Rendered::default()
     };
+    let events = chat_events(source, resolve, &mut rendered);
+    rendered.html = html::write(events, source.len() * 2);
+    rendered
+}
+
+/// `source` parsed, as the events of the chat subset: headings as their
+/// line, raw HTML as text, links honest, and text with its links,
+/// shortcodes and mentions (noted in `rendered`).
+fn chat_events<'a>(
+    source: &'a str,
+    resolve: &dyn Fn(&str) -> Option<String>,
+    rendered: &mut Rendered,
+) -> Vec<Event<'a>> {
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut link: Option<LinkInProgress<'_>> = None;
     let mut code_block = false;
@@ -94,7 +99,7 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
             if matches!(event, Event::End(TagEnd::Heading(_))) {
                 let line = source[at.clone()].trim_end();
                 events.push(Event::Start(Tag::Paragraph));
-                push_text(&mut events, line, resolve, &mut rendered);
+                push_text(&mut events, line, resolve, rendered);
                 events.push(Event::End(TagEnd::Paragraph));
                 heading = None;
             }
@@ -139,11 +144,11 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
                 if code_block {
                     events.push(Event::Text(html));
                 } else {
-                    push_text(&mut events, &html, resolve, &mut rendered);
+                    push_text(&mut events, &html, resolve, rendered);
                 }
             }
             Event::Text(text) if !code_block => {
-                push_text(&mut events, &text, resolve, &mut rendered)
+                push_text(&mut events, &text, resolve, rendered)
             }
             // People press Enter for a new line.
             Event::SoftBreak => events.push(Event::HardBreak),
@@ -155,14 +160,7 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
     if let Some(open) = link {
         open.finish(&mut events);
     }
-    let mut html = String::with_capacity(source.len() * 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    let html: String = html
-        .chars()
-        .filter(|c| !BIDI_CONTROLS.contains(c))
-        .collect();
-    rendered.html = sanitizer().clean(&html).to_string();
-    rendered
+    events
 }
 
 /// Text outside code and links: bare URLs become links, shortcodes emoji,
@@ -234,11 +232,9 @@ fn push_mentions<'a>(
                 if !plain.is_empty() {
                     events.push(Event::Text(std::mem::take(&mut plain).into()));
                 }
-                events.push(Event::InlineHtml(CowStr::Borrowed(
-                    r#"<span class="mention">"#,
-                )));
+                events.push(Event::InlineHtml(CowStr::Borrowed(MENTION_OPEN)));
                 events.push(Event::Text(format!("@{word}").into()));
-                events.push(Event::InlineHtml(CowStr::Borrowed("</span>")));
+                events.push(Event::InlineHtml(CowStr::Borrowed(MENTION_CLOSE)));
                 rest = &rest[at + 1 + word.len()..];
             }
             None => {
@@ -322,37 +318,6 @@ fn same_address(text: &str, target: &str) -> bool {
         s.trim_end_matches('/').to_owned()
     };
     strip(text) == strip(target)
-}
-
-/// What may survive into the page.
-fn sanitizer() -> &'static ammonia::Builder<'static> {
-    static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
-        let mut builder = ammonia::Builder::empty();
-        builder
-            .add_tags([
-                "p",
-                "br",
-                "strong",
-                "em",
-                "del",
-                "code",
-                "pre",
-                "blockquote",
-                "ul",
-                "ol",
-                "li",
-                "a",
-                "span",
-            ])
-            .add_tag_attributes("a", ["href"])
-            .add_tag_attributes("ol", ["start"])
-            .add_allowed_classes("span", ["mention"])
-            .url_schemes(HashSet::from(["http", "https", "mailto"]))
-            .link_rel(Some("noopener noreferrer nofollow"))
-            .set_tag_attribute_value("a", "target", "_blank");
-        builder
-    });
-    &SANITIZER
 }
 
 #[cfg(test)]
@@ -517,6 +482,131 @@ mod tests {
         ] {
             assert!(!is_plain(text), "{text:?}");
         }
+    }
+
+    /// The allowlist the renderer gave ammonia before `html.rs` wrote the
+    /// HTML itself.
+    fn ammonia() -> ammonia::Builder<'static> {
+        let mut builder = ammonia::Builder::empty();
+        builder
+            .add_tags([
+                "p",
+                "br",
+                "strong",
+                "em",
+                "del",
+                "code",
+                "pre",
+                "blockquote",
+                "ul",
+                "ol",
+                "li",
+                "a",
+                "span",
+            ])
+            .add_tag_attributes("a", ["href"])
+            .add_tag_attributes("ol", ["start"])
+            .add_allowed_classes("span", ["mention"])
+            .url_schemes(["http", "https", "mailto"].into())
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .set_tag_attribute_value("a", "target", "_blank");
+        builder
+    }
+
+    /// What the renderer wrote before: pulldown-cmark's HTML writer, the
+    /// bidi filter, then ammonia.
+    fn as_before(source: &str, sanitizer: &ammonia::Builder<'_>) -> String {
+        let resolve = |word: &str| (word == "bob").then(|| "bob".to_owned());
+        let events = chat_events(source, &resolve, &mut Rendered::default());
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+        let html: String = html
+            .chars()
+            .filter(|c| !BIDI_CONTROLS.contains(c))
+            .collect();
+        sanitizer.clean(&html).to_string()
+    }
+
+    /// Markdown-ish text from pieces that each mean something to the
+    /// parser, the link finder, the mentions or an HTML parser.
+    fn generated(count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "**", "_", "*", "~~", "~", "`", "```\n", "```rust\n", "\n", "\n\n", "> ", "- ",
+            "1. ", "3) ", "  ", "    ", "\t", "[", "](", ")", "]", "(", "!", "![", "# ", "## ",
+            "---\n", "***", "<", ">", "</", "&", "&amp;", "&lt;", "&#x27;", "&nbsp;", "\"", "'",
+            "=", "<b>", "</b>", "<script>", "<a href=\"javascript:x\">", "<!-- ", "-->", "@bob",
+            "@room", "@here", "@", "x@bob.com", ":tada:", ":", ":+1:", "https://example.com",
+            "https://example.com/a?b=1&c='2'", "http://[::1]:8080/", "https://[x", "HTTPS://EX.COM",
+            "mailto:a@b.c", "javascript:alert(1)", "data:text/html,x", "<https://x.example>",
+            "<a@b.example>", "www.example.org", "word", "two words", "héllo", "李", "🎉", "\\",
+            "|", "\u{A0}", "\u{202E}", "\u{2066}", "\r\n", "\r", "\u{0}", "\u{1}", "[x]: https://r.example\n",
+            "[x]", "[x][]", "$", "%", "^", "{", "}",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = 1 + next() % 14;
+                (0..len)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The HTML writer writes what pulldown-cmark's writer and ammonia
+    /// wrote before it, and ammonia leaves what it writes as it is: it lets
+    /// through nothing the allowlist would not.
+    #[test]
+    fn the_writer_writes_only_the_allowlist() {
+        let sanitizer = ammonia();
+        let mut sources: Vec<String> = [
+            "**bold** _it_ ~~no~~ `x`",
+            "```rust\nfn main() {}\n```",
+            "> quoted\n> > nested\n\nafter",
+            "- a\n- b\n\n  more\n- c\n  1. x\n  2. y",
+            "7. seven\n8. eight",
+            "line one\nline two  \nthree",
+            "# heading\n\ntext\n---\nmore",
+            "see https://example.com/a?b=1. and <https://x.example/p>",
+            "[the docs](https://docs.example.org \"title\")",
+            "[https://mybank.com](https://evil.example/login)",
+            "[x](javascript:alert(1)) [y](data:text/html,hi) [z](/relative)",
+            "<script>alert(1)</script>\n\n<div>\nblock\n</div>",
+            "![a cat](https://example.com/cat.png)",
+            "&lt;b&gt; &copy; &amp;",
+            "@bob and @carol :tada: @room @here",
+            "`@bob :tada:`",
+            "    indented code\n    <b>",
+            "a\u{A0}b \u{202E}evil\u{202C}",
+            "windows\r\nline\r\n\r\n```\r\ncode\r\n```",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        sources.extend(generated(10_000));
+        let mut compared = 0;
+        for source in &sources {
+            let written = html(source);
+            assert_eq!(
+                sanitizer.clean(&written).to_string(),
+                written,
+                "ammonia would change what {source:?} renders to"
+            );
+            let before = as_before(source, &sanitizer);
+            // Before, a link to a URL that does not parse kept its `<a>`
+            // without an `href`; now it is its text.
+            if !before.contains("<a target=") {
+                assert_eq!(written, before, "{source:?}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 9_500, "{compared}");
     }
 
     #[test]
