@@ -88,11 +88,7 @@ impl Figure {
         if warp {
             cells.push(times(ratio(self.lanchat, self.warp)));
         }
-        cells.extend([
-            times(self.ratio()),
-            self.target(),
-            self.met().to_owned(),
-        ]);
+        cells.extend([times(self.ratio()), self.target(), self.met().to_owned()]);
         cells
     }
 }
@@ -143,7 +139,14 @@ pub fn table(figures: &[Figure]) -> String {
             "met",
         ]
     } else {
-        vec!["figure", "lanchat", "ws peer", "lanchat/peer", "target", "met"]
+        vec![
+            "figure",
+            "lanchat",
+            "ws peer",
+            "lanchat/peer",
+            "target",
+            "met",
+        ]
     };
     let rows: Vec<Vec<String>> = figures.iter().map(|f| f.cells(warp)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -35,12 +35,11 @@ pub fn serve() -> anyhow::Result<()> {
         println!("listening on {}", listener.local_addr()?.port());
         let clients = Clients::default();
         let clients = warp::any().map(move || clients.clone());
-        let chat = warp::path("chat")
-            .and(warp::ws())
-            .and(clients)
-            .map(|ws: warp::ws::Ws, clients: Clients| {
+        let chat = warp::path("chat").and(warp::ws()).and(clients).map(
+            |ws: warp::ws::Ws, clients: Clients| {
                 ws.on_upgrade(move |socket| connected(socket, clients))
-            });
+            },
+        );
         warp::serve(chat).incoming(listener).run().await;
         Ok(())
     })
