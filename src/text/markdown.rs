@@ -47,12 +47,24 @@ pub fn render(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendere
 /// Whether `source` is one line of plain words, which no markdown, link,
 /// shortcode, mention or entity can start in: most chat lines are. Its
 /// HTML is then the same as the full path's, made without parsing.
+///
+/// The line starts with a letter, or with a number that is not a list
+/// item's (`1.`, `1)`); after that, `-`, `+`, `=`, `#` and the rest of
+/// the ASCII set below mean something to markdown only at the start of a
+/// line, and what is missing from it (`*_~\`[]<>&@:\\|` and line breaks)
+/// can start emphasis, code, a link, an autolink, an entity, a mention, a
+/// shortcode or a URL's scheme.
 fn is_plain(source: &str) -> bool {
-    let starts_plain = source.chars().next().is_some_and(|c| c.is_alphabetic());
+    let number = source.bytes().take_while(u8::is_ascii_digit).count();
+    let starts_plain = match source[number..].chars().next() {
+        _ if number == 0 => source.chars().next().is_some_and(char::is_alphabetic),
+        Some('.' | ')') => false,
+        _ => true,
+    };
     starts_plain
         && source.chars().all(|c| {
             if c.is_ascii() {
-                c.is_ascii_alphanumeric() || " ,.?!'\"();/%$".contains(c)
+                c.is_ascii_alphanumeric() || " ,.?!'\"();/%$-+=#^{}".contains(c)
             } else {
                 !BIDI_CONTROLS.contains(&c) && !c.is_control() && !c.is_whitespace()
             }
@@ -147,9 +159,7 @@ fn chat_events<'a>(
                     push_text(&mut events, &html, resolve, rendered);
                 }
             }
-            Event::Text(text) if !code_block => {
-                push_text(&mut events, &text, resolve, rendered)
-            }
+            Event::Text(text) if !code_block => push_text(&mut events, &text, resolve, rendered),
             // People press Enter for a new line.
             Event::SoftBreak => events.push(Event::HardBreak),
             Event::InlineMath(math) | Event::DisplayMath(math) => events.push(Event::Text(math)),
@@ -440,7 +450,7 @@ mod tests {
     /// The fast path for plain lines writes what the full path writes.
     #[test]
     fn plain_lines_render_the_same_either_way() {
-        let alphabet: Vec<char> = "abcXYZ 09,.?!'\"();/%$éßü李한🎉👍🏽".chars().collect();
+        let alphabet: Vec<char> = "abcXYZ 09,.?!'\"();/%$-+=#^{}éßü李한🎉👍🏽".chars().collect();
         let mut state: u64 = 0x5DEE_CE66_D1CE_4E5B;
         let mut plain = 0;
         for _ in 0..5000 {
@@ -464,12 +474,20 @@ mod tests {
             "Ana Luísa says hi!",
             "see you at 5 (or 6)",
             "100% sure",
+            "well-known e-mail - 2+2=4 #general",
+            "5 minutes late, sorry",
+            "2024 was a year",
         ] {
             let fast = render(text, &|_| None);
             assert_eq!(fast, render_markdown(text, &|_| None), "{text:?}");
         }
         for text in [
             "1. list",
+            "2) list",
+            "12.",
+            "- item",
+            "+ item",
+            "a\n---",
             "a *b*",
             "a_b_",
             "x\ny",
@@ -531,16 +549,92 @@ mod tests {
     /// parser, the link finder, the mentions or an HTML parser.
     fn generated(count: usize) -> Vec<String> {
         const PIECES: &[&str] = &[
-            "**", "_", "*", "~~", "~", "`", "```\n", "```rust\n", "\n", "\n\n", "> ", "- ",
-            "1. ", "3) ", "  ", "    ", "\t", "[", "](", ")", "]", "(", "!", "![", "# ", "## ",
-            "---\n", "***", "<", ">", "</", "&", "&amp;", "&lt;", "&#x27;", "&nbsp;", "\"", "'",
-            "=", "<b>", "</b>", "<script>", "<a href=\"javascript:x\">", "<!-- ", "-->", "@bob",
-            "@room", "@here", "@", "x@bob.com", ":tada:", ":", ":+1:", "https://example.com",
-            "https://example.com/a?b=1&c='2'", "http://[::1]:8080/", "https://[x", "HTTPS://EX.COM",
-            "mailto:a@b.c", "javascript:alert(1)", "data:text/html,x", "<https://x.example>",
-            "<a@b.example>", "www.example.org", "word", "two words", "héllo", "李", "🎉", "\\",
-            "|", "\u{A0}", "\u{202E}", "\u{2066}", "\r\n", "\r", "\u{0}", "\u{1}", "[x]: https://r.example\n",
-            "[x]", "[x][]", "$", "%", "^", "{", "}",
+            "**",
+            "_",
+            "*",
+            "~~",
+            "~",
+            "`",
+            "```\n",
+            "```rust\n",
+            "\n",
+            "\n\n",
+            "> ",
+            "- ",
+            "1. ",
+            "3) ",
+            "  ",
+            "    ",
+            "\t",
+            "[",
+            "](",
+            ")",
+            "]",
+            "(",
+            "!",
+            "![",
+            "# ",
+            "## ",
+            "---\n",
+            "***",
+            "<",
+            ">",
+            "</",
+            "&",
+            "&amp;",
+            "&lt;",
+            "&#x27;",
+            "&nbsp;",
+            "\"",
+            "'",
+            "=",
+            "<b>",
+            "</b>",
+            "<script>",
+            "<a href=\"javascript:x\">",
+            "<!-- ",
+            "-->",
+            "@bob",
+            "@room",
+            "@here",
+            "@",
+            "x@bob.com",
+            ":tada:",
+            ":",
+            ":+1:",
+            "https://example.com",
+            "https://example.com/a?b=1&c='2'",
+            "http://[::1]:8080/",
+            "https://[x",
+            "HTTPS://EX.COM",
+            "mailto:a@b.c",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "<https://x.example>",
+            "<a@b.example>",
+            "www.example.org",
+            "word",
+            "two words",
+            "héllo",
+            "李",
+            "🎉",
+            "\\",
+            "|",
+            "\u{A0}",
+            "\u{202E}",
+            "\u{2066}",
+            "\r\n",
+            "\r",
+            "\u{0}",
+            "\u{1}",
+            "[x]: https://r.example\n",
+            "[x]",
+            "[x][]",
+            "$",
+            "%",
+            "^",
+            "{",
+            "}",
         ];
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = move || {
@@ -589,10 +683,12 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        sources.extend(adversarial());
         sources.extend(generated(10_000));
         let mut compared = 0;
         for source in &sources {
             let written = html(source);
+            assert_only_allowed_markup(&written, source);
             assert_eq!(
                 sanitizer.clean(&written).to_string(),
                 written,
@@ -607,6 +703,181 @@ mod tests {
             }
         }
         assert!(compared > 9_500, "{compared}");
+    }
+
+    /// Inputs written to get markup, a script or another URL scheme past
+    /// the writer: raw HTML, links that hide `javascript:` or `data:` by
+    /// case, spaces, angle brackets, entities or references, quotes that
+    /// try to close the `href`, emphasis nested deep or left open, and
+    /// entities that decode to markup or to characters the writer drops.
+    fn adversarial() -> Vec<String> {
+        let mut inputs: Vec<String> = [
+            // Raw HTML, inline and as blocks.
+            "<svg onload=alert(1)>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<style>*{display:none}</style>",
+            "<img src=x onerror=alert(1)//",
+            "<a href=\"https://x.example\" onclick=\"alert(1)\">x</a>",
+            "</p><script>alert(1)</script><p>",
+            "<!--<script>alert(1)</script>-->",
+            "<![CDATA[<script>alert(1)</script>]]>",
+            "<?xml version=\"1.0\"?><x/>",
+            "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+            "<span class=\"mention\">@fake</span>",
+            "<div>\n\n*emphasis inside*\n\n</div>",
+            "text <b onmouseover=alert(1)>bold</b> text",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            // Links to schemes that must not survive.
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x]( javascript:alert(1) )",
+            "[x](<javascript:alert(1)>)",
+            "[x](java\tscript:alert(1))",
+            "[x](java&#x09;script:alert(1))",
+            "[x](&#106;avascript:alert(1))",
+            "[x](javascript&colon;alert(1))",
+            "[x](\\javascript:alert(1))",
+            "[x](%6Aavascript:alert(1))",
+            "[x](vbscript:msgbox(1))",
+            "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+            "[x](file:///etc/passwd)",
+            "[x](//evil.example/path)",
+            "[x](/relative) [y](#frag) [z](?q)",
+            "[x](\u{0}javascript:alert(1))",
+            "[x][r]\n\n[r]: javascript:alert(1)",
+            "[x][r]\n\n[r]: <javascript:alert(1)> \"t\"",
+            "<javascript:alert(1)> <data:text/html,x> <vbscript:x>",
+            "javascript:alert(1) JAVASCRIPT://%0aalert(1)",
+            "![x](javascript:alert(1)) ![y](https://x.example/i.png \"t\")",
+            "[[x](javascript:alert(1))](https://ok.example)",
+            "[x](https://ok.example)[y](javascript:z)",
+            // Links that try to break out of the attribute or the tag.
+            "[x](https://x.example/\" onmouseover=\"alert(1))",
+            "[x](<https://x.example/\" onmouseover=\"alert(1)>)",
+            "[x](https://x.example 'a\" onmouseover=alert(1)')",
+            "[x](https://x.example/<script>alert(1)</script>)",
+            "[x](https://x.example/\u{202E}gpj.exe)",
+            "[x](https://x.example/&quot;&gt;&lt;script&gt;)",
+            "[x](mailto:a@b.example?body=<script>alert(1)</script>)",
+            "https://x.example/\"><script>alert(1)</script>",
+            "https://x.example/'onmouseover='alert(1)'",
+            "<https://x.example/\"onmouseover=\"alert(1)>",
+            "[https://ok.example](javascript:alert(1))",
+            "[**https://a.example**](https://b.example)",
+            "[<b>https://a.example</b>](https://b.example)",
+            "[@bob](https://x.example) [:tada:](https://y.example)",
+            // Emphasis nested deep, crossed or left open.
+            "***a***",
+            "**_~~`x`~~_**",
+            "*a **b *c* d** e*",
+            "_a_b_c_ __a__b__",
+            "**a* *b** ~~c~ ~d~~",
+            "~~~~x~~~~ ~~~x~~~",
+            "**[x](https://x.example)** *[y](javascript:z)*",
+            "> **a\n> b** c\n\n- *d\n- e*",
+            "`code with <b> and **stars**` and ``a`b``",
+            // Entities that decode to markup or to dropped characters.
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "&#60;script&#62;alert(1)&#60;/script&#62;",
+            "&#x3C;img src=x onerror=alert(1)&#x3E;",
+            "&amp;lt;b&amp;gt; &amp;amp;",
+            "&#0; &#xD800; &#x110000; &#9999999999;",
+            "&#x202E;evil&#x202C; &#8238;",
+            "&NotAnEntity; &nbsp &nbsp; &quot;&apos;&#39;",
+            "`&lt;b&gt;` ```\n&lt;b&gt;\n```",
+            "[&lt;b&gt;](https://x.example/&amp;&lt;)",
+            "&#x5B;x&#x5D;(javascript:alert(1))",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for depth in [10, 100, 500] {
+            inputs.push(format!("{}x{}", "*".repeat(depth), "*".repeat(depth)));
+            inputs.push(format!("{}x{}", "_".repeat(depth), "_".repeat(depth)));
+            inputs.push(format!("{}x", "> ".repeat(depth)));
+            inputs.push(format!("{}x", "- ".repeat(depth.min(100))));
+            inputs.push(format!(
+                "{}x{}",
+                "[".repeat(depth),
+                "](javascript:a)".repeat(depth)
+            ));
+            inputs.push("<b>".repeat(depth));
+        }
+        inputs
+    }
+
+    /// Checks `html`, independently of ammonia, against what the writer may
+    /// write at all: each tag one of the allowlist's, written exactly as the
+    /// writer writes it, a link's `href` an http(s) or mailto URL with
+    /// nothing in it that could end the attribute, each `&` one of the four
+    /// entities escaping writes, and no NUL or bidi control anywhere.
+    fn assert_only_allowed_markup(html: &str, source: &str) {
+        const TAGS: &[&str] = &[
+            "p",
+            "/p",
+            "br",
+            "strong",
+            "/strong",
+            "em",
+            "/em",
+            "del",
+            "/del",
+            "code",
+            "/code",
+            "pre",
+            "/pre",
+            "blockquote",
+            "/blockquote",
+            "ul",
+            "/ul",
+            "ol",
+            "/ol",
+            "li",
+            "/li",
+            "/a",
+            "/span",
+        ];
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            let close = rest[open..]
+                .find('>')
+                .unwrap_or_else(|| panic!("an unclosed tag from {source:?}: {html:?}"));
+            let tag = &rest[open + 1..open + close];
+            let allowed = TAGS.contains(&tag)
+                || tag == "span class=\"mention\""
+                || tag
+                    .strip_prefix("ol start=\"")
+                    .and_then(|t| t.strip_suffix('"'))
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                || tag
+                    .strip_prefix("a href=\"")
+                    .and_then(|t| {
+                        t.strip_suffix("\" target=\"_blank\" rel=\"noopener noreferrer nofollow\"")
+                    })
+                    .is_some_and(|href| {
+                        let lower = href.to_ascii_lowercase();
+                        ["http://", "https://", "mailto:"]
+                            .iter()
+                            .any(|scheme| lower.starts_with(scheme))
+                            && !href.contains(|c: char| {
+                                c.is_whitespace() || c.is_control() || "\"<>`".contains(c)
+                            })
+                    });
+            assert!(allowed, "<{tag}> from {source:?}: {html:?}");
+            rest = &rest[open + close + 1..];
+        }
+        for (at, _) in html.match_indices('&') {
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&nbsp;"]
+                    .iter()
+                    .any(|entity| html[at..].starts_with(entity)),
+                "a bare & from {source:?}: {html:?}"
+            );
+        }
+        assert!(
+            !html.contains(|c: char| c == '\0' || BIDI_CONTROLS.contains(&c)),
+            "{source:?}: {html:?}"
+        );
     }
 
     #[test]
