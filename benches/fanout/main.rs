@@ -1,17 +1,19 @@
 //! The fan-out bench: how many people lanchat serves and how fast messages
-//! reach them, measured in the same run as a Node `ws` broadcast server.
+//! reach them, measured in the same run as two broadcast servers: the stock
+//! warp design and a Node `ws` one.
 //!
 //! `cargo bench --bench fanout -- [MODE] [OPTIONS]`; `--help` lists them.
 //! It starts `target/release/lanchat` (built by `cargo bench`) on an
-//! ephemeral loopback port with a temp database, and `benches/peers/server.js`
-//! (after `npm ci` if needed), fresh for every measurement; or it targets
-//! running servers given with `--url` and `--peer-url`.
+//! ephemeral loopback port with a temp database, the warp design (this
+//! binary again, `serve-warp`) and `benches/peers/server.js` (after `npm ci`
+//! if needed), fresh for every measurement; or it targets running servers
+//! given with `--url` and `--peer-url`.
 //!
 //! Modules: [`client`] (one WebSocket client, the clock, ledger and
 //! histogram), [`fleet`] (many clients and the timed phases), [`target`]
 //! (starting servers, reading `/proc`), [`report`] (table, CSV, chart),
-//! [`cluster`] (two instances sharing PostgreSQL) and [`postgres`] (a
-//! private PostgreSQL for it).
+//! [`cluster`] (two instances sharing PostgreSQL), [`postgres`] (a
+//! private PostgreSQL for it) and [`warp_design`] (the warp peer).
 
 mod client;
 mod cluster;
@@ -19,6 +21,7 @@ mod fleet;
 mod postgres;
 mod report;
 mod target;
+mod warp_design;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,7 +54,8 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// baseline is read.
 const START_PAUSE: Duration = Duration::from_millis(300);
 
-/// Fan-out load generator for lanchat and a Node `ws` peer.
+/// Fan-out load generator for lanchat, the stock warp design and a Node `ws`
+/// peer.
 #[derive(Debug, Parser)]
 #[command(name = "fanout")]
 struct Args {
@@ -116,9 +120,12 @@ struct Args {
     /// Measure a running peer at this address instead of starting one.
     #[arg(long)]
     peer_url: Option<String>,
-    /// Skip the peer.
+    /// Skip the Node `ws` peer.
     #[arg(long)]
     no_peer: bool,
+    /// Skip the stock warp design.
+    #[arg(long)]
+    no_warp: bool,
     /// Skip lanchat.
     #[arg(long)]
     no_lanchat: bool,
@@ -165,10 +172,16 @@ enum Mode {
     /// Redraw the ramp chart from target/bench/fanout-ramp-steps.csv (for
     /// steps gathered in several runs).
     Chart,
+    /// Serve the stock warp design (the bench starts itself this way).
+    #[value(hide = true)]
+    ServeWarp,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.mode == Mode::ServeWarp {
+        return warp_design::serve();
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -185,6 +198,7 @@ struct Bench {
     /// second half).
     tls: bool,
     lanchat: Option<Source>,
+    warp: Option<Source>,
     peer: Option<Source>,
     out: PathBuf,
     figures: Vec<Figure>,
@@ -205,6 +219,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut bench = Bench {
         lanchat: (!args.no_lanchat).then(|| source(&args.url)).transpose()?,
+        warp: (!args.no_warp).then_some(Source::Spawn),
         peer: (!args.no_peer)
             .then(|| source(&args.peer_url))
             .transpose()?,
@@ -246,9 +261,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 Mode::Fixed => bench.fixed(kind, &source).await,
                 Mode::Throughput => bench.throughput(kind, &source).await,
                 Mode::Ingest => bench.ingest(kind, &source).await,
-                Mode::Ramp | Mode::All | Mode::Chart | Mode::Cluster | Mode::Tls => {
-                    bench.ramp(kind, &source).await
-                }
+                Mode::Ramp
+                | Mode::All
+                | Mode::Chart
+                | Mode::Cluster
+                | Mode::Tls
+                | Mode::ServeWarp => bench.ramp(kind, &source).await,
             };
             // One server failing a part (say, cutting off clients it finds
             // too slow) leaves its rows empty; the rest still runs.
@@ -332,6 +350,9 @@ impl Bench {
         if let Some(source) = &self.lanchat {
             kinds.push((Kind::Lanchat, source.clone()));
         }
+        if let Some(source) = &self.warp {
+            kinds.push((Kind::Warp, source.clone()));
+        }
         if let Some(source) = &self.peer {
             kinds.push((Kind::Peer, source.clone()));
         }
@@ -372,6 +393,7 @@ impl Bench {
         match kind {
             Kind::Lanchat => figure.lanchat = value,
             Kind::Peer => figure.peer = value,
+            Kind::Warp => figure.warp = value,
         }
     }
 
@@ -380,6 +402,7 @@ impl Bench {
             match kind {
                 Kind::Lanchat => figure.lanchat_text = Some(text),
                 Kind::Peer => figure.peer_text = Some(text),
+                Kind::Warp => figure.warp_text = Some(text),
             }
         }
     }
@@ -956,7 +979,35 @@ impl Bench {
         Ok(())
     }
 
-    fn finish(&self, mode: Mode) -> anyhow::Result<()> {
+    /// The fan-out lead the issue asks for: lanchat's most deliveries/s
+    /// against each peer's, as rows of their own with their targets (2× the
+    /// warp design's, 10× ws's).
+    fn lead_rows(&mut self) {
+        let leads: Vec<(String, [Option<f64>; 3])> = self
+            .figures
+            .iter()
+            .filter(|f| f.name.contains("most deliveries/s"))
+            .map(|f| (f.name.clone(), [f.lanchat, f.warp, f.peer]))
+            .collect();
+        for (name, [lanchat, warp, ws]) in leads {
+            for (peer, value, times) in [("the warp design", warp, 2.0), ("ws", ws, 10.0)] {
+                if let (Some(lanchat), Some(peer_value)) = (lanchat, value)
+                    && peer_value > 0.0
+                {
+                    let mut row = Figure::new(
+                        format!("{name}: lanchat against {peer}"),
+                        "×",
+                        Goal::AtLeast(times),
+                    );
+                    row.lanchat = Some(lanchat / peer_value);
+                    self.figure(row);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, mode: Mode) -> anyhow::Result<()> {
+        self.lead_rows();
         let table = report::table(&self.figures);
         println!("\n{table}");
         let name = format!("{mode:?}").to_lowercase();

@@ -23,10 +23,13 @@ pub struct Figure {
     pub unit: &'static str,
     pub lanchat: Option<f64>,
     pub peer: Option<f64>,
+    /// The fan-out bench's second peer, the stock warp design.
+    pub warp: Option<f64>,
     pub goal: Goal,
     /// Replaces the lanchat value when shown, e.g. "≥ 19900 (fd limit)".
     pub lanchat_text: Option<String>,
     pub peer_text: Option<String>,
+    pub warp_text: Option<String>,
 }
 
 impl Figure {
@@ -36,17 +39,16 @@ impl Figure {
             unit,
             lanchat: None,
             peer: None,
+            warp: None,
             goal,
             lanchat_text: None,
             peer_text: None,
+            warp_text: None,
         }
     }
 
     fn ratio(&self) -> Option<f64> {
-        match (self.lanchat, self.peer) {
-            (Some(l), Some(p)) if p != 0.0 => Some(l / p),
-            _ => None,
-        }
+        ratio(self.lanchat, self.peer)
     }
 
     fn target(&self) -> String {
@@ -67,20 +69,34 @@ impl Figure {
         }
     }
 
-    fn cells(&self) -> [String; 6] {
+    /// The row's cells, with the warp design's columns if `warp`.
+    fn cells(&self, warp: bool) -> Vec<String> {
         let show = |value: Option<f64>, text: &Option<String>| match (text, value) {
             (Some(text), _) => text.clone(),
             (None, Some(v)) => number(v),
             (None, None) => "–".to_owned(),
         };
-        [
+        let times = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{r:.2}×"));
+        let mut cells = vec![
             format!("{} ({})", self.name, self.unit),
             show(self.lanchat, &self.lanchat_text),
-            show(self.peer, &self.peer_text),
-            self.ratio().map_or("–".to_owned(), |r| format!("{r:.2}×")),
-            self.target(),
-            self.met().to_owned(),
-        ]
+        ];
+        if warp {
+            cells.push(show(self.warp, &self.warp_text));
+        }
+        cells.push(show(self.peer, &self.peer_text));
+        if warp {
+            cells.push(times(ratio(self.lanchat, self.warp)));
+        }
+        cells.extend([times(self.ratio()), self.target(), self.met().to_owned()]);
+        cells
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
+        _ => None,
     }
 }
 
@@ -107,20 +123,33 @@ pub fn number(v: f64) -> String {
     }
 }
 
-const HEADER: [&str; 6] = [
-    "figure",
-    "lanchat",
-    "ws peer",
-    "lanchat/peer",
-    "target",
-    "met",
-];
-
 /// The table as Markdown, so it reads on a terminal and pastes into the
-/// README.
+/// README. The warp design's columns are there when it was measured.
 pub fn table(figures: &[Figure]) -> String {
-    let rows: Vec<[String; 6]> = figures.iter().map(Figure::cells).collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
+    let warp = figures.iter().any(|f| f.warp.is_some());
+    let header: Vec<&str> = if warp {
+        vec![
+            "figure",
+            "lanchat",
+            "warp design",
+            "ws peer",
+            "lanchat/warp",
+            "lanchat/ws",
+            "target",
+            "met",
+        ]
+    } else {
+        vec![
+            "figure",
+            "lanchat",
+            "ws peer",
+            "lanchat/peer",
+            "target",
+            "met",
+        ]
+    };
+    let rows: Vec<Vec<String>> = figures.iter().map(|f| f.cells(warp)).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -128,7 +157,7 @@ pub fn table(figures: &[Figure]) -> String {
     }
     let line = |cells: &[String]| {
         let mut out = String::from("|");
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             let pad = w - cell.chars().count();
             if i == 0 {
                 let _ = write!(out, " {cell}{} |", " ".repeat(pad));
@@ -139,7 +168,8 @@ pub fn table(figures: &[Figure]) -> String {
         out.push('\n');
         out
     };
-    let mut out = line(&HEADER.map(String::from));
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = line(&header);
     out.push('|');
     for (i, w) in widths.iter().enumerate() {
         let dashes = "-".repeat(*w);
@@ -157,19 +187,21 @@ pub fn table(figures: &[Figure]) -> String {
 }
 
 pub fn write_csv(path: &Path, figures: &[Figure]) -> anyhow::Result<()> {
-    let mut out = String::from("figure,unit,lanchat,peer,ratio,target,met\n");
+    let mut out = String::from("figure,unit,lanchat,peer,ratio,target,met,warp,lanchat/warp\n");
     let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for f in figures {
         let _ = writeln!(
             out,
-            "\"{}\",{},{},{},{},\"{}\",{}",
+            "\"{}\",{},{},{},{},\"{}\",{},{},{}",
             f.name,
             f.unit,
             cell(f.lanchat),
             cell(f.peer),
             cell(f.ratio()),
             f.target(),
-            f.met()
+            f.met(),
+            cell(f.warp),
+            cell(ratio(f.lanchat, f.warp)),
         );
     }
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
@@ -225,6 +257,7 @@ pub fn read_steps(path: &Path) -> anyhow::Result<Vec<Step>> {
         let server = match f.first() {
             Some(&"lanchat") => "lanchat",
             Some(&"ws peer") => "ws peer",
+            Some(&"warp design") => "warp design",
             _ => continue,
         };
         steps.push(Step {
@@ -243,7 +276,7 @@ pub fn read_steps(path: &Path) -> anyhow::Result<Vec<Step>> {
     Ok(steps)
 }
 
-/// p50 and p99 against clients, both servers, log latency axis.
+/// p50 and p99 against clients, every server, log latency axis.
 pub fn chart(path: &Path, steps: &[Step], title: &str) -> anyhow::Result<()> {
     let max_clients = steps.iter().map(|s| s.clients).max().unwrap_or(1000) as f64;
     let floor = 1.0_f64;
@@ -274,6 +307,8 @@ pub fn chart(path: &Path, steps: &[Step], title: &str) -> anyhow::Result<()> {
         ("lanchat", "p99", BLUE, true),
         ("ws peer", "p50", RED, false),
         ("ws peer", "p99", RED, true),
+        ("warp design", "p50", GREEN, false),
+        ("warp design", "p99", GREEN, true),
     ];
     for (server, which, color, dashed) in lines {
         let points: Vec<(f64, f64)> = steps

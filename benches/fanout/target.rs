@@ -1,6 +1,8 @@
-//! The servers under test: lanchat's release binary and the Node `ws` peer,
-//! each started fresh on an ephemeral loopback port, or a running one given
-//! by URL. Also reads a process's RSS and CPU time from `/proc`.
+//! The servers under test: lanchat's release binary, the Node `ws` peer and
+//! the stock warp design (`warp_design.rs`, in a child process of the
+//! fan-out bench), each started fresh on an ephemeral loopback port, or a
+//! running one given by URL. Also reads a process's RSS and CPU time from
+//! `/proc`.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -29,6 +31,9 @@ const LANCHAT_FLAGS: &[(&str, &str)] = &[
 pub enum Kind {
     Lanchat,
     Peer,
+    /// Started by the fan-out bench only, which serves it itself.
+    #[allow(dead_code)]
+    Warp,
 }
 
 impl Kind {
@@ -36,6 +41,7 @@ impl Kind {
         match self {
             Kind::Lanchat => "lanchat",
             Kind::Peer => "ws peer",
+            Kind::Warp => "warp design",
         }
     }
 }
@@ -77,6 +83,7 @@ impl Server {
             }),
             (Kind::Lanchat, Source::Spawn) => start_lanchat(&logs.join("lanchat.log"), extra),
             (Kind::Peer, Source::Spawn) => start_peer(logs),
+            (Kind::Warp, Source::Spawn) => start_warp(logs),
         }
     }
 
@@ -86,6 +93,7 @@ impl Server {
             Kind::Lanchat if self.tls.is_some() => format!("wss://{}/ws/u{index}", self.addr),
             Kind::Lanchat => format!("ws://{}/ws/u{index}", self.addr),
             Kind::Peer => format!("ws://{}/", self.addr),
+            Kind::Warp => format!("ws://{}/chat", self.addr),
         }
     }
 
@@ -232,6 +240,23 @@ fn start_peer(logs: &Path) -> anyhow::Result<Server> {
     })?;
     Ok(Server {
         kind: Kind::Peer,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        tls: None,
+        child: Some(child),
+        _dir: None,
+    })
+}
+
+/// Starts the stock warp design: this bench binary again, serving it.
+fn start_warp(logs: &Path) -> anyhow::Result<Server> {
+    let bench = std::env::current_exe().context("cannot find the bench binary")?;
+    let mut command = Command::new(bench);
+    command.arg("serve-warp");
+    let (child, port) = spawn(command, &logs.join("warp.log"), |line| {
+        line.trim().strip_prefix("listening on ")?.parse().ok()
+    })?;
+    Ok(Server {
+        kind: Kind::Warp,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         tls: None,
         child: Some(child),

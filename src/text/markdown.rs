@@ -6,24 +6,16 @@
 //! parses it; on the way to HTML we turn raw HTML into text, images into
 //! their alt text, headings back into the line as written, and link texts
 //! that pretend to be another URL into the real target; in text we make
-//! bare URLs links, `:shortcode:`s emoji, and `@names` mentions. ammonia
-//! then keeps only an allowlist of tags and attributes, http(s) and mailto
-//! links, with `rel="noopener noreferrer nofollow"`: whatever we missed is
-//! still inert. Nothing here fetches a URL.
-
-use std::collections::HashSet;
-use std::sync::LazyLock;
+//! bare URLs links, `:shortcode:`s emoji, and `@names` mentions. The HTML
+//! is written by [`super::html`], in which only an allowlist of tags and
+//! attributes, http(s) and mailto links with `rel="noopener noreferrer
+//! nofollow"`, and escaped text can appear: whatever we missed is still
+//! inert. Nothing here fetches a URL.
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use super::emoji;
-
-/// Characters that reorder text, which could make a link's text show
-/// something other than where it goes. Dropped from what is shown.
-const BIDI_CONTROLS: &[char] = &[
-    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-    '\u{2069}',
-];
+use super::html::{self, BIDI_CONTROLS, MENTION_CLOSE, MENTION_OPEN};
 
 /// A message rendered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,12 +47,24 @@ pub fn render(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendere
 /// Whether `source` is one line of plain words, which no markdown, link,
 /// shortcode, mention or entity can start in: most chat lines are. Its
 /// HTML is then the same as the full path's, made without parsing.
+///
+/// The line starts with a letter, or with a number that is not a list
+/// item's (`1.`, `1)`); after that, `-`, `+`, `=`, `#` and the rest of
+/// the ASCII set below mean something to markdown only at the start of a
+/// line, and what is missing from it (`*_~\`[]<>&@:\\|` and line breaks)
+/// can start emphasis, code, a link, an autolink, an entity, a mention, a
+/// shortcode or a URL's scheme.
 fn is_plain(source: &str) -> bool {
-    let starts_plain = source.chars().next().is_some_and(|c| c.is_alphabetic());
+    let number = source.bytes().take_while(u8::is_ascii_digit).count();
+    let starts_plain = match source[number..].chars().next() {
+        _ if number == 0 => source.chars().next().is_some_and(char::is_alphabetic),
+        Some('.' | ')') => false,
+        _ => true,
+    };
     starts_plain
         && source.chars().all(|c| {
             if c.is_ascii() {
-                c.is_ascii_alphanumeric() || " ,.?!'\"();/%$".contains(c)
+                c.is_ascii_alphanumeric() || " ,.?!'\"();/%$-+=#^{}".contains(c)
             } else {
                 !BIDI_CONTROLS.contains(&c) && !c.is_control() && !c.is_whitespace()
             }
@@ -83,6 +87,19 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
         big: emoji::is_big(&emoji::replace_shortcodes(source)),
         ..Rendered::default()
     };
+    let events = chat_events(source, resolve, &mut rendered);
+    rendered.html = html::write(events, source.len() * 2);
+    rendered
+}
+
+/// `source` parsed, as the events of the chat subset: headings as their
+/// line, raw HTML as text, links honest, and text with its links,
+/// shortcodes and mentions (noted in `rendered`).
+fn chat_events<'a>(
+    source: &'a str,
+    resolve: &dyn Fn(&str) -> Option<String>,
+    rendered: &mut Rendered,
+) -> Vec<Event<'a>> {
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut link: Option<LinkInProgress<'_>> = None;
     let mut code_block = false;
@@ -94,7 +111,7 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
             if matches!(event, Event::End(TagEnd::Heading(_))) {
                 let line = source[at.clone()].trim_end();
                 events.push(Event::Start(Tag::Paragraph));
-                push_text(&mut events, line, resolve, &mut rendered);
+                push_text(&mut events, line, resolve, rendered);
                 events.push(Event::End(TagEnd::Paragraph));
                 heading = None;
             }
@@ -139,12 +156,10 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
                 if code_block {
                     events.push(Event::Text(html));
                 } else {
-                    push_text(&mut events, &html, resolve, &mut rendered);
+                    push_text(&mut events, &html, resolve, rendered);
                 }
             }
-            Event::Text(text) if !code_block => {
-                push_text(&mut events, &text, resolve, &mut rendered)
-            }
+            Event::Text(text) if !code_block => push_text(&mut events, &text, resolve, rendered),
             // People press Enter for a new line.
             Event::SoftBreak => events.push(Event::HardBreak),
             Event::InlineMath(math) | Event::DisplayMath(math) => events.push(Event::Text(math)),
@@ -155,14 +170,7 @@ fn render_markdown(source: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Re
     if let Some(open) = link {
         open.finish(&mut events);
     }
-    let mut html = String::with_capacity(source.len() * 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    let html: String = html
-        .chars()
-        .filter(|c| !BIDI_CONTROLS.contains(c))
-        .collect();
-    rendered.html = sanitizer().clean(&html).to_string();
-    rendered
+    events
 }
 
 /// Text outside code and links: bare URLs become links, shortcodes emoji,
@@ -234,11 +242,9 @@ fn push_mentions<'a>(
                 if !plain.is_empty() {
                     events.push(Event::Text(std::mem::take(&mut plain).into()));
                 }
-                events.push(Event::InlineHtml(CowStr::Borrowed(
-                    r#"<span class="mention">"#,
-                )));
+                events.push(Event::InlineHtml(CowStr::Borrowed(MENTION_OPEN)));
                 events.push(Event::Text(format!("@{word}").into()));
-                events.push(Event::InlineHtml(CowStr::Borrowed("</span>")));
+                events.push(Event::InlineHtml(CowStr::Borrowed(MENTION_CLOSE)));
                 rest = &rest[at + 1 + word.len()..];
             }
             None => {
@@ -322,37 +328,6 @@ fn same_address(text: &str, target: &str) -> bool {
         s.trim_end_matches('/').to_owned()
     };
     strip(text) == strip(target)
-}
-
-/// What may survive into the page.
-fn sanitizer() -> &'static ammonia::Builder<'static> {
-    static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
-        let mut builder = ammonia::Builder::empty();
-        builder
-            .add_tags([
-                "p",
-                "br",
-                "strong",
-                "em",
-                "del",
-                "code",
-                "pre",
-                "blockquote",
-                "ul",
-                "ol",
-                "li",
-                "a",
-                "span",
-            ])
-            .add_tag_attributes("a", ["href"])
-            .add_tag_attributes("ol", ["start"])
-            .add_allowed_classes("span", ["mention"])
-            .url_schemes(HashSet::from(["http", "https", "mailto"]))
-            .link_rel(Some("noopener noreferrer nofollow"))
-            .set_tag_attribute_value("a", "target", "_blank");
-        builder
-    });
-    &SANITIZER
 }
 
 #[cfg(test)]
@@ -475,7 +450,7 @@ mod tests {
     /// The fast path for plain lines writes what the full path writes.
     #[test]
     fn plain_lines_render_the_same_either_way() {
-        let alphabet: Vec<char> = "abcXYZ 09,.?!'\"();/%$éßü李한🎉👍🏽".chars().collect();
+        let alphabet: Vec<char> = "abcXYZ 09,.?!'\"();/%$-+=#^{}éßü李한🎉👍🏽".chars().collect();
         let mut state: u64 = 0x5DEE_CE66_D1CE_4E5B;
         let mut plain = 0;
         for _ in 0..5000 {
@@ -499,12 +474,20 @@ mod tests {
             "Ana Luísa says hi!",
             "see you at 5 (or 6)",
             "100% sure",
+            "well-known e-mail - 2+2=4 #general",
+            "5 minutes late, sorry",
+            "2024 was a year",
         ] {
             let fast = render(text, &|_| None);
             assert_eq!(fast, render_markdown(text, &|_| None), "{text:?}");
         }
         for text in [
             "1. list",
+            "2) list",
+            "12.",
+            "- item",
+            "+ item",
+            "a\n---",
             "a *b*",
             "a_b_",
             "x\ny",
@@ -517,6 +500,384 @@ mod tests {
         ] {
             assert!(!is_plain(text), "{text:?}");
         }
+    }
+
+    /// The allowlist the renderer gave ammonia before `html.rs` wrote the
+    /// HTML itself.
+    fn ammonia() -> ammonia::Builder<'static> {
+        let mut builder = ammonia::Builder::empty();
+        builder
+            .add_tags([
+                "p",
+                "br",
+                "strong",
+                "em",
+                "del",
+                "code",
+                "pre",
+                "blockquote",
+                "ul",
+                "ol",
+                "li",
+                "a",
+                "span",
+            ])
+            .add_tag_attributes("a", ["href"])
+            .add_tag_attributes("ol", ["start"])
+            .add_allowed_classes("span", ["mention"])
+            .url_schemes(["http", "https", "mailto"].into())
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .set_tag_attribute_value("a", "target", "_blank");
+        builder
+    }
+
+    /// What the renderer wrote before: pulldown-cmark's HTML writer, the
+    /// bidi filter, then ammonia.
+    fn as_before(source: &str, sanitizer: &ammonia::Builder<'_>) -> String {
+        let resolve = |word: &str| (word == "bob").then(|| "bob".to_owned());
+        let events = chat_events(source, &resolve, &mut Rendered::default());
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+        let html: String = html
+            .chars()
+            .filter(|c| !BIDI_CONTROLS.contains(c))
+            .collect();
+        sanitizer.clean(&html).to_string()
+    }
+
+    /// Markdown-ish text from pieces that each mean something to the
+    /// parser, the link finder, the mentions or an HTML parser.
+    fn generated(count: usize) -> Vec<String> {
+        const PIECES: &[&str] = &[
+            "**",
+            "_",
+            "*",
+            "~~",
+            "~",
+            "`",
+            "```\n",
+            "```rust\n",
+            "\n",
+            "\n\n",
+            "> ",
+            "- ",
+            "1. ",
+            "3) ",
+            "  ",
+            "    ",
+            "\t",
+            "[",
+            "](",
+            ")",
+            "]",
+            "(",
+            "!",
+            "![",
+            "# ",
+            "## ",
+            "---\n",
+            "***",
+            "<",
+            ">",
+            "</",
+            "&",
+            "&amp;",
+            "&lt;",
+            "&#x27;",
+            "&nbsp;",
+            "\"",
+            "'",
+            "=",
+            "<b>",
+            "</b>",
+            "<script>",
+            "<a href=\"javascript:x\">",
+            "<!-- ",
+            "-->",
+            "@bob",
+            "@room",
+            "@here",
+            "@",
+            "x@bob.com",
+            ":tada:",
+            ":",
+            ":+1:",
+            "https://example.com",
+            "https://example.com/a?b=1&c='2'",
+            "http://[::1]:8080/",
+            "https://[x",
+            "HTTPS://EX.COM",
+            "mailto:a@b.c",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "<https://x.example>",
+            "<a@b.example>",
+            "www.example.org",
+            "word",
+            "two words",
+            "héllo",
+            "李",
+            "🎉",
+            "\\",
+            "|",
+            "\u{A0}",
+            "\u{202E}",
+            "\u{2066}",
+            "\r\n",
+            "\r",
+            "\u{0}",
+            "\u{1}",
+            "[x]: https://r.example\n",
+            "[x]",
+            "[x][]",
+            "$",
+            "%",
+            "^",
+            "{",
+            "}",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = 1 + next() % 14;
+                (0..len)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The HTML writer writes what pulldown-cmark's writer and ammonia
+    /// wrote before it, and ammonia leaves what it writes as it is: it lets
+    /// through nothing the allowlist would not.
+    #[test]
+    fn the_writer_writes_only_the_allowlist() {
+        let sanitizer = ammonia();
+        let mut sources: Vec<String> = [
+            "**bold** _it_ ~~no~~ `x`",
+            "```rust\nfn main() {}\n```",
+            "> quoted\n> > nested\n\nafter",
+            "- a\n- b\n\n  more\n- c\n  1. x\n  2. y",
+            "7. seven\n8. eight",
+            "line one\nline two  \nthree",
+            "# heading\n\ntext\n---\nmore",
+            "see https://example.com/a?b=1. and <https://x.example/p>",
+            "[the docs](https://docs.example.org \"title\")",
+            "[https://mybank.com](https://evil.example/login)",
+            "[x](javascript:alert(1)) [y](data:text/html,hi) [z](/relative)",
+            "<script>alert(1)</script>\n\n<div>\nblock\n</div>",
+            "![a cat](https://example.com/cat.png)",
+            "&lt;b&gt; &copy; &amp;",
+            "@bob and @carol :tada: @room @here",
+            "`@bob :tada:`",
+            "    indented code\n    <b>",
+            "a\u{A0}b \u{202E}evil\u{202C}",
+            "windows\r\nline\r\n\r\n```\r\ncode\r\n```",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        sources.extend(adversarial());
+        sources.extend(generated(10_000));
+        let mut compared = 0;
+        for source in &sources {
+            let written = html(source);
+            assert_only_allowed_markup(&written, source);
+            assert_eq!(
+                sanitizer.clean(&written).to_string(),
+                written,
+                "ammonia would change what {source:?} renders to"
+            );
+            let before = as_before(source, &sanitizer);
+            // Before, a link to a URL that does not parse kept its `<a>`
+            // without an `href`; now it is its text.
+            if !before.contains("<a target=") {
+                assert_eq!(written, before, "{source:?}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 9_500, "{compared}");
+    }
+
+    /// Inputs written to get markup, a script or another URL scheme past
+    /// the writer: raw HTML, links that hide `javascript:` or `data:` by
+    /// case, spaces, angle brackets, entities or references, quotes that
+    /// try to close the `href`, emphasis nested deep or left open, and
+    /// entities that decode to markup or to characters the writer drops.
+    fn adversarial() -> Vec<String> {
+        let mut inputs: Vec<String> = [
+            // Raw HTML, inline and as blocks.
+            "<svg onload=alert(1)>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<style>*{display:none}</style>",
+            "<img src=x onerror=alert(1)//",
+            "<a href=\"https://x.example\" onclick=\"alert(1)\">x</a>",
+            "</p><script>alert(1)</script><p>",
+            "<!--<script>alert(1)</script>-->",
+            "<![CDATA[<script>alert(1)</script>]]>",
+            "<?xml version=\"1.0\"?><x/>",
+            "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+            "<span class=\"mention\">@fake</span>",
+            "<div>\n\n*emphasis inside*\n\n</div>",
+            "text <b onmouseover=alert(1)>bold</b> text",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            // Links to schemes that must not survive.
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x]( javascript:alert(1) )",
+            "[x](<javascript:alert(1)>)",
+            "[x](java\tscript:alert(1))",
+            "[x](java&#x09;script:alert(1))",
+            "[x](&#106;avascript:alert(1))",
+            "[x](javascript&colon;alert(1))",
+            "[x](\\javascript:alert(1))",
+            "[x](%6Aavascript:alert(1))",
+            "[x](vbscript:msgbox(1))",
+            "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+            "[x](file:///etc/passwd)",
+            "[x](//evil.example/path)",
+            "[x](/relative) [y](#frag) [z](?q)",
+            "[x](\u{0}javascript:alert(1))",
+            "[x][r]\n\n[r]: javascript:alert(1)",
+            "[x][r]\n\n[r]: <javascript:alert(1)> \"t\"",
+            "<javascript:alert(1)> <data:text/html,x> <vbscript:x>",
+            "javascript:alert(1) JAVASCRIPT://%0aalert(1)",
+            "![x](javascript:alert(1)) ![y](https://x.example/i.png \"t\")",
+            "[[x](javascript:alert(1))](https://ok.example)",
+            "[x](https://ok.example)[y](javascript:z)",
+            // Links that try to break out of the attribute or the tag.
+            "[x](https://x.example/\" onmouseover=\"alert(1))",
+            "[x](<https://x.example/\" onmouseover=\"alert(1)>)",
+            "[x](https://x.example 'a\" onmouseover=alert(1)')",
+            "[x](https://x.example/<script>alert(1)</script>)",
+            "[x](https://x.example/\u{202E}gpj.exe)",
+            "[x](https://x.example/&quot;&gt;&lt;script&gt;)",
+            "[x](mailto:a@b.example?body=<script>alert(1)</script>)",
+            "https://x.example/\"><script>alert(1)</script>",
+            "https://x.example/'onmouseover='alert(1)'",
+            "<https://x.example/\"onmouseover=\"alert(1)>",
+            "[https://ok.example](javascript:alert(1))",
+            "[**https://a.example**](https://b.example)",
+            "[<b>https://a.example</b>](https://b.example)",
+            "[@bob](https://x.example) [:tada:](https://y.example)",
+            // Emphasis nested deep, crossed or left open.
+            "***a***",
+            "**_~~`x`~~_**",
+            "*a **b *c* d** e*",
+            "_a_b_c_ __a__b__",
+            "**a* *b** ~~c~ ~d~~",
+            "~~~~x~~~~ ~~~x~~~",
+            "**[x](https://x.example)** *[y](javascript:z)*",
+            "> **a\n> b** c\n\n- *d\n- e*",
+            "`code with <b> and **stars**` and ``a`b``",
+            // Entities that decode to markup or to dropped characters.
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "&#60;script&#62;alert(1)&#60;/script&#62;",
+            "&#x3C;img src=x onerror=alert(1)&#x3E;",
+            "&amp;lt;b&amp;gt; &amp;amp;",
+            "&#0; &#xD800; &#x110000; &#9999999999;",
+            "&#x202E;evil&#x202C; &#8238;",
+            "&NotAnEntity; &nbsp &nbsp; &quot;&apos;&#39;",
+            "`&lt;b&gt;` ```\n&lt;b&gt;\n```",
+            "[&lt;b&gt;](https://x.example/&amp;&lt;)",
+            "&#x5B;x&#x5D;(javascript:alert(1))",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for depth in [10, 100, 500] {
+            inputs.push(format!("{}x{}", "*".repeat(depth), "*".repeat(depth)));
+            inputs.push(format!("{}x{}", "_".repeat(depth), "_".repeat(depth)));
+            inputs.push(format!("{}x", "> ".repeat(depth)));
+            inputs.push(format!("{}x", "- ".repeat(depth.min(100))));
+            inputs.push(format!(
+                "{}x{}",
+                "[".repeat(depth),
+                "](javascript:a)".repeat(depth)
+            ));
+            inputs.push("<b>".repeat(depth));
+        }
+        inputs
+    }
+
+    /// Checks `html`, independently of ammonia, against what the writer may
+    /// write at all: each tag one of the allowlist's, written exactly as the
+    /// writer writes it, a link's `href` an http(s) or mailto URL with
+    /// nothing in it that could end the attribute, each `&` one of the four
+    /// entities escaping writes, and no NUL or bidi control anywhere.
+    fn assert_only_allowed_markup(html: &str, source: &str) {
+        const TAGS: &[&str] = &[
+            "p",
+            "/p",
+            "br",
+            "strong",
+            "/strong",
+            "em",
+            "/em",
+            "del",
+            "/del",
+            "code",
+            "/code",
+            "pre",
+            "/pre",
+            "blockquote",
+            "/blockquote",
+            "ul",
+            "/ul",
+            "ol",
+            "/ol",
+            "li",
+            "/li",
+            "/a",
+            "/span",
+        ];
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            let close = rest[open..]
+                .find('>')
+                .unwrap_or_else(|| panic!("an unclosed tag from {source:?}: {html:?}"));
+            let tag = &rest[open + 1..open + close];
+            let allowed = TAGS.contains(&tag)
+                || tag == "span class=\"mention\""
+                || tag
+                    .strip_prefix("ol start=\"")
+                    .and_then(|t| t.strip_suffix('"'))
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                || tag
+                    .strip_prefix("a href=\"")
+                    .and_then(|t| {
+                        t.strip_suffix("\" target=\"_blank\" rel=\"noopener noreferrer nofollow\"")
+                    })
+                    .is_some_and(|href| {
+                        let lower = href.to_ascii_lowercase();
+                        ["http://", "https://", "mailto:"]
+                            .iter()
+                            .any(|scheme| lower.starts_with(scheme))
+                            && !href.contains(|c: char| {
+                                c.is_whitespace() || c.is_control() || "\"<>`".contains(c)
+                            })
+                    });
+            assert!(allowed, "<{tag}> from {source:?}: {html:?}");
+            rest = &rest[open + close + 1..];
+        }
+        for (at, _) in html.match_indices('&') {
+            assert!(
+                ["&amp;", "&lt;", "&gt;", "&nbsp;"]
+                    .iter()
+                    .any(|entity| html[at..].starts_with(entity)),
+                "a bare & from {source:?}: {html:?}"
+            );
+        }
+        assert!(
+            !html.contains(|c: char| c == '\0' || BIDI_CONTROLS.contains(&c)),
+            "{source:?}: {html:?}"
+        );
     }
 
     #[test]
