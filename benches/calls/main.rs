@@ -40,7 +40,7 @@ use clap::Parser;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::peer::{Sent, Share};
-use crate::target::{Server, start_lanchat};
+use crate::target::{Server, Usage, machine_busy_s, start_lanchat};
 
 /// Screen share through the SFU to N viewers, and the chat beside it.
 #[derive(Debug, Parser)]
@@ -90,6 +90,10 @@ struct Run {
     /// p50, p95 and max of every frame every viewer received.
     delay_ms: [f64; 3],
     rss_per_participant_kib: f64,
+    /// CPU-seconds the bench's own clients used in the window, and every
+    /// other process on the machine (not the server, not the bench).
+    bench_cpu_s: f64,
+    others_cpu_s: f64,
 }
 
 impl Run {
@@ -245,11 +249,22 @@ async fn measure(args: &Args, receivers: usize) -> anyhow::Result<Run> {
     // Settled: every viewer has a picture.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let from = server.usage().context("no /proc for the server")?;
+    let (machine_from, bench_from) = (machine_busy_s(), Usage::of_self());
     call.counting.store(true, Ordering::Relaxed);
     let window = Duration::from_secs_f64(args.seconds);
     tokio::time::sleep(window).await;
     call.counting.store(false, Ordering::Relaxed);
     let to = server.usage().context("no /proc for the server")?;
+    let (machine_to, bench_to) = (machine_busy_s(), Usage::of_self());
+    let server_cpu_s = to.cpu_since(&from);
+    let bench_cpu_s = match (bench_from, bench_to) {
+        (Some(earlier), Some(later)) => later.cpu_since(&earlier),
+        _ => f64::NAN,
+    };
+    let others_cpu_s = match (machine_from, machine_to) {
+        (Some(earlier), Some(later)) => later - earlier - server_cpu_s - bench_cpu_s,
+        _ => f64::NAN,
+    };
     tokio::time::sleep(DRAIN).await;
     let (sent, seen) = call.end().await?;
     let frames = sent.last - sent.first + 1;
@@ -278,13 +293,15 @@ async fn measure(args: &Args, receivers: usize) -> anyhow::Result<Run> {
     Ok(Run {
         receivers,
         frames,
-        cpu_pct: to.cpu_since(&from) / seconds * 100.0,
+        cpu_pct: server_cpu_s / seconds * 100.0,
         forwarded_mbps: (received * sent.frame_bytes as u64 * 8) as f64 / seconds / 1e6,
         loss_mean_pct: losses.iter().sum::<f64>() / losses.len().max(1) as f64,
         loss_max_pct: losses.iter().copied().fold(0.0, f64::max),
         delay_ms: [at(0.5), at(0.95), at(1.0)],
         rss_per_participant_kib: to.rss_kib.saturating_sub(before.rss_kib) as f64
             / (receivers + 1) as f64,
+        bench_cpu_s,
+        others_cpu_s,
     })
 }
 
@@ -292,7 +309,8 @@ fn print_run(run: &Run) {
     println!(
         "{:>3} viewers: {} frames sent; server CPU {:.1} % of a core for {:.1} Mbit/s forwarded \
          ({:.2} % per Mbit/s); frame loss mean {:.2} %, worst viewer {:.2} %; \
-         delay p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {:.0} KiB per participant",
+         delay p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {:.0} KiB per participant; \
+         CPU-s in the window: the bench's clients {:.1}, other processes {:.1}",
         run.receivers,
         run.frames,
         run.cpu_pct,
@@ -304,6 +322,8 @@ fn print_run(run: &Run) {
         run.delay_ms[1],
         run.delay_ms[2],
         run.rss_per_participant_kib,
+        run.bench_cpu_s,
+        run.others_cpu_s,
     );
 }
 
