@@ -340,7 +340,10 @@ fn feed(rtc: &mut Rtc, socket: &UdpSocket, buf: &[u8], source: SocketAddr) -> an
 }
 
 /// Polls the session until it waits: sends its datagrams, hands its events
-/// to `on_event`, and returns when it next needs waking.
+/// to `on_event`, and returns when it next needs waking. A timeout already
+/// due is given at once: str0m's pacer (even the null one) releases one
+/// packet per timeout, so a frame's packets would otherwise leave one per
+/// turn of the caller's loop.
 async fn drive(
     rtc: &mut Rtc,
     socket: &UdpSocket,
@@ -349,7 +352,13 @@ async fn drive(
     rtc.handle_input(Input::Timeout(Instant::now()))?;
     for _ in 0..MOST_OUTPUTS {
         match rtc.poll_output()? {
-            Output::Timeout(at) => return Ok(at),
+            Output::Timeout(at) => {
+                let now = Instant::now();
+                if at > now {
+                    return Ok(at);
+                }
+                rtc.handle_input(Input::Timeout(now))?;
+            }
             Output::Transmit(datagram) => {
                 let _ = socket
                     .send_to(&datagram.contents, datagram.destination)
