@@ -75,6 +75,8 @@ const TARGET_CHAT_RATIO: f64 = 2.0;
 const SETTLE: Duration = Duration::from_secs(60);
 /// After the measured window: frames on their way still arrive.
 const DRAIN: Duration = Duration::from_secs(1);
+/// The server's SFU thread, by the name `/proc` shows.
+const SFU_THREAD: &str = "lanchat-sfu";
 
 /// One run's figures.
 struct Run {
@@ -94,6 +96,10 @@ struct Run {
     /// other process on the machine (not the server, not the bench).
     bench_cpu_s: f64,
     others_cpu_s: f64,
+    /// The SFU thread's time in the window: on a core, and runnable but
+    /// waiting for one (ms). A long wait means the machine starved it.
+    sfu_ran_ms: f64,
+    sfu_waited_ms: f64,
 }
 
 impl Run {
@@ -248,14 +254,24 @@ async fn measure(args: &Args, receivers: usize) -> anyhow::Result<Run> {
     let call = start_call(&server, receivers, share, start).await?;
     // Settled: every viewer has a picture.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = server.pid().context("no pid for the server")?;
     let from = server.usage().context("no /proc for the server")?;
+    let sfu_from = thread_sched_ns(pid, SFU_THREAD);
     let (machine_from, bench_from) = (machine_busy_s(), Usage::of_self());
     call.counting.store(true, Ordering::Relaxed);
     let window = Duration::from_secs_f64(args.seconds);
     tokio::time::sleep(window).await;
     call.counting.store(false, Ordering::Relaxed);
     let to = server.usage().context("no /proc for the server")?;
+    let sfu_to = thread_sched_ns(pid, SFU_THREAD);
     let (machine_to, bench_to) = (machine_busy_s(), Usage::of_self());
+    let (sfu_ran_ms, sfu_waited_ms) = match (sfu_from, sfu_to) {
+        (Some(earlier), Some(later)) => (
+            later.0.saturating_sub(earlier.0) as f64 / 1e6,
+            later.1.saturating_sub(earlier.1) as f64 / 1e6,
+        ),
+        _ => (f64::NAN, f64::NAN),
+    };
     let server_cpu_s = to.cpu_since(&from);
     let bench_cpu_s = match (bench_from, bench_to) {
         (Some(earlier), Some(later)) => later.cpu_since(&earlier),
@@ -302,6 +318,8 @@ async fn measure(args: &Args, receivers: usize) -> anyhow::Result<Run> {
             / (receivers + 1) as f64,
         bench_cpu_s,
         others_cpu_s,
+        sfu_ran_ms,
+        sfu_waited_ms,
     })
 }
 
@@ -310,7 +328,8 @@ fn print_run(run: &Run) {
         "{:>3} viewers: {} frames sent; server CPU {:.1} % of a core for {:.1} Mbit/s forwarded \
          ({:.2} % per Mbit/s); frame loss mean {:.2} %, worst viewer {:.2} %; \
          delay p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; {:.0} KiB per participant; \
-         CPU-s in the window: the bench's clients {:.1}, other processes {:.1}",
+         CPU-s in the window: the bench's clients {:.1}, other processes {:.1}; \
+         the SFU thread ran {:.0} ms and waited {:.0} ms for a core",
         run.receivers,
         run.frames,
         run.cpu_pct,
@@ -324,6 +343,8 @@ fn print_run(run: &Run) {
         run.rss_per_participant_kib,
         run.bench_cpu_s,
         run.others_cpu_s,
+        run.sfu_ran_ms,
+        run.sfu_waited_ms,
     );
 }
 
@@ -334,9 +355,9 @@ fn print_table(args: &Args, runs: &[Run], chat: Option<(f64, f64)>) {
     println!(
         "| viewers | forwarded Mbit/s | server CPU % of a core | CPU % per Mbit/s | \
          frame loss mean / worst (%) | delay p50 / p95 / max (ms) | RSS per participant (KiB) | \
-         target: loss < {TARGET_LOSS_PCT} %, p95 < {TARGET_P95_MS} ms |"
+         SFU thread ran / waited for a core (ms) | target: loss < {TARGET_LOSS_PCT} %, p95 < {TARGET_P95_MS} ms |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for run in runs {
         let target = match (run.receivers, args.kbps) {
             (30, 2000) => {
@@ -350,7 +371,7 @@ fn print_table(args: &Args, runs: &[Run], chat: Option<(f64, f64)>) {
             _ => "(not met; the target is for 30 at 2000 kbit/s)",
         };
         println!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} / {:.2} | {:.1} / {:.1} / {:.1} | {:.0} | {target} |",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} / {:.2} | {:.1} / {:.1} / {:.1} | {:.0} | {:.0} / {:.0} | {target} |",
             run.receivers,
             run.forwarded_mbps,
             run.cpu_pct,
@@ -361,6 +382,8 @@ fn print_table(args: &Args, runs: &[Run], chat: Option<(f64, f64)>) {
             run.delay_ms[1],
             run.delay_ms[2],
             run.rss_per_participant_kib,
+            run.sfu_ran_ms,
+            run.sfu_waited_ms,
         );
     }
     if let Some((quiet, busy)) = chat {
@@ -410,4 +433,18 @@ fn load_average() -> String {
                 .join(" ")
         })
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Nanoseconds the thread `name` of process `pid` has run, and has waited
+/// runnable for a core, from `/proc/<pid>/task/*/schedstat`.
+fn thread_sched_ns(pid: u32, name: &str) -> Option<(u64, u64)> {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let dir = task.ok()?.path();
+        if std::fs::read_to_string(dir.join("comm")).ok()?.trim() == name {
+            let stat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+            let mut fields = stat.split_whitespace().map(|f| f.parse::<u64>().ok());
+            return Some((fields.next()??, fields.next()??));
+        }
+    }
+    None
 }
