@@ -103,6 +103,15 @@ struct Run {
 }
 
 impl Run {
+    /// Server CPU (% of a core) per Mbit/s received; NaN when nothing was.
+    fn cpu_per_mbps(&self) -> f64 {
+        if self.forwarded_mbps > 0.0 {
+            self.cpu_pct / self.forwarded_mbps
+        } else {
+            f64::NAN
+        }
+    }
+
     fn met(&self) -> bool {
         self.loss_max_pct < TARGET_LOSS_PCT && self.delay_ms[1] < TARGET_P95_MS
     }
@@ -334,7 +343,7 @@ fn print_run(run: &Run) {
         run.frames,
         run.cpu_pct,
         run.forwarded_mbps,
-        run.cpu_pct / run.forwarded_mbps.max(1e-9),
+        run.cpu_per_mbps(),
         run.loss_mean_pct,
         run.loss_max_pct,
         run.delay_ms[0],
@@ -375,7 +384,7 @@ fn print_table(args: &Args, runs: &[Run], chat: Option<(f64, f64)>) {
             run.receivers,
             run.forwarded_mbps,
             run.cpu_pct,
-            run.cpu_pct / run.forwarded_mbps.max(1e-9),
+            run.cpu_per_mbps(),
             run.loss_mean_pct,
             run.loss_max_pct,
             run.delay_ms[0],
