@@ -109,6 +109,12 @@ impl Server {
         Usage::of(self.child.as_ref()?.id())
     }
 
+    /// The server's process id, if we started it.
+    #[allow(dead_code)] // used by the calls bench
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.child.as_ref()?.id())
+    }
+
     /// CPU seconds of the server's threads named `name` (as `/proc` shows
     /// them), if we started it.
     #[allow(dead_code)] // used by the search bench
