@@ -43,7 +43,7 @@ use crate::protocol::{
     encode,
 };
 use crate::rooms::Rooms;
-use crate::store::{Entry, NewMessage, SYSTEM, Sender, Store, Text};
+use crate::store::{Entry, NewMessage, Store};
 use crate::sync::lock;
 use peer::{Allowed, Gone, Pid};
 use sfu::{Command, Sfu, SfuEvent};
@@ -568,27 +568,8 @@ impl Calls {
     /// host action's, with the event in English for clients that do not
     /// know it.
     fn record(&self, room: &str, conn: ConnId, event: SystemEvent) {
-        let source = event.describe();
-        let html = crate::text::render(&source, &|_| None).html;
-        self.inner.store.append(Entry::Message(NewMessage {
-            sender: Sender {
-                room: room.to_owned(),
-                username: SYSTEM.to_owned(),
-                user_id: None,
-                cid: None,
-                conn,
-            },
-            text: Text {
-                source,
-                html,
-                ..Text::default()
-            },
-            files: Vec::new(),
-            generated: false,
-            reply_to: None,
-            system: Some(event),
-            bot: false,
-        }));
+        let message = NewMessage::system(room, conn, event);
+        self.inner.store.append(Entry::Message(message));
     }
 
     /// Acts on what the SFU reports, until it stops.

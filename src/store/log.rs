@@ -70,6 +70,32 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
+    /// The server's own line in `room` about `event` (a host action, a
+    /// call started or ended), as `system`, in reply to connection `conn`.
+    pub fn system(room: &str, conn: ConnId, event: crate::protocol::SystemEvent) -> NewMessage {
+        let source = event.describe();
+        let html = crate::text::render(&source, &|_| None).html;
+        NewMessage {
+            sender: Sender {
+                room: room.to_owned(),
+                username: SYSTEM.to_owned(),
+                user_id: None,
+                cid: None,
+                conn,
+            },
+            text: Text {
+                source,
+                html,
+                ..Text::default()
+            },
+            files: Vec::new(),
+            generated: false,
+            reply_to: None,
+            system: Some(event),
+            bot: false,
+        }
+    }
+
     /// The message as stored under `id` and `seq` at `now`: new, unedited,
     /// with no reactions.
     pub fn stored(&self, id: String, seq: u64, now: i64) -> Arc<Stored> {

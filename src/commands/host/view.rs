@@ -8,7 +8,7 @@ use crate::protocol::{
     encode,
 };
 use crate::session::{Context, Session};
-use crate::store::{Entry, Kind, NewMessage, SYSTEM, Sender, Text};
+use crate::store::{Entry, Kind, NewMessage};
 
 /// Every room with its members and rules, and who is muted or banned.
 /// Members are listed for private rooms and direct messages too, but
@@ -118,26 +118,6 @@ pub fn show_hosts(context: &Context) {
 /// Shows `event` in `room`: a message from `system`, in the room's log like
 /// any other, so history, a resume and an export have it too.
 pub fn post_event(session: &Session, room: &str, event: SystemEvent) {
-    let source = event.describe();
-    let html = crate::text::render(&source, &|_| None).html;
-    let sender = Sender {
-        room: room.to_owned(),
-        username: SYSTEM.to_owned(),
-        user_id: None,
-        cid: None,
-        conn: session.id,
-    };
-    session.context.store.append(Entry::Message(NewMessage {
-        sender,
-        text: Text {
-            source,
-            html,
-            ..Text::default()
-        },
-        files: Vec::new(),
-        generated: false,
-        reply_to: None,
-        system: Some(event),
-        bot: false,
-    }));
+    let message = NewMessage::system(room, session.id, event);
+    session.context.store.append(Entry::Message(message));
 }
