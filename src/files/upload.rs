@@ -34,11 +34,13 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// in the middle of a large PATCH loses little. Small, because each
 /// checkpoint's sync commits ext4's journal, and chat's SQLite commits wait
 /// behind the data it flushes: beside 10 uploads sharing 1 Gb/s, 32 MiB
-/// gave chat a p99 of 68 ms, 4 MiB 12-28 ms. A PATCH also ends by waiting
-/// for its last checkpoint, which is shorter for it. On a thread of its
-/// own, and at most one at a time, a small checkpoint costs the writer
-/// little; on a slow disk they simply come further apart.
-const CHECKPOINT: u64 = 4 * 1024 * 1024;
+/// gave chat a p99 of 68 ms, 4 MiB 12-28 ms (1 December); on a slower disk
+/// (8 December), 4 MiB 314-340 ms and 1 MiB 136-227, with uploads as fast
+/// (benches/README.md, files). A PATCH also ends by waiting for its last
+/// checkpoint, which is shorter for it. On a thread of its own, and at
+/// most one at a time, a small checkpoint costs the writer little; on a
+/// slow disk they simply come further apart.
+const CHECKPOINT: u64 = 1024 * 1024;
 
 /// What an upload is, as its `.json` keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
